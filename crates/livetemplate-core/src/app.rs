@@ -1,0 +1,412 @@
+//! The application: its pages, store and limits, the HTML document around each page, and the
+//! transport-independent loop that runs one WebSocket connection.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::error::{Error, Result};
+use crate::page::{Page, PageRoute, Request, error_frame};
+use crate::state::Controller;
+use crate::store::{MemoryStore, PersistStore};
+
+/// Limits and options of an [`App`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Largest client frame accepted, in bytes (default 64 KiB); larger frames close the
+    /// connection with 1009.
+    pub max_frame_bytes: usize,
+    /// Sustained client messages per second per connection (default 50).
+    pub rate_per_sec: f64,
+    /// Burst of client messages allowed above the rate (default 100).
+    pub rate_burst: f64,
+    /// Frames queued for a connection before it counts as too slow and is closed (default 256).
+    pub outbound_queue: usize,
+    /// Origins allowed besides the request's own host, e.g. `https://app.example.com`.
+    pub allowed_origins: Vec<String>,
+    /// Extra HTML for the document `<head>` (styles, meta tags).
+    pub head: String,
+    /// Document title.
+    pub title: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_frame_bytes: 64 * 1024,
+            rate_per_sec: 50.0,
+            rate_burst: 100.0,
+            outbound_queue: 256,
+            allowed_origins: Vec::new(),
+            head: String::new(),
+            title: "livetemplate".into(),
+        }
+    }
+}
+
+/// A livetemplate application: pages by path, a persist store, limits.
+///
+/// ```no_run
+/// # use livetemplate_core::{App, MemoryStore};
+/// # fn pages(b: livetemplate_core::AppBuilder) -> livetemplate_core::AppBuilder { b }
+/// let app = pages(App::builder().store(MemoryStore::new()).title("Demo")).build().unwrap();
+/// assert!(app.route("/missing").is_none());
+/// ```
+pub struct App {
+    routes: HashMap<String, Arc<dyn PageRoute>>,
+    order: Vec<String>,
+    store: Arc<dyn PersistStore>,
+    config: Config,
+}
+
+impl fmt::Debug for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("App")
+            .field("pages", &self.order)
+            .field("store", &self.store)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// Builds an [`App`].
+#[must_use]
+pub struct AppBuilder {
+    pages: Vec<Arc<dyn PageRoute>>,
+    store: Option<Arc<dyn PersistStore>>,
+    config: Config,
+}
+
+impl fmt::Debug for AppBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppBuilder").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl AppBuilder {
+    /// Add a page at `path`, run by `controller`, each view starting from `initial`.
+    pub fn page<C: Controller>(mut self, path: &str, controller: C, initial: C::State) -> Self {
+        self.pages.push(Arc::new(Page::new(path, controller, initial)));
+        self
+    }
+
+    /// Add a page built elsewhere.
+    pub fn route(mut self, page: Arc<dyn PageRoute>) -> Self {
+        self.pages.push(page);
+        self
+    }
+
+    /// Use `store` for persisted fields (default: in memory).
+    pub fn store(mut self, store: impl PersistStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Use a shared store.
+    pub fn shared_store(mut self, store: Arc<dyn PersistStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Set the document title.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.config.title = title.into();
+        self
+    }
+
+    /// Add HTML to the document head.
+    pub fn head(mut self, html: impl Into<String>) -> Self {
+        self.config.head.push_str(&html.into());
+        self
+    }
+
+    /// Allow WebSocket and POST requests from `origin` (scheme://host[:port]).
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        self.config.allowed_origins.push(origin.into());
+        self
+    }
+
+    /// Change the limits.
+    pub fn config(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        f(&mut self.config);
+        self
+    }
+
+    /// Check the pages and build the app.
+    pub fn build(self) -> Result<App> {
+        let mut routes = HashMap::new();
+        let mut order = Vec::new();
+        for page in self.pages {
+            let path = page.path().to_string();
+            if !path.starts_with('/') {
+                return Err(Error::config(format!("page path `{path}` must start with `/`")));
+            }
+            if path.starts_with("/_lvt/") {
+                return Err(Error::config(format!("page path `{path}`: /_lvt/ is reserved")));
+            }
+            if routes.insert(path.clone(), page).is_some() {
+                return Err(Error::config(format!("two pages share the path `{path}`")));
+            }
+            order.push(path);
+        }
+        Ok(App {
+            routes,
+            order,
+            store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+            config: self.config,
+        })
+    }
+}
+
+impl App {
+    /// Start building an app.
+    pub fn builder() -> AppBuilder {
+        AppBuilder {
+            pages: Vec::new(),
+            store: None,
+            config: Config::default(),
+        }
+    }
+
+    /// The page at `path`.
+    pub fn route(&self, path: &str) -> Option<&Arc<dyn PageRoute>> {
+        self.routes.get(path)
+    }
+
+    /// Paths of all pages, in the order they were added.
+    pub fn paths(&self) -> &[String] {
+        &self.order
+    }
+
+    /// The persist store.
+    pub fn store(&self) -> &Arc<dyn PersistStore> {
+        &self.store
+    }
+
+    /// Limits and options.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The whole HTML document for a page whose live region renders as `region`.
+    pub fn document(&self, region: &str) -> String {
+        let c = &self.config;
+        format!(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+             <title>{}</title>\n{}<script defer src=\"/_lvt/client.js\"></script>\n</head>\n\
+             <body>\n<div data-lvt-root>{}</div>\n</body>\n</html>\n",
+            escape_text(&c.title),
+            c.head,
+            region
+        )
+    }
+
+    /// Render the full document for a GET of `req.path`.
+    pub async fn render_page(&self, req: &Request) -> Result<Option<String>> {
+        let Some(route) = self.route(&req.path) else {
+            return Ok(None);
+        };
+        let region = route.render(&*self.store, req).await?;
+        Ok(Some(self.document(&region)))
+    }
+
+    /// Run a POST (no JavaScript): `action` with the form's `fields`.
+    pub async fn post(&self, req: &Request, action: &str, fields: &[(String, String)]) -> Result<()> {
+        let Some(route) = self.route(&req.path) else {
+            return Err(Error::config(format!("no page at {}", req.path)));
+        };
+        route.post(&self.store, req, action, form_data(fields)).await
+    }
+}
+
+/// Form fields as action data: one string per name, an array when a name repeats.
+pub fn form_data(fields: &[(String, String)]) -> Value {
+    let mut map = serde_json::Map::new();
+    for (k, v) in fields {
+        match map.get_mut(k) {
+            None => {
+                map.insert(k.clone(), Value::String(v.clone()));
+            }
+            Some(Value::Array(a)) => a.push(Value::String(v.clone())),
+            Some(prev) => {
+                let first = prev.take();
+                *prev = Value::Array(vec![first, Value::String(v.clone())]);
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+fn escape_text(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// A frame for the transport to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    /// A text frame.
+    Text(String),
+}
+
+/// Why a connection ended, for the close frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closing {
+    /// WebSocket close code.
+    pub code: u16,
+    /// Close reason (short).
+    pub reason: String,
+}
+
+impl Closing {
+    fn new(code: u16, reason: &str) -> Self {
+        Closing {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Close code: normal.
+pub const CLOSE_NORMAL: u16 = 1000;
+/// Close code: server going away (shutdown); clients reconnect.
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code: policy violation (flood, too slow).
+pub const CLOSE_POLICY: u16 = 1008;
+/// Close code: message too big.
+pub const CLOSE_TOO_BIG: u16 = 1009;
+/// Close code: server error.
+pub const CLOSE_ERROR: u16 = 1011;
+
+/// Run one live connection: read client frames from `inbound` until it closes, answer on
+/// `outbound`. Returns how the connection should be closed.
+///
+/// The transport reads frames in its own task and forwards text frames here; when the
+/// socket closes it drops the sender. A full `outbound` queue means the client is too slow
+/// to read: the connection is closed with 1008 rather than buffering without bound.
+pub async fn run_connection(
+    app: Arc<App>,
+    req: Request,
+    mut inbound: mpsc::Receiver<String>,
+    outbound: mpsc::Sender<Outbound>,
+) -> Closing {
+    let Some(route) = app.route(&req.path).cloned() else {
+        return Closing::new(CLOSE_POLICY, "no such page");
+    };
+    let (mut conn, first) = match route.connect(app.store.clone(), req.clone()).await {
+        Ok(c) => c,
+        Err(err) => {
+            tracing::error!(page = %req.path, error = %err, "could not start a live view");
+            return Closing::new(CLOSE_ERROR, "page failed to start");
+        }
+    };
+    if outbound.try_send(Outbound::Text(first)).is_err() {
+        conn.close().await;
+        return Closing::new(CLOSE_POLICY, "client too slow");
+    }
+    let cfg = app.config();
+    let mut bucket = TokenBucket::new(cfg.rate_per_sec, cfg.rate_burst);
+    let closing = loop {
+        let Some(text) = inbound.recv().await else {
+            break Closing::new(CLOSE_NORMAL, "");
+        };
+        if text.len() > cfg.max_frame_bytes {
+            break Closing::new(CLOSE_TOO_BIG, "frame too large");
+        }
+        if !bucket.take() {
+            tracing::warn!(page = %req.path, "client exceeded the message rate; closing");
+            break Closing::new(CLOSE_POLICY, "rate limit exceeded");
+        }
+        let reply = match parse_client_frame(&text) {
+            Ok(ClientFrame::Heartbeat) => "{\"h\":1}".to_string(),
+            Ok(ClientFrame::Action { action, data, reply_to }) => conn.handle(&action, data, reply_to).await,
+            Err((reply_to, msg)) => error_frame(reply_to, &msg),
+        };
+        if outbound.try_send(Outbound::Text(reply)).is_err() {
+            break Closing::new(CLOSE_POLICY, "client too slow");
+        }
+    };
+    conn.close().await;
+    closing
+}
+
+/// A parsed client frame.
+#[derive(Debug)]
+pub enum ClientFrame {
+    /// `{"h":1}`
+    Heartbeat,
+    /// `{"a":..., "d":..., "r":...}`
+    Action {
+        /// Action name as sent.
+        action: String,
+        /// Action data.
+        data: Value,
+        /// The client's ref.
+        reply_to: Option<u64>,
+    },
+}
+
+/// Parse a client frame; on error, the ref (if readable) and a message for the client.
+pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Option<u64>, String)> {
+    let value: Value = serde_json::from_str(text).map_err(|e| (None, format!("malformed frame: {e}")))?;
+    let Value::Object(mut obj) = value else {
+        return Err((None, "malformed frame: expected a JSON object".into()));
+    };
+    let reply_to = match obj.get("r") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .ok_or((None, "malformed frame: `r` must be a non-negative integer".to_string()))?,
+        ),
+    };
+    if obj.contains_key("h") && !obj.contains_key("a") {
+        return Ok(ClientFrame::Heartbeat);
+    }
+    let action = match obj.remove("a") {
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 => s,
+        Some(Value::String(_)) => return Err((reply_to, "malformed frame: bad action name length".into())),
+        _ => return Err((reply_to, "malformed frame: missing action `a`".into())),
+    };
+    let data = match obj.remove("d") {
+        None | Some(Value::Null) => Value::Object(Default::default()),
+        Some(v @ Value::Object(_)) => v,
+        Some(_) => return Err((reply_to, "malformed frame: `d` must be an object".into())),
+    };
+    Ok(ClientFrame::Action { action, data, reply_to })
+}
+
+#[derive(Debug)]
+struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: f64, burst: f64) -> Self {
+        TokenBucket {
+            rate,
+            burst,
+            tokens: burst,
+            last: Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.last).min(Duration::from_secs(60));
+        self.last = now;
+        self.tokens = (self.tokens + elapsed.as_secs_f64() * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

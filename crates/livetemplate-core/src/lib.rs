@@ -1,0 +1,38 @@
+//! The engine of livetemplate: the template tree and its diff, the wire protocol, actions and
+//! their [`Context`], pages and connections, session groups and the persist store trait.
+//!
+//! Users depend on the `livetemplate` crate, which re-exports what is public here.
+
+pub mod app;
+pub mod context;
+pub mod diff;
+pub mod error;
+pub mod group;
+pub mod page;
+pub mod state;
+pub mod store;
+pub mod testing;
+pub mod tree;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use app::{App, AppBuilder, Config};
+pub use context::Context;
+pub use error::{Error, Result};
+pub use group::GroupId;
+pub use page::{LiveConnection, PageRoute, Request};
+pub use state::{Controller, LiveState, normalize_action};
+pub use store::{MemoryStore, PersistStore};
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Items the generated code names. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::state::{decode_field, encode_field};
+    pub use crate::tree::{Mark, TreeSink, mark};
+    pub use askama;
+    pub use std::cell::Cell;
+}

@@ -1,0 +1,345 @@
+//! One page (a path, a controller, an initial state) and the live view that runs it on one
+//! connection: load persisted fields, mount, run actions, persist, render and diff.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use serde_json::Value;
+
+use crate::BoxFuture;
+use crate::context::Context;
+use crate::diff::{Encoder, write_json_str};
+use crate::error::{Error, Result};
+use crate::group::GroupId;
+use crate::state::{Controller, LiveState, normalize_action};
+use crate::store::PersistStore;
+use crate::tree::Tree;
+
+/// What a transport knows about the request behind a page view or connection.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The page path, e.g. `/counter`.
+    pub path: String,
+    /// The raw query string (without `?`), possibly empty.
+    pub query: String,
+    /// The session group.
+    pub group: GroupId,
+}
+
+/// A page, type-erased so an app can hold pages of different states.
+pub trait PageRoute: Send + Sync + 'static {
+    /// The page's path.
+    fn path(&self) -> &str;
+    /// Snake-case names of the page's actions (used by the no-JS POST path to find which
+    /// form field names the clicked button). Empty by default.
+    fn action_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Render the live region's HTML for a GET (persisted fields loaded, `mount` run).
+    fn render<'a>(&'a self, store: &'a dyn PersistStore, req: &'a Request) -> BoxFuture<'a, Result<String>>;
+    /// Run an action for a POST without JavaScript and persist the result.
+    fn post<'a>(
+        &'a self,
+        store: &'a Arc<dyn PersistStore>,
+        req: &'a Request,
+        action: &'a str,
+        data: Value,
+    ) -> BoxFuture<'a, Result<()>>;
+    /// Open a live connection; returns it with its first frame.
+    fn connect(
+        self: Arc<Self>,
+        store: Arc<dyn PersistStore>,
+        req: Request,
+    ) -> BoxFuture<'static, Result<(Box<dyn LiveConnection>, String)>>;
+}
+
+/// One live connection of a page: runs actions and answers with frames.
+pub trait LiveConnection: Send {
+    /// Run `action` with `data`; the frame to send back (it carries `reply_to` when given).
+    fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, String>;
+    /// The connection closed: run `on_disconnect`.
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()>;
+}
+
+/// A page: a controller and the initial state each view starts from.
+pub struct Page<C: Controller> {
+    path: Arc<str>,
+    controller: Arc<C>,
+    initial: C::State,
+}
+
+impl<C: Controller> std::fmt::Debug for Page<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Page").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl<C: Controller> Page<C> {
+    /// A page at `path`.
+    pub fn new(path: &str, controller: C, initial: C::State) -> Self {
+        Page {
+            path: path.into(),
+            controller: Arc::new(controller),
+            initial,
+        }
+    }
+}
+
+impl<C: Controller> Page<C> {
+    fn context(&self, action: &str, data: Value, group: &GroupId) -> Context {
+        Context::new(action, data, self.path.clone(), group.clone())
+    }
+
+    /// A fresh state with persisted fields loaded, then mounted.
+    async fn prepare(&self, store: &dyn PersistStore, group: &GroupId) -> Result<C::State> {
+        let mut state = self.initial.clone();
+        load_persisted(&mut state, store, group, &self.path).await;
+        let mut ctx = self.context("mount", Value::Null, group);
+        catch(self.controller.mount(&mut state, &mut ctx)).await?;
+        Ok(state)
+    }
+
+    async fn run_action(&self, state: &mut C::State, action: &str, data: Value, group: &GroupId) -> Result<()> {
+        let name = normalize_action(action);
+        let names = self.controller.action_names();
+        if !names.contains(&name.as_str()) {
+            return Err(Error::unknown_action(action, &self.path, names));
+        }
+        let backup = state.clone();
+        let mut ctx = self.context(action, data, group);
+        let result = catch(self.controller.call(&name, state, &mut ctx)).await;
+        if result.is_err() {
+            *state = backup;
+        }
+        result
+    }
+}
+
+/// Load the persisted fields of `page` for `group` into `state`. Fields that fail to decode
+/// (retyped, corrupt) keep their initial value, with a warning.
+pub async fn load_persisted<S: LiveState>(state: &mut S, store: &dyn PersistStore, group: &GroupId, page: &str) {
+    if S::persisted_fields().is_empty() {
+        return;
+    }
+    let fields = match store.load(group, page).await {
+        Ok(f) => f,
+        Err(err) => {
+            tracing::warn!(page, error = %err, "could not load persisted state; starting from defaults");
+            return;
+        }
+    };
+    for (name, bytes) in fields {
+        if !S::persisted_fields().contains(&name.as_str()) {
+            tracing::debug!(page, field = %name, "stored field is no longer persisted; ignored");
+            continue;
+        }
+        if let Err(err) = state.decode_field(&name, &bytes) {
+            tracing::warn!(page, field = %name, error = %err, "persisted field could not be restored; using its default");
+        }
+    }
+}
+
+/// Encode the persisted fields of `state`.
+pub fn encode_persisted<S: LiveState>(state: &S) -> Vec<(&'static str, Vec<u8>)> {
+    S::persisted_fields()
+        .iter()
+        .filter_map(|name| match state.encode_field(name)? {
+            Ok(bytes) => Some((*name, bytes)),
+            Err(err) => {
+                tracing::warn!(field = name, error = %err, "persisted field could not be encoded");
+                None
+            }
+        })
+        .collect()
+}
+
+impl<C: Controller> PageRoute for Page<C> {
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn action_names(&self) -> &'static [&'static str] {
+        self.controller.action_names()
+    }
+
+    fn render<'a>(&'a self, store: &'a dyn PersistStore, req: &'a Request) -> BoxFuture<'a, Result<String>> {
+        Box::pin(async move {
+            let state = self.prepare(store, &req.group).await?;
+            state.render_html()
+        })
+    }
+
+    fn post<'a>(
+        &'a self,
+        store: &'a Arc<dyn PersistStore>,
+        req: &'a Request,
+        action: &'a str,
+        data: Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let mut state = self.prepare(&**store, &req.group).await?;
+            let before = encode_persisted(&state);
+            self.run_action(&mut state, action, data, &req.group).await?;
+            save_changed(&**store, &req.group, &self.path, &before, &state).await
+        })
+    }
+
+    fn connect(
+        self: Arc<Self>,
+        store: Arc<dyn PersistStore>,
+        req: Request,
+    ) -> BoxFuture<'static, Result<(Box<dyn LiveConnection>, String)>> {
+        Box::pin(async move {
+            let mut state = self.prepare(&*store, &req.group).await?;
+            let mut ctx = self.context("connect", Value::Null, &req.group);
+            catch(self.controller.on_connect(&mut state, &mut ctx)).await?;
+            let tree = state.render_tree()?;
+            let mut encoder = Encoder::new();
+            let first = encoder.full_frame(&tree, None);
+            let saved = encode_persisted(&state);
+            let view = LiveView {
+                page: self,
+                store,
+                group: req.group,
+                state,
+                tree,
+                encoder,
+                saved,
+            };
+            Ok((Box::new(view) as Box<dyn LiveConnection>, first))
+        })
+    }
+}
+
+async fn save_changed<S: LiveState>(
+    store: &dyn PersistStore,
+    group: &GroupId,
+    page: &str,
+    before: &[(&'static str, Vec<u8>)],
+    state: &S,
+) -> Result<()> {
+    let after = encode_persisted(state);
+    let changed: Vec<(&'static str, Vec<u8>)> = after
+        .into_iter()
+        .filter(|(name, bytes)| !before.iter().any(|(n, b)| n == name && b == bytes))
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    store.save(group, page, &changed).await
+}
+
+/// A page running on one connection.
+struct LiveView<C: Controller> {
+    page: Arc<Page<C>>,
+    store: Arc<dyn PersistStore>,
+    group: GroupId,
+    state: C::State,
+    tree: Tree,
+    encoder: Encoder,
+    saved: Vec<(&'static str, Vec<u8>)>,
+}
+
+impl<C: Controller> LiveView<C> {
+    async fn step(&mut self, action: &str, data: Value, reply_to: Option<u64>) -> Result<String> {
+        let backup = self.state.clone();
+        self.page.run_action(&mut self.state, action, data, &self.group).await?;
+        let tree = match self.state.render_tree() {
+            Ok(t) => t,
+            Err(err) => {
+                self.state = backup;
+                return Err(err);
+            }
+        };
+        let after = encode_persisted(&self.state);
+        let changed: Vec<(&'static str, Vec<u8>)> = after
+            .iter()
+            .filter(|(name, bytes)| !self.saved.iter().any(|(n, b)| n == name && b == bytes))
+            .cloned()
+            .collect();
+        if !changed.is_empty() {
+            if let Err(err) = self.store.save(&self.group, &self.page.path, &changed).await {
+                self.state = backup;
+                return Err(err);
+            }
+            self.saved = after;
+        }
+        let frame = self
+            .encoder
+            .diff_frame(&self.tree, &tree, reply_to)
+            .unwrap_or_else(|| "{}".to_string());
+        self.tree = tree;
+        Ok(frame)
+    }
+}
+
+impl<C: Controller> LiveConnection for LiveView<C> {
+    fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, String> {
+        Box::pin(async move {
+            match self.step(action, data, reply_to).await {
+                Ok(frame) => frame,
+                Err(err) => {
+                    if !err.is_action() && !err.is_unknown_action() {
+                        tracing::warn!(page = %self.page.path, action, error = %err, "action failed");
+                    }
+                    error_frame(reply_to, &err.to_string())
+                }
+            }
+        })
+    }
+
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let mut this = self;
+            let mut ctx = this.page.context("disconnect", Value::Null, &this.group);
+            let page = this.page.clone();
+            if let Err(err) = catch(page.controller.on_disconnect(&mut this.state, &mut ctx)).await {
+                tracing::warn!(page = %page.path, error = %err, "on_disconnect failed");
+            }
+        })
+    }
+}
+
+/// An error frame answering `reply_to`.
+pub fn error_frame(reply_to: Option<u64>, message: &str) -> String {
+    let mut out = String::from("{");
+    if let Some(r) = reply_to {
+        out.push_str(&format!("\"r\":{r},"));
+    }
+    out.push_str("\"e\":");
+    write_json_str(&mut out, message);
+    out.push('}');
+    out
+}
+
+/// Run a future, turning a panic inside it into an error.
+pub(crate) async fn catch<T>(fut: BoxFuture<'_, Result<T>>) -> Result<T> {
+    CatchUnwind { fut }.await
+}
+
+struct CatchUnwind<'a, T> {
+    fut: BoxFuture<'a, Result<T>>,
+}
+
+impl<T> Future for CatchUnwind<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let fut = &mut self.fut;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(p) => p,
+            Err(payload) => {
+                let msg = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                tracing::error!(panic = %msg, "an action panicked; its state change was rolled back");
+                Poll::Ready(Err(Error::panic("the action failed unexpectedly (panic); nothing was changed")))
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The traits the macros implement: [`LiveState`] for state structs and [`Controller`] for
+//! action impl blocks.
+
+use crate::BoxFuture;
+use crate::context::Context;
+use crate::error::Result;
+use crate::tree::Tree;
+
+/// A page's state: rendered through its askama template, some fields persisted.
+///
+/// Implemented by `#[derive(LiveState)]`; see the `livetemplate` crate for its attributes.
+pub trait LiveState: Clone + Send + Sync + 'static {
+    /// Render the marked template into a tree.
+    fn render_tree(&self) -> Result<Tree>;
+    /// Render the template as plain HTML, exactly as askama does.
+    fn render_html(&self) -> Result<String>;
+    /// Names of the `#[lvt(persist)]` fields.
+    fn persisted_fields() -> &'static [&'static str];
+    /// Encode persisted field `name`; `None` if there is no such persisted field.
+    fn encode_field(&self, name: &str) -> Option<Result<Vec<u8>>>;
+    /// Decode persisted field `name` from `bytes` into `self`.
+    fn decode_field(&mut self, name: &str, bytes: &[u8]) -> Result<()>;
+}
+
+/// A page's behaviour: its actions and lifecycle hooks.
+///
+/// Implemented by `#[actions]` on an `impl` block.
+pub trait Controller: Send + Sync + 'static {
+    /// The state type the actions take.
+    type State: LiveState;
+
+    /// Snake-case names of every action.
+    fn action_names(&self) -> &'static [&'static str];
+
+    /// Run action `name` (already normalized to snake case). An unknown name is an error that
+    /// lists the known actions.
+    fn call<'a>(
+        &'a self,
+        name: &'a str,
+        state: &'a mut Self::State,
+        ctx: &'a mut Context,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Called once per connection (and per GET) after persisted fields are loaded, before the
+    /// first render.
+    fn mount<'a>(&'a self, _state: &'a mut Self::State, _ctx: &'a mut Context) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Called when a WebSocket connection opens, after `mount`.
+    fn on_connect<'a>(
+        &'a self,
+        _state: &'a mut Self::State,
+        _ctx: &'a mut Context,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Called when a WebSocket connection closes.
+    fn on_disconnect<'a>(
+        &'a self,
+        _state: &'a mut Self::State,
+        _ctx: &'a mut Context,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Normalize an action name to snake case: `saveNotes`, `save-notes` and `save_notes` all give
+/// `save_notes`.
+///
+/// ```
+/// use livetemplate_core::normalize_action;
+/// assert_eq!(normalize_action("saveNotes"), "save_notes");
+/// assert_eq!(normalize_action("save-notes"), "save_notes");
+/// assert_eq!(normalize_action("tempUp"), "temp_up");
+/// assert_eq!(normalize_action("HTTPReload"), "http_reload");
+/// ```
+pub fn normalize_action(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c == '-' || c == ' ' || c == '.' {
+            out.push('_');
+        } else if c.is_uppercase() {
+            let prev = i.checked_sub(1).map(|p| chars[p]);
+            let next = chars.get(i + 1);
+            let boundary = match prev {
+                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
+                _ => false,
+            };
+            if boundary && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Encode a persisted field: its type name, a NUL, then bincode (standard config).
+#[doc(hidden)]
+pub fn encode_field<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
+    let mut out = std::any::type_name::<T>().as_bytes().to_vec();
+    out.push(0);
+    bincode::serde::encode_into_std_write(value, &mut out, bincode::config::standard())
+        .map_err(|e| crate::Error::decode(format!("could not encode a persisted field: {e}")))?;
+    Ok(out)
+}
+
+/// Decode a persisted field written by [`encode_field`]; fails when the stored type differs.
+#[doc(hidden)]
+pub fn decode_field<T: serde::de::DeserializeOwned>(slot: &mut T, bytes: &[u8]) -> Result<()> {
+    let name = std::any::type_name::<T>().as_bytes();
+    let Some(rest) = bytes
+        .strip_prefix(name)
+        .and_then(|r| r.strip_prefix(&[0u8][..]))
+    else {
+        let stored = bytes.split(|b| *b == 0).next().unwrap_or_default();
+        return Err(crate::Error::decode(format!(
+            "stored as `{}`, now `{}`",
+            String::from_utf8_lossy(stored),
+            std::any::type_name::<T>()
+        )));
+    };
+    let (value, used) = bincode::serde::decode_from_slice::<T, _>(rest, bincode::config::standard())
+        .map_err(|e| crate::Error::decode(format!("corrupt value: {e}")))?;
+    if used != rest.len() {
+        return Err(crate::Error::decode("trailing bytes after value"));
+    }
+    *slot = value;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_round_trip_and_retype() {
+        let bytes = encode_field(&42i64).unwrap();
+        let mut n = 0i64;
+        decode_field(&mut n, &bytes).unwrap();
+        assert_eq!(n, 42);
+        let mut s = String::from("keep");
+        let err = decode_field(&mut s, &bytes).unwrap_err();
+        assert!(err.is_decode(), "{err}");
+        assert_eq!(s, "keep");
+        let mut garbage = 0i64;
+        assert!(decode_field(&mut garbage, b"i64\0\xff\xff\xff").is_err());
+    }
+}

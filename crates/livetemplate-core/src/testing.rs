@@ -1,0 +1,348 @@
+//! Test support: a reference client that applies wire frames exactly as the browser client
+//! does, and [`TestPage`], which runs a page in process through the real frame path.
+//!
+//! ```
+//! # async fn demo() -> livetemplate_core::Result<()> {
+//! # use livetemplate_core::testing::ClientTree;
+//! let mut client = ClientTree::new();
+//! client.apply(r#"{"v":1,"s":{"0":["<p>","</p>"]},"t":{"s":0,"0":"1"}}"#)?;
+//! client.apply(r#"{"r":1,"d":{"0":"2"}}"#)?;
+//! assert_eq!(client.html(), "<p>2</p>");
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::app::{ClientFrame, parse_client_frame};
+use crate::error::{Error, Result};
+use crate::group::GroupId;
+use crate::page::{LiveConnection, Page, PageRoute, Request, error_frame};
+use crate::state::Controller;
+use crate::store::{MemoryStore, PersistStore};
+
+/// The client side of the protocol: a statics table and the current tree, rebuilt into HTML.
+#[derive(Debug, Default, Clone)]
+pub struct ClientTree {
+    statics: HashMap<String, Vec<String>>,
+    root: Option<Value>,
+}
+
+fn bad(msg: impl Into<String>) -> Error {
+    Error::protocol(msg)
+}
+
+impl ClientTree {
+    /// An empty client.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Apply one server frame.
+    pub fn apply(&mut self, frame: &str) -> Result<()> {
+        let value: Value = serde_json::from_str(frame).map_err(|e| bad(format!("frame is not JSON: {e}")))?;
+        let Value::Object(mut obj) = value else {
+            return Err(bad("frame is not an object"));
+        };
+        if obj.contains_key("v") {
+            // A new connection: its statics ids start over.
+            self.statics.clear();
+        }
+        if let Some(Value::Object(table)) = obj.remove("s") {
+            for (id, parts) in table {
+                let parts: Vec<String> = serde_json::from_value(parts).map_err(|e| bad(format!("bad statics: {e}")))?;
+                self.statics.insert(id, parts);
+            }
+        }
+        if let Some(t) = obj.remove("t") {
+            self.root = Some(t);
+        }
+        if let Some(d) = obj.remove("d") {
+            let root = self.root.as_mut().ok_or_else(|| bad("diff before any tree"))?;
+            apply_node_diff(root, d)?;
+        }
+        Ok(())
+    }
+
+    /// The HTML of the current tree.
+    pub fn html(&self) -> String {
+        let mut out = String::new();
+        if let Some(root) = &self.root {
+            self.render(root, &mut out);
+        }
+        out
+    }
+
+    fn render(&self, v: &Value, out: &mut String) {
+        match v {
+            Value::String(s) => out.push_str(s),
+            Value::Object(o) if o.contains_key("l") => {
+                let items = o.get("l").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                for item in items {
+                    self.render(item, out);
+                }
+                if items.is_empty() {
+                    if let Some(e) = o.get("e") {
+                        self.render(e, out);
+                    }
+                }
+            }
+            Value::Object(o) => {
+                let sid = match o.get("s") {
+                    Some(Value::Number(n)) => n.to_string(),
+                    Some(Value::String(s)) => s.clone(),
+                    _ => return,
+                };
+                let Some(statics) = self.statics.get(&sid) else {
+                    out.push_str("<!-- missing statics -->");
+                    return;
+                };
+                for (i, part) in statics.iter().enumerate() {
+                    out.push_str(part);
+                    if i + 1 < statics.len() {
+                        if let Some(d) = o.get(&i.to_string()) {
+                            self.render(d, out);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn apply_node_diff(node: &mut Value, diff: Value) -> Result<()> {
+    let Value::Object(diff) = diff else {
+        return Err(bad("node diff is not an object"));
+    };
+    let Value::Object(node) = node else {
+        return Err(bad("node diff applied to a non-node"));
+    };
+    for (k, v) in diff {
+        let slot = node.entry(k).or_insert(Value::Null);
+        apply_dyn_diff(slot, v)?;
+    }
+    Ok(())
+}
+
+fn apply_dyn_diff(slot: &mut Value, diff: Value) -> Result<()> {
+    match diff {
+        Value::Object(mut o) if o.contains_key("o") => {
+            let ops = o.remove("o").and_then(|v| if let Value::Array(a) = v { Some(a) } else { None });
+            let list = slot
+                .as_object_mut()
+                .and_then(|m| m.get_mut("l"))
+                .and_then(Value::as_array_mut)
+                .ok_or_else(|| bad("list ops on a non-list"))?;
+            for op in ops.unwrap_or_default() {
+                apply_op(list, op)?;
+            }
+            if let Some(e) = o.remove("e") {
+                if let Some(m) = slot.as_object_mut() {
+                    m.insert("e".into(), e);
+                }
+            }
+            Ok(())
+        }
+        Value::Object(o) if !o.contains_key("s") && !o.contains_key("l") => apply_node_diff(slot, Value::Object(o)),
+        other => {
+            *slot = other;
+            Ok(())
+        }
+    }
+}
+
+fn index(v: Option<&Value>, len: usize) -> Result<usize> {
+    let i = v.and_then(Value::as_u64).ok_or_else(|| bad("list op without index"))? as usize;
+    if i > len {
+        return Err(bad(format!("list index {i} out of range {len}")));
+    }
+    Ok(i)
+}
+
+fn apply_op(list: &mut Vec<Value>, op: Value) -> Result<()> {
+    let Value::Array(op) = op else {
+        return Err(bad("list op is not an array"));
+    };
+    match op.first().and_then(Value::as_str) {
+        Some("r") => {
+            let i = index(op.get(1), list.len().saturating_sub(1))?;
+            list.remove(i);
+        }
+        Some("i") => {
+            let i = index(op.get(1), list.len())?;
+            list.insert(i, op.get(2).cloned().unwrap_or(Value::Null));
+        }
+        Some("m") => {
+            let from = index(op.get(1), list.len().saturating_sub(1))?;
+            let v = list.remove(from);
+            let to = index(op.get(2), list.len())?;
+            list.insert(to, v);
+        }
+        Some("u") => {
+            let i = index(op.get(1), list.len().saturating_sub(1))?;
+            apply_node_diff(&mut list[i], op.get(2).cloned().unwrap_or(Value::Null))?;
+        }
+        Some("o") => {
+            let entries = op.get(1).and_then(Value::as_array).ok_or_else(|| bad("rebuild without entries"))?;
+            let mut next = Vec::with_capacity(entries.len());
+            for e in entries {
+                match e {
+                    Value::Number(n) => {
+                        let i = n.as_u64().ok_or_else(|| bad("bad rebuild index"))? as usize;
+                        next.push(list.get(i).cloned().ok_or_else(|| bad("rebuild index out of range"))?);
+                    }
+                    node => next.push(node.clone()),
+                }
+            }
+            *list = next;
+        }
+        _ => return Err(bad("unknown list op")),
+    }
+    Ok(())
+}
+
+/// A frame the server sent.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    text: String,
+}
+
+impl Frame {
+    /// The frame's JSON text, as on the wire.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+    /// Its size in bytes on the wire.
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+    /// True for an empty frame (never sent).
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+    /// The frame parsed.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+    /// The error message it carries, if any.
+    pub fn error(&self) -> Option<String> {
+        self.json().get("e").and_then(Value::as_str).map(str::to_string)
+    }
+}
+
+/// A page under test, run in process through the same frame path as a real connection.
+///
+/// ```
+/// # // See the `livetemplate` crate docs for a full example with a derived state.
+/// ```
+pub struct TestPage {
+    route: Arc<dyn PageRoute>,
+    store: Arc<dyn PersistStore>,
+    group: GroupId,
+    conn: Box<dyn LiveConnection>,
+    client: ClientTree,
+    last: Frame,
+    next_ref: u64,
+}
+
+impl std::fmt::Debug for TestPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestPage")
+            .field("path", &self.route.path())
+            .field("html", &self.client.html())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestPage {
+    /// Mount `controller` with `initial` state at `/test`, with an in-memory store.
+    pub async fn mount<C: Controller>(controller: C, initial: C::State) -> Result<TestPage> {
+        let route: Arc<dyn PageRoute> = Arc::new(Page::new("/test", controller, initial));
+        Self::mount_route(route, Arc::new(MemoryStore::new()), GroupId::random()).await
+    }
+
+    /// Mount an existing page route with the given store and group.
+    pub async fn mount_route(route: Arc<dyn PageRoute>, store: Arc<dyn PersistStore>, group: GroupId) -> Result<TestPage> {
+        let req = Request {
+            path: route.path().to_string(),
+            query: String::new(),
+            group: group.clone(),
+        };
+        let (conn, first) = route.clone().connect(store.clone(), req).await?;
+        let mut client = ClientTree::new();
+        client.apply(&first)?;
+        Ok(TestPage {
+            route,
+            store,
+            group,
+            conn,
+            client,
+            last: Frame { text: first },
+            next_ref: 1,
+        })
+    }
+
+    /// Run action `name` with `data` (a JSON object, or `null`): the frame is encoded as a
+    /// client would send it, parsed by the server, and the reply applied to the client tree.
+    pub async fn act(&mut self, name: &str, data: Value) -> Frame {
+        let r = self.next_ref;
+        self.next_ref += 1;
+        let mut msg = Map::new();
+        msg.insert("a".into(), Value::String(name.into()));
+        if !data.is_null() {
+            msg.insert("d".into(), data);
+        }
+        msg.insert("r".into(), Value::from(r));
+        self.send_raw(&Value::Object(msg).to_string()).await
+    }
+
+    /// Send a raw client frame (for testing malformed input).
+    pub async fn send_raw(&mut self, text: &str) -> Frame {
+        let reply = match parse_client_frame(text) {
+            Ok(ClientFrame::Heartbeat) => "{\"h\":1}".to_string(),
+            Ok(ClientFrame::Action { action, data, reply_to }) => self.conn.handle(&action, data, reply_to).await,
+            Err((r, msg)) => error_frame(r, &msg),
+        };
+        if let Err(err) = self.client.apply(&reply) {
+            panic!("the server sent a frame the client cannot apply: {err}\nframe: {reply}");
+        }
+        self.last = Frame { text: reply };
+        self.last.clone()
+    }
+
+    /// Drop the connection and open a new one for the same group (like a browser reconnecting).
+    pub async fn reconnect(&mut self) -> Result<()> {
+        let next = Self::mount_route(self.route.clone(), self.store.clone(), self.group.clone()).await?;
+        let old = std::mem::replace(self, next);
+        old.conn.close().await;
+        Ok(())
+    }
+
+    /// The HTML a browser would show, rebuilt from the frames received.
+    pub fn html(&self) -> String {
+        self.client.html()
+    }
+
+    /// The last frame received.
+    pub fn last_frame(&self) -> &Frame {
+        &self.last
+    }
+
+    /// The byte size of the last frame.
+    pub fn last_frame_bytes(&self) -> usize {
+        self.last.len()
+    }
+
+    /// The session group this page runs in.
+    pub fn group(&self) -> &GroupId {
+        &self.group
+    }
+
+    /// The store this page persists into.
+    pub fn store(&self) -> &Arc<dyn PersistStore> {
+        &self.store
+    }
+}

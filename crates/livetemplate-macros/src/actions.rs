@@ -1,0 +1,169 @@
+//! `#[actions]`: turns an impl block's async methods into a `Controller`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::spanned::Spanned;
+use syn::{FnArg, ImplItem, ItemImpl, LitStr, Path, Type};
+
+const HOOKS: &[&str] = &["mount", "on_connect", "on_disconnect"];
+
+/// Same rule as `livetemplate_core::normalize_action`.
+fn snake(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c == '-' {
+            out.push('_');
+        } else if c.is_uppercase() {
+            let prev = i.checked_sub(1).map(|p| chars[p]);
+            let next = chars.get(i + 1);
+            let boundary = match prev {
+                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
+                _ => false,
+            };
+            if boundary && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn state_type(arg: &FnArg) -> Option<&Type> {
+    match arg {
+        FnArg::Typed(pt) => match &*pt.ty {
+            Type::Reference(r) if r.mutability.is_some() => Some(&r.elem),
+            _ => None,
+        },
+        FnArg::Receiver(_) => None,
+    }
+}
+
+pub(crate) fn expand(args: TokenStream, item: ItemImpl) -> syn::Result<TokenStream> {
+    let mut krate: Path = syn::parse_quote!(::livetemplate);
+    if !args.is_empty() {
+        let parser = syn::meta::parser(|meta| {
+            if meta.path.is_ident("crate") {
+                let s: LitStr = meta.value()?.parse()?;
+                krate = s.parse()?;
+                Ok(())
+            } else {
+                Err(meta.error("unknown `actions` argument; expected `crate = \"...\"`"))
+            }
+        });
+        syn::parse::Parser::parse2(parser, args)?;
+    }
+    let mut errors: Vec<syn::Error> = Vec::new();
+    let mut state: Option<Type> = None;
+    let mut actions = Vec::new();
+    let mut hooks = Vec::new();
+    for it in &item.items {
+        let ImplItem::Fn(f) = it else { continue };
+        if f.sig.asyncness.is_none() {
+            continue;
+        }
+        let name = f.sig.ident.to_string();
+        let inputs: Vec<&FnArg> = f.sig.inputs.iter().collect();
+        let ok_shape = inputs.len() == 3 && matches!(inputs[0], FnArg::Receiver(r) if r.reference.is_some() && r.mutability.is_none());
+        let st = if ok_shape { state_type(inputs[1]) } else { None };
+        let Some(st) = st else {
+            errors.push(syn::Error::new(
+                f.sig.span(),
+                format!("action `{name}` must be `async fn {name}(&self, state: &mut State, ctx: &mut Context) -> Result<()>`"),
+            ));
+            continue;
+        };
+        match &state {
+            None => state = Some(st.clone()),
+            Some(prev) if quote!(#prev).to_string() != quote!(#st).to_string() => {
+                errors.push(syn::Error::new(
+                    st.span(),
+                    format!("all actions must take the same state type (`{}`)", quote!(#prev)),
+                ));
+            }
+            _ => {}
+        }
+        if HOOKS.contains(&name.as_str()) {
+            hooks.push(f.sig.ident.clone());
+        } else {
+            actions.push((snake(&name), f.sig.ident.clone()));
+        }
+    }
+    let Some(state) = state else {
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            "#[actions] found no `async fn name(&self, state: &mut State, ctx: &mut Context)` method",
+        ));
+        let first = errors.remove(0);
+        return Err(errors.into_iter().fold(first, |mut a, e| {
+            a.combine(e);
+            a
+        }));
+    };
+    if let Some(first) = errors.first().cloned() {
+        return Err(errors.into_iter().skip(1).fold(first, |mut a, e| {
+            a.combine(e);
+            a
+        }));
+    }
+    let self_ty = &item.self_ty;
+    let names: Vec<LitStr> = actions.iter().map(|(n, i)| LitStr::new(n, i.span())).collect();
+    let idents: Vec<_> = actions.iter().map(|(_, i)| i.clone()).collect();
+    let hook_fns = hooks.iter().map(|h| {
+        quote! {
+            fn #h<'a>(&'a self, state: &'a mut #state, ctx: &'a mut __lvt::Context) -> __lvt::BoxFuture<'a, __lvt::Result<()>> {
+                ::std::boxed::Box::pin(#self_ty::#h(self, state, ctx))
+            }
+        }
+    });
+    let (impl_generics, _, where_clause) = item.generics.split_for_impl();
+    Ok(quote! {
+        #item
+
+        const _: () = {
+            use #krate::__private as __lvt;
+
+            impl #impl_generics __lvt::Controller for #self_ty #where_clause {
+                type State = #state;
+
+                fn action_names(&self) -> &'static [&'static str] {
+                    &[#(#names),*]
+                }
+
+                fn call<'a>(
+                    &'a self,
+                    name: &'a str,
+                    state: &'a mut #state,
+                    ctx: &'a mut __lvt::Context,
+                ) -> __lvt::BoxFuture<'a, __lvt::Result<()>> {
+                    match name {
+                        #(#names => ::std::boxed::Box::pin(#self_ty::#idents(self, state, ctx)),)*
+                        _ => {
+                            let known = <Self as __lvt::Controller>::action_names(self);
+                            let err = __lvt::Error::unknown_action(name, ctx.page(), known);
+                            ::std::boxed::Box::pin(async move { ::core::result::Result::Err(err) })
+                        }
+                    }
+                }
+
+                #(#hook_fns)*
+            }
+        };
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snake;
+
+    #[test]
+    fn snake_case() {
+        assert_eq!(snake("saveNotes"), "save_notes");
+        assert_eq!(snake("save_notes"), "save_notes");
+        assert_eq!(snake("tempUp"), "temp_up");
+    }
+}

@@ -1,0 +1,263 @@
+//! `#[derive(LiveState)]`: reads the template, marks it, and generates two askama templates
+//! (marked, for the live tree; plain, for HTML without markers) plus persisted-field codecs.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, LitStr, Path};
+
+use crate::template::{Loader, flatten, mark};
+
+struct Options {
+    template: Option<LitStr>,
+    source: Option<LitStr>,
+    ext: Option<LitStr>,
+    krate: Path,
+}
+
+fn parse_options(input: &DeriveInput, errors: &mut Vec<syn::Error>) -> Options {
+    let mut opts = Options {
+        template: None,
+        source: None,
+        ext: None,
+        krate: syn::parse_quote!(::livetemplate),
+    };
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("lvt")) {
+        let res = attr.parse_nested_meta(|meta| {
+            let key = meta.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+            match key.as_str() {
+                "template" | "path" => opts.template = Some(meta.value()?.parse()?),
+                "source" => opts.source = Some(meta.value()?.parse()?),
+                "ext" => opts.ext = Some(meta.value()?.parse()?),
+                "crate" => {
+                    let s: LitStr = meta.value()?.parse()?;
+                    opts.krate = s.parse()?;
+                }
+                _ => {
+                    return Err(meta.error(format!(
+                        "unknown `lvt` key `{key}`; expected one of: template, source, ext, crate"
+                    )));
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = res {
+            errors.push(e);
+        }
+    }
+    opts
+}
+
+pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
+    let mut errors: Vec<syn::Error> = Vec::new();
+    let opts = parse_options(&input, &mut errors);
+    let name = &input.ident;
+    if !input.generics.params.is_empty() {
+        errors.push(syn::Error::new(
+            input.generics.span(),
+            "a LiveState struct cannot have generic parameters",
+        ));
+    }
+    let fields = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(f) => f.named.iter().collect::<Vec<_>>(),
+            Fields::Unit => Vec::new(),
+            Fields::Unnamed(f) => {
+                errors.push(syn::Error::new(f.span(), "LiveState needs named fields"));
+                Vec::new()
+            }
+        },
+        _ => {
+            errors.push(syn::Error::new(Span::call_site(), "LiveState can only be derived for structs"));
+            Vec::new()
+        }
+    };
+
+    // Persisted fields.
+    let mut persisted = Vec::new();
+    for f in &fields {
+        for attr in f.attrs.iter().filter(|a| a.path().is_ident("lvt")) {
+            let res = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("persist") {
+                    persisted.push(*f);
+                    Ok(())
+                } else {
+                    let key = meta.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+                    Err(meta.error(format!("unknown `lvt` field key `{key}`; expected `persist`")))
+                }
+            });
+            if let Err(e) = res {
+                errors.push(e);
+            }
+        }
+    }
+
+    // Template source.
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into()));
+    let mut loader = Loader::new(&root);
+    let mut marked = None;
+    let mut ext = opts.ext.as_ref().map(|e| e.value());
+    match (&opts.template, &opts.source) {
+        (Some(t), None) => match loader.find(&t.value(), None) {
+            None => errors.push(syn::Error::new(
+                t.span(),
+                format!(
+                    "template `{}` not found (looked in `{}/templates`)",
+                    t.value(),
+                    root.display()
+                ),
+            )),
+            Some(path) => match std::fs::read_to_string(&path) {
+                Err(e) => errors.push(syn::Error::new(
+                    t.span(),
+                    format!("cannot read template `{}`: {e}", path.display()),
+                )),
+                Ok(src) => {
+                    loader.files.push(path.clone());
+                    if ext.is_none() {
+                        ext = path.extension().map(|e| e.to_string_lossy().into_owned());
+                    }
+                    match flatten(&mut loader, &src, Some(&path), &HashMap::new(), 0).and_then(|f| mark(&f)) {
+                        Ok(m) => marked = Some(m),
+                        Err(e) => errors.push(syn::Error::new(t.span(), format!("template `{}`: {e}", t.value()))),
+                    }
+                }
+            },
+        },
+        (None, Some(s)) => match flatten(&mut loader, &s.value(), None, &HashMap::new(), 0).and_then(|f| mark(&f)) {
+            Ok(m) => marked = Some(m),
+            Err(e) => errors.push(syn::Error::new(s.span(), format!("template source: {e}"))),
+        },
+        (Some(t), Some(_)) => errors.push(syn::Error::new(t.span(), "give either `template` or `source`, not both")),
+        (None, None) => errors.push(syn::Error::new(
+            Span::call_site(),
+            "missing `#[lvt(template = \"page.html\")]`: LiveState needs an askama template",
+        )),
+    }
+
+    if let Some(first) = errors.pop() {
+        let combined = errors.into_iter().fold(first, |mut acc, e| {
+            acc.combine(e);
+            acc
+        });
+        return Err(combined);
+    }
+    let marked = marked.unwrap_or_default();
+    let ext = ext.unwrap_or_else(|| "html".into());
+    let krate = &opts.krate;
+    let marked_lit = LitStr::new(&marked, Span::call_site());
+    let ext_lit = LitStr::new(&ext, Span::call_site());
+    let plain_attr = match (&opts.template, &opts.source) {
+        (Some(t), _) => quote!(path = #t),
+        (_, Some(s)) => quote!(source = #s, ext = #ext_lit),
+        _ => quote!(),
+    };
+    let deps = loader.files.iter().map(|p| {
+        let p = LitStr::new(&p.to_string_lossy(), Span::call_site());
+        quote!(const _: &[u8] = ::core::include_bytes!(#p);)
+    });
+
+    let names: Vec<LitStr> = persisted
+        .iter()
+        .filter_map(|f| f.ident.as_ref())
+        .map(|i| LitStr::new(&i.to_string(), i.span()))
+        .collect();
+    let encode_arms = persisted.iter().filter_map(|f| {
+        let ident = f.ident.as_ref()?;
+        let ty = &f.ty;
+        let lit = LitStr::new(&ident.to_string(), ident.span());
+        Some(quote_spanned! {ty.span()=>
+            #lit => ::core::option::Option::Some(__lvt::encode_field::<#ty>(&self.#ident)),
+        })
+    });
+    let decode_arms = persisted.iter().filter_map(|f| {
+        let ident = f.ident.as_ref()?;
+        let ty = &f.ty;
+        let lit = LitStr::new(&ident.to_string(), ident.span());
+        Some(quote_spanned! {ty.span()=>
+            #lit => __lvt::decode_field::<#ty>(&mut self.#ident, bytes),
+        })
+    });
+    let marked_ty = format_ident!("__LvtMarked{}", name);
+    let plain_ty = format_ident!("__LvtPlain{}", name);
+
+    let out = quote! {
+        const _: () = {
+            use #krate::__private as __lvt;
+
+            #(#deps)*
+
+            #[derive(__lvt::askama::Template)]
+            #[template(source = #marked_lit, ext = #ext_lit, askama = __lvt::askama)]
+            struct #marked_ty<'a> {
+                __lvt_state: &'a #name,
+                __lvt_cell: &'a __lvt::Cell<u32>,
+            }
+
+            impl<'a> ::core::ops::Deref for #marked_ty<'a> {
+                type Target = #name;
+                fn deref(&self) -> &#name {
+                    self.__lvt_state
+                }
+            }
+
+            impl<'a> #marked_ty<'a> {
+                #[inline]
+                fn __lvt_m(&self, code: u32) -> __lvt::Mark<'a> {
+                    __lvt::Mark::new(self.__lvt_cell, code)
+                }
+            }
+
+            #[derive(__lvt::askama::Template)]
+            #[template(#plain_attr, askama = __lvt::askama)]
+            struct #plain_ty<'a> {
+                __lvt_state: &'a #name,
+            }
+
+            impl<'a> ::core::ops::Deref for #plain_ty<'a> {
+                type Target = #name;
+                fn deref(&self) -> &#name {
+                    self.__lvt_state
+                }
+            }
+
+            impl __lvt::LiveState for #name {
+                fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
+                    let cell = __lvt::Cell::new(0u32);
+                    let marked = #marked_ty { __lvt_state: self, __lvt_cell: &cell };
+                    let mut sink = __lvt::TreeSink::new(&cell);
+                    __lvt::askama::Template::render_into(&marked, &mut sink)?;
+                    sink.finish()
+                }
+
+                fn render_html(&self) -> __lvt::Result<::std::string::String> {
+                    let plain = #plain_ty { __lvt_state: self };
+                    ::core::result::Result::Ok(__lvt::askama::Template::render(&plain)?)
+                }
+
+                fn persisted_fields() -> &'static [&'static str] {
+                    &[#(#names),*]
+                }
+
+                fn encode_field(&self, name: &str) -> ::core::option::Option<__lvt::Result<::std::vec::Vec<u8>>> {
+                    match name {
+                        #(#encode_arms)*
+                        _ => ::core::option::Option::None,
+                    }
+                }
+
+                fn decode_field(&mut self, name: &str, bytes: &[u8]) -> __lvt::Result<()> {
+                    let _ = bytes;
+                    match name {
+                        #(#decode_arms)*
+                        _ => ::core::result::Result::Err(__lvt::Error::decode(::std::format!("no persisted field `{}`", name))),
+                    }
+                }
+            }
+        };
+    };
+    Ok(out)
+}

@@ -1,0 +1,1 @@
+//! A [`PersistStore`](livetemplate_core::PersistStore) on sled.

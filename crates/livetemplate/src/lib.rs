@@ -1,0 +1,96 @@
+//! # livetemplate
+//!
+//! Real-time web UIs rendered on the server. A page is a state struct
+//! (`#[derive(LiveState)]`), a controller whose async methods are actions (`#[actions]`), and
+//! an askama template compiled at build time. The first GET returns plain HTML; the bundled
+//! JS client then opens a WebSocket, and every action sends back only the parts of the
+//! template that changed.
+//!
+//! ```
+//! use livetemplate::prelude::*;
+//!
+//! #[derive(LiveState, Clone, Default)]
+//! #[lvt(source = "<p>Count: {{ count }}</p>", ext = "html")]
+//! pub struct Counter {
+//!     #[lvt(persist)]
+//!     pub count: i64,
+//! }
+//!
+//! pub struct CounterController;
+//!
+//! #[actions]
+//! impl CounterController {
+//!     async fn increment(&self, state: &mut Counter, _ctx: &mut Context) -> Result<()> {
+//!         state.count += 1;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> livetemplate::Result<()> {
+//! // Test it in process, through the real wire format:
+//! let mut page = TestPage::mount(CounterController, Counter::default()).await?;
+//! let frame = page.act("increment", serde_json::Value::Null).await;
+//! assert_eq!(page.html(), "<p>Count: 1</p>");
+//! assert!(frame.len() <= 40, "{}", frame.text());
+//! # Ok(()) }
+//! ```
+//!
+//! ## Attributes of `#[derive(LiveState)]`
+//!
+//! | attribute | meaning |
+//! |---|---|
+//! | `#[lvt(template = "page.html")]` | askama template file under `templates/` (or askama.toml's `dirs`) |
+//! | `#[lvt(source = "...", ext = "html")]` | inline template source |
+//! | `#[lvt(crate = "path")]` | where the `livetemplate` crate is, if renamed |
+//! | `#[lvt(persist)]` on a field | stored after every successful action, restored before the first render |
+//!
+//! Persisted fields need `serde::Serialize + serde::de::DeserializeOwned`.
+//!
+//! ## `#[actions]`
+//!
+//! Every `async fn name(&self, state: &mut State, ctx: &mut Context) -> Result<()>` of the
+//! impl block is an action. A client may call it as `saveNotes`, `save-notes` or
+//! `save_notes`. `mount`, `on_connect` and `on_disconnect` with the same signature are
+//! lifecycle hooks, not actions.
+
+#[doc(inline)]
+pub use livetemplate_core::{
+    App, AppBuilder, Config, Context, Controller, Error, GroupId, LiveState, MemoryStore, PersistStore, Result,
+    normalize_action,
+};
+pub use livetemplate_macros::{LiveState, actions};
+
+#[cfg(feature = "hyper")]
+#[doc(inline)]
+pub use livetemplate_hyper::*;
+
+#[cfg(feature = "sled")]
+#[doc(inline)]
+pub use livetemplate_sled::*;
+
+/// Test support: [`TestPage`](testing::TestPage) and the reference client.
+pub mod testing {
+    #[doc(inline)]
+    pub use livetemplate_core::testing::*;
+}
+
+/// The engine's lower-level pieces: tree, diff, wire, pages.
+pub mod core {
+    #[doc(inline)]
+    pub use livetemplate_core::*;
+}
+
+/// Everything a page needs: `use livetemplate::prelude::*;`.
+pub mod prelude {
+    pub use crate::testing::TestPage;
+    pub use crate::{App, Context, LiveState, Result, actions};
+    pub use livetemplate_core::Error;
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use livetemplate_core::__private::*;
+    pub use livetemplate_core::tree::Tree;
+    pub use livetemplate_core::{BoxFuture, Context, Controller, Error, LiveState, Result};
+}

@@ -9,7 +9,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, LitStr, Path};
 
-use crate::template::{Loader, flatten, mark};
+use crate::template::{Loader, flatten, mark, read_template};
 
 struct Options {
     template: Option<LitStr>,
@@ -110,11 +110,8 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
                     root.display()
                 ),
             )),
-            Some(path) => match std::fs::read_to_string(&path) {
-                Err(e) => errors.push(syn::Error::new(
-                    t.span(),
-                    format!("cannot read template `{}`: {e}", path.display()),
-                )),
+            Some(path) => match read_template(&path) {
+                Err(e) => errors.push(syn::Error::new(t.span(), e)),
                 Ok(src) => {
                     loader.files.push(path.clone());
                     if ext.is_none() {

@@ -263,13 +263,22 @@ impl Loader {
                     .join(", ")
             )
         })?;
-        let src = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read template `{}`: {e}", path.display()))?;
+        let src = read_template(&path)?;
         if !self.files.contains(&path) {
             self.files.push(path.clone());
         }
         Ok((path, src))
     }
+}
+
+/// Read a template file as askama does: one trailing `\n` is dropped.
+pub(crate) fn read_template(path: &Path) -> Result<String, String> {
+    let mut src =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read template `{}`: {e}", path.display()))?;
+    if src.ends_with('\n') {
+        src.pop();
+    }
+    Ok(src)
 }
 
 fn string_arg(rest: &str) -> Option<&str> {

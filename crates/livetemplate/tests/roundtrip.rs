@@ -1,0 +1,249 @@
+//! The core invariant: the HTML a client rebuilds from the wire frames equals askama's own
+//! render of the same state, byte for byte, after every step of random change sequences.
+
+use livetemplate::prelude::*;
+use proptest::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Row {
+    pub id: u32,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Data {
+    pub name: String,
+    pub title: String,
+    pub cls: String,
+    pub html: String,
+    pub n: i64,
+    pub flag: bool,
+    pub opt: Option<String>,
+    pub items: Vec<Row>,
+    pub grid: Vec<Vec<String>>,
+}
+
+macro_rules! live_template {
+    ($state:ident, $ctrl:ident, $($attr:tt)*) => {
+        #[derive(LiveState, Clone, Debug, Default)]
+        #[lvt($($attr)*)]
+        pub struct $state {
+            pub name: String,
+            pub title: String,
+            pub cls: String,
+            pub html: String,
+            pub n: i64,
+            pub flag: bool,
+            pub opt: Option<String>,
+            pub items: Vec<Row>,
+            pub grid: Vec<Vec<String>>,
+        }
+
+        impl From<Data> for $state {
+            fn from(d: Data) -> Self {
+                $state {
+                    name: d.name,
+                    title: d.title,
+                    cls: d.cls,
+                    html: d.html,
+                    n: d.n,
+                    flag: d.flag,
+                    opt: d.opt,
+                    items: d.items,
+                    grid: d.grid,
+                }
+            }
+        }
+
+        pub struct $ctrl;
+
+        #[actions]
+        impl $ctrl {
+            async fn set(&self, state: &mut $state, ctx: &mut Context) -> Result<()> {
+                *state = ctx.bind::<Data>()?.into();
+                Ok(())
+            }
+        }
+    };
+}
+
+live_template!(Exprs, ExprsCtrl, source = r#"<div class="{{ cls }}" title='{{ title }}' data-n={{ n }}>{{ name }} / {{ name|upper }} / {{ html|safe }} / {{ n + 1 }} / {{ name.len() }}</div><p>{{ title|lower|trim }}</p>"#, ext = "html");
+live_template!(Conds, CondsCtrl, source = r#"{% if n > 10 %}<b>big {{ n }}</b>{% else if n > 0 %}<i class="{{ cls }}">small</i>{% elif n == 0 %}zero{% else %}neg{% endif %} tail {{ name }}{% if flag %}[{{ title }}]{% endif %}"#, ext = "html");
+live_template!(Matches, MatchesCtrl, source = r#"<div>{% match opt %}{% when Some with (v) %}<span>{{ v }}</span>{% if flag %}!{% endif %}{% when None %}<em>nothing {{ n }}</em>{% endmatch %}</div>"#, ext = "html");
+live_template!(Loops, LoopsCtrl, source = r#"<ul>{% for item in items %}<li data-key="{{ item.id }}" class="{% if loop.first %}first{% endif %}{% if loop.last %} last{% endif %}">{{ loop.index }}/{{ loop.index0 }}: {{ item.name }}</li>{% else %}<li>empty {{ name }}</li>{% endfor %}</ul>"#, ext = "html");
+live_template!(Nested, NestedCtrl, source = r#"<table>{% for row in grid %}<tr>{% for c in row %}<td>{{ c }}</td>{% else %}<td>-</td>{% endfor %}</tr>{% endfor %}</table>{% for item in items %}<p data-key="{{ item.id }}">{% for r in grid %}{{ r.len() }}{% endfor %}{{ item.name }}</p>{% endfor %}"#, ext = "html");
+live_template!(Lets, LetsCtrl, source = r#"{% let doubled = n * 2 %}<p>{{ doubled }}</p>{% if flag %}{% let label = name.len() %}<i>{{ label }} {{ doubled }}</i>{% endif %}{% for item in items %}{% let shown = item.id + 1 %}<b data-key="{{ item.id }}">{{ shown }}</b>{% endfor %}"#, ext = "html");
+live_template!(Macros, MacrosCtrl, source = r#"{% macro badge(label, count) %}<span class="badge">{{ label }}: {{ count }}{% if count > 3 %}+{% endif %}</span>{% endmacro %}<div>{% call badge(name, n) %}{% endcall %}{% for item in items %}{% call badge(item.name, item.id) %}{% endcall %}{% endfor %}</div>"#, ext = "html");
+live_template!(Includes, IncludesCtrl, template = "rt/page.html");
+live_template!(Extends, ExtendsCtrl, template = "rt/child.html");
+live_template!(Whitespace, WhitespaceCtrl, source = "<ul>\n  {%- for item in items -%}\n    <li data-key=\"{{ item.id }}\">  {{- item.name -}}  </li>\n  {%- endfor -%}\n</ul>\n{{~ n ~}}  done {%+ if flag +%}  yes  {%- else -%}  no  {%~ endif ~%} end\n", ext = "html");
+live_template!(Control, ControlCtrl, source = r#"{% for item in items %}{% if item.id % 3 == 0 %}{% continue %}{% endif %}<i data-key="{{ item.id }}">{{ item.id }}{% if item.id > 40 %}{% break %}{% endif %}</i>{% endfor %}|{% filter upper %}hello {{ name }}{% endfilter %}|{# comment {{ n }} #}{% raw %}{{ not }} {% if %}{% endraw %}"#, ext = "html");
+live_template!(Mixed, MixedCtrl, source = r#"{% if items.is_empty() %}<p>none</p>{% else %}<ol>{% for item in items %}<li data-key="k{{ item.id }}">{% match opt %}{% when Some with (v) %}{% if item.id % 2 == 0 %}fizz {{ v }}{% else %}<u>{{ item.name|safe }}</u>{% endif %}{% else %}{{ loop.index }}{% endmatch %}</li>{% endfor %}</ol>{% endif %}<input value="{{ name }}" {% if flag %}checked{% endif %}>"#, ext = "html");
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "[a-c<>&\"' \u{E000}\u{E001}\u{E002}é漢😀\n\\\\/]{0,8}",
+        1 => any::<String>().prop_map(|s| s.chars().take(12).collect()),
+    ]
+}
+
+fn row() -> impl Strategy<Value = Row> {
+    (0u32..60, text()).prop_map(|(id, name)| Row { id, name })
+}
+
+#[derive(Clone, Debug)]
+enum Edit {
+    Insert(usize, Row),
+    Remove(usize),
+    Move(usize, usize),
+    Swap(usize, usize),
+    Reverse,
+    Rename(usize, String),
+    Replace(Vec<Row>),
+    Same,
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        3 => (any::<usize>(), row()).prop_map(|(i, r)| Edit::Insert(i, r)),
+        2 => any::<usize>().prop_map(Edit::Remove),
+        2 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Edit::Move(a, b)),
+        1 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Edit::Swap(a, b)),
+        1 => Just(Edit::Reverse),
+        2 => (any::<usize>(), text()).prop_map(|(i, s)| Edit::Rename(i, s)),
+        1 => prop::collection::vec(row(), 0..8).prop_map(Edit::Replace),
+        1 => Just(Edit::Same),
+    ]
+}
+
+fn apply(items: &mut Vec<Row>, e: &Edit) {
+    let n = items.len();
+    match e.clone() {
+        Edit::Insert(i, r) => items.insert(i % (n + 1), r),
+        Edit::Remove(i) if n > 0 => {
+            items.remove(i % n);
+        }
+        Edit::Move(a, b) if n > 0 => {
+            let r = items.remove(a % n);
+            items.insert(b % n, r);
+        }
+        Edit::Swap(a, b) if n > 0 => items.swap(a % n, b % n),
+        Edit::Reverse => items.reverse(),
+        Edit::Rename(i, s) if n > 0 => items[i % n].name = s,
+        Edit::Replace(v) => *items = v,
+        _ => {}
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Step {
+    name: String,
+    title: String,
+    cls: String,
+    html: String,
+    n: i64,
+    flag: bool,
+    opt: Option<String>,
+    grid: Vec<Vec<String>>,
+    edits: Vec<Edit>,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    (
+        (text(), text(), text(), text()),
+        (-3i64..20, any::<bool>(), prop::option::of(text())),
+        prop::collection::vec(prop::collection::vec(text(), 0..3), 0..3),
+        prop::collection::vec(edit(), 0..3),
+    )
+        .prop_map(|((name, title, cls, html), (n, flag, opt), grid, edits)| Step {
+            name,
+            title,
+            cls,
+            html,
+            n,
+            flag,
+            opt,
+            grid,
+            edits,
+        })
+}
+
+fn steps() -> impl Strategy<Value = (Vec<Row>, Vec<Step>)> {
+    (prop::collection::vec(row(), 0..10), prop::collection::vec(step(), 1..8))
+}
+
+fn datas(initial: Vec<Row>, steps: &[Step]) -> Vec<Data> {
+    let mut items = initial;
+    steps
+        .iter()
+        .map(|s| {
+            for e in &s.edits {
+                apply(&mut items, e);
+            }
+            Data {
+                name: s.name.clone(),
+                title: s.title.clone(),
+                cls: s.cls.clone(),
+                html: s.html.clone(),
+                n: s.n,
+                flag: s.flag,
+                opt: s.opt.clone(),
+                items: items.clone(),
+                grid: s.grid.clone(),
+            }
+        })
+        .collect()
+}
+
+fn check<S, C>(ctrl: C, datas: Vec<Data>) -> std::result::Result<(), TestCaseError>
+where
+    S: LiveState + From<Data>,
+    C: livetemplate::Controller<State = S>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    rt.block_on(async move {
+        let mut it = datas.into_iter();
+        let first: S = it.next().unwrap_or_default().into();
+        let expected = first.render_html().expect("askama render");
+        let mut page = TestPage::mount(ctrl, first).await.expect("mount");
+        prop_assert_eq!(page.html(), expected, "initial render differs");
+        for d in it {
+            let json = serde_json::to_value(&d).expect("json");
+            let frame = page.act("set", json).await;
+            prop_assert!(frame.error().is_none(), "action failed: {}", frame.text());
+            let expected = S::from(d).render_html().expect("askama render");
+            prop_assert_eq!(page.html(), expected, "after frame {}", frame.text());
+        }
+        Ok(())
+    })
+}
+
+macro_rules! roundtrip_tests {
+    ($($test:ident => $state:ident, $ctrl:ident;)*) => {
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+            $(
+                #[test]
+                fn $test((initial, steps) in steps()) {
+                    check::<$state, _>($ctrl, datas(initial, &steps))?;
+                }
+            )*
+        }
+    };
+}
+
+roundtrip_tests! {
+    expressions_text_attributes_filters => Exprs, ExprsCtrl;
+    if_elif_else => Conds, CondsCtrl;
+    match_option => Matches, MatchesCtrl;
+    for_loop_index_else => Loops, LoopsCtrl;
+    nested_loops => Nested, NestedCtrl;
+    let_bindings => Lets, LetsCtrl;
+    macros => Macros, MacrosCtrl;
+    include_in_loop => Includes, IncludesCtrl;
+    extends_block => Extends, ExtendsCtrl;
+    whitespace_control => Whitespace, WhitespaceCtrl;
+    break_continue_filter_raw => Control, ControlCtrl;
+    mixed_keyed_match => Mixed, MixedCtrl;
+}

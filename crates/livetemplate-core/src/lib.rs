@@ -24,6 +24,8 @@ pub use group::GroupId;
 pub use page::{LiveConnection, PageRoute, Request};
 pub use state::{Controller, LiveState, normalize_action};
 pub use store::{MemoryStore, PersistStore};
+/// Re-exported for store implementations.
+pub use store::Fields;
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -1,1 +1,36 @@
-fn main() {}
+//! Run with: cargo run -p example-patterns
+//!
+//! Every seed pattern of livetemplate on one server: an index at `/`, then `/counter`,
+//! `/thermostat`, `/reconnection`. Options: `--addr 127.0.0.1:8080` (or `LVT_ADDR`) and
+//! `--data ./data` (or `LVT_DATA`) for the sled store.
+
+use example_patterns::{Options, build_app};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let opts = match Options::from_env_and_args(std::env::args().skip(1)) {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let app = match build_app(&opts) {
+        Ok(app) => app,
+        Err(err) => {
+            eprintln!("cannot start: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(addr = %opts.addr, data = %opts.data.display(), "serving livetemplate patterns on http://{}", opts.addr);
+    if let Err(err) = livetemplate::serve(&opts.addr, app).await {
+        eprintln!("server error: {err}");
+        return std::process::ExitCode::FAILURE;
+    }
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,71 @@
+//! The exact frames quoted in docs/protocol.md. If one of these changes, update the doc.
+
+use livetemplate::prelude::*;
+use serde_json::{Value, json};
+
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(
+    source = r#"<p>Count: {{ count }}</p>{% if count > 1 %}<b>many</b>{% endif %}<ul>{% for t in todos %}<li data-key="{{ t }}">{{ t }}</li>{% endfor %}</ul>"#,
+    ext = "html"
+)]
+pub struct Demo {
+    pub count: i64,
+    pub todos: Vec<String>,
+}
+
+pub struct DemoCtrl;
+
+#[actions]
+impl DemoCtrl {
+    async fn increment(&self, state: &mut Demo, _ctx: &mut Context) -> Result<()> {
+        state.count += 1;
+        Ok(())
+    }
+    async fn add(&self, state: &mut Demo, ctx: &mut Context) -> Result<()> {
+        let at = ctx.get_int("at") as usize;
+        state.todos.insert(at.min(state.todos.len()), ctx.get_string("title"));
+        Ok(())
+    }
+    async fn reverse(&self, state: &mut Demo, _ctx: &mut Context) -> Result<()> {
+        state.todos.reverse();
+        Ok(())
+    }
+    async fn fail(&self, _state: &mut Demo, _ctx: &mut Context) -> Result<()> {
+        Err(Error::msg("title is required"))
+    }
+}
+
+#[tokio::test]
+async fn frames_in_the_protocol_doc() {
+    let start = Demo {
+        count: 0,
+        todos: vec!["milk".into(), "eggs".into()],
+    };
+    let mut page = TestPage::mount(DemoCtrl, start).await.unwrap();
+    let frames = [
+        page.last_frame().text().to_string(),
+        page.act("increment", Value::Null).await.text().to_string(),
+        page.act("increment", Value::Null).await.text().to_string(),
+        page.act("add", json!({"title": "tea", "at": "1"})).await.text().to_string(),
+        page.act("reverse", Value::Null).await.text().to_string(),
+        page.act("fail", Value::Null).await.text().to_string(),
+        page.act("nope", Value::Null).await.text().to_string(),
+        page.send_raw("{\"a\":").await.text().to_string(),
+        page.send_raw("{\"h\":1}").await.text().to_string(),
+    ];
+    let expected = [
+        r#"{"v":1,"s":{"0":["<p>Count: ","</p>","<ul>","</ul>"],"1":["<li data-key=\"","\">","</li>"]},"t":{"s":0,"0":"0","1":"","2":{"l":[{"s":1,"0":"milk","1":"milk"},{"s":1,"0":"eggs","1":"eggs"}]}}}"#,
+        r#"{"r":1,"d":{"0":"1"}}"#,
+        r#"{"r":2,"s":{"2":["<b>many</b>"]},"d":{"0":"2","1":{"s":2}}}"#,
+        r#"{"r":3,"d":{"2":{"o":[["i",1,{"s":1,"0":"tea","1":"tea"}]]}}}"#,
+        r#"{"r":4,"d":{"2":{"o":[["m",1,0],["m",2,0]]}}}"#,
+        r#"{"r":5,"e":"title is required"}"#,
+        r#"{"r":6,"e":"action `nope` not found on /test; known: increment, add, reverse, fail"}"#,
+        r#"{"e":"malformed frame: EOF while parsing a value at line 1 column 5"}"#,
+        r#"{"h":1}"#,
+    ];
+    for (got, want) in frames.iter().zip(expected) {
+        assert_eq!(got, want);
+    }
+    assert_eq!(page.html(), "<p>Count: 2</p><b>many</b><ul><li data-key=\"eggs\">eggs</li><li data-key=\"tea\">tea</li><li data-key=\"milk\">milk</li></ul>");
+}

@@ -1,0 +1,66 @@
+//! `/`: the list of patterns.
+
+use livetemplate::prelude::*;
+
+/// One entry of the index.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    /// Page path.
+    pub path: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// One line on what it shows.
+    pub summary: &'static str,
+}
+
+/// The index page.
+#[derive(LiveState, Clone, Debug)]
+#[lvt(template = "index.html")]
+pub struct IndexState {
+    /// Shown in the nav bar.
+    pub category: String,
+    /// The patterns.
+    pub patterns: Vec<Pattern>,
+}
+
+impl IndexState {
+    /// The index of every pattern served.
+    pub fn new() -> Self {
+        IndexState {
+            category: "Index".into(),
+            patterns: vec![
+                Pattern {
+                    path: "/counter",
+                    title: "Counter",
+                    summary: "increment and decrement; each reply carries only the new number",
+                },
+                Pattern {
+                    path: "/thermostat",
+                    title: "Thermostat",
+                    summary: "jfyne/live's thermostat: 19.5 °C, ±0.1",
+                },
+                Pattern {
+                    path: "/reconnection",
+                    title: "Reconnection Recovery",
+                    summary: "persisted fields survive reloads, disconnects and restarts",
+                },
+            ],
+        }
+    }
+}
+
+impl Default for IndexState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The index has no actions.
+pub struct IndexController;
+
+#[actions]
+impl IndexController {
+    async fn mount(&self, _state: &mut IndexState, _ctx: &mut Context) -> Result<()> {
+        Ok(())
+    }
+}

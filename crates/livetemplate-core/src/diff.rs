@@ -150,12 +150,11 @@ impl Encoder {
             self.write_node(tree, &item.node, out);
         }
         out.push(']');
-        if list.items.is_empty() {
-            if let Some(node) = &list.otherwise {
+        if list.items.is_empty()
+            && let Some(node) = &list.otherwise {
                 out.push_str(",\"e\":");
                 self.write_node(tree, node, out);
             }
-        }
         out.push('}');
     }
 

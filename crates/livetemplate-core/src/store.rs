@@ -31,10 +31,12 @@ pub trait PersistStore: Send + Sync + fmt::Debug + 'static {
     }
 }
 
+type Entries = HashMap<(GroupId, String), HashMap<String, Vec<u8>>>;
+
 /// A store in memory: for tests and apps that need no persistence across restarts.
 #[derive(Default)]
 pub struct MemoryStore {
-    map: Mutex<HashMap<(GroupId, String), HashMap<String, Vec<u8>>>>,
+    map: Mutex<Entries>,
 }
 
 impl MemoryStore {

@@ -83,11 +83,10 @@ impl ClientTree {
                 for item in items {
                     self.render(item, out);
                 }
-                if items.is_empty() {
-                    if let Some(e) = o.get("e") {
+                if items.is_empty()
+                    && let Some(e) = o.get("e") {
                         self.render(e, out);
                     }
-                }
             }
             Value::Object(o) => {
                 let sid = match o.get("s") {
@@ -101,11 +100,10 @@ impl ClientTree {
                 };
                 for (i, part) in statics.iter().enumerate() {
                     out.push_str(part);
-                    if i + 1 < statics.len() {
-                        if let Some(d) = o.get(&i.to_string()) {
+                    if i + 1 < statics.len()
+                        && let Some(d) = o.get(&i.to_string()) {
                             self.render(d, out);
                         }
-                    }
                 }
             }
             _ => {}
@@ -139,11 +137,10 @@ fn apply_dyn_diff(slot: &mut Value, diff: Value) -> Result<()> {
             for op in ops.unwrap_or_default() {
                 apply_op(list, op)?;
             }
-            if let Some(e) = o.remove("e") {
-                if let Some(m) = slot.as_object_mut() {
+            if let Some(e) = o.remove("e")
+                && let Some(m) = slot.as_object_mut() {
                     m.insert("e".into(), e);
                 }
-            }
             Ok(())
         }
         Value::Object(o) if !o.contains_key("s") && !o.contains_key("l") => apply_node_diff(slot, Value::Object(o)),

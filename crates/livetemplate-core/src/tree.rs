@@ -188,11 +188,10 @@ impl Tree {
                 for item in &list.items {
                     self.write_node(&item.node, out);
                 }
-                if list.items.is_empty() {
-                    if let Some(node) = &list.otherwise {
+                if list.items.is_empty()
+                    && let Some(node) = &list.otherwise {
                         self.write_node(node, out);
                     }
-                }
             }
         }
     }
@@ -486,16 +485,14 @@ fn item_key(node: &Node, text: &str) -> Option<Box<str>> {
     if let Some(pos) = s0.rfind("data-key=\"") {
         let after = &s0[pos + 10..];
         if after.is_empty() {
-            if let (Some(Dyn::Text(r)), Some(s1)) = (node.dyns.first(), node.statics.iter().nth(1)) {
-                if s1.starts_with('"') && !s0[..pos].contains('>') {
+            if let (Some(Dyn::Text(r)), Some(s1)) = (node.dyns.first(), node.statics.iter().nth(1))
+                && s1.starts_with('"') && !s0[..pos].contains('>') {
                     return Some(text[r.start as usize..r.end as usize].into());
                 }
-            }
-        } else if let Some(end) = after.find('"') {
-            if !s0[..pos].contains('>') {
+        } else if let Some(end) = after.find('"')
+            && !s0[..pos].contains('>') {
                 return Some(after[..end].into());
             }
-        }
     }
     // General path: rebuild the opening tag up to its first `>` outside quotes.
     let mut tag = String::new();

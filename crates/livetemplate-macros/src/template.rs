@@ -226,13 +226,12 @@ impl Loader {
     pub(crate) fn new(root: &Path) -> Self {
         let mut dirs = Vec::new();
         // Honour askama.toml's `dirs`, as askama does.
-        if let Ok(cfg) = std::fs::read_to_string(root.join("askama.toml")) {
-            if let Some(line) = cfg.lines().find(|l| l.trim_start().starts_with("dirs")) {
+        if let Ok(cfg) = std::fs::read_to_string(root.join("askama.toml"))
+            && let Some(line) = cfg.lines().find(|l| l.trim_start().starts_with("dirs")) {
                 for part in line.split('"').skip(1).step_by(2) {
                     dirs.push(root.join(part));
                 }
             }
-        }
         if dirs.is_empty() {
             dirs.push(root.join("templates"));
         }

@@ -2,15 +2,16 @@
 //! build and run (their `main` checks the generated code), the `fail` cases must be rejected
 //! with the messages in their `.stderr` files. Regenerate those with `TRYBUILD=overwrite`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// trybuild compiles the cases in its own project under the target directory, and the derive
 /// looks for templates under that project's `templates/`; copy ours there.
 fn stage_templates() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.join("../../target"));
+    // `CARGO_TARGET_TMPDIR` is `<target dir>/tmp`, whatever the target directory is.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is inside the target directory");
     let dest = target.join("tests/trybuild/livetemplate-macros/templates");
     std::fs::create_dir_all(&dest).expect("create the trybuild templates directory");
     let src = manifest.join("templates");

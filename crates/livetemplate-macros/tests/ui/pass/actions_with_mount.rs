@@ -60,12 +60,18 @@ fn main() {
     assert_eq!(controller.action_names(), &["increment", "save_notes"]);
 
     block_on(async {
-        let mut page = TestPage::mount(controller, Counter::default()).await.unwrap();
+        let mut page = TestPage::mount(controller, Counter::default())
+            .await
+            .unwrap();
         assert_eq!(page.html(), "<p>10 </p>");
         let frame = page.act("increment", Default::default()).await;
         assert!(frame.error().is_none(), "{}", frame.text());
         assert_eq!(page.html(), "<p>11 </p>");
         let frame = page.act("mount", Default::default()).await;
-        assert!(frame.error().is_some(), "a hook must not be callable: {}", frame.text());
+        assert!(
+            frame.error().is_some(),
+            "a hook must not be callable: {}",
+            frame.text()
+        );
     });
 }

@@ -20,23 +20,40 @@ pub struct Todos {
 }
 
 fn main() {
-    assert_eq!(<Todos as LiveState>::persisted_fields(), &["items", "next_id"]);
+    assert_eq!(
+        <Todos as LiveState>::persisted_fields(),
+        &["items", "next_id"]
+    );
 
     let state = Todos {
         title: "Mine <3".into(),
         items: vec![
-            Todo { id: 1, text: "milk".into(), done: true },
-            Todo { id: 2, text: "eggs".into(), done: false },
+            Todo {
+                id: 1,
+                text: "milk".into(),
+                done: true,
+            },
+            Todo {
+                id: 2,
+                text: "eggs".into(),
+                done: false,
+            },
         ],
         next_id: 3,
         draft: "typing".into(),
     };
     let html = state.render_html().unwrap();
     assert!(html.contains("<h1>Mine &#60;3</h1>"), "{html}");
-    assert!(html.contains(r#"<li data-key="1" class="done">milk</li>"#), "{html}");
+    assert!(
+        html.contains(r#"<li data-key="1" class="done">milk</li>"#),
+        "{html}"
+    );
     // The live tree stands for exactly the HTML askama renders.
     assert_eq!(state.render_tree().unwrap().to_html(), html);
-    assert_eq!(Todos::default().render_tree().unwrap().to_html(), Todos::default().render_html().unwrap());
+    assert_eq!(
+        Todos::default().render_tree().unwrap().to_html(),
+        Todos::default().render_html().unwrap()
+    );
 
     // Persisted fields round-trip; unpersisted ones are not encoded.
     let mut restored = Todos::default();

@@ -1,0 +1,195 @@
+//! One live page: ties the socket, the tree, the morph, the bindings and the hooks together.
+//! Owns the refs in flight (loading classes, disable-with), the root's connection and error
+//! classes, and form recovery after a reconnect.
+
+import { bind, formData, label, type Data, type Pusher } from './bindings'
+import { Hooks, type HookDef } from './hooks'
+import { morph, recordFields } from './morph'
+import { pageUrl, Socket, type WebSocketCtor } from './socket'
+import { Tree } from './tree'
+
+export interface ClientOptions {
+  /** WebSocket constructor (tests inject a fake). */
+  WebSocket?: WebSocketCtor
+  /** The socket URL; defaults to the page's own URL. */
+  url?: () => string
+  /** Random source of the backoff jitter. */
+  random?: () => number
+  /** The hook registry, read whenever an `lvt-hook` element appears. */
+  hooks?: () => Record<string, HookDef> | undefined
+}
+
+interface InFlight {
+  action: string
+  els: Element[]
+  cls: string
+  /** The form of a submit: its reply gives the server's values to its fields. */
+  form?: Element
+  undo?: () => void
+  done?: (error?: string) => void
+}
+
+type Frame = Record<string, any>
+
+export class Client implements Pusher {
+  readonly tree = new Tree()
+  readonly sock: Socket
+  readonly hooks: Hooks
+  readonly inFlight = new Map<number, InFlight>()
+  readonly disabled = new Map<Element, [string, boolean]>()
+  ref = 0
+  /** Connections that opened so far. */
+  opened = 0
+  private reconnected = false
+  private recovering = new Set<number>()
+  private dirty = false
+  private listeners = new Map<string, Set<(p: unknown) => void>>()
+
+  constructor(
+    readonly root: HTMLElement,
+    o: ClientOptions = {},
+  ) {
+    const win = root.ownerDocument.defaultView!
+    this.sock = new Socket({
+      url: o.url || (() => pageUrl(win.location)),
+      WebSocket: o.WebSocket || WebSocket,
+      random: o.random,
+      open: () => this.opens(),
+      frame: (f) => this.frame(f),
+      close: () => this.closes(),
+    })
+    this.hooks = new Hooks({
+      defs: o.hooks || (() => undefined),
+      push: (a, d) => new Promise((done) => this.push(a, (d || {}) as Data, [], '', { done }) || done('disconnected')),
+      listen: (name, cb) => {
+        let set = this.listeners.get(name)
+        if (!set) this.listeners.set(name, (set = new Set()))
+        set.add(cb)
+        return () => set!.delete(cb)
+      },
+    })
+    recordFields(root)
+    bind(root, this)
+    this.sock.watch(win)
+  }
+
+  get open(): boolean {
+    return this.sock.open
+  }
+
+  /** Connects now (a new connection if one is open). */
+  connect(): void {
+    this.sock.connect()
+  }
+
+  /** Drops the connection as a network failure would; the socket reconnects with backoff. */
+  disconnect(): void {
+    if (this.sock.ws) this.sock.drop()
+  }
+
+  /** Sends action `a`; returns its ref, or 0 when no connection is open. */
+  push(a: string, d: Data, els: Array<Element | null | undefined>, ev: string, x: Partial<InFlight> = {}): number {
+    if (!this.open) return 0
+    const r = ++this.ref
+    this.sock.send(Object.keys(d).length ? { a, d, r } : { a, r })
+    const f: InFlight = { action: a, els: els.filter((e): e is Element => !!e), cls: ev && `lvt-${ev}-loading`, ...x }
+    if (f.cls) f.els.forEach((e) => e.classList.add(f.cls))
+    this.inFlight.set(r, f)
+    return r
+  }
+
+  private settle(r: number, error?: string): InFlight | undefined {
+    const f = this.inFlight.get(r)
+    if (!f) return
+    this.inFlight.delete(r)
+    const busy = (e: Element) => Array.from(this.inFlight.values()).some((g) => g.cls === f.cls && g.els.indexOf(e) >= 0)
+    if (f.cls) f.els.forEach((e) => busy(e) || e.classList.remove(f.cls))
+    f.undo?.()
+    f.done?.(error)
+    return f
+  }
+
+  private classes(connected: boolean): void {
+    this.root.classList.toggle('lvt-connected', connected)
+    this.root.classList.toggle('lvt-disconnected', !connected)
+  }
+
+  private opens(): void {
+    this.tree.reset()
+    this.reconnected = this.opened++ > 0
+    this.classes(true)
+  }
+
+  private closes(): void {
+    const was = this.root.classList.contains('lvt-connected')
+    this.classes(false)
+    this.inFlight.forEach((_, r) => this.settle(r, 'disconnected'))
+    this.recovering.clear()
+    this.dirty = false
+    if (was) this.hooks.each('disconnected')
+  }
+
+  private frame(f: Frame): void {
+    if (f.v != null && f.v !== 1) console.warn('lvt: server speaks protocol', f.v)
+    const r: number | undefined = f.r
+    const done = r != null ? this.settle(r, f.e) : undefined
+    if (this.tree.apply(f)) this.dirty = true
+    const replay = !!f.t && this.reconnected
+    if (replay) {
+      this.reconnected = false
+      this.recover()
+    }
+    if (r != null) this.recovering.delete(r)
+    if (this.dirty && !this.recovering.size) {
+      this.dirty = false
+      morph(this.root, this.tree.html(), {
+        submitted: done && done.form,
+        updating: (from, to) => this.lock(from, to),
+        removing: (el) => this.hooks.removing(el),
+      })
+      this.hooks.sync(this.root)
+    }
+    if (replay) this.hooks.each('reconnected')
+    if (f.e != null) {
+      this.root.classList.add('lvt-error')
+      this.root.dispatchEvent(
+        new CustomEvent('lvt:error', { bubbles: true, detail: { message: f.e, ref: r, action: done && done.action } }),
+      )
+    } else if (r != null) this.root.classList.remove('lvt-error')
+    for (const [name, payload] of (f.events || []) as Array<[string, unknown]>) {
+      this.listeners.get(name)?.forEach((cb) => cb(payload))
+      this.root.dispatchEvent(new CustomEvent('lvt:' + name, { bubbles: true, detail: payload }))
+    }
+    const win = this.root.ownerDocument.defaultView!
+    if (f.patch != null) win.history.pushState(null, '', f.patch)
+    if (f.redirect != null) win.location.assign(f.redirect)
+  }
+
+  /** Keeps the client-side state of elements whose event is in flight through a morph. */
+  private lock(from: Element, to: Element): void {
+    this.hooks.updating(from, to)
+    this.inFlight.forEach((f) => f.cls && f.els.indexOf(from) >= 0 && to.classList.add(f.cls))
+    const saved = this.disabled.get(from)
+    if (saved) {
+      saved[0] = label(to)
+      saved[1] = to.hasAttribute('disabled')
+      label(to, label(from))
+      to.setAttribute('disabled', '')
+    }
+  }
+
+  /**
+   * After a reconnect the server has the persisted state but not what the user typed since:
+   * send the values of forms with `lvt-auto-recover`, or with an id and `lvt-change`, and hold
+   * the DOM as it is until those replies arrive.
+   */
+  private recover(): void {
+    this.root.querySelectorAll('form').forEach((form) => {
+      const ar = form.getAttribute('lvt-auto-recover')
+      if (ar === 'ignore') return
+      const a = ar || (ar != null || form.id ? form.getAttribute('lvt-change') : null)
+      const r = a ? this.push(a, formData(form), [form], 'change') : 0
+      if (r) this.recovering.add(r)
+    })
+  }
+}

@@ -1,0 +1,95 @@
+//! `lvt-hook` elements: user code called at the element's lifecycle points (mounted,
+//! beforeUpdate, updated, beforeDestroy, destroyed, disconnected, reconnected).
+
+/** A hook definition as registered in `window.LiveTemplate.hooks`. */
+export interface HookDef {
+  mounted?(this: HookThis): void
+  beforeUpdate?(this: HookThis): void
+  updated?(this: HookThis): void
+  beforeDestroy?(this: HookThis): void
+  destroyed?(this: HookThis): void
+  disconnected?(this: HookThis): void
+  reconnected?(this: HookThis): void
+  [other: string]: unknown
+}
+
+/** `this` inside a hook callback. */
+export interface HookThis {
+  el: HTMLElement
+  /** Runs a server action; resolves with the error message, or undefined on success. */
+  pushEvent(action: string, data?: Record<string, unknown>): Promise<string | undefined>
+  /** Calls `cb` with the payload of every server event `name` until the element is destroyed. */
+  handleEvent(name: string, cb: (payload: unknown) => void): void
+}
+
+type Instance = HookThis & HookDef & { off: Array<() => void> }
+
+export interface HookHost {
+  defs(): Record<string, HookDef> | undefined
+  push(action: string, data?: Record<string, unknown>): Promise<string | undefined>
+  /** Subscribes to a server event; returns the unsubscribe function. */
+  listen(name: string, cb: (payload: unknown) => void): () => void
+}
+
+const call = (h: Instance, name: keyof HookDef) => {
+  const f = h[name]
+  if (typeof f === 'function') {
+    try {
+      f.call(h)
+    } catch (e) {
+      console.error(e)
+    }
+  }
+}
+
+export class Hooks {
+  private live = new Map<Element, Instance>()
+  private changed = new Set<Instance>()
+
+  constructor(private host: HookHost) {}
+
+  /** morphdom is about to update `from`: beforeUpdate now, updated after the morph. */
+  updating(from: Element, to: Element): void {
+    const h = this.live.get(from)
+    if (h && !this.changed.has(h) && !from.isEqualNode(to)) {
+      call(h, 'beforeUpdate')
+      this.changed.add(h)
+    }
+  }
+
+  /** `el` and its subtree are about to leave the page. */
+  removing(el: Element): void {
+    for (const e of [el, ...Array.from(el.querySelectorAll('[lvt-hook]'))]) {
+      const h = this.live.get(e)
+      if (h) call(h, 'beforeDestroy')
+    }
+  }
+
+  /** After a morph: destroyed for gone elements, updated for changed ones, mounted for new ones. */
+  sync(root: Element): void {
+    this.live.forEach((h, el) => {
+      if (el.isConnected) return
+      this.live.delete(el)
+      call(h, 'destroyed')
+      h.off.forEach((f) => f())
+    })
+    this.changed.forEach((h) => this.live.has(h.el) && call(h, 'updated'))
+    this.changed.clear()
+    root.querySelectorAll<HTMLElement>('[lvt-hook]').forEach((el) => {
+      const def = !this.live.has(el) && this.host.defs()?.[el.getAttribute('lvt-hook')!]
+      if (!def) return
+      const h = Object.create(def) as Instance
+      h.el = el
+      h.off = []
+      h.pushEvent = (a, d) => this.host.push(a, d)
+      h.handleEvent = (name, cb) => h.off.push(this.host.listen(name, cb))
+      this.live.set(el, h)
+      call(h, 'mounted')
+    })
+  }
+
+  /** Calls `name` on every live hook (disconnected, reconnected). */
+  each(name: 'disconnected' | 'reconnected'): void {
+    this.live.forEach((h) => call(h, name))
+  }
+}

@@ -1,0 +1,196 @@
+//! Puts rebuilt HTML into the live region with morphdom while keeping what the user is doing:
+//! the focused field's value, selection and focus, the drafts of `lvt-form:preserve` forms,
+//! `lvt-update` containers and `lvt-fx:scroll` positions.
+
+import morphdom from 'morphdom'
+
+// One shape for input, textarea and select: the members used here exist on all three or are guarded.
+type Field = HTMLInputElement & { options: HTMLOptionsCollection; multiple: boolean }
+
+const NOT_EDITABLE = /^(hidden|submit|button|reset|image|file)$/
+
+/** Is this an element whose value the user edits? */
+export const isField = (n: Node): n is Field => {
+  const el = n as Field
+  return /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName) && !NOT_EDITABLE.test(el.type)
+}
+
+/** The user-visible state of a field as one string (checkedness, selected options or value). */
+export const snap = (el: Field): string =>
+  el.type === 'checkbox' || el.type === 'radio'
+    ? el.checked
+      ? '1'
+      : ''
+    : el.tagName === 'SELECT'
+      ? Array.from(el.options)
+          .filter((o) => o.selected)
+          .map((o) => o.value)
+          .join('\0')
+      : el.value
+
+const restore = (el: Field, v: string): void => {
+  if (snap(el) === v) return
+  if (el.type === 'checkbox' || el.type === 'radio') el.checked = v === '1'
+  else if (el.tagName === 'SELECT') {
+    const vs = v.split('\0')
+    for (const o of Array.from(el.options)) o.selected = vs.indexOf(o.value) >= 0
+  } else el.value = v
+}
+
+/** What the server last rendered into each field; a field whose state differs is being edited. */
+const rendered = new WeakMap<Element, string>()
+
+/** A field's state as written in its HTML (what the server rendered, whatever the browser restored). */
+const initial = (el: Field): string => {
+  if (el.type === 'checkbox' || el.type === 'radio') return el.defaultChecked ? '1' : ''
+  if (el.tagName !== 'SELECT') return el.defaultValue
+  const all = Array.from(el.options)
+  const sel = all.filter((o) => o.defaultSelected)
+  return (sel.length || el.multiple ? sel : all.slice(0, 1)).map((o) => o.value).join('\0')
+}
+
+/** Records the server-rendered state of every field under `root` (the page as first served). */
+export function recordFields(root: Element): void {
+  root.querySelectorAll('input,textarea,select').forEach((el) => {
+    if (isField(el)) rendered.set(el, initial(el))
+  })
+}
+
+/**
+ * morphdom key: `id`, or `data-key` scoped by the data-keys of its ancestors up to the nearest
+ * ancestor with an id (morphdom looks keys up across the whole tree, so two lists that both
+ * use data-key="1" must not share keys).
+ */
+export function nodeKey(n: Node): string | undefined {
+  if (n.nodeType !== 1) return
+  const el = n as Element
+  if (el.id) return '#' + el.id
+  let k = el.getAttribute('data-key')
+  if (k == null) return
+  for (let p = el.parentElement; p && !p.hasAttribute('data-lvt-root'); p = p.parentElement) {
+    if (p.id) return p.id + '\u0002' + k
+    const pk = p.getAttribute('data-key')
+    if (pk != null) k = pk + '\u0001' + k
+  }
+  return '\u0002' + k
+}
+
+/** Does any key occur twice under `el`? morphdom would then lose or misplace elements. */
+const collides = (el: Element): boolean => {
+  const seen = new Set<string>()
+  return Array.from(el.querySelectorAll('[id],[data-key]')).some((e) => seen.size === seen.add(nodeKey(e)!).size)
+}
+
+let warned = false
+
+const ownKey = (el: Element): string | null => el.id || el.getAttribute('data-key')
+
+/** `lvt-update="append|prepend"`: keep the current children, update those the server resent. */
+function appendOrPrepend(from: Element, to: Element, prepend: boolean): void {
+  const next = new Map<string, Element>()
+  for (const c of Array.from(to.children)) {
+    const k = ownKey(c)
+    if (k) next.set(k, c)
+  }
+  const kept = Array.from(from.children).map((c) => {
+    const k = ownKey(c)
+    const n = k != null && next.get(k)
+    if (n) next.delete(k!)
+    return n || c.cloneNode(true)
+  })
+  const fresh = Array.from(to.children).filter((c) => {
+    const k = ownKey(c)
+    return !k || next.has(k)
+  })
+  to.textContent = ''
+  to.append(...(prepend ? fresh.concat(kept as Element[]) : (kept as Element[]).concat(fresh)))
+}
+
+const SCROLL = 'lvt-fx:scroll'
+
+export interface MorphOptions {
+  /** The form whose submit this frame answers: its fields take the server's values, focused or not. */
+  submitted?: Element | null
+  /** Called before morphdom updates an element from its new version (locks, hooks). */
+  updating?: (from: Element, to: Element) => void
+  /** Called before an element and its subtree leave the page. */
+  removing?: (el: Element) => void
+}
+
+/** Morphs the children of `root` into `html`. */
+export function morph(root: HTMLElement, html: string, o: MorphOptions = {}): void {
+  const doc = root.ownerDocument
+  const active = doc.activeElement as Field | null
+  const kept = new Map<Element, string>()
+  const keep = (el: Element) => {
+    if (isField(el) && !(o.submitted && el.form === o.submitted)) kept.set(el, snap(el))
+  }
+  if (active && root.contains(active)) keep(active)
+  root.querySelectorAll('form').forEach((f) => {
+    if (!f.hasAttribute('lvt-form:preserve')) return
+    for (const el of Array.from(f.elements)) {
+      const r = rendered.get(el)
+      if (isField(el) && r !== undefined && snap(el) !== r) keep(el)
+    }
+  })
+  let sel: [number | null, number | null] | undefined
+  try {
+    if (active && kept.has(active)) sel = [active.selectionStart, active.selectionEnd]
+  } catch {
+    /* this input type has no selection */
+  }
+
+  const scroll = new Map<Element, [number, boolean]>()
+  root.querySelectorAll('[lvt-fx\\:scroll]').forEach((el) => {
+    scroll.set(el, [el.scrollTop, el.scrollTop + el.clientHeight >= el.scrollHeight - 2])
+  })
+
+  const to = root.cloneNode(false) as HTMLElement
+  to.innerHTML = html
+  // Keys that collide would corrupt the result: morph by position instead (still exact).
+  const keyed = !collides(root) && !collides(to)
+  if (!keyed && !warned) {
+    warned = true
+    console.warn('lvt: duplicate id or data-key in one list scope; give each list container an id')
+  }
+  morphdom(root, to, {
+    childrenOnly: true,
+    getNodeKey: keyed ? nodeKey : () => undefined,
+    onBeforeElUpdated(from, to) {
+      o.updating?.(from, to)
+      if (isField(to)) {
+        rendered.set(from, snap(to))
+        const v = kept.get(from)
+        // Give the new version the user's state so morphdom leaves value and caret alone.
+        if (v !== undefined) restore(to, v)
+      }
+      const mode = to.getAttribute('lvt-update')
+      if (mode === 'append' || mode === 'prepend') appendOrPrepend(from, to, mode === 'prepend')
+      return true
+    },
+    onBeforeElChildrenUpdated: (from) => from.getAttribute('lvt-update') !== 'ignore',
+    onNodeAdded(n) {
+      if (isField(n)) rendered.set(n as Element, snap(n))
+      return n
+    },
+    onBeforeNodeDiscarded(n) {
+      if (n.nodeType === 1) o.removing?.(n as Element)
+      return true
+    },
+  })
+
+  // morphdom may have reset a select or moved (and so blurred) a field: put the user's state back.
+  kept.forEach((v, el) => el.isConnected && restore(el as Field, v))
+  if (active && active.isConnected && doc.activeElement !== active) active.focus()
+  if (sel && active!.isConnected && (active!.selectionStart !== sel[0] || active!.selectionEnd !== sel[1]))
+    active!.setSelectionRange(sel[0], sel[1])
+
+  root.querySelectorAll('[lvt-fx\\:scroll]').forEach((el) => {
+    const mode = el.getAttribute(SCROLL)
+    const was = scroll.get(el)
+    if (mode === 'top') el.scrollTop = 0
+    else if (mode === 'preserve') {
+      if (was) el.scrollTop = was[0]
+    } else if (mode === 'bottom' || (mode === 'bottom-sticky' && (!was || was[1]))) el.scrollTop = el.scrollHeight
+  })
+}

@@ -1,0 +1,478 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { Client } from '../src/client'
+import type { HookDef } from '../src/hooks'
+import { FakeWS } from './fake'
+
+let root: HTMLElement
+let client: Client
+let ws: FakeWS
+let hooks: Record<string, HookDef> = {}
+let sid = 0
+
+const $ = <T extends Element = HTMLElement>(sel: string) => root.querySelector(sel) as unknown as T
+
+/** A frame whose full tree is `html` (one fresh statics id, so it is valid on any connection). */
+const page = (html: string, extra: object = {}) => {
+  const id = 'p' + sid++
+  return { s: { [id]: [html] }, t: { s: id }, ...extra }
+}
+
+function start(html: string, opts: { open?: boolean } = {}) {
+  document.body.innerHTML = `<div data-lvt-root id="root">${html}</div>`
+  root = document.getElementById('root')!
+  FakeWS.all = []
+  client = new Client(root, { WebSocket: FakeWS, url: () => 'ws://test/page', random: () => 0.5, hooks: () => hooks })
+  client.connect()
+  ws = FakeWS.last
+  if (opts.open !== false) ws.accept().recv({ v: 1, ...page(html) })
+}
+
+/** Simulates a network drop, lets the backoff pass, and accepts the new connection. */
+function reconnect() {
+  ws.fail()
+  vi.runOnlyPendingTimers()
+  ws = FakeWS.last
+  ws.accept()
+}
+
+const sent = () => ws.sent.filter((f) => !f.h)
+const type = (el: HTMLInputElement | HTMLTextAreaElement, v: string) => {
+  el.value = v
+  el.dispatchEvent(new Event('input', { bubbles: true }))
+}
+const key = (el: EventTarget, k: string, t = 'keydown') =>
+  el.dispatchEvent(new KeyboardEvent(t, { key: k, bubbles: true }))
+
+// Records whether the client prevented a submit, then stops happy-dom from navigating.
+let prevented: boolean[] = []
+const onSubmit = (e: Event) => {
+  prevented.push(e.defaultPrevented)
+  e.preventDefault()
+}
+
+beforeEach(() => {
+  vi.useFakeTimers()
+  hooks = {}
+  prevented = []
+  document.addEventListener('submit', onSubmit)
+})
+afterEach(() => {
+  client.sock.stop()
+  document.removeEventListener('submit', onSubmit)
+  vi.useRealTimers()
+  vi.restoreAllMocks()
+})
+
+describe('connection', () => {
+  it('connects to the page URL by default', () => {
+    document.body.innerHTML = '<div data-lvt-root></div>'
+    root = document.querySelector('[data-lvt-root]')!
+    client = new Client(root, { WebSocket: FakeWS })
+    client.connect()
+    expect(FakeWS.last.url).toBe('ws://' + location.host + location.pathname + location.search)
+  })
+
+  it('sets lvt-connected / lvt-disconnected on the root', () => {
+    start('<p>x</p>', { open: false })
+    expect(root.className).toBe('')
+    ws.fail()
+    expect(root.classList.contains('lvt-disconnected')).toBe(true)
+    vi.runOnlyPendingTimers()
+    ws = FakeWS.last.accept()
+    expect(root.classList.contains('lvt-connected')).toBe(true)
+    expect(root.classList.contains('lvt-disconnected')).toBe(false)
+    ws.fail()
+    expect(root.classList.contains('lvt-connected')).toBe(false)
+    expect(root.classList.contains('lvt-disconnected')).toBe(true)
+  })
+
+  it('renders full trees and diffs into the root', () => {
+    start('', { open: false })
+    ws.accept().recv({ v: 1, s: { '0': ['<p>Counter: <strong>', '</strong></p>'] }, t: { s: 0, '0': '0' } })
+    expect(root.innerHTML).toBe('<p>Counter: <strong>0</strong></p>')
+    const strong = $('strong')
+    ws.recv({ d: { '0': '1' }, r: 1 })
+    expect(root.innerHTML).toBe('<p>Counter: <strong>1</strong></p>')
+    expect($('strong')).toBe(strong)
+  })
+
+  it('clears the statics table on every new connection', () => {
+    start('', { open: false })
+    ws.accept().recv({ s: { '0': ['<b>', '</b>'] }, t: { s: 0, '0': 'a' } })
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    reconnect()
+    expect(client.tree.statics).toEqual({})
+    // A frame that relies on statics of the previous connection is a broken stream: drop it.
+    ws.recv({ t: { s: 0, '0': 'b' } })
+    expect(ws.closed).toBe(true)
+    expect(root.innerHTML).toBe('<b>a</b>')
+  })
+
+  it('follows redirect and patch frames', () => {
+    start('<p>x</p>')
+    const assign = vi.spyOn(window.location, 'assign').mockImplementation(() => {})
+    const push = vi.spyOn(window.history, 'pushState').mockImplementation(() => {})
+    ws.recv({ patch: '/items?page=2' })
+    expect(push).toHaveBeenCalledWith(null, '', '/items?page=2')
+    ws.recv({ redirect: '/login' })
+    expect(assign).toHaveBeenCalledWith('/login')
+  })
+})
+
+describe('forms', () => {
+  it('intercepts a POST form and sends the clicked button as the action', () => {
+    start('<form method="POST"><button name="increment">+</button></form>')
+    $<HTMLButtonElement>('button').click()
+    expect(sent()).toEqual([{ a: 'increment', r: 1 }])
+    expect(prevented).toEqual([true])
+  })
+
+  it('sends the fields, repeated names as arrays, and the button value when it has one', () => {
+    start(
+      '<form method="post"><input name="title" value="Buy milk"><input type="checkbox" name="tag" value="a" checked>' +
+        '<input type="checkbox" name="tag" value="b" checked><input type="checkbox" name="off" value="1">' +
+        '<textarea name="notes">line 1\n  line 2 </textarea><button name="delete" value="3">x</button></form>',
+    )
+    $<HTMLButtonElement>('button').click()
+    expect(sent()).toEqual([
+      { a: 'delete', d: { title: 'Buy milk', tag: ['a', 'b'], notes: 'line 1\n  line 2 ', delete: '3' }, r: 1 },
+    ])
+  })
+
+  it('falls back to lvt-submit when the button has no name', () => {
+    start('<form lvt-submit="save"><input name="a" value="1"><button>Save</button></form>')
+    $<HTMLButtonElement>('button').click()
+    expect(sent()).toEqual([{ a: 'save', d: { a: '1' }, r: 1 }])
+  })
+
+  it('lets the form submit natively while disconnected, and ignores GET forms', () => {
+    start('<form method="POST"><button name="increment">+</button></form><form method="get"><button name="q">go</button></form>')
+    root.querySelectorAll('button')[1].click()
+    ws.fail()
+    root.querySelectorAll('button')[0].click()
+    expect(prevented).toEqual([false, false])
+  })
+
+  it('marks form and button lvt-submit-loading until the reply', () => {
+    start('<form method="POST"><button name="increment">+</button></form>')
+    $<HTMLButtonElement>('button').click()
+    expect($('form').classList.contains('lvt-submit-loading')).toBe(true)
+    expect($('button').classList.contains('lvt-submit-loading')).toBe(true)
+    ws.recv({ r: 1 })
+    expect($('form').className).toBe('')
+    expect($('button').className).toBe('')
+  })
+
+  it('lvt-form:disable-with disables and relabels the button until the reply, across pushes', () => {
+    const html = (label: string, n: number) =>
+      `<p>${n}</p><form method="POST"><button name="save" lvt-form:disable-with="Saving…">${label}</button></form>`
+    start(html('Save', 0))
+    const btn = $<HTMLButtonElement>('button')
+    btn.click()
+    expect(btn.disabled).toBe(true)
+    expect(btn.textContent).toBe('Saving…')
+    ws.recv(page(html('Save again', 1))) // a server push while the submit is in flight
+    expect($('p').textContent).toBe('1')
+    expect(btn.disabled).toBe(true)
+    expect(btn.textContent).toBe('Saving…')
+    expect(btn.classList.contains('lvt-submit-loading')).toBe(true)
+    ws.recv({ r: 1 })
+    expect(btn.disabled).toBe(false)
+    expect(btn.textContent).toBe('Save again')
+  })
+
+  it('lvt-change sends the form on input, once per change', () => {
+    start('<form lvt-change="validate"><input name="email" value=""><input name="name" value="n"></form>')
+    const email = $<HTMLInputElement>('input')
+    type(email, 'a@')
+    type(email, 'a@b')
+    email.dispatchEvent(new Event('change', { bubbles: true })) // same value as the last input
+    expect(sent()).toEqual([
+      { a: 'validate', d: { email: 'a@', name: 'n' }, r: 1 },
+      { a: 'validate', d: { email: 'a@b', name: 'n' }, r: 2 },
+    ])
+    expect($('form').classList.contains('lvt-change-loading')).toBe(true)
+    ws.recv({ r: 1 })
+    expect($('form').classList.contains('lvt-change-loading')).toBe(true)
+    ws.recv({ r: 2 })
+    expect($('form').classList.contains('lvt-change-loading')).toBe(false)
+  })
+
+  it('lvt-change sends checkbox and select changes', () => {
+    start('<form lvt-change="filter"><input type="checkbox" name="done" value="1"><select name="s"><option>a</option><option>b</option></select></form>')
+    const cb = $<HTMLInputElement>('input')
+    cb.checked = true
+    cb.dispatchEvent(new Event('change', { bubbles: true }))
+    const sel = $<HTMLSelectElement>('select')
+    sel.value = 'b'
+    sel.dispatchEvent(new Event('change', { bubbles: true }))
+    expect(sent().map((f) => f.d)).toEqual([{ done: '1', s: 'a' }, { done: '1', s: 'b' }])
+  })
+})
+
+describe('rate limits', () => {
+  it('lvt-debounce="ms" sends once, after the typing stops, with the last value', () => {
+    start('<form lvt-change="search"><input name="q" lvt-debounce="200"></form>')
+    const q = $<HTMLInputElement>('input')
+    type(q, 'a')
+    vi.advanceTimersByTime(100)
+    type(q, 'ab')
+    vi.advanceTimersByTime(100)
+    type(q, 'abc')
+    vi.advanceTimersByTime(199)
+    expect(sent()).toEqual([])
+    vi.advanceTimersByTime(1)
+    expect(sent()).toEqual([{ a: 'search', d: { q: 'abc' }, r: 1 }])
+  })
+
+  it('lvt-debounce on the form applies to all its fields', () => {
+    start('<form lvt-change="v" lvt-debounce="50"><input name="a"><input name="b"></form>')
+    type($<HTMLInputElement>('input[name=a]'), '1')
+    type($<HTMLInputElement>('input[name=b]'), '2')
+    vi.advanceTimersByTime(50)
+    expect(sent()).toEqual([{ a: 'v', d: { a: '1', b: '2' }, r: 1 }])
+  })
+
+  it('lvt-debounce="blur" waits for the field to lose focus', () => {
+    start('<form lvt-change="v"><input name="a" lvt-debounce="blur"></form>')
+    const a = $<HTMLInputElement>('input')
+    a.focus()
+    type(a, 'x')
+    type(a, 'xy')
+    vi.advanceTimersByTime(10_000)
+    expect(sent()).toEqual([])
+    a.blur()
+    expect(sent()).toEqual([{ a: 'v', d: { a: 'xy' }, r: 1 }])
+  })
+
+  it('a submit drops pending debounced changes (the submit carries the values)', () => {
+    start('<form lvt-change="v" lvt-submit="save"><input name="a" lvt-debounce="300"><button>s</button></form>')
+    type($<HTMLInputElement>('input'), 'z')
+    $<HTMLButtonElement>('button').click()
+    vi.advanceTimersByTime(1000)
+    expect(sent()).toEqual([{ a: 'save', d: { a: 'z' }, r: 1 }])
+  })
+
+  it('lvt-throttle sends at once, then at most once per interval with the last event', () => {
+    start('<button lvt-click="inc" lvt-throttle="100">+</button>')
+    const b = $<HTMLButtonElement>('button')
+    for (let i = 0; i < 5; i++) b.click()
+    expect(sent().length).toBe(1)
+    vi.advanceTimersByTime(100)
+    expect(sent().length).toBe(2)
+    vi.advanceTimersByTime(500)
+    expect(sent().length).toBe(2)
+    b.click()
+    expect(sent().length).toBe(3)
+  })
+})
+
+describe('events', () => {
+  it('lvt-click sends lvt-value-* data and marks lvt-click-loading until every ref is answered', () => {
+    start('<ul><li><a href="#" lvt-click="remove" lvt-value-id="7" lvt-value-kind="todo"><span>x</span></a></li></ul>')
+    const a = $('a')
+    $<HTMLElement>('span').click()
+    a.click()
+    expect(sent()).toEqual([
+      { a: 'remove', d: { id: '7', kind: 'todo' }, r: 1 },
+      { a: 'remove', d: { id: '7', kind: 'todo' }, r: 2 },
+    ])
+    expect(a.classList.contains('lvt-click-loading')).toBe(true)
+    ws.recv({ r: 1 })
+    expect(a.classList.contains('lvt-click-loading')).toBe(true)
+    ws.recv({ r: 2 })
+    expect(a.classList.contains('lvt-click-loading')).toBe(false)
+  })
+
+  it('keeps loading classes through a morph by a server push', () => {
+    start('<p>0</p><button lvt-click="slow">go</button>')
+    $<HTMLButtonElement>('button').click()
+    ws.recv(page('<p>1</p><button lvt-click="slow">go</button>'))
+    expect($('button').classList.contains('lvt-click-loading')).toBe(true)
+    ws.recv({ r: 1 })
+    expect($('button').classList.contains('lvt-click-loading')).toBe(false)
+  })
+
+  it('clears loading state when the connection drops', () => {
+    start('<button lvt-click="slow">go</button>')
+    $<HTMLButtonElement>('button').click()
+    ws.fail()
+    expect($('button').className).toBe('')
+  })
+
+  it('does not send while disconnected', () => {
+    start('<button lvt-click="inc">+</button>')
+    ws.fail()
+    $<HTMLButtonElement>('button').click()
+    expect(sent()).toEqual([])
+  })
+
+  it('lvt-keydown / lvt-keyup with lvt-key send {key, value}', () => {
+    start('<input name="todo" lvt-keydown="add" lvt-key="Enter" value="milk"><div lvt-keyup="up" lvt-value-x="1"><i></i></div>')
+    const input = $<HTMLInputElement>('input')
+    key(input, 'a')
+    key(input, 'enter')
+    key($('i'), 'q', 'keyup')
+    expect(sent()).toEqual([
+      { a: 'add', d: { key: 'enter', value: 'milk' }, r: 1 },
+      { a: 'up', d: { key: 'q', x: '1' }, r: 2 },
+    ])
+    expect(input.classList.contains('lvt-keydown-loading')).toBe(true)
+  })
+
+  it('lvt-window-keydown / keyup listen on the window', () => {
+    start('<div lvt-window-keydown="close" lvt-key="Escape"></div><div lvt-window-keyup="any"></div>')
+    key(window, 'a')
+    key(window, 'Escape')
+    key(window, 'b', 'keyup')
+    expect(sent()).toEqual([
+      { a: 'close', d: { key: 'Escape' }, r: 1 },
+      { a: 'any', d: { key: 'b' }, r: 2 },
+    ])
+  })
+
+  it('lvt-focus / lvt-blur and their window forms', () => {
+    start('<input name="e" value="v" lvt-focus="f" lvt-blur="b"><div lvt-window-focus="wf" lvt-window-blur="wb"></div>')
+    const e = $<HTMLInputElement>('input')
+    e.focus()
+    e.blur()
+    window.dispatchEvent(new Event('focus'))
+    window.dispatchEvent(new Event('blur'))
+    expect(sent()).toEqual([
+      { a: 'f', d: { value: 'v' }, r: 1 },
+      { a: 'b', d: { value: 'v' }, r: 2 },
+      { a: 'wf', r: 3 },
+      { a: 'wb', r: 4 },
+    ])
+    expect(e.classList.contains('lvt-focus-loading')).toBe(true)
+    expect(e.classList.contains('lvt-blur-loading')).toBe(true)
+  })
+})
+
+describe('errors', () => {
+  it('sets lvt-error and dispatches lvt:error; the next good reply clears it', () => {
+    start('<button lvt-click="boom">!</button><button lvt-click="ok">ok</button>')
+    const errors: any[] = []
+    document.addEventListener('lvt:error', (e) => errors.push((e as CustomEvent).detail))
+    root.querySelectorAll('button')[0].click()
+    ws.recv({ r: 1, e: 'action `boom` not found on /page' })
+    expect(root.classList.contains('lvt-error')).toBe(true)
+    expect(errors).toEqual([{ message: 'action `boom` not found on /page', ref: 1, action: 'boom' }])
+    root.querySelectorAll('button')[1].click()
+    ws.recv({ r: 2 })
+    expect(root.classList.contains('lvt-error')).toBe(false)
+  })
+})
+
+describe('reconnect recovery', () => {
+  const html = (n: number, q = '') =>
+    `<p>${n}</p>` +
+    `<form id="search" lvt-change="validate"><input name="q" value="${q}"></form>` +
+    `<form lvt-auto-recover="restore_draft" method="POST"><textarea name="draft"></textarea></form>` +
+    `<form lvt-auto-recover lvt-change="sync"><input name="s" value=""></form>` +
+    `<form lvt-change="nope"><input name="w"></form>` +
+    `<form id="x" lvt-change="nope" lvt-auto-recover="ignore"><input name="i"></form>`
+
+  it('replays form values after a reconnect, then morphs once the server caught up', () => {
+    start(html(0))
+    type($<HTMLInputElement>('input[name=q]'), 'draft query')
+    $<HTMLTextAreaElement>('textarea').value = 'unsaved text'
+    $<HTMLInputElement>('input[name=s]').value = 'sv'
+    const before = ws.sent.length
+    expect(before).toBe(1) // the change while typing; no replay on the first connect
+    reconnect()
+    ws.recv({ v: 1, ...page(html(5)) })
+    expect(sent()).toEqual([
+      { a: 'validate', d: { q: 'draft query' }, r: 2 },
+      { a: 'restore_draft', d: { draft: 'unsaved text' }, r: 3 },
+      { a: 'sync', d: { s: 'sv' }, r: 4 },
+    ])
+    // The DOM waits for the replies so that the user's values are not flashed away.
+    expect($('p').textContent).toBe('0')
+    expect($<HTMLInputElement>('input[name=q]').value).toBe('draft query')
+    ws.recv({ r: 2, ...page(html(5, 'draft query')) })
+    ws.recv({ r: 3 })
+    expect($('p').textContent).toBe('0')
+    ws.recv({ r: 4 })
+    expect($('p').textContent).toBe('5')
+    expect($<HTMLInputElement>('input[name=q]').value).toBe('draft query')
+  })
+
+  it('does not replay on later full trees of the same connection', () => {
+    start(html(0))
+    reconnect()
+    ws.recv(page(html(1)))
+    ws.recv({ r: 1 })
+    ws.recv({ r: 2 })
+    ws.recv({ r: 3 })
+    const n = sent().length
+    ws.recv(page(html(2)))
+    expect(sent().length).toBe(n)
+    expect($('p').textContent).toBe('2')
+  })
+})
+
+describe('hooks', () => {
+  it('runs the lifecycle callbacks with this.el, pushEvent and handleEvent', async () => {
+    const log: string[] = []
+    let pushed: Promise<string | undefined> | undefined
+    const got: unknown[] = []
+    hooks = {
+      Chart: {
+        mounted() {
+          log.push('mounted ' + this.el.id)
+          this.handleEvent('points', (p) => got.push(p))
+          pushed = this.pushEvent('loaded', { n: 1 })
+        },
+        beforeUpdate() {
+          log.push('beforeUpdate ' + this.el.textContent)
+        },
+        updated() {
+          log.push('updated ' + this.el.textContent)
+        },
+        beforeDestroy() {
+          log.push('beforeDestroy')
+        },
+        destroyed() {
+          log.push('destroyed')
+        },
+        disconnected() {
+          log.push('disconnected')
+        },
+        reconnected() {
+          log.push('reconnected')
+        },
+      },
+    }
+    start('<div id="c" lvt-hook="Chart">1</div><p>a</p>')
+    expect(log).toEqual(['mounted c'])
+    expect(sent()).toEqual([{ a: 'loaded', d: { n: 1 }, r: 1 }])
+    ws.recv({ r: 1, e: 'nope' })
+    expect(await pushed).toBe('nope')
+    ws.recv(page('<div id="c" lvt-hook="Chart">1</div><p>b</p>'))
+    expect(log).toEqual(['mounted c'])
+    ws.recv(page('<div id="c" lvt-hook="Chart">2</div><p>b</p>'))
+    expect(log.slice(1)).toEqual(['beforeUpdate 1', 'updated 2'])
+    const dom: unknown[] = []
+    root.addEventListener('lvt:points', (e) => dom.push((e as CustomEvent).detail))
+    ws.recv({ events: [['points', [1, 2]], ['other', 0]] })
+    expect(got).toEqual([[1, 2]])
+    expect(dom).toEqual([[1, 2]])
+    reconnect()
+    expect(log.slice(3)).toEqual(['disconnected'])
+    ws.recv(page('<div id="c" lvt-hook="Chart">2</div>'))
+    expect(log.slice(4)).toEqual(['reconnected'])
+    ws.recv(page('<p>gone</p>'))
+    expect(log.slice(5)).toEqual(['beforeDestroy', 'destroyed'])
+    ws.recv({ events: [['points', 3]] })
+    expect(got).toEqual([[1, 2]])
+  })
+
+  it('mounts hooks of elements added later', () => {
+    const log: string[] = []
+    hooks = { H: { mounted() { log.push(this.el.tagName) } } }
+    start('<p>x</p>')
+    ws.recv(page('<p>x</p><section lvt-hook="H"></section>'))
+    expect(log).toEqual(['SECTION'])
+  })
+})

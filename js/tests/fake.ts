@@ -1,0 +1,44 @@
+// A scriptable WebSocket for the socket and client tests.
+import type { WebSocketLike } from '../src/socket'
+
+export class FakeWS implements WebSocketLike {
+  static all: FakeWS[] = []
+  static get last(): FakeWS {
+    return FakeWS.all[FakeWS.all.length - 1]
+  }
+  readyState = 0
+  sent: any[] = []
+  closed = false
+  onopen: ((ev: any) => void) | null = null
+  onclose: ((ev: any) => void) | null = null
+  onerror: ((ev: any) => void) | null = null
+  onmessage: ((ev: any) => void) | null = null
+
+  constructor(public url: string) {
+    FakeWS.all.push(this)
+  }
+  send(data: string): void {
+    if (this.readyState !== 1) throw new Error('send on a socket that is not open')
+    this.sent.push(JSON.parse(data))
+  }
+  close(): void {
+    this.closed = true
+    this.readyState = 3
+  }
+  /** The server accepts the connection. */
+  accept(): this {
+    this.readyState = 1
+    this.onopen?.({})
+    return this
+  }
+  /** The server sends a frame. */
+  recv(frame: object): this {
+    this.onmessage?.({ data: JSON.stringify(frame) })
+    return this
+  }
+  /** The connection fails or is closed by the server. */
+  fail(): void {
+    this.readyState = 3
+    this.onclose?.({ code: 1006 })
+  }
+}

@@ -1,1 +1,264 @@
-//! Shared helpers for the livetemplate benchmarks.
+//! Shared helpers for the livetemplate benchmarks: the bench pages (a counter and a 1000-row
+//! keyed table), the scenarios (a state before and after one action), and [`Live`], which does
+//! what a live connection does for one action: render the new tree and diff it against the
+//! tree the client holds.
+//!
+//! The criterion benches (`benches/*.rs`, one per scenario) time [`Live::step`] against
+//! [`Scenario::plain_render`], askama's own render of the same new state. The `sizes` binary
+//! prints the frames' sizes.
+
+use livetemplate::core::diff::Encoder;
+use livetemplate::core::tree::Tree;
+use livetemplate::prelude::*;
+
+/// The ref of the client message an action frame answers (a small one, as early in a session).
+const REPLY_TO: u64 = 1;
+
+/// The counter page.
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(
+    source = "<div class=\"counter\"><h1>Counter</h1><p>Count: {{ count }}</p><button lvt-click=\"increment\">+</button></div>",
+    ext = "html"
+)]
+pub struct Counter {
+    /// The count.
+    pub count: i64,
+}
+
+/// One row of the table page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Unique id, also the row's `data-key`.
+    pub id: u32,
+    /// A person or company name (some need HTML escaping).
+    pub name: String,
+    /// An amount with two decimals.
+    pub value: f64,
+}
+
+/// The keyed table page.
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(
+    source = "<table><tbody>{% for r in rows %}<tr data-key=\"{{ r.id }}\"><td>{{ r.id }}</td><td>{{ r.name }}</td><td>{{ r.value }}</td></tr>{% endfor %}</tbody></table>",
+    ext = "html"
+)]
+pub struct Table {
+    /// The rows, in display order.
+    pub rows: Vec<Row>,
+}
+
+/// Rows in the bench table.
+pub const TABLE_ROWS: usize = 1000;
+
+const FIRST: &[&str] = &[
+    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Niklaus",
+    "Radia", "Tony", "Sophie", "Linus", "Hedy", "Dennis",
+];
+const LAST: &[&str] = &[
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Allen",
+    "Thompson",
+    "Hamilton",
+    "Wirth",
+    "Perlman",
+    "O'Brien",
+    "Wilson & Sons",
+    "Torvalds",
+    "Lamarr",
+    "Ritchie-Smith",
+];
+
+/// A small deterministic generator, so every run benches the same table.
+#[derive(Debug)]
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.next() as usize % from.len()]
+    }
+}
+
+/// Row `id`, with a name and amount derived from the id.
+pub fn row(id: u32) -> Row {
+    let mut g = Lcg(u64::from(id) * 7919);
+    let name = format!("{} {}", g.pick(FIRST), g.pick(LAST));
+    // Whole cents, so the amount prints with at most two decimals.
+    let value = (g.next() % 1_000_000) as f64 / 100.0;
+    Row { id, name, value }
+}
+
+/// A table of `n` rows with ids `1..=n`.
+pub fn table(n: usize) -> Table {
+    Table {
+        rows: (1..=n as u32).map(row).collect(),
+    }
+}
+
+/// A page state before and after one action.
+#[derive(Debug, Clone)]
+pub struct Scenario<S> {
+    /// Short name, used for the criterion group.
+    pub name: &'static str,
+    /// The state the client already holds.
+    pub before: S,
+    /// The state after the action ran.
+    pub after: S,
+}
+
+impl<S: LiveState> Scenario<S> {
+    /// A live connection that has sent `before` as its first frame.
+    pub fn connect(&self) -> Live<'_, S> {
+        let tree = self.before.render_tree().expect("the bench page renders");
+        let mut encoder = Encoder::new();
+        let first_frame = encoder.full_frame(&tree, None);
+        Live {
+            after: &self.after,
+            tree,
+            encoder,
+            first_frame,
+        }
+    }
+
+    /// askama's plain render of the new state: the baseline.
+    pub fn plain_render(&self) -> String {
+        self.after.render_html().expect("the bench page renders")
+    }
+}
+
+/// The framework's side of one connection, positioned before the scenario's action.
+#[derive(Debug)]
+pub struct Live<'a, S> {
+    after: &'a S,
+    tree: Tree,
+    encoder: Encoder,
+    /// The frame that opened the connection.
+    pub first_frame: String,
+}
+
+impl<S: LiveState> Live<'_, S> {
+    /// The framework's work for the action: render the new state's tree and encode the frame
+    /// that brings the client from the old tree to it. The old tree is kept, so every call
+    /// does the same work.
+    pub fn step(&mut self) -> String {
+        let new = self.after.render_tree().expect("the bench page renders");
+        self.encoder
+            .diff_frame(&self.tree, &new, Some(REPLY_TO))
+            .expect("a frame with a ref is always sent")
+    }
+}
+
+/// Counter: `increment` (41 to 42).
+pub fn counter_increment() -> Scenario<Counter> {
+    Scenario {
+        name: "counter_increment",
+        before: Counter { count: 41 },
+        after: Counter { count: 42 },
+    }
+}
+
+/// The row index the table scenarios edit: the middle.
+pub const MIDDLE: usize = TABLE_ROWS / 2;
+
+/// Table: one cell (the middle row's value) changed.
+pub fn table_cell_changed() -> Scenario<Table> {
+    let before = table(TABLE_ROWS);
+    let mut after = before.clone();
+    after.rows[MIDDLE].value = 4242.42;
+    Scenario {
+        name: "table_cell_changed",
+        before,
+        after,
+    }
+}
+
+/// The row the insert scenario adds.
+pub fn inserted_row() -> Row {
+    row(TABLE_ROWS as u32 + 1)
+}
+
+/// Table: one new row inserted in the middle.
+pub fn table_row_inserted() -> Scenario<Table> {
+    let before = table(TABLE_ROWS);
+    let mut after = before.clone();
+    after.rows.insert(MIDDLE, inserted_row());
+    Scenario {
+        name: "table_row_inserted",
+        before,
+        after,
+    }
+}
+
+/// Table: all rows reversed.
+pub fn table_reversed() -> Scenario<Table> {
+    let before = table(TABLE_ROWS);
+    let mut after = before.clone();
+    after.rows.reverse();
+    Scenario {
+        name: "table_reversed",
+        before,
+        after,
+    }
+}
+
+/// The HTML askama renders for one row, as the table template writes it.
+pub fn row_html(row: &Row) -> String {
+    let one = Table {
+        rows: vec![row.clone()],
+    };
+    let html = one.render_html().expect("the bench page renders");
+    html.strip_prefix("<table><tbody>")
+        .and_then(|h| h.strip_suffix("</tbody></table>"))
+        .expect("the table template wraps rows in <table><tbody>")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use livetemplate::testing::ClientTree;
+
+    /// A client that applies the first frame and then the action frame ends up with exactly
+    /// the HTML askama renders for the new state: the benches time correct frames.
+    fn check<S: LiveState>(s: &Scenario<S>) -> usize {
+        let mut live = s.connect();
+        let frame = live.step();
+        let mut client = ClientTree::new();
+        client
+            .apply(&live.first_frame)
+            .expect("first frame applies");
+        assert_eq!(client.html(), s.before.render_html().expect("renders"));
+        client.apply(&frame).expect("action frame applies");
+        assert_eq!(client.html(), s.plain_render(), "{}: {frame}", s.name);
+        frame.len()
+    }
+
+    #[test]
+    fn frames_bring_the_client_to_the_new_html() {
+        check(&counter_increment());
+        check(&table_cell_changed());
+        check(&table_row_inserted());
+        check(&table_reversed());
+    }
+
+    #[test]
+    fn rows_are_realistic() {
+        let t = table(TABLE_ROWS);
+        assert_eq!(t.rows.len(), TABLE_ROWS);
+        assert!(t.rows.iter().any(|r| r.name.contains('&')));
+        assert!(t.rows.iter().any(|r| r.name.contains('\'')));
+        assert!(row_html(&inserted_row()).starts_with("<tr data-key=\"1001\"><td>1001</td>"));
+    }
+}

@@ -1,11 +1,13 @@
 //! One page (a path, a controller, an initial state) and the live view that runs it on one
 //! connection: load persisted fields, mount, run actions, persist, render and diff.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -69,7 +71,15 @@ pub struct Page<C: Controller> {
     path: Arc<str>,
     controller: Arc<C>,
     initial: C::State,
+    /// Whole states left by no-JS POSTs, per group, so the GET after the `303` (and a
+    /// connection opened from that page) shows the action's result, persisted fields or not.
+    posted: Mutex<HashMap<GroupId, (C::State, Instant)>>,
 }
+
+/// How long a no-JS POST's state is kept for its group.
+const POSTED_TTL: Duration = Duration::from_secs(30 * 60);
+/// At most this many groups' POST states are kept per page; the oldest go first.
+const POSTED_MAX: usize = 10_000;
 
 impl<C: Controller> std::fmt::Debug for Page<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,6 +94,7 @@ impl<C: Controller> Page<C> {
             path: path.into(),
             controller: Arc::new(controller),
             initial,
+            posted: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -93,9 +104,35 @@ impl<C: Controller> Page<C> {
         Context::new(action, data, self.path.clone(), group.clone())
     }
 
-    /// A fresh state with persisted fields loaded, then mounted.
+    fn posted_state(&self, group: &GroupId) -> Option<C::State> {
+        let mut posted = self.posted.lock().unwrap_or_else(|p| p.into_inner());
+        match posted.get(group) {
+            Some((state, at)) if at.elapsed() < POSTED_TTL => Some(state.clone()),
+            Some(_) => {
+                posted.remove(group);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn remember_posted(&self, group: &GroupId, state: C::State) {
+        let mut posted = self.posted.lock().unwrap_or_else(|p| p.into_inner());
+        if posted.len() >= POSTED_MAX && !posted.contains_key(group) {
+            posted.retain(|_, (_, at)| at.elapsed() < POSTED_TTL);
+            if posted.len() >= POSTED_MAX {
+                if let Some(oldest) = posted.iter().min_by_key(|(_, (_, at))| *at).map(|(g, _)| g.clone()) {
+                    posted.remove(&oldest);
+                }
+            }
+        }
+        posted.insert(group.clone(), (state, Instant::now()));
+    }
+
+    /// The state a view starts from: the group's last no-JS POST state or a fresh copy of the
+    /// initial state, with persisted fields loaded over it, then mounted.
     async fn prepare(&self, store: &dyn PersistStore, group: &GroupId) -> Result<C::State> {
-        let mut state = self.initial.clone();
+        let mut state = self.posted_state(group).unwrap_or_else(|| self.initial.clone());
         load_persisted(&mut state, store, group, &self.path).await;
         let mut ctx = self.context("mount", Value::Null, group);
         catch(self.controller.mount(&mut state, &mut ctx)).await?;
@@ -183,7 +220,9 @@ impl<C: Controller> PageRoute for Page<C> {
             let mut state = self.prepare(&**store, &req.group).await?;
             let before = encode_persisted(&state);
             self.run_action(&mut state, action, data, &req.group).await?;
-            save_changed(&**store, &req.group, &self.path, &before, &state).await
+            save_changed(&**store, &req.group, &self.path, &before, &state).await?;
+            self.remember_posted(&req.group, state);
+            Ok(())
         })
     }
 

@@ -16,6 +16,7 @@ pub struct CounterState {
 }
 
 /// Counter actions.
+#[derive(Debug)]
 pub struct CounterController;
 
 #[actions]

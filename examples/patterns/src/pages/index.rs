@@ -56,6 +56,7 @@ impl Default for IndexState {
 }
 
 /// The index has no actions.
+#[derive(Debug)]
 pub struct IndexController;
 
 #[actions]

@@ -21,6 +21,7 @@ pub struct ReconnectionState {
 }
 
 /// Reconnection actions.
+#[derive(Debug)]
 pub struct ReconnectionController;
 
 #[actions]

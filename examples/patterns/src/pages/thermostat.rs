@@ -16,6 +16,7 @@ pub struct ThermostatState {
 }
 
 /// Thermostat actions.
+#[derive(Debug)]
 pub struct ThermostatController;
 
 fn step(c: f64, by: f64) -> f64 {

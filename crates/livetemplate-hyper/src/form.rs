@@ -1,0 +1,142 @@
+//! Reading a no-JS form POST: `application/x-www-form-urlencoded` decoding and finding the
+//! action the clicked button names.
+
+use livetemplate_core::normalize_action;
+
+/// Decode an `application/x-www-form-urlencoded` body into `(name, value)` pairs, in order.
+///
+/// `+` is a space and `%XX` a byte; a malformed escape is kept as written and bytes that are
+/// not UTF-8 become U+FFFD, as browsers do.
+pub(crate) fn parse_urlencoded(body: &[u8]) -> Vec<(String, String)> {
+    body.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = match pair.iter().position(|b| *b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &[][..]),
+            };
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
+fn decode(input: &[u8]) -> String {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                input.get(i + 1).and_then(hex),
+                input.get(i + 2).and_then(hex),
+            ) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+fn hex(b: &u8) -> Option<u8> {
+    (*b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// The action a POSTed form asks for, and the fields that are its data.
+///
+/// A browser puts the clicked submit button in the body as `name=value` (`increment=` for a
+/// `<button name="increment">` without a value), and only that button. The action is the
+/// field whose name, normalized (`saveNotes` → `save_notes`), is one of the page's actions;
+/// when several are, one with an empty value (a button) wins over one with a value (likely an
+/// input that shares an action's name), then the first. Without such a field the page's
+/// `submit` action is used when it has one. The button's own field is left out of the data
+/// unless it carries a value, matching what the JS client sends.
+pub(crate) fn choose_action(
+    fields: Vec<(String, String)>,
+    actions: &[&str],
+) -> Option<(String, Vec<(String, String)>)> {
+    let known = |name: &str| actions.contains(&normalize_action(name).as_str());
+    let pick = fields
+        .iter()
+        .position(|(k, v)| v.is_empty() && known(k))
+        .or_else(|| fields.iter().position(|(k, _)| known(k)));
+    match pick {
+        Some(i) => {
+            let mut data = fields;
+            let (name, value) = data.remove(i);
+            if !value.is_empty() {
+                data.insert(i, (name.clone(), value));
+            }
+            Some((name, data))
+        }
+        None if actions.contains(&"submit") => Some(("submit".to_string(), fields)),
+        None => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn decodes_like_a_browser() {
+        assert_eq!(
+            parse_urlencoded(b"notes=a+b%0D%0Ac%26d&saveNotes=&x&&bad=%zz%4"),
+            pairs(&[
+                ("notes", "a b\r\nc&d"),
+                ("saveNotes", ""),
+                ("x", ""),
+                ("bad", "%zz%4")
+            ])
+        );
+        assert_eq!(
+            parse_urlencoded(b"k=%C3%A9%FF"),
+            pairs(&[("k", "é\u{FFFD}")])
+        );
+        assert_eq!(parse_urlencoded(b""), pairs(&[]));
+    }
+
+    #[test]
+    fn the_clicked_button_names_the_action() {
+        let actions = ["increment", "save_notes", "join"];
+        let (a, data) =
+            choose_action(pairs(&[("notes", "hi"), ("saveNotes", "")]), &actions).unwrap();
+        assert_eq!(a, "saveNotes");
+        assert_eq!(data, pairs(&[("notes", "hi")]));
+
+        let (a, data) =
+            choose_action(pairs(&[("join", "x"), ("save-notes", "")]), &actions).unwrap();
+        assert_eq!(
+            a, "save-notes",
+            "a valueless button beats an input sharing an action's name"
+        );
+        assert_eq!(data, pairs(&[("join", "x")]));
+
+        let (a, data) = choose_action(pairs(&[("id", "7"), ("increment", "5")]), &actions).unwrap();
+        assert_eq!(a, "increment");
+        assert_eq!(
+            data,
+            pairs(&[("id", "7"), ("increment", "5")]),
+            "a button's value is data"
+        );
+
+        assert!(choose_action(pairs(&[("username", "bob")]), &actions).is_none());
+        let (a, _) = choose_action(pairs(&[("username", "bob")]), &["submit"]).unwrap();
+        assert_eq!(a, "submit");
+    }
+}

@@ -1,0 +1,380 @@
+//! Routing one HTTP request: page GETs, no-JS form POSTs, WebSocket upgrades, the client
+//! bundle, and the error pages in between.
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET`/`HEAD` page | 200, the whole HTML document |
+//! | `GET` page with `Upgrade: websocket` | 101 and the live connection; 403 for a foreign or missing `Origin`; 503 while shutting down |
+//! | `POST` page, urlencoded form | runs the action, 303 back to the page; 422 with the error shown above the page when the action fails or is unknown; 403 for a foreign origin; 413 over the frame limit; 415 for another body type |
+//! | `GET`/`HEAD` `/_lvt/client.js` | the bundle (ETag, `If-None-Match` → 304, gzip) |
+//! | anything else | 404 (405 for another method on a page) |
+
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Body, Bytes};
+use hyper::header::{
+    ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue, LOCATION,
+    SET_COOKIE,
+};
+use hyper::{Method, Request, Response, StatusCode};
+use livetemplate_core::{GroupId, Request as PageRequest};
+
+use crate::client_js::{self, CLIENT_JS_PATH};
+use crate::form;
+use crate::origin::{self, Verdict};
+use crate::service::{Phase, ResponseBody, Shared};
+use crate::socket;
+
+/// Answer one request.
+pub(crate) async fn handle<B>(shared: &Arc<Shared>, req: Request<B>) -> Response<ResponseBody>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let method = req.method().clone();
+
+    if path == CLIENT_JS_PATH {
+        return match method {
+            Method::GET | Method::HEAD => client_js::respond(req.headers(), &query),
+            _ => method_not_allowed("GET, HEAD"),
+        };
+    }
+    if shared.app.route(&path).is_none() {
+        return message_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            &format!("There is no page at {path}."),
+        );
+    }
+    let (group, new_group) = match req
+        .headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .find_map(GroupId::from_cookie_header)
+    {
+        Some(g) => (g, false),
+        None => (GroupId::random(), true),
+    };
+    let cookie = new_group.then(|| group.set_cookie(is_https(&req)));
+    let page_req = PageRequest { path, query, group };
+
+    let mut response = match method {
+        Method::GET if fastwebsockets::upgrade::is_upgrade_request(&req) => {
+            upgrade(shared, req, page_req)
+        }
+        Method::GET | Method::HEAD => page(shared, &page_req).await,
+        Method::POST => post(shared, req, &page_req).await,
+        _ => method_not_allowed("GET, HEAD, POST"),
+    };
+    if let Some(value) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response
+}
+
+async fn page(shared: &Shared, req: &PageRequest) -> Response<ResponseBody> {
+    match shared.app.render_page(req).await {
+        Ok(Some(html)) => html_response(StatusCode::OK, html),
+        Ok(None) => message_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            &format!("There is no page at {}.", req.path),
+        ),
+        Err(err) => {
+            tracing::error!(page = %req.path, error = %err, "page render failed");
+            message_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Server error",
+                "This page could not be rendered. The error is in the server log.",
+            )
+        }
+    }
+}
+
+fn upgrade<B>(
+    shared: &Arc<Shared>,
+    mut req: Request<B>,
+    page_req: PageRequest,
+) -> Response<ResponseBody> {
+    let verdict = origin::check_upgrade(
+        req.headers(),
+        authority(&req),
+        &shared.app.config().allowed_origins,
+    );
+    if let Verdict::Deny(reason) = verdict {
+        tracing::warn!(page = %page_req.path, %reason, "WebSocket upgrade refused");
+        return message_page(StatusCode::FORBIDDEN, "Forbidden", &reason);
+    }
+    if shared.phase() != Phase::Running {
+        return unavailable();
+    }
+    let (response, upgraded) = match fastwebsockets::upgrade::upgrade(&mut req) {
+        Ok(pair) => pair,
+        Err(err) => {
+            return message_page(
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                &format!("WebSocket handshake: {err}"),
+            );
+        }
+    };
+    let guard = shared.sockets.enter();
+    tokio::spawn(socket::run(shared.clone(), upgraded, page_req, guard));
+    let (parts, _) = response.into_parts();
+    Response::from_parts(parts, Full::new(Bytes::new()))
+}
+
+async fn post<B>(shared: &Shared, req: Request<B>, page_req: &PageRequest) -> Response<ResponseBody>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let config = shared.app.config();
+    if let Verdict::Deny(reason) =
+        origin::check_post(req.headers(), authority(&req), &config.allowed_origins)
+    {
+        tracing::warn!(page = %page_req.path, %reason, "form POST refused");
+        return message_page(StatusCode::FORBIDDEN, "Forbidden", &reason);
+    }
+    if shared.phase() != Phase::Running {
+        return unavailable();
+    }
+    if let Some(refusal) = refuse_form_type(req.headers()) {
+        return refusal;
+    }
+    let limit = config.max_frame_bytes;
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large(limit);
+    }
+    let body = match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => return too_large(limit),
+        Err(err) => {
+            tracing::debug!(error = %err, "reading a form body failed");
+            return message_page(
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                "The form could not be read.",
+            );
+        }
+    };
+    let fields = form::parse_urlencoded(&body);
+    let Some(route) = shared.app.route(&page_req.path) else {
+        return message_page(StatusCode::NOT_FOUND, "Not found", "There is no such page.");
+    };
+    let actions = route.action_names();
+    let Some((action, data)) = form::choose_action(fields, actions) else {
+        let msg = format!(
+            "The form names no action of {}: its submit button needs a name= that is one of: {}.",
+            page_req.path,
+            if actions.is_empty() {
+                "(none)".to_string()
+            } else {
+                actions.join(", ")
+            }
+        );
+        return failed_post(shared, page_req, StatusCode::UNPROCESSABLE_ENTITY, &msg).await;
+    };
+    match shared.app.post(page_req, &action, &data).await {
+        Ok(()) => see_other(&page_req.path, &page_req.query),
+        Err(err) if err.is_action() || err.is_unknown_action() || err.is_protocol() => {
+            tracing::debug!(page = %page_req.path, %action, error = %err, "form action failed");
+            failed_post(
+                shared,
+                page_req,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &err.to_string(),
+            )
+            .await
+        }
+        Err(err) => {
+            tracing::error!(page = %page_req.path, %action, error = %err, "form action failed");
+            let msg = if err.is_panic() {
+                err.to_string()
+            } else {
+                "The action could not be completed; nothing was changed. The error is in the server log.".into()
+            };
+            failed_post(shared, page_req, StatusCode::INTERNAL_SERVER_ERROR, &msg).await
+        }
+    }
+}
+
+/// A 415 unless the body is `application/x-www-form-urlencoded`.
+fn refuse_form_type(headers: &HeaderMap) -> Option<Response<ResponseBody>> {
+    let mime = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if mime == "application/x-www-form-urlencoded" {
+        return None;
+    }
+    Some(message_page(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "Unsupported form encoding",
+        &format!(
+            "Forms must be posted as application/x-www-form-urlencoded (the default enctype), not `{}`.",
+            if mime.is_empty() { "(none)" } else { &mime }
+        ),
+    ))
+}
+
+/// A failed POST: the page as it stands (nothing was changed), with the error above it, so
+/// the user sees what went wrong and can try again. Status 422 (or 500) keeps the browser
+/// from caching it and tells scripts it failed.
+async fn failed_post(
+    shared: &Shared,
+    req: &PageRequest,
+    status: StatusCode,
+    message: &str,
+) -> Response<ResponseBody> {
+    let alert = format!(
+        "<p role=\"alert\" data-lvt-post-error>{}</p>\n",
+        escape(message)
+    );
+    match shared.app.render_page(req).await {
+        Ok(Some(mut doc)) => {
+            let at = doc.find("<body>").map(|i| i + "<body>".len()).unwrap_or(0);
+            let at = if doc[at..].starts_with('\n') {
+                at + 1
+            } else {
+                at
+            };
+            doc.insert_str(at, &alert);
+            html_response(status, doc)
+        }
+        _ => message_page(status, "The action failed", message),
+    }
+}
+
+fn see_other(path: &str, query: &str) -> Response<ResponseBody> {
+    let location = if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    };
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    match HeaderValue::from_str(&location) {
+        Ok(v) => {
+            resp.headers_mut().insert(LOCATION, v);
+        }
+        Err(_) => {
+            resp.headers_mut()
+                .insert(LOCATION, HeaderValue::from_static("/"));
+        }
+    }
+    resp
+}
+
+fn html_response(status: StatusCode, html: String) -> Response<ResponseBody> {
+    let mut resp = Response::new(Full::new(Bytes::from(html)));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // The page shows one group's state: never let a shared cache keep it.
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
+/// A small HTML page for errors.
+fn message_page(status: StatusCode, title: &str, message: &str) -> Response<ResponseBody> {
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{t}</title></head>\n\
+         <body>\n<h1>{t}</h1>\n<p>{m}</p>\n</body>\n</html>\n",
+        t = escape(title),
+        m = escape(message)
+    );
+    let mut resp = html_response(status, html);
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn method_not_allowed(allow: &'static str) -> Response<ResponseBody> {
+    let mut resp = message_page(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+        &format!("Use {allow}."),
+    );
+    resp.headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    resp
+}
+
+fn too_large(limit: usize) -> Response<ResponseBody> {
+    message_page(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Form too large",
+        &format!("The form is larger than the {limit} bytes this server accepts."),
+    )
+}
+
+fn unavailable() -> Response<ResponseBody> {
+    let mut resp = message_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Restarting",
+        "The server is restarting. Try again in a moment.",
+    );
+    resp.headers_mut()
+        .insert("retry-after", HeaderValue::from_static("1"));
+    resp
+}
+
+/// The request's authority when there is no `Host` header (HTTP/2, absolute-form URIs).
+fn authority<B>(req: &Request<B>) -> Option<&str> {
+    req.uri().authority().map(|a| a.as_str())
+}
+
+/// Whether the browser reached us over HTTPS (directly or through a proxy that says so), so
+/// the group cookie gets `Secure`.
+fn is_https<B>(req: &Request<B>) -> bool {
+    if req.uri().scheme_str() == Some("https") {
+        return true;
+    }
+    let h = req.headers();
+    let forwarded_proto = h
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    let forwarded = h
+        .get("forwarded")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("proto=https"));
+    forwarded_proto || forwarded
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,230 @@
+// Issue 4 acceptance: `#[lvt(persist)]` fields of /reconnection survive reloads, a kill -9 of
+// the server and new tabs, are shared by the tabs of one browser (the lvt_group cookie) and not
+// by another; `lvt-form:preserve` keeps an unsaved, focused draft through re-renders.
+
+import assert from 'node:assert/strict'
+import { after, before, describe } from 'node:test'
+import { Server, e2e, launch, waitLive, waitReply, waitRootClass, waitText } from './helpers.mjs'
+
+const NOTES = '  two\nlines  '
+
+const notes = (page) => page.inputValue('textarea[name=notes]')
+
+/** Waits until the notes textarea holds exactly `want`. */
+async function waitNotes(page, want) {
+  try {
+    await page.waitForFunction((w) => document.querySelector('textarea[name=notes]')?.value === w, want, {
+      timeout: 15_000,
+      polling: 20,
+    })
+  } catch (e) {
+    throw new Error(`notes never became ${JSON.stringify(want)} (are ${JSON.stringify(await notes(page))})`, {
+      cause: e,
+    })
+  }
+}
+
+async function increment(page, to) {
+  await page.click('button[name=increment]')
+  await waitText(page, '#counter', String(to))
+}
+
+describe('reconnection', () => {
+  let server
+  let browser
+  let url
+  before(async () => {
+    server = await Server.create()
+    url = `${server.url}/reconnection`
+    browser = await launch()
+  })
+  after(async () => {
+    await browser?.close()
+    await server?.dispose()
+  })
+  const opts = { server: () => server }
+
+  e2e(
+    'counter and notes survive a reload, a kill -9 of the server and a new tab',
+    async (x) => {
+      const ctx = await x.context(browser)
+      const page = await x.page(ctx)
+      await page.goto(url)
+      await waitLive(page)
+      await waitText(page, '#counter', '0')
+      for (let i = 1; i <= 3; i++) await increment(page, i)
+      await page.fill('textarea[name=notes]', NOTES)
+      await page.click('button[name=saveNotes]')
+      await waitReply(page, 'saveNotes')
+      assert.equal(await notes(page), NOTES)
+
+      // Reload: restored before the first render, so the server's HTML already has them.
+      await page.reload()
+      assert.equal((await page.textContent('#counter')).trim(), '3', 'counter in the reloaded page')
+      assert.equal(await notes(page), NOTES, 'notes in the reloaded page')
+      await waitLive(page)
+      await waitText(page, '#counter', '3')
+      assert.equal(await notes(page), NOTES)
+      const res = await ctx.request.get(url)
+      assert.equal(res.status(), 200)
+      const html = await res.text()
+      assert.ok(html.includes('id="counter">3<'), 'GET body has the counter 3')
+      assert.ok(html.includes('>3<'))
+      assert.ok(html.includes(NOTES), `GET body has the notes verbatim:\n${html}`)
+
+      // kill -9 and restart on the same port and store: the open page comes back by itself.
+      const navs = page.lvt.navs
+      await server.kill()
+      await waitRootClass(page, 'lvt-disconnected')
+      await server.start()
+      await waitLive(page)
+      await waitText(page, '#counter', '3')
+      assert.equal(await notes(page), NOTES)
+      assert.equal(page.lvt.navs, navs, 'no reload')
+      // and still live: the next increment continues from the restored value
+      await increment(page, 4)
+
+      const tab = await x.page(ctx)
+      await tab.goto(url)
+      assert.equal((await tab.textContent('#counter')).trim(), '4', 'new tab, first HTML')
+      assert.equal(await notes(tab), NOTES)
+      await waitLive(tab)
+      await waitText(tab, '#counter', '4')
+      assert.equal(await notes(tab), NOTES)
+    },
+    opts,
+  )
+
+  e2e(
+    'two tabs of one browser share the persisted counter',
+    async (x) => {
+      const ctx = await x.context(browser)
+      const one = await x.page(ctx)
+      await one.goto(url) // first, so the lvt_group cookie exists before the second tab asks
+      await waitLive(one)
+      const two = await x.page(ctx)
+      await two.goto(url)
+      await waitLive(two)
+      await waitText(two, '#counter', '0')
+
+      await increment(one, 1)
+      await increment(one, 2)
+
+      // after a reload of tab 2
+      await two.reload()
+      await waitLive(two)
+      await waitText(two, '#counter', '2')
+
+      // tab 2 goes on from there; tab 1 sees it after it reconnects (no reload)
+      await increment(two, 3)
+      const navs = one.lvt.navs
+      await one.evaluate(() => window.LiveTemplate.disconnect())
+      await waitLive(one)
+      await waitText(one, '#counter', '3')
+      assert.equal(one.lvt.navs, navs, 'tab 1 did not reload')
+    },
+    opts,
+  )
+
+  e2e(
+    'another browser context starts fresh',
+    async (x) => {
+      const a = await x.page(await x.context(browser))
+      await a.goto(url)
+      await waitLive(a)
+      await increment(a, 1)
+      await a.fill('textarea[name=notes]', 'mine')
+      await a.click('button[name=saveNotes]')
+      await waitReply(a, 'saveNotes')
+
+      const b = await x.page(await x.context(browser))
+      await b.goto(url)
+      assert.equal((await b.textContent('#counter')).trim(), '0')
+      assert.equal(await notes(b), '')
+      await waitLive(b)
+      await waitText(b, '#counter', '0')
+      assert.equal(await notes(b), '')
+    },
+    opts,
+  )
+
+  e2e(
+    'a focused unsaved draft keeps its text, focus and cursor through a re-render',
+    async (x) => {
+      const ctx = await x.context(browser)
+      const page = await x.page(ctx)
+      await page.goto(url)
+      await waitLive(page)
+      // Saved notes differ from the draft, so a re-render would put them back without preserve.
+      await page.fill('textarea[name=notes]', 'saved')
+      await page.click('button[name=saveNotes]')
+      await waitReply(page, 'saveNotes')
+      await waitNotes(page, 'saved')
+
+      const other = await x.page(ctx)
+      await other.goto(url)
+      await waitLive(other)
+      await increment(other, 1)
+
+      const draft = 'my draft\nsecond line'
+      await page.click('textarea[name=notes]')
+      await page.keyboard.press('ControlOrMeta+A')
+      await page.keyboard.type(draft)
+      for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowLeft')
+      const caret = draft.length - 5
+      const before = await page.evaluate(() => {
+        const t = document.querySelector('textarea[name=notes]')
+        return { value: t.value, start: t.selectionStart, end: t.selectionEnd, focused: document.activeElement === t }
+      })
+      assert.deepEqual(before, { value: draft, start: caret, end: caret, focused: true })
+      const counter = (await page.textContent('#counter')).trim()
+
+      // A re-render of this tab while the textarea keeps focus: click increment from script.
+      await page.evaluate(() => document.querySelector('button[name=increment]').click())
+      await waitReply(page, 'increment')
+      await page.waitForFunction((c) => document.querySelector('#counter').textContent.trim() !== c, counter, {
+        timeout: 15_000,
+        polling: 20,
+      })
+      const afterRender = await page.evaluate(() => {
+        const t = document.querySelector('textarea[name=notes]')
+        return { value: t.value, start: t.selectionStart, end: t.selectionEnd, focused: document.activeElement === t }
+      })
+      assert.deepEqual(afterRender, before, 'draft, focus and cursor after the re-render')
+
+      // and typing goes on where the cursor was
+      await page.keyboard.type('X')
+      assert.equal(await notes(page), draft.slice(0, caret) + 'X' + draft.slice(caret))
+    },
+    opts,
+  )
+
+  e2e(
+    'an unsaved draft that lost focus survives a re-render (lvt-form:preserve)',
+    async (x) => {
+      const page = await x.page(await x.context(browser))
+      await page.goto(url)
+      await waitLive(page)
+      await page.fill('textarea[name=notes]', 'saved')
+      await page.click('button[name=saveNotes]')
+      await waitReply(page, 'saveNotes')
+      await waitNotes(page, 'saved')
+
+      await page.fill('textarea[name=notes]', 'unsaved draft')
+      // A real click: focus leaves the textarea for the button, so only preserve keeps the draft.
+      await increment(page, 1)
+      assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'BUTTON')
+      assert.equal(await notes(page), 'unsaved draft')
+      await increment(page, 2)
+      assert.equal(await notes(page), 'unsaved draft')
+
+      // Saving takes the server's value (the draft, now saved).
+      await page.click('button[name=saveNotes]')
+      await waitReply(page, 'saveNotes')
+      await waitNotes(page, 'unsaved draft')
+      await page.reload()
+      assert.equal(await notes(page), 'unsaved draft')
+    },
+    opts,
+  )
+})

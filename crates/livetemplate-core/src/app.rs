@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::error::{Error, Result};
-use crate::page::{Page, PageRoute, Request, error_frame};
+use crate::group::GroupId;
+use crate::hub::{Hub, LocalTransport, PubSubTransport, Push, Session};
+use crate::page::{Page, PageRoute, Request, Services, error_frame};
 use crate::state::Controller;
 use crate::store::{MemoryStore, PersistStore};
 
@@ -59,7 +61,7 @@ impl Default for Config {
 pub struct App {
     routes: HashMap<String, Arc<dyn PageRoute>>,
     order: Vec<String>,
-    store: Arc<dyn PersistStore>,
+    svc: Services,
     config: Config,
 }
 
@@ -67,7 +69,7 @@ impl fmt::Debug for App {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("App")
             .field("pages", &self.order)
-            .field("store", &self.store)
+            .field("services", &self.svc)
             .field("config", &self.config)
             .finish()
     }
@@ -78,6 +80,7 @@ impl fmt::Debug for App {
 pub struct AppBuilder {
     pages: Vec<Arc<dyn PageRoute>>,
     store: Option<Arc<dyn PersistStore>>,
+    transport: Option<Arc<dyn PubSubTransport>>,
     config: Config,
 }
 
@@ -109,6 +112,12 @@ impl AppBuilder {
     /// Use a shared store.
     pub fn shared_store(mut self, store: Arc<dyn PersistStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Carry publishes between nodes with `transport` (default: in process only).
+    pub fn pubsub(mut self, transport: impl PubSubTransport) -> Self {
+        self.transport = Some(Arc::new(transport));
         self
     }
 
@@ -153,10 +162,14 @@ impl AppBuilder {
             }
             order.push(path);
         }
+        let transport = self.transport.unwrap_or_else(|| Arc::new(LocalTransport::default()));
         Ok(App {
             routes,
             order,
-            store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+            svc: Services {
+                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                hub: Hub::new(transport),
+            },
             config: self.config,
         })
     }
@@ -168,6 +181,7 @@ impl App {
         AppBuilder {
             pages: Vec::new(),
             store: None,
+            transport: None,
             config: Config::default(),
         }
     }
@@ -184,7 +198,23 @@ impl App {
 
     /// The persist store.
     pub fn store(&self) -> &Arc<dyn PersistStore> {
-        &self.store
+        &self.svc.store
+    }
+
+    /// The hub of live connections: publish to a topic from outside any action (an HTTP
+    /// handler, a background task) with `app.hub().publish(topic, action, data, None)`.
+    pub fn hub(&self) -> &Hub {
+        &self.svc.hub
+    }
+
+    /// What pages use: store and hub.
+    pub fn services(&self) -> &Services {
+        &self.svc
+    }
+
+    /// A handle on `group`'s live connections of `page`, as `ctx.session()` gives.
+    pub fn session(&self, page: &str, group: &GroupId) -> Session {
+        Session::new(self.svc.hub.clone(), page.into(), group.clone())
     }
 
     /// Limits and options.
@@ -211,7 +241,7 @@ impl App {
         let Some(route) = self.route(&req.path) else {
             return Ok(None);
         };
-        let region = route.render(&*self.store, req).await?;
+        let region = route.render(&self.svc, req).await?;
         Ok(Some(self.document(&region)))
     }
 
@@ -220,7 +250,7 @@ impl App {
         let Some(route) = self.route(&req.path) else {
             return Err(Error::config(format!("no page at {}", req.path)));
         };
-        route.post(&self.store, req, action, form_data(fields)).await
+        route.post(&self.svc, req, action, form_data(fields)).await
     }
 }
 
@@ -297,39 +327,58 @@ pub async fn run_connection(
     let Some(route) = app.route(&req.path).cloned() else {
         return Closing::new(CLOSE_POLICY, "no such page");
     };
-    let (mut conn, first) = match route.connect(app.store.clone(), req.clone()).await {
+    let cfg = app.config();
+    let hub = app.hub().clone();
+    let (push_tx, mut push_rx) = mpsc::channel(cfg.outbound_queue.max(1));
+    let kill = Arc::new(Notify::new());
+    let id = hub.register(Arc::from(req.path.as_str()), req.group.clone(), push_tx, kill.clone());
+    let (mut conn, first) = match route.connect(app.svc.clone(), req.clone(), id).await {
         Ok(c) => c,
         Err(err) => {
+            hub.unregister(id);
             tracing::error!(page = %req.path, error = %err, "could not start a live view");
             return Closing::new(CLOSE_ERROR, "page failed to start");
         }
     };
     if outbound.try_send(Outbound::Text(first)).is_err() {
+        hub.unregister(id);
         conn.close().await;
         return Closing::new(CLOSE_POLICY, "client too slow");
     }
-    let cfg = app.config();
     let mut bucket = TokenBucket::new(cfg.rate_per_sec, cfg.rate_burst);
     let closing = loop {
-        let Some(text) = inbound.recv().await else {
-            break Closing::new(CLOSE_NORMAL, "");
+        // `recv` on both channels is cancel-safe; the socket itself is read in another task.
+        let reply = tokio::select! {
+            biased;
+            _ = kill.notified() => break Closing::new(CLOSE_POLICY, "client too slow"),
+            text = inbound.recv() => {
+                let Some(text) = text else {
+                    break Closing::new(CLOSE_NORMAL, "");
+                };
+                if text.len() > cfg.max_frame_bytes {
+                    break Closing::new(CLOSE_TOO_BIG, "frame too large");
+                }
+                if !bucket.take() {
+                    tracing::warn!(page = %req.path, "client exceeded the message rate; closing");
+                    break Closing::new(CLOSE_POLICY, "rate limit exceeded");
+                }
+                match parse_client_frame(&text) {
+                    Ok(ClientFrame::Heartbeat) => Some("{\"h\":1}".to_string()),
+                    Ok(ClientFrame::Action { action, data, reply_to }) => conn.handle(&action, data, reply_to).await,
+                    Err((reply_to, msg)) => Some(error_frame(reply_to, &msg)),
+                }
+            }
+            Some(push) = push_rx.recv() => match push {
+                Push::Action { name, data } => conn.handle(&name, data, None).await,
+            },
         };
-        if text.len() > cfg.max_frame_bytes {
-            break Closing::new(CLOSE_TOO_BIG, "frame too large");
-        }
-        if !bucket.take() {
-            tracing::warn!(page = %req.path, "client exceeded the message rate; closing");
-            break Closing::new(CLOSE_POLICY, "rate limit exceeded");
-        }
-        let reply = match parse_client_frame(&text) {
-            Ok(ClientFrame::Heartbeat) => "{\"h\":1}".to_string(),
-            Ok(ClientFrame::Action { action, data, reply_to }) => conn.handle(&action, data, reply_to).await,
-            Err((reply_to, msg)) => error_frame(reply_to, &msg),
-        };
-        if outbound.try_send(Outbound::Text(reply)).is_err() {
-            break Closing::new(CLOSE_POLICY, "client too slow");
+        if let Some(reply) = reply {
+            if outbound.try_send(Outbound::Text(reply)).is_err() {
+                break Closing::new(CLOSE_POLICY, "client too slow");
+            }
         }
     };
+    hub.unregister(id);
     conn.close().await;
     closing
 }

@@ -8,6 +8,57 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::group::GroupId;
+use crate::hub::{Hub, Session};
+
+/// What an action asked for besides its state change, applied only when it returns `Ok`.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Topics to subscribe this connection to.
+    pub subscribe: Vec<String>,
+    /// Topics to unsubscribe from.
+    pub unsubscribe: Vec<String>,
+    /// Presence to track: (topic, meta).
+    pub track: Vec<(String, Value)>,
+    /// Presence to stop tracking.
+    pub untrack: Vec<String>,
+    /// Publishes: (topic, action, data).
+    pub publish: Vec<(String, String, Value)>,
+}
+
+impl Effects {
+    /// True when there is nothing to apply.
+    pub fn is_empty(&self) -> bool {
+        self.subscribe.is_empty()
+            && self.unsubscribe.is_empty()
+            && self.track.is_empty()
+            && self.untrack.is_empty()
+            && self.publish.is_empty()
+    }
+
+    /// Apply to the hub for connection `conn` (subscriptions and presence need a connection;
+    /// publishes do not).
+    pub async fn apply(self, hub: &Hub, conn: Option<u64>) {
+        if let Some(id) = conn {
+            for t in &self.unsubscribe {
+                hub.unsubscribe(id, t);
+            }
+            for t in &self.subscribe {
+                hub.subscribe(id, t);
+            }
+            for t in &self.untrack {
+                hub.untrack(id, t);
+            }
+            for (t, meta) in self.track {
+                hub.track(id, &t, meta);
+            }
+        }
+        for (topic, action, data) in self.publish {
+            if let Err(err) = hub.publish(&topic, &action, data, conn).await {
+                tracing::warn!(topic, action, error = %err, "publish failed");
+            }
+        }
+    }
+}
 
 /// The context of one action call.
 ///
@@ -25,6 +76,9 @@ pub struct Context {
     data: Map<String, Value>,
     page: Arc<str>,
     group: GroupId,
+    hub: Option<Hub>,
+    conn: Option<u64>,
+    effects: Effects,
 }
 
 impl Context {
@@ -44,7 +98,84 @@ impl Context {
             data,
             page,
             group,
+            hub: None,
+            conn: None,
+            effects: Effects::default(),
         }
+    }
+
+    /// Attach the app's hub and, on a live connection, the connection's id.
+    pub fn with_hub(mut self, hub: Hub, conn: Option<u64>) -> Self {
+        self.hub = Some(hub);
+        self.conn = conn;
+        self
+    }
+
+    /// Take what the action asked for (subscriptions, presence, publishes).
+    pub fn take_effects(&mut self) -> Effects {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// A handle on this session group's live connections of this page, for background
+    /// tasks: `session.trigger_action(name, data)` runs an action on each of them.
+    ///
+    /// ```
+    /// let mut ctx = livetemplate_core::Context::for_test(serde_json::Value::Null);
+    /// let session = ctx.session();
+    /// assert!(session.trigger_action("tick", 1).is_err(), "no live connection in a unit test");
+    /// ```
+    pub fn session(&self) -> Session {
+        let hub = self.hub.clone().unwrap_or_else(Hub::local);
+        Session::new(hub, self.page.clone(), self.group.clone())
+    }
+
+    /// True when this action runs on a live (WebSocket) connection.
+    pub fn is_live(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    /// The topic shared by this session group's connections of this page.
+    pub fn self_topic(&self) -> String {
+        format!("lvt:{}:{}", self.page, self.group.as_str())
+    }
+
+    /// Subscribe this connection to `topic` (any name): actions published there run here.
+    /// Takes effect when the action returns `Ok`.
+    pub fn subscribe(&mut self, topic: impl Into<String>) {
+        self.effects.subscribe.push(topic.into());
+    }
+
+    /// Stop receiving publishes on `topic`.
+    pub fn unsubscribe(&mut self, topic: impl Into<String>) {
+        self.effects.unsubscribe.push(topic.into());
+    }
+
+    /// Run `action` with `data` on every other connection subscribed to `topic`. Queued: sent
+    /// only after this action returns `Ok`, dropped if it fails. The publishing connection
+    /// does not run it.
+    pub fn publish(&mut self, topic: impl Into<String>, action: &str, data: impl serde::Serialize) -> Result<()> {
+        let data = serde_json::to_value(data).map_err(|e| Error::msg(format!("publish data: {e}")))?;
+        self.effects.publish.push((topic.into(), action.to_string(), data));
+        Ok(())
+    }
+
+    /// Mark this connection present on `topic` with `meta` (for example a user name). It
+    /// leaves by itself when the connection closes; subscribers of the topic get the
+    /// `presence` action whenever the list changes.
+    pub fn track(&mut self, topic: impl Into<String>, meta: impl serde::Serialize) -> Result<()> {
+        let meta = serde_json::to_value(meta).map_err(|e| Error::msg(format!("presence meta: {e}")))?;
+        self.effects.track.push((topic.into(), meta));
+        Ok(())
+    }
+
+    /// Stop tracking this connection on `topic`.
+    pub fn untrack(&mut self, topic: impl Into<String>) {
+        self.effects.untrack.push(topic.into());
+    }
+
+    /// Who is present on `topic` now (metas, oldest first).
+    pub fn presence(&self, topic: &str) -> Vec<Value> {
+        self.hub.as_ref().map(|h| h.presence(topic)).unwrap_or_default()
     }
 
     /// A context with `data` and nothing else: for unit tests of action logic.

@@ -8,6 +8,7 @@ pub mod context;
 pub mod diff;
 pub mod error;
 pub mod group;
+pub mod hub;
 pub mod page;
 pub mod state;
 pub mod store;
@@ -21,7 +22,8 @@ pub use app::{App, AppBuilder, Config};
 pub use context::Context;
 pub use error::{Error, Result};
 pub use group::GroupId;
-pub use page::{LiveConnection, PageRoute, Request};
+pub use hub::{Hub, PubSubTransport, Session};
+pub use page::{LiveConnection, PageRoute, Request, Services};
 pub use state::{Controller, LiveState, normalize_action};
 pub use store::{MemoryStore, PersistStore};
 /// Re-exported for store implementations.

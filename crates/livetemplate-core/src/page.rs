@@ -14,8 +14,10 @@ use serde_json::Value;
 use crate::BoxFuture;
 use crate::context::Context;
 use crate::diff::{Encoder, write_json_str};
+use crate::context::Effects;
 use crate::error::{Error, Result};
 use crate::group::GroupId;
+use crate::hub::Hub;
 use crate::state::{Controller, LiveState, normalize_action};
 use crate::store::PersistStore;
 use crate::tree::Tree;
@@ -31,6 +33,22 @@ pub struct Request {
     pub group: GroupId,
 }
 
+/// What pages use from their app: the persist store and the hub of live connections.
+#[derive(Clone, Debug)]
+pub struct Services {
+    /// Where persisted fields live.
+    pub store: Arc<dyn PersistStore>,
+    /// Live connections, topics and presence.
+    pub hub: Hub,
+}
+
+impl Services {
+    /// Services with `store` and an in-process hub.
+    pub fn with_store(store: Arc<dyn PersistStore>) -> Self {
+        Services { store, hub: Hub::local() }
+    }
+}
+
 /// A page, type-erased so an app can hold pages of different states.
 pub trait PageRoute: Send + Sync + 'static {
     /// The page's path.
@@ -41,27 +59,24 @@ pub trait PageRoute: Send + Sync + 'static {
         &[]
     }
     /// Render the live region's HTML for a GET (persisted fields loaded, `mount` run).
-    fn render<'a>(&'a self, store: &'a dyn PersistStore, req: &'a Request) -> BoxFuture<'a, Result<String>>;
+    fn render<'a>(&'a self, svc: &'a Services, req: &'a Request) -> BoxFuture<'a, Result<String>>;
     /// Run an action for a POST without JavaScript and persist the result.
-    fn post<'a>(
-        &'a self,
-        store: &'a Arc<dyn PersistStore>,
-        req: &'a Request,
-        action: &'a str,
-        data: Value,
-    ) -> BoxFuture<'a, Result<()>>;
-    /// Open a live connection; returns it with its first frame.
+    fn post<'a>(&'a self, svc: &'a Services, req: &'a Request, action: &'a str, data: Value) -> BoxFuture<'a, Result<()>>;
+    /// Open live connection `conn` (already registered with the hub); returns it with its
+    /// first frame.
     fn connect(
         self: Arc<Self>,
-        store: Arc<dyn PersistStore>,
+        svc: Services,
         req: Request,
+        conn: u64,
     ) -> BoxFuture<'static, Result<(Box<dyn LiveConnection>, String)>>;
 }
 
 /// One live connection of a page: runs actions and answers with frames.
 pub trait LiveConnection: Send {
-    /// Run `action` with `data`; the frame to send back (it carries `reply_to` when given).
-    fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, String>;
+    /// Run `action` with `data`; the frame to send back. With `reply_to` there is always a
+    /// frame (carrying it); without (a pushed action) only when something changed.
+    fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>>;
     /// The connection closed: run `on_disconnect`.
     fn close(self: Box<Self>) -> BoxFuture<'static, ()>;
 }
@@ -100,8 +115,8 @@ impl<C: Controller> Page<C> {
 }
 
 impl<C: Controller> Page<C> {
-    fn context(&self, action: &str, data: Value, group: &GroupId) -> Context {
-        Context::new(action, data, self.path.clone(), group.clone())
+    fn context(&self, action: &str, data: Value, group: &GroupId, hub: &Hub, conn: Option<u64>) -> Context {
+        Context::new(action, data, self.path.clone(), group.clone()).with_hub(hub.clone(), conn)
     }
 
     fn posted_state(&self, group: &GroupId) -> Option<C::State> {
@@ -131,27 +146,39 @@ impl<C: Controller> Page<C> {
 
     /// The state a view starts from: the group's last no-JS POST state or a fresh copy of the
     /// initial state, with persisted fields loaded over it, then mounted.
-    async fn prepare(&self, store: &dyn PersistStore, group: &GroupId) -> Result<C::State> {
+    async fn prepare(&self, svc: &Services, group: &GroupId, conn: Option<u64>) -> Result<(C::State, Effects)> {
         let mut state = self.posted_state(group).unwrap_or_else(|| self.initial.clone());
-        load_persisted(&mut state, store, group, &self.path).await;
-        let mut ctx = self.context("mount", Value::Null, group);
+        load_persisted(&mut state, &*svc.store, group, &self.path).await;
+        let mut ctx = self.context("mount", Value::Null, group, &svc.hub, conn);
         catch(self.controller.mount(&mut state, &mut ctx)).await?;
-        Ok(state)
+        Ok((state, ctx.take_effects()))
     }
 
-    async fn run_action(&self, state: &mut C::State, action: &str, data: Value, group: &GroupId) -> Result<()> {
+    /// Run an action; on success returns what it asked for (publishes, subscriptions).
+    async fn run_action(
+        &self,
+        state: &mut C::State,
+        action: &str,
+        data: Value,
+        group: &GroupId,
+        hub: &Hub,
+        conn: Option<u64>,
+    ) -> Result<Effects> {
         let name = normalize_action(action);
         let names = self.controller.action_names();
         if !names.contains(&name.as_str()) {
             return Err(Error::unknown_action(action, &self.path, names));
         }
         let backup = state.clone();
-        let mut ctx = self.context(action, data, group);
+        let mut ctx = self.context(action, data, group, hub, conn);
         let result = catch(self.controller.call(&name, state, &mut ctx)).await;
-        if result.is_err() {
-            *state = backup;
+        match result {
+            Ok(()) => Ok(ctx.take_effects()),
+            Err(err) => {
+                *state = backup;
+                Err(err)
+            }
         }
-        result
     }
 }
 
@@ -202,46 +229,47 @@ impl<C: Controller> PageRoute for Page<C> {
         self.controller.action_names()
     }
 
-    fn render<'a>(&'a self, store: &'a dyn PersistStore, req: &'a Request) -> BoxFuture<'a, Result<String>> {
+    fn render<'a>(&'a self, svc: &'a Services, req: &'a Request) -> BoxFuture<'a, Result<String>> {
         Box::pin(async move {
-            let state = self.prepare(store, &req.group).await?;
+            // Effects of a mount for a plain GET are dropped: there is no connection to
+            // subscribe, and a page view should not publish.
+            let (state, _) = self.prepare(svc, &req.group, None).await?;
             state.render_html()
         })
     }
 
-    fn post<'a>(
-        &'a self,
-        store: &'a Arc<dyn PersistStore>,
-        req: &'a Request,
-        action: &'a str,
-        data: Value,
-    ) -> BoxFuture<'a, Result<()>> {
+    fn post<'a>(&'a self, svc: &'a Services, req: &'a Request, action: &'a str, data: Value) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let mut state = self.prepare(&**store, &req.group).await?;
+            let (mut state, _) = self.prepare(svc, &req.group, None).await?;
             let before = encode_persisted(&state);
-            self.run_action(&mut state, action, data, &req.group).await?;
-            save_changed(&**store, &req.group, &self.path, &before, &state).await?;
+            let effects = self.run_action(&mut state, action, data, &req.group, &svc.hub, None).await?;
+            save_changed(&*svc.store, &req.group, &self.path, &before, &state).await?;
             self.remember_posted(&req.group, state);
+            effects.apply(&svc.hub, None).await;
             Ok(())
         })
     }
 
     fn connect(
         self: Arc<Self>,
-        store: Arc<dyn PersistStore>,
+        svc: Services,
         req: Request,
+        conn: u64,
     ) -> BoxFuture<'static, Result<(Box<dyn LiveConnection>, String)>> {
         Box::pin(async move {
-            let mut state = self.prepare(&*store, &req.group).await?;
-            let mut ctx = self.context("connect", Value::Null, &req.group);
+            let (mut state, mount_effects) = self.prepare(&svc, &req.group, Some(conn)).await?;
+            let mut ctx = self.context("connect", Value::Null, &req.group, &svc.hub, Some(conn));
             catch(self.controller.on_connect(&mut state, &mut ctx)).await?;
+            mount_effects.apply(&svc.hub, Some(conn)).await;
+            ctx.take_effects().apply(&svc.hub, Some(conn)).await;
             let tree = state.render_tree()?;
             let mut encoder = Encoder::new();
             let first = encoder.full_frame(&tree, None);
             let saved = encode_persisted(&state);
             let view = LiveView {
                 page: self,
-                store,
+                svc,
+                conn,
                 group: req.group,
                 state,
                 tree,
@@ -274,7 +302,8 @@ async fn save_changed<S: LiveState>(
 /// A page running on one connection.
 struct LiveView<C: Controller> {
     page: Arc<Page<C>>,
-    store: Arc<dyn PersistStore>,
+    svc: Services,
+    conn: u64,
     group: GroupId,
     state: C::State,
     tree: Tree,
@@ -283,9 +312,12 @@ struct LiveView<C: Controller> {
 }
 
 impl<C: Controller> LiveView<C> {
-    async fn step(&mut self, action: &str, data: Value, reply_to: Option<u64>) -> Result<String> {
+    async fn step(&mut self, action: &str, data: Value, reply_to: Option<u64>) -> Result<Option<String>> {
         let backup = self.state.clone();
-        self.page.run_action(&mut self.state, action, data, &self.group).await?;
+        let effects = self
+            .page
+            .run_action(&mut self.state, action, data, &self.group, &self.svc.hub, Some(self.conn))
+            .await?;
         let tree = match self.state.render_tree() {
             Ok(t) => t,
             Err(err) => {
@@ -300,31 +332,40 @@ impl<C: Controller> LiveView<C> {
             .cloned()
             .collect();
         if !changed.is_empty() {
-            if let Err(err) = self.store.save(&self.group, &self.page.path, &changed).await {
+            if let Err(err) = self.svc.store.save(&self.group, &self.page.path, &changed).await {
                 self.state = backup;
                 return Err(err);
             }
             self.saved = after;
         }
-        let frame = self
-            .encoder
-            .diff_frame(&self.tree, &tree, reply_to)
-            .unwrap_or_else(|| "{}".to_string());
+        // Queued publishes go out only now: the action succeeded and its state is durable.
+        effects.apply(&self.svc.hub, Some(self.conn)).await;
+        let frame = self.encoder.diff_frame(&self.tree, &tree, reply_to);
         self.tree = tree;
         Ok(frame)
     }
 }
 
 impl<C: Controller> LiveConnection for LiveView<C> {
-    fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, String> {
+    fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
         Box::pin(async move {
             match self.step(action, data, reply_to).await {
                 Ok(frame) => frame,
+                Err(err) if reply_to.is_none() => {
+                    // A pushed action (trigger, publish, presence): the page may not handle
+                    // it, or it failed; nobody is waiting for an answer.
+                    if err.is_unknown_action() {
+                        tracing::debug!(page = %self.page.path, action, "pushed action not handled by this page");
+                    } else {
+                        tracing::warn!(page = %self.page.path, action, error = %err, "pushed action failed");
+                    }
+                    None
+                }
                 Err(err) => {
                     if !err.is_action() && !err.is_unknown_action() {
                         tracing::warn!(page = %self.page.path, action, error = %err, "action failed");
                     }
-                    error_frame(reply_to, &err.to_string())
+                    Some(error_frame(reply_to, &err.to_string()))
                 }
             }
         })
@@ -333,7 +374,9 @@ impl<C: Controller> LiveConnection for LiveView<C> {
     fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let mut this = self;
-            let mut ctx = this.page.context("disconnect", Value::Null, &this.group);
+            let mut ctx = this
+                .page
+                .context("disconnect", Value::Null, &this.group, &this.svc.hub, Some(this.conn));
             let page = this.page.clone();
             if let Err(err) = catch(page.controller.on_disconnect(&mut this.state, &mut ctx)).await {
                 tracing::warn!(page = %page.path, error = %err, "on_disconnect failed");

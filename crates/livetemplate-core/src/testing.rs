@@ -16,10 +16,15 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::app::{ClientFrame, parse_client_frame};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::app::{App, Closing, Outbound, run_connection};
 use crate::error::{Error, Result};
 use crate::group::GroupId;
-use crate::page::{LiveConnection, Page, PageRoute, Request, error_frame};
+use crate::page::{Page, PageRoute, Request};
 use crate::state::Controller;
 use crate::store::{MemoryStore, PersistStore};
 
@@ -230,16 +235,18 @@ impl Frame {
     }
 }
 
-/// A page under test, run in process through the same frame path as a real connection.
+/// A page under test, run in process through the same connection loop, frame parser and
+/// encoder as a real WebSocket connection; the replies are applied by [`ClientTree`].
 ///
-/// ```
-/// # // See the `livetemplate` crate docs for a full example with a derived state.
-/// ```
+/// Pushed frames (from `session.trigger_action`, publishes, presence) are applied as they
+/// arrive: while waiting for an action's reply, or in [`TestPage::next_push`].
 pub struct TestPage {
-    route: Arc<dyn PageRoute>,
-    store: Arc<dyn PersistStore>,
+    app: Arc<App>,
+    path: String,
     group: GroupId,
-    conn: Box<dyn LiveConnection>,
+    inbound: Option<mpsc::Sender<String>>,
+    outbound: mpsc::Receiver<Outbound>,
+    task: Option<JoinHandle<Closing>>,
     client: ClientTree,
     last: Frame,
     next_ref: u64,
@@ -248,14 +255,17 @@ pub struct TestPage {
 impl std::fmt::Debug for TestPage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TestPage")
-            .field("path", &self.route.path())
+            .field("path", &self.path)
             .field("html", &self.client.html())
             .finish_non_exhaustive()
     }
 }
 
+/// How long a test waits for a frame before failing.
+const WAIT: Duration = Duration::from_secs(10);
+
 impl TestPage {
-    /// Mount `controller` with `initial` state at `/test`, with an in-memory store.
+    /// Mount `controller` with `initial` state at `/test`, in an app with an in-memory store.
     pub async fn mount<C: Controller>(controller: C, initial: C::State) -> Result<TestPage> {
         let route: Arc<dyn PageRoute> = Arc::new(Page::new("/test", controller, initial));
         Self::mount_route(route, Arc::new(MemoryStore::new()), GroupId::random()).await
@@ -263,19 +273,40 @@ impl TestPage {
 
     /// Mount an existing page route with the given store and group.
     pub async fn mount_route(route: Arc<dyn PageRoute>, store: Arc<dyn PersistStore>, group: GroupId) -> Result<TestPage> {
+        let path = route.path().to_string();
+        let app = Arc::new(App::builder().route(route).shared_store(store).build()?);
+        Self::connect(app, &path, group).await
+    }
+
+    /// Open a connection to page `path` of `app` for `group`, like a browser tab would.
+    pub async fn connect(app: Arc<App>, path: &str, group: GroupId) -> Result<TestPage> {
         let req = Request {
-            path: route.path().to_string(),
+            path: path.to_string(),
             query: String::new(),
             group: group.clone(),
         };
-        let (conn, first) = route.clone().connect(store.clone(), req).await?;
+        let (in_tx, in_rx) = mpsc::channel(64);
+        let (out_tx, mut out_rx) = mpsc::channel(app.config().outbound_queue.max(1));
+        let task = tokio::spawn(run_connection(app.clone(), req, in_rx, out_tx));
+        let first = match tokio::time::timeout(WAIT, out_rx.recv()).await {
+            Ok(Some(Outbound::Text(t))) => t,
+            _ => {
+                let closing = task.await.map_err(|e| Error::config(format!("connection task failed: {e}")))?;
+                return Err(Error::config(format!(
+                    "the page closed before its first frame: {} {}",
+                    closing.code, closing.reason
+                )));
+            }
+        };
         let mut client = ClientTree::new();
         client.apply(&first)?;
         Ok(TestPage {
-            route,
-            store,
+            app,
+            path: path.to_string(),
             group,
-            conn,
+            inbound: Some(in_tx),
+            outbound: out_rx,
+            task: Some(task),
             client,
             last: Frame { text: first },
             next_ref: 1,
@@ -293,28 +324,69 @@ impl TestPage {
             msg.insert("d".into(), data);
         }
         msg.insert("r".into(), Value::from(r));
-        self.send_raw(&Value::Object(msg).to_string()).await
+        self.send(&Value::Object(msg).to_string()).await;
+        loop {
+            let frame = self.receive().await;
+            if frame.is_empty() || frame.json().get("r").and_then(Value::as_u64) == Some(r) {
+                return frame;
+            }
+        }
     }
 
-    /// Send a raw client frame (for testing malformed input).
+    /// Send a raw client frame (for testing malformed input) and return the next frame.
     pub async fn send_raw(&mut self, text: &str) -> Frame {
-        let reply = match parse_client_frame(text) {
-            Ok(ClientFrame::Heartbeat) => "{\"h\":1}".to_string(),
-            Ok(ClientFrame::Action { action, data, reply_to }) => self.conn.handle(&action, data, reply_to).await,
-            Err((r, msg)) => error_frame(r, &msg),
-        };
-        if let Err(err) = self.client.apply(&reply) {
-            panic!("the server sent a frame the client cannot apply: {err}\nframe: {reply}");
+        self.send(text).await;
+        self.receive().await
+    }
+
+    async fn send(&mut self, text: &str) {
+        if let Some(tx) = &self.inbound {
+            let _ = tx.send(text.to_string()).await;
         }
-        self.last = Frame { text: reply };
-        self.last.clone()
+    }
+
+    /// Wait for the next frame and apply it; an empty frame when the connection closed.
+    async fn receive(&mut self) -> Frame {
+        match tokio::time::timeout(WAIT, self.outbound.recv()).await {
+            Ok(Some(Outbound::Text(text))) => {
+                if let Err(err) = self.client.apply(&text) {
+                    panic!("the server sent a frame the client cannot apply: {err}\nframe: {text}");
+                }
+                self.last = Frame { text };
+                self.last.clone()
+            }
+            Ok(None) => Frame { text: String::new() },
+            Err(_) => panic!("no frame from {} within {WAIT:?}", self.path),
+        }
+    }
+
+    /// Wait up to `timeout` for a pushed frame (one not answering this page's own action)
+    /// and apply it. `None` when none came.
+    pub async fn next_push(&mut self, timeout: Duration) -> Option<Frame> {
+        match tokio::time::timeout(timeout, self.outbound.recv()).await {
+            Ok(Some(Outbound::Text(text))) => {
+                if let Err(err) = self.client.apply(&text) {
+                    panic!("the server sent a frame the client cannot apply: {err}\nframe: {text}");
+                }
+                self.last = Frame { text };
+                Some(self.last.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// Close the connection (as a closed tab does) and return how the server closed it.
+    pub async fn close(&mut self) -> Option<Closing> {
+        self.inbound = None;
+        let task = self.task.take()?;
+        task.await.ok()
     }
 
     /// Drop the connection and open a new one for the same group (like a browser reconnecting).
     pub async fn reconnect(&mut self) -> Result<()> {
-        let next = Self::mount_route(self.route.clone(), self.store.clone(), self.group.clone()).await?;
-        let old = std::mem::replace(self, next);
-        old.conn.close().await;
+        self.close().await;
+        let next = Self::connect(self.app.clone(), &self.path, self.group.clone()).await?;
+        *self = next;
         Ok(())
     }
 
@@ -338,8 +410,13 @@ impl TestPage {
         &self.group
     }
 
+    /// The app this page runs in (to open more connections, or reach its hub and store).
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
     /// The store this page persists into.
     pub fn store(&self) -> &Arc<dyn PersistStore> {
-        &self.store
+        self.app.store()
     }
 }

@@ -1,6 +1,8 @@
 //! Keyed loop diffs: each edit of a keyed list is sent as the matching list operation, and
 //! the rebuilt HTML always equals askama's render.
 
+#![allow(missing_docs, missing_debug_implementations)]
+
 use livetemplate::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

@@ -1,5 +1,7 @@
 //! The exact frames quoted in docs/protocol.md. If one of these changes, update the doc.
 
+#![allow(missing_docs, missing_debug_implementations)]
+
 use livetemplate::prelude::*;
 use serde_json::{Value, json};
 

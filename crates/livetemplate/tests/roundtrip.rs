@@ -1,6 +1,8 @@
 //! The core invariant: the HTML a client rebuilds from the wire frames equals askama's own
 //! render of the same state, byte for byte, after every step of random change sequences.
 
+#![allow(missing_docs, missing_debug_implementations)]
+
 use livetemplate::prelude::*;
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -201,7 +203,7 @@ where
     S: LiveState + From<Data>,
     C: livetemplate::Controller<State = S>,
 {
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async move {
         let mut it = datas.into_iter();
         let first: S = it.next().unwrap_or_default().into();

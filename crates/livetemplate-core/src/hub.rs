@@ -1,0 +1,423 @@
+//! Live connections and the messages between them: the registry of connections per
+//! (page, group), topic subscriptions, presence, and the [`PubSubTransport`] that carries
+//! publishes to every node.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc};
+
+use crate::BoxFuture;
+use crate::error::{Error, Result};
+use crate::group::GroupId;
+
+/// Something for a connection's task to do besides answering its client.
+#[derive(Debug, Clone)]
+pub enum Push {
+    /// Run action `name` with `data` on this connection's state and push the diff.
+    Action {
+        /// Action name.
+        name: String,
+        /// Action data.
+        data: Value,
+    },
+}
+
+/// A published action on its way to every subscriber of `topic`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Envelope {
+    /// Topic.
+    pub topic: String,
+    /// Action the subscribers run.
+    pub action: String,
+    /// The action's data.
+    pub data: Value,
+    /// Node the publish came from.
+    pub node: u64,
+    /// Connection on that node that published it (not run again), if any.
+    pub from: Option<u64>,
+}
+
+/// Hands envelopes to this node's subscribers.
+pub type Deliver = Arc<dyn Fn(Envelope) + Send + Sync>;
+
+/// Carries publishes between nodes. The default, [`LocalTransport`], delivers in process.
+pub trait PubSubTransport: Send + Sync + fmt::Debug + 'static {
+    /// Called once, before any publish, with the function that delivers an envelope to this
+    /// node's connections.
+    fn start(&self, deliver: Deliver);
+    /// Send `env` to every node, this one included.
+    fn publish(&self, env: Envelope) -> BoxFuture<'_, Result<()>>;
+}
+
+/// In-process pubsub: a publish reaches the connections of this process only.
+#[derive(Default)]
+pub struct LocalTransport {
+    deliver: OnceLock<Deliver>,
+}
+
+impl fmt::Debug for LocalTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalTransport").finish_non_exhaustive()
+    }
+}
+
+impl PubSubTransport for LocalTransport {
+    fn start(&self, deliver: Deliver) {
+        let _ = self.deliver.set(deliver);
+    }
+
+    fn publish(&self, env: Envelope) -> BoxFuture<'_, Result<()>> {
+        if let Some(d) = self.deliver.get() {
+            d(env);
+        }
+        Box::pin(async { Ok(()) })
+    }
+}
+
+struct Conn {
+    page: Arc<str>,
+    group: GroupId,
+    tx: mpsc::Sender<Push>,
+    kill: Arc<Notify>,
+    topics: HashSet<String>,
+    tracked: HashSet<String>,
+}
+
+#[derive(Default)]
+struct State {
+    conns: HashMap<u64, Conn>,
+    by_group: HashMap<(Arc<str>, GroupId), Vec<u64>>,
+    topics: HashMap<String, HashSet<u64>>,
+    presence: HashMap<String, BTreeMap<u64, Value>>,
+}
+
+struct Inner {
+    node: u64,
+    next: AtomicU64,
+    state: Mutex<State>,
+    transport: Arc<dyn PubSubTransport>,
+    slow_closed: AtomicU64,
+}
+
+/// The registry of live connections of one app, and its pubsub. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("node", &self.inner.node)
+            .field("connections", &self.lock().conns.len())
+            .finish()
+    }
+}
+
+/// The action pushed to subscribers of a topic when its presence list changes.
+pub const PRESENCE_ACTION: &str = "presence";
+
+impl Hub {
+    /// A hub publishing through `transport`.
+    pub fn new(transport: Arc<dyn PubSubTransport>) -> Self {
+        let mut node = [0u8; 8];
+        let _ = getrandom::fill(&mut node);
+        let hub = Hub {
+            inner: Arc::new(Inner {
+                node: u64::from_le_bytes(node),
+                next: AtomicU64::new(1),
+                state: Mutex::new(State::default()),
+                transport,
+                slow_closed: AtomicU64::new(0),
+            }),
+        };
+        let weak = Arc::downgrade(&hub.inner);
+        hub.inner.transport.start(Arc::new(move |env| {
+            if let Some(inner) = weak.upgrade() {
+                Hub { inner }.deliver(env);
+            }
+        }));
+        hub
+    }
+
+    /// A hub with the in-process transport.
+    pub fn local() -> Self {
+        Hub::new(Arc::new(LocalTransport::default()))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Register a connection; returns its id.
+    pub fn register(&self, page: Arc<str>, group: GroupId, tx: mpsc::Sender<Push>, kill: Arc<Notify>) -> u64 {
+        let id = self.inner.next.fetch_add(1, Ordering::Relaxed);
+        let mut st = self.lock();
+        st.by_group.entry((page.clone(), group.clone())).or_default().push(id);
+        st.conns.insert(
+            id,
+            Conn {
+                page,
+                group,
+                tx,
+                kill,
+                topics: HashSet::new(),
+                tracked: HashSet::new(),
+            },
+        );
+        id
+    }
+
+    /// Remove a connection: its subscriptions end and its presence leaves.
+    pub fn unregister(&self, id: u64) {
+        let left = {
+            let mut st = self.lock();
+            let Some(conn) = st.conns.remove(&id) else { return };
+            let key = (conn.page.clone(), conn.group.clone());
+            if let Some(ids) = st.by_group.get_mut(&key) {
+                ids.retain(|i| *i != id);
+                if ids.is_empty() {
+                    st.by_group.remove(&key);
+                }
+            }
+            for t in &conn.topics {
+                if let Some(set) = st.topics.get_mut(t) {
+                    set.remove(&id);
+                    if set.is_empty() {
+                        st.topics.remove(t);
+                    }
+                }
+            }
+            let mut left = Vec::new();
+            for t in &conn.tracked {
+                if let Some(list) = st.presence.get_mut(t) {
+                    if let Some(meta) = list.remove(&id) {
+                        left.push((t.clone(), meta));
+                    }
+                    if list.is_empty() {
+                        st.presence.remove(t);
+                    }
+                }
+            }
+            left
+        };
+        for (topic, meta) in left {
+            self.presence_changed(&topic, None, Some(meta));
+        }
+    }
+
+    /// Subscribe connection `id` to `topic`.
+    pub fn subscribe(&self, id: u64, topic: &str) {
+        let mut st = self.lock();
+        if let Some(conn) = st.conns.get_mut(&id) {
+            conn.topics.insert(topic.to_string());
+            st.topics.entry(topic.to_string()).or_default().insert(id);
+        }
+    }
+
+    /// Unsubscribe connection `id` from `topic`.
+    pub fn unsubscribe(&self, id: u64, topic: &str) {
+        let mut st = self.lock();
+        if let Some(conn) = st.conns.get_mut(&id) {
+            conn.topics.remove(topic);
+        }
+        if let Some(set) = st.topics.get_mut(topic) {
+            set.remove(&id);
+            if set.is_empty() {
+                st.topics.remove(topic);
+            }
+        }
+    }
+
+    /// Publish `action` to every subscriber of `topic` on every node, except connection
+    /// `from` (the publisher).
+    pub async fn publish(&self, topic: &str, action: &str, data: Value, from: Option<u64>) -> Result<()> {
+        let env = Envelope {
+            topic: topic.to_string(),
+            action: action.to_string(),
+            data,
+            node: self.inner.node,
+            from,
+        };
+        self.inner.transport.publish(env).await
+    }
+
+    /// Deliver an envelope to this node's subscribers (called by the transport).
+    pub fn deliver(&self, env: Envelope) {
+        let targets: Vec<(u64, mpsc::Sender<Push>)> = {
+            let st = self.lock();
+            let Some(ids) = st.topics.get(&env.topic) else { return };
+            ids.iter()
+                .filter(|id| !(env.node == self.inner.node && env.from == Some(**id)))
+                .filter_map(|id| st.conns.get(id).map(|c| (*id, c.tx.clone())))
+                .collect()
+        };
+        for (id, tx) in targets {
+            let push = Push::Action {
+                name: env.action.clone(),
+                data: env.data.clone(),
+            };
+            self.send_or_close(id, &tx, push);
+        }
+    }
+
+    fn send_or_close(&self, id: u64, tx: &mpsc::Sender<Push>, push: Push) -> bool {
+        match tx.try_send(push) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                // Too slow to keep up: close it rather than block the sender or grow memory.
+                tracing::warn!(conn = id, "connection cannot keep up with pushes; closing it");
+                self.inner.slow_closed.fetch_add(1, Ordering::Relaxed);
+                if let Some(c) = self.lock().conns.get(&id) {
+                    c.kill.notify_one();
+                }
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Run `action` on every live connection of `group` on `page`. Errors when there is none.
+    pub fn trigger(&self, page: &str, group: &GroupId, action: &str, data: Value) -> Result<()> {
+        let targets: Vec<(u64, mpsc::Sender<Push>)> = {
+            let st = self.lock();
+            let key = (Arc::<str>::from(page), group.clone());
+            st.by_group
+                .get(&key)
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|id| st.conns.get(id).map(|c| (*id, c.tx.clone())))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut delivered = 0;
+        for (id, tx) in targets {
+            let push = Push::Action {
+                name: action.to_string(),
+                data: data.clone(),
+            };
+            if self.send_or_close(id, &tx, push) {
+                delivered += 1;
+            }
+        }
+        if delivered == 0 {
+            return Err(Error::no_connection(format!(
+                "no live connection of this session group on {page}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Number of live connections of `group` on `page`.
+    pub fn live_connections(&self, page: &str, group: &GroupId) -> usize {
+        let st = self.lock();
+        st.by_group
+            .get(&(Arc::<str>::from(page), group.clone()))
+            .map_or(0, Vec::len)
+    }
+
+    /// Number of live connections in total.
+    pub fn connection_count(&self) -> usize {
+        self.lock().conns.len()
+    }
+
+    /// Connections closed because they could not keep up.
+    pub fn slow_closed(&self) -> u64 {
+        self.inner.slow_closed.load(Ordering::Relaxed)
+    }
+
+    /// Track connection `id` as present on `topic` with `meta`.
+    pub fn track(&self, id: u64, topic: &str, meta: Value) {
+        {
+            let mut st = self.lock();
+            let Some(conn) = st.conns.get_mut(&id) else { return };
+            conn.tracked.insert(topic.to_string());
+            st.presence.entry(topic.to_string()).or_default().insert(id, meta.clone());
+        }
+        self.presence_changed(topic, Some(meta), None);
+    }
+
+    /// Stop tracking connection `id` on `topic`.
+    pub fn untrack(&self, id: u64, topic: &str) {
+        let left = {
+            let mut st = self.lock();
+            if let Some(conn) = st.conns.get_mut(&id) {
+                conn.tracked.remove(topic);
+            }
+            st.presence.get_mut(topic).and_then(|l| l.remove(&id))
+        };
+        if let Some(meta) = left {
+            self.presence_changed(topic, None, Some(meta));
+        }
+    }
+
+    /// Who is present on `topic`: the metas tracked there, oldest first.
+    pub fn presence(&self, topic: &str) -> Vec<Value> {
+        self.lock()
+            .presence
+            .get(topic)
+            .map(|l| l.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn presence_changed(&self, topic: &str, joined: Option<Value>, left: Option<Value>) {
+        let data = serde_json::json!({
+            "topic": topic,
+            "joins": joined.into_iter().collect::<Vec<_>>(),
+            "leaves": left.into_iter().collect::<Vec<_>>(),
+        });
+        self.deliver(Envelope {
+            topic: topic.to_string(),
+            action: PRESENCE_ACTION.to_string(),
+            data,
+            node: self.inner.node,
+            from: None,
+        });
+    }
+}
+
+/// A handle on one session group's live connections of one page, for background tasks.
+///
+/// ```
+/// # use livetemplate_core::hub::{Hub, Session};
+/// # use livetemplate_core::GroupId;
+/// let session = Session::new(Hub::local(), "/timer".into(), GroupId::random());
+/// // Nobody is connected: the call fails, which is how a background task knows to stop.
+/// assert!(session.trigger_action("tick", serde_json::json!({"elapsed": 1})).is_err());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Session {
+    hub: Hub,
+    page: Arc<str>,
+    group: GroupId,
+}
+
+impl Session {
+    /// A session handle for `group` on `page`.
+    pub fn new(hub: Hub, page: Arc<str>, group: GroupId) -> Self {
+        Session { hub, page, group }
+    }
+
+    /// Run `action` with `data` on every live connection of this group on this page, each
+    /// against its own state, and push the diffs. Errors when the group has no live
+    /// connection on the page.
+    pub fn trigger_action(&self, action: &str, data: impl serde::Serialize) -> Result<()> {
+        let data = serde_json::to_value(data).map_err(|e| Error::msg(format!("action data: {e}")))?;
+        self.hub.trigger(&self.page, &self.group, action, data)
+    }
+
+    /// True while the group has a live connection on the page.
+    pub fn is_live(&self) -> bool {
+        self.hub.live_connections(&self.page, &self.group) > 0
+    }
+
+    /// The session group.
+    pub fn group(&self) -> &GroupId {
+        &self.group
+    }
+}

@@ -5,7 +5,8 @@
 //!
 //! The criterion benches (`benches/*.rs`, one per scenario) time [`Live::step`] against
 //! [`Scenario::plain_render`], askama's own render of the same new state. The `sizes` binary
-//! prints the frames' sizes.
+//! prints the frames' sizes; the `profile` binary loops one of them for callgrind. See
+//! `README.md` for how to run them and the measured numbers.
 
 use livetemplate::core::diff::Encoder;
 use livetemplate::core::tree::Tree;

@@ -2,7 +2,9 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 
+use livetemplate::core::Controller;
 use livetemplate::prelude::*;
+use serde::de::value::MapDeserializer;
 
 #[derive(LiveState, Clone, Default)]
 #[lvt(source = "<p>{{ count }} {{ notes }}</p>", ext = "html")]
@@ -40,7 +42,7 @@ impl CounterController {
     }
 }
 
-/// The in-process test page never waits on I/O, so polling with a no-op waker finishes it.
+/// The actions here never wait, so polling with a no-op waker finishes them.
 fn block_on<F: Future>(fut: F) -> F::Output {
     let mut fut = pin!(fut);
     let mut cx = TaskContext::from_waker(Waker::noop());
@@ -51,27 +53,34 @@ fn block_on<F: Future>(fut: F) -> F::Output {
     }
 }
 
-fn main() {
-    use livetemplate::core::Controller;
+/// A JSON object of string fields, built through serde (this crate has no serde_json).
+fn object<T: serde::de::DeserializeOwned>(pairs: &[(&'static str, &'static str)]) -> T {
+    let de = MapDeserializer::<_, serde::de::value::Error>::new(pairs.iter().copied());
+    T::deserialize(de).expect("a JSON object")
+}
 
+fn main() {
     let controller = CounterController { start: 10 };
     assert_eq!(controller.helper(), 10);
     // `mount` is a hook, not an action; `saveNotes` is called `save_notes`.
     assert_eq!(controller.action_names(), &["increment", "save_notes"]);
 
-    block_on(async {
-        let mut page = TestPage::mount(controller, Counter::default())
-            .await
-            .unwrap();
-        assert_eq!(page.html(), "<p>10 </p>");
-        let frame = page.act("increment", Default::default()).await;
-        assert!(frame.error().is_none(), "{}", frame.text());
-        assert_eq!(page.html(), "<p>11 </p>");
-        let frame = page.act("mount", Default::default()).await;
-        assert!(
-            frame.error().is_some(),
-            "a hook must not be callable: {}",
-            frame.text()
-        );
-    });
+    let mut state = Counter::default();
+    let mut ctx = Context::for_test(Default::default());
+    block_on(controller.mount(&mut state, &mut ctx)).unwrap();
+    assert_eq!(state.count, 10);
+    block_on(controller.call("increment", &mut state, &mut ctx)).unwrap();
+    assert_eq!(state.count, 11);
+
+    let mut ctx = Context::for_test(object(&[("notes", "buy milk")]));
+    block_on(controller.call("save_notes", &mut state, &mut ctx)).unwrap();
+    assert_eq!(state.notes, "buy milk");
+    assert_eq!(state.render_html().unwrap(), "<p>11 buy milk</p>");
+
+    let err = block_on(controller.call("mount", &mut state, &mut ctx)).unwrap_err();
+    assert!(
+        err.is_unknown_action(),
+        "a hook must not be callable as an action: {err}"
+    );
+    assert!(err.to_string().contains("increment"), "{err}");
 }

@@ -63,17 +63,28 @@ pub(crate) fn expand(args: TokenStream, item: ItemImpl) -> syn::Result<TokenStre
     let mut hooks = Vec::new();
     for it in &item.items {
         let ImplItem::Fn(f) = it else { continue };
-        if f.sig.asyncness.is_none() {
-            continue;
-        }
         let name = f.sig.ident.to_string();
         let inputs: Vec<&FnArg> = f.sig.inputs.iter().collect();
+        if f.sig.asyncness.is_none() {
+            // A method shaped like an action but not async would silently never be callable.
+            let looks_like_action = inputs.len() == 3
+                && matches!(inputs[2], FnArg::Typed(pt) if quote!(#pt).to_string().contains("Context"));
+            if looks_like_action {
+                errors.push(syn::Error::new(
+                    f.sig.fn_token.span(),
+                    format!("action `{name}` must be `async fn`"),
+                ));
+            }
+            continue;
+        }
         let ok_shape = inputs.len() == 3 && matches!(inputs[0], FnArg::Receiver(r) if r.reference.is_some() && r.mutability.is_none());
         let st = if ok_shape { state_type(inputs[1]) } else { None };
         let Some(st) = st else {
             errors.push(syn::Error::new(
-                f.sig.span(),
-                format!("action `{name}` must be `async fn {name}(&self, state: &mut State, ctx: &mut Context) -> Result<()>`"),
+                f.sig.inputs.span(),
+                format!(
+                    "action `{name}` must take `(&self, state: &mut State, ctx: &mut Context)` and return `Result<()>`"
+                ),
             ));
             continue;
         };

@@ -129,18 +129,21 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
             Err(e) => errors.push(syn::Error::new(s.span(), format!("template source: {e}"))),
         },
         (Some(t), Some(_)) => errors.push(syn::Error::new(t.span(), "give either `template` or `source`, not both")),
+        // An unknown key was reported already: a typo of `template` should not also say "missing".
+        (None, None) if !errors.is_empty() => {}
         (None, None) => errors.push(syn::Error::new(
             Span::call_site(),
-            "missing `#[lvt(template = \"page.html\")]`: LiveState needs an askama template",
+            "missing template: add `#[lvt(template = \"page.html\")]` (a file under templates/) or `#[lvt(source = \"...\", ext = \"html\")]`",
         )),
     }
 
-    if let Some(first) = errors.pop() {
-        let combined = errors.into_iter().fold(first, |mut acc, e| {
+    let mut errors = errors.into_iter();
+    if let Some(first) = errors.next() {
+        // In source order: the first mistake first.
+        return Err(errors.fold(first, |mut acc, e| {
             acc.combine(e);
             acc
-        });
-        return Err(combined);
+        }));
     }
     let marked = marked.unwrap_or_default();
     let ext = ext.unwrap_or_else(|| "html".into());

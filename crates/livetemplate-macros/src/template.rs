@@ -503,7 +503,7 @@ pub(crate) fn mark(src: &str) -> Result<String, String> {
                     }
                     continue;
                 }
-                let plain = |ws_l: Option<char>, ws_r: Option<char>| format!("{{%{} {} {}%}}", ws(ws_l), inner, ws(ws_r));
+                let plain = |ws_l: Option<char>, ws_r: Option<char>| format!("{{%{} {} {}%}}", ws(ws_l), inner.trim(), ws(ws_r));
                 match kw {
                     "if" => {
                         stack.push(Open::If);

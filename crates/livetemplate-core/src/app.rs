@@ -86,14 +86,17 @@ pub struct AppBuilder {
 
 impl fmt::Debug for AppBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AppBuilder").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("AppBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
 impl AppBuilder {
     /// Add a page at `path`, run by `controller`, each view starting from `initial`.
     pub fn page<C: Controller>(mut self, path: &str, controller: C, initial: C::State) -> Self {
-        self.pages.push(Arc::new(Page::new(path, controller, initial)));
+        self.pages
+            .push(Arc::new(Page::new(path, controller, initial)));
         self
     }
 
@@ -152,17 +155,23 @@ impl AppBuilder {
         for page in self.pages {
             let path = page.path().to_string();
             if !path.starts_with('/') {
-                return Err(Error::config(format!("page path `{path}` must start with `/`")));
+                return Err(Error::config(format!(
+                    "page path `{path}` must start with `/`"
+                )));
             }
             if path.starts_with("/_lvt/") {
-                return Err(Error::config(format!("page path `{path}`: /_lvt/ is reserved")));
+                return Err(Error::config(format!(
+                    "page path `{path}`: /_lvt/ is reserved"
+                )));
             }
             if routes.insert(path.clone(), page).is_some() {
                 return Err(Error::config(format!("two pages share the path `{path}`")));
             }
             order.push(path);
         }
-        let transport = self.transport.unwrap_or_else(|| Arc::new(LocalTransport::default()));
+        let transport = self
+            .transport
+            .unwrap_or_else(|| Arc::new(LocalTransport::default()));
         Ok(App {
             routes,
             order,
@@ -246,7 +255,12 @@ impl App {
     }
 
     /// Run a POST (no JavaScript): `action` with the form's `fields`.
-    pub async fn post(&self, req: &Request, action: &str, fields: &[(String, String)]) -> Result<()> {
+    pub async fn post(
+        &self,
+        req: &Request,
+        action: &str,
+        fields: &[(String, String)],
+    ) -> Result<()> {
         let Some(route) = self.route(&req.path) else {
             return Err(Error::config(format!("no page at {}", req.path)));
         };
@@ -273,7 +287,9 @@ pub fn form_data(fields: &[(String, String)]) -> Value {
 }
 
 fn escape_text(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A frame for the transport to write.
@@ -331,7 +347,12 @@ pub async fn run_connection(
     let hub = app.hub().clone();
     let (push_tx, mut push_rx) = mpsc::channel(cfg.outbound_queue.max(1));
     let kill = Arc::new(Notify::new());
-    let id = hub.register(Arc::from(req.path.as_str()), req.group.clone(), push_tx, kill.clone());
+    let id = hub.register(
+        Arc::from(req.path.as_str()),
+        req.group.clone(),
+        push_tx,
+        kill.clone(),
+    );
     let (mut conn, first) = match route.connect(app.svc.clone(), req.clone(), id).await {
         Ok(c) => c,
         Err(err) => {
@@ -372,10 +393,10 @@ pub async fn run_connection(
                 Push::Action { name, data } => conn.handle(&name, data, None).await,
             },
         };
-        if let Some(reply) = reply {
-            if outbound.try_send(Outbound::Text(reply)).is_err() {
-                break Closing::new(CLOSE_POLICY, "client too slow");
-            }
+        if let Some(reply) = reply
+            && outbound.try_send(Outbound::Text(reply)).is_err()
+        {
+            break Closing::new(CLOSE_POLICY, "client too slow");
         }
     };
     hub.unregister(id);
@@ -401,23 +422,26 @@ pub enum ClientFrame {
 
 /// Parse a client frame; on error, the ref (if readable) and a message for the client.
 pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Option<u64>, String)> {
-    let value: Value = serde_json::from_str(text).map_err(|e| (None, format!("malformed frame: {e}")))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| (None, format!("malformed frame: {e}")))?;
     let Value::Object(mut obj) = value else {
         return Err((None, "malformed frame: expected a JSON object".into()));
     };
     let reply_to = match obj.get("r") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_u64()
-                .ok_or((None, "malformed frame: `r` must be a non-negative integer".to_string()))?,
-        ),
+        Some(v) => Some(v.as_u64().ok_or((
+            None,
+            "malformed frame: `r` must be a non-negative integer".to_string(),
+        ))?),
     };
     if obj.contains_key("h") && !obj.contains_key("a") {
         return Ok(ClientFrame::Heartbeat);
     }
     let action = match obj.remove("a") {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 => s,
-        Some(Value::String(_)) => return Err((reply_to, "malformed frame: bad action name length".into())),
+        Some(Value::String(_)) => {
+            return Err((reply_to, "malformed frame: bad action name length".into()));
+        }
         _ => return Err((reply_to, "malformed frame: missing action `a`".into())),
     };
     let data = match obj.remove("d") {
@@ -425,7 +449,11 @@ pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Optio
         Some(v @ Value::Object(_)) => v,
         Some(_) => return Err((reply_to, "malformed frame: `d` must be an object".into())),
     };
-    Ok(ClientFrame::Action { action, data, reply_to })
+    Ok(ClientFrame::Action {
+        action,
+        data,
+        reply_to,
+    })
 }
 
 #[derive(Debug)]

@@ -153,9 +153,17 @@ impl Context {
     /// Run `action` with `data` on every other connection subscribed to `topic`. Queued: sent
     /// only after this action returns `Ok`, dropped if it fails. The publishing connection
     /// does not run it.
-    pub fn publish(&mut self, topic: impl Into<String>, action: &str, data: impl serde::Serialize) -> Result<()> {
-        let data = serde_json::to_value(data).map_err(|e| Error::msg(format!("publish data: {e}")))?;
-        self.effects.publish.push((topic.into(), action.to_string(), data));
+    pub fn publish(
+        &mut self,
+        topic: impl Into<String>,
+        action: &str,
+        data: impl serde::Serialize,
+    ) -> Result<()> {
+        let data =
+            serde_json::to_value(data).map_err(|e| Error::msg(format!("publish data: {e}")))?;
+        self.effects
+            .publish
+            .push((topic.into(), action.to_string(), data));
         Ok(())
     }
 
@@ -163,7 +171,8 @@ impl Context {
     /// leaves by itself when the connection closes; subscribers of the topic get the
     /// `presence` action whenever the list changes.
     pub fn track(&mut self, topic: impl Into<String>, meta: impl serde::Serialize) -> Result<()> {
-        let meta = serde_json::to_value(meta).map_err(|e| Error::msg(format!("presence meta: {e}")))?;
+        let meta =
+            serde_json::to_value(meta).map_err(|e| Error::msg(format!("presence meta: {e}")))?;
         self.effects.track.push((topic.into(), meta));
         Ok(())
     }
@@ -175,7 +184,10 @@ impl Context {
 
     /// Who is present on `topic` now (metas, oldest first).
     pub fn presence(&self, topic: &str) -> Vec<Value> {
-        self.hub.as_ref().map(|h| h.presence(topic)).unwrap_or_default()
+        self.hub
+            .as_ref()
+            .map(|h| h.presence(topic))
+            .unwrap_or_default()
     }
 
     /// A context with `data` and nothing else: for unit tests of action logic.
@@ -261,7 +273,10 @@ impl Context {
             Some(Value::Bool(b)) => *b,
             Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
             Some(Value::String(s)) => {
-                matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "on" | "1" | "yes")
+                matches!(
+                    s.trim().to_ascii_lowercase().as_str(),
+                    "true" | "on" | "1" | "yes"
+                )
             }
             _ => false,
         }

@@ -13,6 +13,7 @@ pub struct Encoder {
     ids: HashMap<usize, u32>,
     held: Vec<Statics>,
     pending: Vec<u32>,
+    scratch: String,
 }
 
 /// Structural list edits above this share of the list are sent as one rebuild (`"o"`).
@@ -151,10 +152,11 @@ impl Encoder {
         }
         out.push(']');
         if list.items.is_empty()
-            && let Some(node) = &list.otherwise {
-                out.push_str(",\"e\":");
-                self.write_node(tree, node, out);
-            }
+            && let Some(node) = &list.otherwise
+        {
+            out.push_str(",\"e\":");
+            self.write_node(tree, node, out);
+        }
         out.push('}');
     }
 
@@ -166,7 +168,10 @@ impl Encoder {
         let mut any = false;
         for (i, (od, nd)) in old.dyns.iter().zip(new.dyns.iter()).enumerate() {
             let slot_start = out.len();
-            let _ = write!(out, "{}\"{i}\":", if any { "," } else { "{" });
+            out.push(if any { ',' } else { '{' });
+            out.push('"');
+            push_index(out, i);
+            out.push_str("\":");
             let value_start = out.len();
             self.diff_dyn(ot, od, nt, nd, out);
             if out.len() == value_start {
@@ -191,9 +196,7 @@ impl Encoder {
                 }
             }
             (Dyn::Branch(None), Dyn::Branch(None)) => {}
-            (Dyn::Branch(Some(a)), Dyn::Branch(Some(b)))
-                if Arc::ptr_eq(&a.statics, &b.statics) =>
-            {
+            (Dyn::Branch(Some(a)), Dyn::Branch(Some(b))) if Arc::ptr_eq(&a.statics, &b.statics) => {
                 self.diff_node(ot, a, nt, b, out)
             }
             (Dyn::List(a), Dyn::List(b)) => self.diff_list(ot, a, nt, b, out),
@@ -220,13 +223,29 @@ impl Encoder {
             return self.write_list(nt, new, out);
         }
         let mut ops = Vec::new();
-        match keyed(&old.items).zip(keyed(&new.items)) {
-            Some((ok, nk)) => self.keyed_ops(ot, old, &ok, nt, new, &nk, &mut ops),
-            None => {
-                if has_duplicate_or_partial_keys(&old.items) || has_duplicate_or_partial_keys(&new.items) {
-                    tracing::debug!("loop items with missing or duplicate data-key: diffing by position");
+        let same_keys = old.items.len() == new.items.len()
+            && old
+                .items
+                .iter()
+                .zip(new.items.iter())
+                .all(|(a, b)| a.key == b.key);
+        if same_keys {
+            for i in 0..new.items.len() {
+                self.update_op(ot, &old.items[i].node, nt, &new.items[i].node, i, &mut ops);
+            }
+        } else {
+            match keyed(&old.items).zip(keyed(&new.items)) {
+                Some((ok, nk)) => self.keyed_ops(ot, old, &ok, nt, new, &nk, &mut ops),
+                None => {
+                    if has_duplicate_or_partial_keys(&old.items)
+                        || has_duplicate_or_partial_keys(&new.items)
+                    {
+                        tracing::debug!(
+                            "loop items with missing or duplicate data-key: diffing by position"
+                        );
+                    }
+                    self.positional_ops(ot, old, nt, new, &mut ops)
                 }
-                self.positional_ops(ot, old, nt, new, &mut ops)
             }
         }
         if ops.is_empty() {
@@ -242,7 +261,14 @@ impl Encoder {
         out.push_str("]}");
     }
 
-    fn positional_ops(&mut self, ot: &Tree, old: &List, nt: &Tree, new: &List, ops: &mut Vec<String>) {
+    fn positional_ops(
+        &mut self,
+        ot: &Tree,
+        old: &List,
+        nt: &Tree,
+        new: &List,
+        ops: &mut Vec<String>,
+    ) {
         let common = old.items.len().min(new.items.len());
         for i in (new.items.len()..old.items.len()).rev() {
             ops.push(format!("[\"r\",{i}]"));
@@ -258,13 +284,23 @@ impl Encoder {
         }
     }
 
-    fn update_op(&mut self, ot: &Tree, old: &Node, nt: &Tree, new: &Node, i: usize, ops: &mut Vec<String>) {
+    fn update_op(
+        &mut self,
+        ot: &Tree,
+        old: &Node,
+        nt: &Tree,
+        new: &Node,
+        i: usize,
+        ops: &mut Vec<String>,
+    ) {
         if Arc::ptr_eq(&old.statics, &new.statics) {
-            let mut d = String::new();
+            let mut d = std::mem::take(&mut self.scratch);
+            d.clear();
             self.diff_node(ot, old, nt, new, &mut d);
             if !d.is_empty() {
                 ops.push(format!("[\"u\",{i},{d}]"));
             }
+            self.scratch = d;
         } else {
             ops.push(format!("[\"r\",{i}]"));
             let mut s = format!("[\"i\",{i},");
@@ -373,6 +409,20 @@ impl Encoder {
     }
 }
 
+fn push_index(out: &mut String, mut i: usize) {
+    let mut buf = [0u8; 20];
+    let mut n = buf.len();
+    loop {
+        n -= 1;
+        buf[n] = b'0' + (i % 10) as u8;
+        i /= 10;
+        if i == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[n..]).unwrap_or_default());
+}
+
 /// The keys of all items, when every item has one and none repeats.
 fn keyed(items: &[Item]) -> Option<Vec<&str>> {
     let mut keys = Vec::with_capacity(items.len());
@@ -410,7 +460,11 @@ fn lis(seq: &[usize]) -> Vec<bool> {
     let mut cur = tails.last().copied();
     while let Some(i) = cur {
         out[i] = true;
-        cur = if prev[i] == usize::MAX { None } else { Some(prev[i]) };
+        cur = if prev[i] == usize::MAX {
+            None
+        } else {
+            Some(prev[i])
+        };
     }
     out
 }

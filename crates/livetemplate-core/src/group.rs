@@ -94,6 +94,9 @@ mod tests {
             None,
             "non-canonical trailing bits are not a valid id"
         );
-        assert_eq!(GroupId::from_cookie_header(&format!("lvt_group={}", "é".repeat(21))), None);
+        assert_eq!(
+            GroupId::from_cookie_header(&format!("lvt_group={}", "é".repeat(21))),
+            None
+        );
     }
 }

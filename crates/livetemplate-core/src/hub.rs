@@ -154,10 +154,19 @@ impl Hub {
     }
 
     /// Register a connection; returns its id.
-    pub fn register(&self, page: Arc<str>, group: GroupId, tx: mpsc::Sender<Push>, kill: Arc<Notify>) -> u64 {
+    pub fn register(
+        &self,
+        page: Arc<str>,
+        group: GroupId,
+        tx: mpsc::Sender<Push>,
+        kill: Arc<Notify>,
+    ) -> u64 {
         let id = self.inner.next.fetch_add(1, Ordering::Relaxed);
         let mut st = self.lock();
-        st.by_group.entry((page.clone(), group.clone())).or_default().push(id);
+        st.by_group
+            .entry((page.clone(), group.clone()))
+            .or_default()
+            .push(id);
         st.conns.insert(
             id,
             Conn {
@@ -176,7 +185,9 @@ impl Hub {
     pub fn unregister(&self, id: u64) {
         let left = {
             let mut st = self.lock();
-            let Some(conn) = st.conns.remove(&id) else { return };
+            let Some(conn) = st.conns.remove(&id) else {
+                return;
+            };
             let key = (conn.page.clone(), conn.group.clone());
             if let Some(ids) = st.by_group.get_mut(&key) {
                 ids.retain(|i| *i != id);
@@ -235,7 +246,13 @@ impl Hub {
 
     /// Publish `action` to every subscriber of `topic` on every node, except connection
     /// `from` (the publisher).
-    pub async fn publish(&self, topic: &str, action: &str, data: Value, from: Option<u64>) -> Result<()> {
+    pub async fn publish(
+        &self,
+        topic: &str,
+        action: &str,
+        data: Value,
+        from: Option<u64>,
+    ) -> Result<()> {
         let env = Envelope {
             topic: topic.to_string(),
             action: action.to_string(),
@@ -250,7 +267,9 @@ impl Hub {
     pub fn deliver(&self, env: Envelope) {
         let targets: Vec<(u64, mpsc::Sender<Push>)> = {
             let st = self.lock();
-            let Some(ids) = st.topics.get(&env.topic) else { return };
+            let Some(ids) = st.topics.get(&env.topic) else {
+                return;
+            };
             ids.iter()
                 .filter(|id| !(env.node == self.inner.node && env.from == Some(**id)))
                 .filter_map(|id| st.conns.get(id).map(|c| (*id, c.tx.clone())))
@@ -270,7 +289,10 @@ impl Hub {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 // Too slow to keep up: close it rather than block the sender or grow memory.
-                tracing::warn!(conn = id, "connection cannot keep up with pushes; closing it");
+                tracing::warn!(
+                    conn = id,
+                    "connection cannot keep up with pushes; closing it"
+                );
                 self.inner.slow_closed.fetch_add(1, Ordering::Relaxed);
                 if let Some(c) = self.lock().conns.get(&id) {
                     c.kill.notify_one();
@@ -335,9 +357,14 @@ impl Hub {
     pub fn track(&self, id: u64, topic: &str, meta: Value) {
         {
             let mut st = self.lock();
-            let Some(conn) = st.conns.get_mut(&id) else { return };
+            let Some(conn) = st.conns.get_mut(&id) else {
+                return;
+            };
             conn.tracked.insert(topic.to_string());
-            st.presence.entry(topic.to_string()).or_default().insert(id, meta.clone());
+            st.presence
+                .entry(topic.to_string())
+                .or_default()
+                .insert(id, meta.clone());
         }
         self.presence_changed(topic, Some(meta), None);
     }
@@ -407,7 +434,8 @@ impl Session {
     /// against its own state, and push the diffs. Errors when the group has no live
     /// connection on the page.
     pub fn trigger_action(&self, action: &str, data: impl serde::Serialize) -> Result<()> {
-        let data = serde_json::to_value(data).map_err(|e| Error::msg(format!("action data: {e}")))?;
+        let data =
+            serde_json::to_value(data).map_err(|e| Error::msg(format!("action data: {e}")))?;
         self.hub.trigger(&self.page, &self.group, action, data)
     }
 

@@ -25,9 +25,9 @@ pub use group::GroupId;
 pub use hub::{Hub, PubSubTransport, Session};
 pub use page::{LiveConnection, PageRoute, Request, Services};
 pub use state::{Controller, LiveState, normalize_action};
-pub use store::{MemoryStore, PersistStore};
 /// Re-exported for store implementations.
 pub use store::Fields;
+pub use store::{MemoryStore, PersistStore};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

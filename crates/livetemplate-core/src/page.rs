@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use crate::BoxFuture;
 use crate::context::Context;
-use crate::diff::{Encoder, write_json_str};
 use crate::context::Effects;
+use crate::diff::{Encoder, write_json_str};
 use crate::error::{Error, Result};
 use crate::group::GroupId;
 use crate::hub::Hub;
@@ -45,7 +45,10 @@ pub struct Services {
 impl Services {
     /// Services with `store` and an in-process hub.
     pub fn with_store(store: Arc<dyn PersistStore>) -> Self {
-        Services { store, hub: Hub::local() }
+        Services {
+            store,
+            hub: Hub::local(),
+        }
     }
 }
 
@@ -61,7 +64,13 @@ pub trait PageRoute: Send + Sync + 'static {
     /// Render the live region's HTML for a GET (persisted fields loaded, `mount` run).
     fn render<'a>(&'a self, svc: &'a Services, req: &'a Request) -> BoxFuture<'a, Result<String>>;
     /// Run an action for a POST without JavaScript and persist the result.
-    fn post<'a>(&'a self, svc: &'a Services, req: &'a Request, action: &'a str, data: Value) -> BoxFuture<'a, Result<()>>;
+    fn post<'a>(
+        &'a self,
+        svc: &'a Services,
+        req: &'a Request,
+        action: &'a str,
+        data: Value,
+    ) -> BoxFuture<'a, Result<()>>;
     /// Open live connection `conn` (already registered with the hub); returns it with its
     /// first frame.
     fn connect(
@@ -76,7 +85,12 @@ pub trait PageRoute: Send + Sync + 'static {
 pub trait LiveConnection: Send {
     /// Run `action` with `data`; the frame to send back. With `reply_to` there is always a
     /// frame (carrying it); without (a pushed action) only when something changed.
-    fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>>;
+    fn handle<'a>(
+        &'a mut self,
+        action: &'a str,
+        data: Value,
+        reply_to: Option<u64>,
+    ) -> BoxFuture<'a, Option<String>>;
     /// The connection closed: run `on_disconnect`.
     fn close(self: Box<Self>) -> BoxFuture<'static, ()>;
 }
@@ -98,7 +112,9 @@ const POSTED_MAX: usize = 10_000;
 
 impl<C: Controller> std::fmt::Debug for Page<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Page").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Page")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -115,7 +131,14 @@ impl<C: Controller> Page<C> {
 }
 
 impl<C: Controller> Page<C> {
-    fn context(&self, action: &str, data: Value, group: &GroupId, hub: &Hub, conn: Option<u64>) -> Context {
+    fn context(
+        &self,
+        action: &str,
+        data: Value,
+        group: &GroupId,
+        hub: &Hub,
+        conn: Option<u64>,
+    ) -> Context {
         Context::new(action, data, self.path.clone(), group.clone()).with_hub(hub.clone(), conn)
     }
 
@@ -135,10 +158,13 @@ impl<C: Controller> Page<C> {
         let mut posted = self.posted.lock().unwrap_or_else(|p| p.into_inner());
         if posted.len() >= POSTED_MAX && !posted.contains_key(group) {
             posted.retain(|_, (_, at)| at.elapsed() < POSTED_TTL);
-            if posted.len() >= POSTED_MAX {
-                if let Some(oldest) = posted.iter().min_by_key(|(_, (_, at))| *at).map(|(g, _)| g.clone()) {
-                    posted.remove(&oldest);
-                }
+            if posted.len() >= POSTED_MAX
+                && let Some(oldest) = posted
+                    .iter()
+                    .min_by_key(|(_, (_, at))| *at)
+                    .map(|(g, _)| g.clone())
+            {
+                posted.remove(&oldest);
             }
         }
         posted.insert(group.clone(), (state, Instant::now()));
@@ -146,8 +172,15 @@ impl<C: Controller> Page<C> {
 
     /// The state a view starts from: the group's last no-JS POST state or a fresh copy of the
     /// initial state, with persisted fields loaded over it, then mounted.
-    async fn prepare(&self, svc: &Services, group: &GroupId, conn: Option<u64>) -> Result<(C::State, Effects)> {
-        let mut state = self.posted_state(group).unwrap_or_else(|| self.initial.clone());
+    async fn prepare(
+        &self,
+        svc: &Services,
+        group: &GroupId,
+        conn: Option<u64>,
+    ) -> Result<(C::State, Effects)> {
+        let mut state = self
+            .posted_state(group)
+            .unwrap_or_else(|| self.initial.clone());
         load_persisted(&mut state, &*svc.store, group, &self.path).await;
         let mut ctx = self.context("mount", Value::Null, group, &svc.hub, conn);
         catch(self.controller.mount(&mut state, &mut ctx)).await?;
@@ -184,7 +217,12 @@ impl<C: Controller> Page<C> {
 
 /// Load the persisted fields of `page` for `group` into `state`. Fields that fail to decode
 /// (retyped, corrupt) keep their initial value, with a warning.
-pub async fn load_persisted<S: LiveState>(state: &mut S, store: &dyn PersistStore, group: &GroupId, page: &str) {
+pub async fn load_persisted<S: LiveState>(
+    state: &mut S,
+    store: &dyn PersistStore,
+    group: &GroupId,
+    page: &str,
+) {
     if S::persisted_fields().is_empty() {
         return;
     }
@@ -238,11 +276,19 @@ impl<C: Controller> PageRoute for Page<C> {
         })
     }
 
-    fn post<'a>(&'a self, svc: &'a Services, req: &'a Request, action: &'a str, data: Value) -> BoxFuture<'a, Result<()>> {
+    fn post<'a>(
+        &'a self,
+        svc: &'a Services,
+        req: &'a Request,
+        action: &'a str,
+        data: Value,
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let (mut state, _) = self.prepare(svc, &req.group, None).await?;
             let before = encode_persisted(&state);
-            let effects = self.run_action(&mut state, action, data, &req.group, &svc.hub, None).await?;
+            let effects = self
+                .run_action(&mut state, action, data, &req.group, &svc.hub, None)
+                .await?;
             save_changed(&*svc.store, &req.group, &self.path, &before, &state).await?;
             self.remember_posted(&req.group, state);
             effects.apply(&svc.hub, None).await;
@@ -312,11 +358,23 @@ struct LiveView<C: Controller> {
 }
 
 impl<C: Controller> LiveView<C> {
-    async fn step(&mut self, action: &str, data: Value, reply_to: Option<u64>) -> Result<Option<String>> {
+    async fn step(
+        &mut self,
+        action: &str,
+        data: Value,
+        reply_to: Option<u64>,
+    ) -> Result<Option<String>> {
         let backup = self.state.clone();
         let effects = self
             .page
-            .run_action(&mut self.state, action, data, &self.group, &self.svc.hub, Some(self.conn))
+            .run_action(
+                &mut self.state,
+                action,
+                data,
+                &self.group,
+                &self.svc.hub,
+                Some(self.conn),
+            )
             .await?;
         let tree = match self.state.render_tree() {
             Ok(t) => t,
@@ -332,7 +390,12 @@ impl<C: Controller> LiveView<C> {
             .cloned()
             .collect();
         if !changed.is_empty() {
-            if let Err(err) = self.svc.store.save(&self.group, &self.page.path, &changed).await {
+            if let Err(err) = self
+                .svc
+                .store
+                .save(&self.group, &self.page.path, &changed)
+                .await
+            {
                 self.state = backup;
                 return Err(err);
             }
@@ -347,7 +410,12 @@ impl<C: Controller> LiveView<C> {
 }
 
 impl<C: Controller> LiveConnection for LiveView<C> {
-    fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
+    fn handle<'a>(
+        &'a mut self,
+        action: &'a str,
+        data: Value,
+        reply_to: Option<u64>,
+    ) -> BoxFuture<'a, Option<String>> {
         Box::pin(async move {
             match self.step(action, data, reply_to).await {
                 Ok(frame) => frame,
@@ -374,11 +442,16 @@ impl<C: Controller> LiveConnection for LiveView<C> {
     fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let mut this = self;
-            let mut ctx = this
-                .page
-                .context("disconnect", Value::Null, &this.group, &this.svc.hub, Some(this.conn));
+            let mut ctx = this.page.context(
+                "disconnect",
+                Value::Null,
+                &this.group,
+                &this.svc.hub,
+                Some(this.conn),
+            );
             let page = this.page.clone();
-            if let Err(err) = catch(page.controller.on_disconnect(&mut this.state, &mut ctx)).await {
+            if let Err(err) = catch(page.controller.on_disconnect(&mut this.state, &mut ctx)).await
+            {
                 tracing::warn!(page = %page.path, error = %err, "on_disconnect failed");
             }
         })
@@ -420,7 +493,9 @@ impl<T> Future for CatchUnwind<'_, T> {
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".into());
                 tracing::error!(panic = %msg, "an action panicked; its state change was rolled back");
-                Poll::Ready(Err(Error::panic("the action failed unexpectedly (panic); nothing was changed")))
+                Poll::Ready(Err(Error::panic(
+                    "the action failed unexpectedly (panic); nothing was changed",
+                )))
             }
         }
     }

@@ -43,7 +43,11 @@ pub trait Controller: Send + Sync + 'static {
 
     /// Called once per connection (and per GET) after persisted fields are loaded, before the
     /// first render.
-    fn mount<'a>(&'a self, _state: &'a mut Self::State, _ctx: &'a mut Context) -> BoxFuture<'a, Result<()>> {
+    fn mount<'a>(
+        &'a self,
+        _state: &'a mut Self::State,
+        _ctx: &'a mut Context,
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })
     }
 
@@ -126,8 +130,9 @@ pub fn decode_field<T: serde::de::DeserializeOwned>(slot: &mut T, bytes: &[u8]) 
             std::any::type_name::<T>()
         )));
     };
-    let (value, used) = bincode::serde::decode_from_slice::<T, _>(rest, bincode::config::standard())
-        .map_err(|e| crate::Error::decode(format!("corrupt value: {e}")))?;
+    let (value, used) =
+        bincode::serde::decode_from_slice::<T, _>(rest, bincode::config::standard())
+            .map_err(|e| crate::Error::decode(format!("corrupt value: {e}")))?;
     if used != rest.len() {
         return Err(crate::Error::decode("trailing bytes after value"));
     }

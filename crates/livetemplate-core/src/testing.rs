@@ -47,7 +47,8 @@ impl ClientTree {
 
     /// Apply one server frame.
     pub fn apply(&mut self, frame: &str) -> Result<()> {
-        let value: Value = serde_json::from_str(frame).map_err(|e| bad(format!("frame is not JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(frame).map_err(|e| bad(format!("frame is not JSON: {e}")))?;
         let Value::Object(mut obj) = value else {
             return Err(bad("frame is not an object"));
         };
@@ -57,7 +58,8 @@ impl ClientTree {
         }
         if let Some(Value::Object(table)) = obj.remove("s") {
             for (id, parts) in table {
-                let parts: Vec<String> = serde_json::from_value(parts).map_err(|e| bad(format!("bad statics: {e}")))?;
+                let parts: Vec<String> =
+                    serde_json::from_value(parts).map_err(|e| bad(format!("bad statics: {e}")))?;
                 self.statics.insert(id, parts);
             }
         }
@@ -65,7 +67,10 @@ impl ClientTree {
             self.root = Some(t);
         }
         if let Some(d) = obj.remove("d") {
-            let root = self.root.as_mut().ok_or_else(|| bad("diff before any tree"))?;
+            let root = self
+                .root
+                .as_mut()
+                .ok_or_else(|| bad("diff before any tree"))?;
             apply_node_diff(root, d)?;
         }
         Ok(())
@@ -84,14 +89,19 @@ impl ClientTree {
         match v {
             Value::String(s) => out.push_str(s),
             Value::Object(o) if o.contains_key("l") => {
-                let items = o.get("l").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                let items = o
+                    .get("l")
+                    .and_then(Value::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
                 for item in items {
                     self.render(item, out);
                 }
                 if items.is_empty()
-                    && let Some(e) = o.get("e") {
-                        self.render(e, out);
-                    }
+                    && let Some(e) = o.get("e")
+                {
+                    self.render(e, out);
+                }
             }
             Value::Object(o) => {
                 let sid = match o.get("s") {
@@ -106,9 +116,10 @@ impl ClientTree {
                 for (i, part) in statics.iter().enumerate() {
                     out.push_str(part);
                     if i + 1 < statics.len()
-                        && let Some(d) = o.get(&i.to_string()) {
-                            self.render(d, out);
-                        }
+                        && let Some(d) = o.get(&i.to_string())
+                    {
+                        self.render(d, out);
+                    }
                 }
             }
             _ => {}
@@ -133,7 +144,13 @@ fn apply_node_diff(node: &mut Value, diff: Value) -> Result<()> {
 fn apply_dyn_diff(slot: &mut Value, diff: Value) -> Result<()> {
     match diff {
         Value::Object(mut o) if o.contains_key("o") => {
-            let ops = o.remove("o").and_then(|v| if let Value::Array(a) = v { Some(a) } else { None });
+            let ops = o.remove("o").and_then(|v| {
+                if let Value::Array(a) = v {
+                    Some(a)
+                } else {
+                    None
+                }
+            });
             let list = slot
                 .as_object_mut()
                 .and_then(|m| m.get_mut("l"))
@@ -143,12 +160,15 @@ fn apply_dyn_diff(slot: &mut Value, diff: Value) -> Result<()> {
                 apply_op(list, op)?;
             }
             if let Some(e) = o.remove("e")
-                && let Some(m) = slot.as_object_mut() {
-                    m.insert("e".into(), e);
-                }
+                && let Some(m) = slot.as_object_mut()
+            {
+                m.insert("e".into(), e);
+            }
             Ok(())
         }
-        Value::Object(o) if !o.contains_key("s") && !o.contains_key("l") => apply_node_diff(slot, Value::Object(o)),
+        Value::Object(o) if !o.contains_key("s") && !o.contains_key("l") => {
+            apply_node_diff(slot, Value::Object(o))
+        }
         other => {
             *slot = other;
             Ok(())
@@ -157,7 +177,9 @@ fn apply_dyn_diff(slot: &mut Value, diff: Value) -> Result<()> {
 }
 
 fn index(v: Option<&Value>, len: usize) -> Result<usize> {
-    let i = v.and_then(Value::as_u64).ok_or_else(|| bad("list op without index"))? as usize;
+    let i = v
+        .and_then(Value::as_u64)
+        .ok_or_else(|| bad("list op without index"))? as usize;
     if i > len {
         return Err(bad(format!("list index {i} out of range {len}")));
     }
@@ -188,13 +210,20 @@ fn apply_op(list: &mut Vec<Value>, op: Value) -> Result<()> {
             apply_node_diff(&mut list[i], op.get(2).cloned().unwrap_or(Value::Null))?;
         }
         Some("o") => {
-            let entries = op.get(1).and_then(Value::as_array).ok_or_else(|| bad("rebuild without entries"))?;
+            let entries = op
+                .get(1)
+                .and_then(Value::as_array)
+                .ok_or_else(|| bad("rebuild without entries"))?;
             let mut next = Vec::with_capacity(entries.len());
             for e in entries {
                 match e {
                     Value::Number(n) => {
                         let i = n.as_u64().ok_or_else(|| bad("bad rebuild index"))? as usize;
-                        next.push(list.get(i).cloned().ok_or_else(|| bad("rebuild index out of range"))?);
+                        next.push(
+                            list.get(i)
+                                .cloned()
+                                .ok_or_else(|| bad("rebuild index out of range"))?,
+                        );
                     }
                     node => next.push(node.clone()),
                 }
@@ -231,7 +260,10 @@ impl Frame {
     }
     /// The error message it carries, if any.
     pub fn error(&self) -> Option<String> {
-        self.json().get("e").and_then(Value::as_str).map(str::to_string)
+        self.json()
+            .get("e")
+            .and_then(Value::as_str)
+            .map(str::to_string)
     }
 }
 
@@ -272,7 +304,11 @@ impl TestPage {
     }
 
     /// Mount an existing page route with the given store and group.
-    pub async fn mount_route(route: Arc<dyn PageRoute>, store: Arc<dyn PersistStore>, group: GroupId) -> Result<TestPage> {
+    pub async fn mount_route(
+        route: Arc<dyn PageRoute>,
+        store: Arc<dyn PersistStore>,
+        group: GroupId,
+    ) -> Result<TestPage> {
         let path = route.path().to_string();
         let app = Arc::new(App::builder().route(route).shared_store(store).build()?);
         Self::connect(app, &path, group).await
@@ -291,7 +327,9 @@ impl TestPage {
         let first = match tokio::time::timeout(WAIT, out_rx.recv()).await {
             Ok(Some(Outbound::Text(t))) => t,
             _ => {
-                let closing = task.await.map_err(|e| Error::config(format!("connection task failed: {e}")))?;
+                let closing = task
+                    .await
+                    .map_err(|e| Error::config(format!("connection task failed: {e}")))?;
                 return Err(Error::config(format!(
                     "the page closed before its first frame: {} {}",
                     closing.code, closing.reason
@@ -355,7 +393,9 @@ impl TestPage {
                 self.last = Frame { text };
                 self.last.clone()
             }
-            Ok(None) => Frame { text: String::new() },
+            Ok(None) => Frame {
+                text: String::new(),
+            },
             Err(_) => panic!("no frame from {} within {WAIT:?}", self.path),
         }
     }

@@ -59,6 +59,15 @@ impl fmt::Display for Mark<'_> {
     }
 }
 
+impl askama::FastWritable for Mark<'_> {
+    #[inline]
+    fn write_into(&self, dest: &mut dyn fmt::Write, _: &dyn askama::Values) -> askama::Result<()> {
+        self.cell.set(self.code);
+        dest.write_str("\u{E000}")?;
+        Ok(())
+    }
+}
+
 /// The literal text of one template branch, split at its dynamic slots.
 ///
 /// Statics are interned process-wide, so equal statics share one allocation and compare by
@@ -189,9 +198,10 @@ impl Tree {
                     self.write_node(&item.node, out);
                 }
                 if list.items.is_empty()
-                    && let Some(node) = &list.otherwise {
-                        self.write_node(node, out);
-                    }
+                    && let Some(node) = &list.otherwise
+                {
+                    self.write_node(node, out);
+                }
             }
         }
     }
@@ -267,6 +277,7 @@ pub struct TreeSink<'a> {
     stack: Vec<Frame>,
     text: String,
     pool: Vec<String>,
+    ends_pool: Vec<Vec<u32>>,
     error: Option<&'static str>,
 }
 
@@ -283,6 +294,7 @@ impl<'a> TreeSink<'a> {
             })],
             text: String::with_capacity(256),
             pool: Vec::new(),
+            ends_pool: Vec::new(),
             error: None,
         }
     }
@@ -290,11 +302,19 @@ impl<'a> TreeSink<'a> {
     fn new_node(&mut self, role: Role) -> Frame {
         let mut text = self.pool.pop().unwrap_or_default();
         text.clear();
+        let mut ends = self.ends_pool.pop().unwrap_or_default();
+        ends.clear();
+        let slots = match self.stack.last() {
+            Some(Frame::Loop { last: Some(s), .. }) if role == Role::Item => {
+                s.len().saturating_sub(1)
+            }
+            _ => 0,
+        };
         Frame::Node(NodeBuild {
             role,
             text,
-            ends: Vec::new(),
-            dyns: Vec::new(),
+            ends,
+            dyns: Vec::with_capacity(slots),
         })
     }
 
@@ -321,6 +341,7 @@ impl<'a> TreeSink<'a> {
             _ => intern(&nb.text, &nb.ends),
         };
         self.pool.push(nb.text);
+        self.ends_pool.push(nb.ends);
         Node {
             statics,
             dyns: nb.dyns,
@@ -482,17 +503,27 @@ impl fmt::Write for TreeSink<'_> {
 fn item_key(node: &Node, text: &str) -> Option<Box<str>> {
     let s0 = node.statics.get(0);
     // Fast path: `<tr data-key="{{ id }}">`.
+    if s0.ends_with("data-key=\"")
+        && !s0.contains('>')
+        && let (Some(Dyn::Text(r)), Some(s1)) = (node.dyns.first(), node.statics.iter().nth(1))
+        && s1.starts_with('"')
+    {
+        return Some(text[r.start as usize..r.end as usize].into());
+    }
     if let Some(pos) = s0.rfind("data-key=\"") {
         let after = &s0[pos + 10..];
         if after.is_empty() {
             if let (Some(Dyn::Text(r)), Some(s1)) = (node.dyns.first(), node.statics.iter().nth(1))
-                && s1.starts_with('"') && !s0[..pos].contains('>') {
-                    return Some(text[r.start as usize..r.end as usize].into());
-                }
-        } else if let Some(end) = after.find('"')
-            && !s0[..pos].contains('>') {
-                return Some(after[..end].into());
+                && s1.starts_with('"')
+                && !s0[..pos].contains('>')
+            {
+                return Some(text[r.start as usize..r.end as usize].into());
             }
+        } else if let Some(end) = after.find('"')
+            && !s0[..pos].contains('>')
+        {
+            return Some(after[..end].into());
+        }
     }
     // General path: rebuild the opening tag up to its first `>` outside quotes.
     let mut tag = String::new();
@@ -585,9 +616,18 @@ mod tests {
 
     #[test]
     fn attr_value_reads_quoted_and_bare() {
-        assert_eq!(attr_value("<tr data-key=\"a b\">", "data-key").as_deref(), Some("a b"));
-        assert_eq!(attr_value("<tr class=x data-key=k1>", "data-key").as_deref(), Some("k1"));
+        assert_eq!(
+            attr_value("<tr data-key=\"a b\">", "data-key").as_deref(),
+            Some("a b")
+        );
+        assert_eq!(
+            attr_value("<tr class=x data-key=k1>", "data-key").as_deref(),
+            Some("k1")
+        );
         assert_eq!(attr_value("<tr xdata-key=\"no\">", "data-key"), None);
-        assert_eq!(attr_value("<tr title='>' data-key='q'>", "data-key").as_deref(), Some("q"));
+        assert_eq!(
+            attr_value("<tr title='>' data-key='q'>", "data-key").as_deref(),
+            Some("q")
+        );
     }
 }

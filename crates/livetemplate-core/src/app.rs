@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 
 use crate::error::{Error, Result};
-use crate::group::GroupId;
+use crate::group::{Authenticator, GroupId, RequestHead};
 use crate::hub::{Hub, LocalTransport, PubSubTransport, Push, Session};
 use crate::page::{Page, PageRoute, Request, Services, error_frame};
 use crate::state::Controller;
@@ -63,6 +63,7 @@ pub struct App {
     order: Vec<String>,
     svc: Services,
     config: Config,
+    authenticator: Option<Arc<dyn Authenticator>>,
 }
 
 impl fmt::Debug for App {
@@ -81,6 +82,7 @@ pub struct AppBuilder {
     pages: Vec<Arc<dyn PageRoute>>,
     store: Option<Arc<dyn PersistStore>>,
     transport: Option<Arc<dyn PubSubTransport>>,
+    authenticator: Option<Arc<dyn Authenticator>>,
     config: Config,
 }
 
@@ -121,6 +123,13 @@ impl AppBuilder {
     /// Carry publishes between nodes with `transport` (default: in process only).
     pub fn pubsub(mut self, transport: impl PubSubTransport) -> Self {
         self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// Map requests to session groups with `auth` (for apps with their own login); requests
+    /// it returns `None` for use the `lvt_group` cookie.
+    pub fn authenticator(mut self, auth: impl Authenticator) -> Self {
+        self.authenticator = Some(Arc::new(auth));
         self
     }
 
@@ -180,6 +189,7 @@ impl AppBuilder {
                 hub: Hub::new(transport),
             },
             config: self.config,
+            authenticator: self.authenticator,
         })
     }
 }
@@ -191,6 +201,7 @@ impl App {
             pages: Vec::new(),
             store: None,
             transport: None,
+            authenticator: None,
             config: Config::default(),
         }
     }
@@ -214,6 +225,21 @@ impl App {
     /// handler, a background task) with `app.hub().publish(topic, action, data, None)`.
     pub fn hub(&self) -> &Hub {
         &self.svc.hub
+    }
+
+    /// The session group of a request: the authenticator's answer, else a valid
+    /// `lvt_group` cookie, else `None` (the transport then makes a new group and sets the
+    /// cookie). A forged or malformed cookie is `None`, never another group.
+    pub fn resolve_group(&self, head: &RequestHead<'_>) -> Option<GroupId> {
+        if let Some(auth) = &self.authenticator {
+            if let Some(g) = auth.group(head) {
+                return Some(g);
+            }
+        }
+        head.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+            .find_map(|(_, v)| GroupId::from_cookie_header(v))
     }
 
     /// What pages use: store and hub.

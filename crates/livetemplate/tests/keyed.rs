@@ -1,6 +1,7 @@
 //! Keyed loop diffs: each edit of a keyed list is sent as the matching list operation, and
 //! the rebuilt HTML always equals askama's render.
 
+#![allow(clippy::unwrap_used)]
 #![allow(missing_docs, missing_debug_implementations)]
 
 use livetemplate::prelude::*;

@@ -1,5 +1,6 @@
 //! The exact frames quoted in docs/protocol.md. If one of these changes, update the doc.
 
+#![allow(clippy::unwrap_used)]
 #![allow(missing_docs, missing_debug_implementations)]
 
 use livetemplate::prelude::*;

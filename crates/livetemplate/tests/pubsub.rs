@@ -1,5 +1,6 @@
 //! Server push and pubsub between connections, over the real connection loop.
 
+#![allow(clippy::unwrap_used)]
 #![allow(missing_docs, missing_debug_implementations)]
 
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! The core invariant: the HTML a client rebuilds from the wire frames equals askama's own
 //! render of the same state, byte for byte, after every step of random change sequences.
 
+#![allow(clippy::unwrap_used)]
 #![allow(missing_docs, missing_debug_implementations)]
 
 use livetemplate::prelude::*;

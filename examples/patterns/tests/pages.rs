@@ -1,5 +1,7 @@
 //! The pattern pages, driven in process through the real frame path.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use example_patterns::pages::{counter, reconnection, thermostat};

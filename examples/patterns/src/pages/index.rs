@@ -44,6 +44,21 @@ impl IndexState {
                     title: "Reconnection Recovery",
                     summary: "persisted fields survive reloads, disconnects and restarts",
                 },
+                Pattern {
+                    path: "/server-push",
+                    title: "Server Push",
+                    summary: "a background task ticks the page once a second; it stops when the tab closes",
+                },
+                Pattern {
+                    path: "/broadcasting",
+                    title: "Broadcasting",
+                    summary: "a chat: a message sent in one tab or browser appears in every other",
+                },
+                Pattern {
+                    path: "/presence",
+                    title: "Presence Tracking",
+                    summary: "who is on the page now; leaving is automatic when a tab closes",
+                },
             ],
         }
     }

@@ -2,9 +2,12 @@
 
 use livetemplate::AppBuilder;
 
+pub mod broadcasting;
 pub mod counter;
 pub mod index;
+pub mod presence;
 pub mod reconnection;
+pub mod server_push;
 pub mod thermostat;
 
 /// A little CSS so the pages are readable.
@@ -25,5 +28,8 @@ pub fn register(b: AppBuilder) -> AppBuilder {
     let b = b.page("/", index::IndexController, index::IndexState::new());
     let b = counter::register(b);
     let b = thermostat::register(b);
-    reconnection::register(b)
+    let b = reconnection::register(b);
+    let b = server_push::register(b);
+    let b = broadcasting::register(b);
+    presence::register(b)
 }

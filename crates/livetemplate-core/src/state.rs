@@ -34,38 +34,22 @@ pub trait Controller: Send + Sync + 'static {
 
     /// Run action `name` (already normalized to snake case). An unknown name is an error that
     /// lists the known actions.
-    fn call<'a>(
-        &'a self,
-        name: &'a str,
-        state: &'a mut Self::State,
-        ctx: &'a mut Context,
-    ) -> BoxFuture<'a, Result<()>>;
+    fn call<'a>(&'a self, name: &'a str, state: &'a mut Self::State, ctx: &'a mut Context)
+    -> BoxFuture<'a, Result<()>>;
 
     /// Called once per connection (and per GET) after persisted fields are loaded, before the
     /// first render.
-    fn mount<'a>(
-        &'a self,
-        _state: &'a mut Self::State,
-        _ctx: &'a mut Context,
-    ) -> BoxFuture<'a, Result<()>> {
+    fn mount<'a>(&'a self, _state: &'a mut Self::State, _ctx: &'a mut Context) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })
     }
 
     /// Called when a WebSocket connection opens, after `mount`.
-    fn on_connect<'a>(
-        &'a self,
-        _state: &'a mut Self::State,
-        _ctx: &'a mut Context,
-    ) -> BoxFuture<'a, Result<()>> {
+    fn on_connect<'a>(&'a self, _state: &'a mut Self::State, _ctx: &'a mut Context) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })
     }
 
     /// Called when a WebSocket connection closes.
-    fn on_disconnect<'a>(
-        &'a self,
-        _state: &'a mut Self::State,
-        _ctx: &'a mut Context,
-    ) -> BoxFuture<'a, Result<()>> {
+    fn on_disconnect<'a>(&'a self, _state: &'a mut Self::State, _ctx: &'a mut Context) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })
     }
 }
@@ -105,12 +89,19 @@ pub fn normalize_action(name: &str) -> String {
     out
 }
 
+/// Largest persisted value decoded: corrupt length prefixes must fail, not allocate.
+const MAX_FIELD_BYTES: usize = 64 << 20;
+
+fn codec() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<MAX_FIELD_BYTES>()
+}
+
 /// Encode a persisted field: its type name, a NUL, then bincode (standard config).
 #[doc(hidden)]
 pub fn encode_field<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
     let mut out = std::any::type_name::<T>().as_bytes().to_vec();
     out.push(0);
-    bincode::serde::encode_into_std_write(value, &mut out, bincode::config::standard())
+    bincode::serde::encode_into_std_write(value, &mut out, codec())
         .map_err(|e| crate::Error::decode(format!("could not encode a persisted field: {e}")))?;
     Ok(out)
 }
@@ -119,10 +110,7 @@ pub fn encode_field<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
 #[doc(hidden)]
 pub fn decode_field<T: serde::de::DeserializeOwned>(slot: &mut T, bytes: &[u8]) -> Result<()> {
     let name = std::any::type_name::<T>().as_bytes();
-    let Some(rest) = bytes
-        .strip_prefix(name)
-        .and_then(|r| r.strip_prefix(&[0u8][..]))
-    else {
+    let Some(rest) = bytes.strip_prefix(name).and_then(|r| r.strip_prefix(&[0u8][..])) else {
         let stored = bytes.split(|b| *b == 0).next().unwrap_or_default();
         return Err(crate::Error::decode(format!(
             "stored as `{}`, now `{}`",
@@ -130,9 +118,8 @@ pub fn decode_field<T: serde::de::DeserializeOwned>(slot: &mut T, bytes: &[u8]) 
             std::any::type_name::<T>()
         )));
     };
-    let (value, used) =
-        bincode::serde::decode_from_slice::<T, _>(rest, bincode::config::standard())
-            .map_err(|e| crate::Error::decode(format!("corrupt value: {e}")))?;
+    let (value, used) = bincode::serde::decode_from_slice::<T, _>(rest, codec())
+        .map_err(|e| crate::Error::decode(format!("corrupt value: {e}")))?;
     if used != rest.len() {
         return Err(crate::Error::decode("trailing bytes after value"));
     }
@@ -156,5 +143,10 @@ mod tests {
         assert_eq!(s, "keep");
         let mut garbage = 0i64;
         assert!(decode_field(&mut garbage, b"i64\0\xff\xff\xff").is_err());
+        // A corrupt length prefix claiming a huge string fails instead of allocating it.
+        let mut huge = b"alloc::string::String\0".to_vec();
+        huge.extend_from_slice(&[0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+        let mut s = String::new();
+        assert!(decode_field(&mut s, &huge).is_err());
     }
 }

@@ -3,6 +3,11 @@
 //! Keys are `group \0 page \0 field`; each persisted field is its own key, so a deploy that
 //! adds or removes a field leaves the others readable.
 //!
+//! Saves are durable on return, and concurrent saves share flushes (group commit). Groups not
+//! used for the idle limit (default 30 days) are deleted by [`SledStore::expire_idle`]: when
+//! the store is opened inside a tokio runtime it runs that hourly on its own; otherwise the app
+//! calls it, e.g. from a timer thread.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> livetemplate_core::Result<()> {
@@ -16,22 +21,128 @@
 //! # Ok(()) }
 //! ```
 
+mod expiry;
+mod flusher;
+
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use livetemplate_core::store::Fields;
 use livetemplate_core::{BoxFuture, Error, GroupId, PersistStore, Result};
 
+pub use expiry::ACCESS_TREE;
+use expiry::AccessLog;
+use flusher::Flusher;
+
+/// Groups idle longer than this are deleted unless the builder says otherwise.
+pub const DEFAULT_IDLE_EXPIRY: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// How often the background task (inside a tokio runtime) deletes idle groups.
+const EXPIRY_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
 /// Persisted fields in a sled database.
+///
+/// Cloning is cheap and shares the database.
 #[derive(Clone)]
 pub struct SledStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     db: sled::Db,
+    access: AccessLog,
+    flusher: Flusher,
+    idle_expiry: Duration,
+    expiry_task: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = &self.expiry_task {
+            task.abort();
+        }
+    }
 }
 
 impl fmt::Debug for SledStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SledStore").finish_non_exhaustive()
+        f.debug_struct("SledStore")
+            .field("idle_expiry", &self.inner.idle_expiry)
+            .finish_non_exhaustive()
     }
+}
+
+/// Options for opening a [`SledStore`]; see [`SledStore::builder`].
+#[derive(Debug, Clone)]
+pub struct SledStoreBuilder {
+    path: PathBuf,
+    idle_expiry: Duration,
+}
+
+impl SledStoreBuilder {
+    /// Delete groups not loaded or saved for longer than `max_idle` (default 30 days).
+    pub fn idle_expiry(mut self, max_idle: Duration) -> Self {
+        self.idle_expiry = max_idle;
+        self
+    }
+
+    /// Open (or create) the database.
+    ///
+    /// Inside a tokio runtime this also starts a task that runs
+    /// [`expire_idle`](SledStore::expire_idle) hourly; it stops when the last clone of the
+    /// store is dropped. Outside a runtime no thread is started and the app calls
+    /// `expire_idle` itself.
+    pub fn open(self) -> Result<SledStore> {
+        let path = &self.path;
+        let db = sled::Config::new()
+            .path(path)
+            .open()
+            .map_err(|e| Error::store(format!("cannot open the sled store at `{}`", path.display()), e))?;
+        let access_tree = db
+            .open_tree(ACCESS_TREE)
+            .map_err(|e| Error::store(format!("cannot open the sled store at `{}`", path.display()), e))?;
+        let access = AccessLog::new(access_tree);
+        access.backfill(&db)?;
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
+            db,
+            access,
+            flusher: Flusher::new(),
+            idle_expiry: self.idle_expiry,
+            expiry_task: spawn_expiry(weak.clone()),
+        });
+        Ok(SledStore { inner })
+    }
+}
+
+/// The hourly expiry task, when there is a runtime to run it on.
+fn spawn_expiry(store: Weak<Inner>) -> Option<tokio::task::AbortHandle> {
+    let runtime = tokio::runtime::Handle::try_current().ok()?;
+    let task = runtime.spawn(async move {
+        let mut every = tokio::time::interval(EXPIRY_INTERVAL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let Some(inner) = store.upgrade() else { return };
+            let store = SledStore { inner };
+            // sled calls block: keep them off the async worker threads.
+            let swept = tokio::task::spawn_blocking(move || {
+                let max_idle = store.inner.idle_expiry;
+                store.expire_idle(max_idle)
+            })
+            .await;
+            match swept {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(groups = n, "deleted idle session groups"),
+                Ok(Err(err)) => {
+                    tracing::warn!(error = %err, "could not delete idle session groups")
+                }
+                Err(err) => tracing::warn!(error = %err, "the idle-group sweep panicked"),
+            }
+        }
+    });
+    Some(task.abort_handle())
 }
 
 fn prefix(group: &GroupId, page: &str) -> Vec<u8> {
@@ -44,19 +155,53 @@ fn prefix(group: &GroupId, page: &str) -> Vec<u8> {
 }
 
 impl SledStore {
-    /// Open (or create) the database in directory `path`.
+    /// Open (or create) the database in directory `path`, with the default idle limit.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let db = sled::Config::new()
-            .path(path)
-            .open()
-            .map_err(|e| Error::store(format!("cannot open the sled store at `{}`", path.display()), e))?;
-        Ok(SledStore { db })
+        Self::builder(path).open()
     }
 
-    /// The underlying database.
+    /// Options for opening the database in directory `path`.
+    ///
+    /// ```
+    /// # fn main() -> livetemplate_core::Result<()> {
+    /// use std::time::Duration;
+    /// let dir = std::env::temp_dir().join(format!("lvt-doc-builder-{}", std::process::id()));
+    /// let store = livetemplate_sled::SledStore::builder(&dir)
+    ///     .idle_expiry(Duration::from_secs(7 * 24 * 60 * 60))
+    ///     .open()?;
+    /// // No tokio runtime here, so nothing sweeps on its own: call it from time to time.
+    /// assert_eq!(store.expire_idle(store.idle_expiry())?, 0);
+    /// # drop(store); let _ = std::fs::remove_dir_all(&dir);
+    /// # Ok(()) }
+    /// ```
+    pub fn builder(path: impl AsRef<Path>) -> SledStoreBuilder {
+        SledStoreBuilder {
+            path: path.as_ref().to_path_buf(),
+            idle_expiry: DEFAULT_IDLE_EXPIRY,
+        }
+    }
+
+    /// The underlying database. Persisted fields live in its default tree, last-access times
+    /// in the tree named [`ACCESS_TREE`].
     pub fn db(&self) -> &sled::Db {
-        &self.db
+        &self.inner.db
+    }
+
+    /// The idle limit this store was opened with.
+    pub fn idle_expiry(&self) -> Duration {
+        self.inner.idle_expiry
+    }
+
+    /// Delete every group not loaded or saved for longer than `max_idle`; returns how many
+    /// groups were deleted. Blocking (sled I/O): from async code call it in `spawn_blocking`.
+    pub fn expire_idle(&self, max_idle: Duration) -> Result<usize> {
+        self.inner.access.expire(&self.inner.db, max_idle)
+    }
+
+    /// How many sled flushes this store has run (to measure group commit).
+    #[doc(hidden)]
+    pub fn flush_count(&self) -> u64 {
+        self.inner.flusher.flush_count()
     }
 }
 
@@ -65,10 +210,14 @@ impl PersistStore for SledStore {
         Box::pin(async move {
             let p = prefix(group, page);
             let mut out = Vec::new();
-            for kv in self.db.scan_prefix(&p) {
+            for kv in self.inner.db.scan_prefix(&p) {
                 let (k, v) = kv.map_err(|e| Error::store("sled read failed", e))?;
                 let name = String::from_utf8_lossy(&k[p.len()..]).into_owned();
                 out.push((name, v.to_vec()));
+            }
+            if let Err(err) = self.inner.access.touch(group.as_str().as_bytes()) {
+                // Only the idle clock is affected: the group may expire a little early.
+                tracing::warn!(error = %err, "could not record a group's access time");
             }
             Ok(out)
         })
@@ -88,23 +237,17 @@ impl PersistStore for SledStore {
                 k.extend_from_slice(name.as_bytes());
                 batch.insert(k, value.as_slice());
             }
-            self.db.apply_batch(batch).map_err(|e| Error::store("sled write failed", e))?;
-            // Durable before the caller replies; concurrent callers share sled's flush.
-            self.db
-                .flush_async()
-                .await
-                .map_err(|e| Error::store("sled flush failed", e))?;
-            Ok(())
+            self.inner.access.touch(group.as_str().as_bytes())?;
+            self.inner
+                .db
+                .apply_batch(batch)
+                .map_err(|e| Error::store("sled write failed", e))?;
+            // Durable before the caller replies; concurrent callers share one flush.
+            self.inner.flusher.make_durable(&self.inner.db).await
         })
     }
 
     fn flush(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async move {
-            self.db
-                .flush_async()
-                .await
-                .map_err(|e| Error::store("sled flush failed", e))?;
-            Ok(())
-        })
+        Box::pin(async move { self.inner.flusher.make_durable(&self.inner.db).await })
     }
 }

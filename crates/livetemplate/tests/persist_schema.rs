@@ -108,44 +108,27 @@ async fn a_retyped_field_starts_from_its_default_and_the_others_are_restored() {
     let store: Arc<dyn PersistStore> = Arc::new(MemoryStore::new());
     let group = GroupId::random();
 
-    let mut page = TestPage::mount_route(v1(), store.clone(), group.clone())
-        .await
-        .unwrap();
+    let mut page = TestPage::mount_route(v1(), store.clone(), group.clone()).await.unwrap();
     for _ in 0..3 {
         assert!(page.act("bump", Value::Null).await.error().is_none());
     }
     assert_eq!(page.html(), "<p>count=3 notes=bumped 3</p>");
 
     // Deploy v2: `notes` comes back, `count` (now a String) and the new `tags` are defaults.
-    let mut page = TestPage::mount_route(v2(), store.clone(), group.clone())
-        .await
-        .unwrap();
-    assert_eq!(
-        page.html(),
-        "<p>count=none yet notes=bumped 3 tags=[starter]</p>"
-    );
+    let mut page = TestPage::mount_route(v2(), store.clone(), group.clone()).await.unwrap();
+    assert_eq!(page.html(), "<p>count=none yet notes=bumped 3 tags=[starter]</p>");
     assert!(page.act("tag", Value::Null).await.error().is_none());
-    assert_eq!(
-        page.html(),
-        "<p>count=many notes=bumped 3 tags=[starter][t1]</p>"
-    );
+    assert_eq!(page.html(), "<p>count=many notes=bumped 3 tags=[starter][t1]</p>");
     page.reconnect().await.unwrap();
-    assert_eq!(
-        page.html(),
-        "<p>count=many notes=bumped 3 tags=[starter][t1]</p>"
-    );
+    assert_eq!(page.html(), "<p>count=many notes=bumped 3 tags=[starter][t1]</p>");
 
     // Deploy v3 (`count` removed): the others are restored, the stale `count` is ignored.
-    let mut page = TestPage::mount_route(v3(), store.clone(), group.clone())
-        .await
-        .unwrap();
+    let mut page = TestPage::mount_route(v3(), store.clone(), group.clone()).await.unwrap();
     assert_eq!(page.html(), "<p>notes=bumped 3 tags=[starter][t1]</p>");
     assert!(page.act("noop", Value::Null).await.error().is_none());
 
     // Roll back to v1: `count` is stored as a String now, so it starts from 0; `notes` stays.
-    let mut page = TestPage::mount_route(v1(), store.clone(), group.clone())
-        .await
-        .unwrap();
+    let mut page = TestPage::mount_route(v1(), store.clone(), group.clone()).await.unwrap();
     assert_eq!(page.html(), "<p>count=0 notes=bumped 3</p>");
     assert!(page.act("bump", Value::Null).await.error().is_none());
     assert_eq!(page.html(), "<p>count=1 notes=bumped 1</p>");
@@ -165,7 +148,11 @@ fn garbage() -> Vec<Vec<u8>> {
     trailing.extend_from_slice(b"junk");
     let mut bad_utf8 = b"alloc::string::String\0".to_vec();
     bad_utf8.extend_from_slice(&[2, 0xff, 0xfe]);
+    // A length prefix claiming a string of i64::MAX bytes.
+    let mut huge_len = b"alloc::string::String\0".to_vec();
+    huge_len.extend_from_slice(&[0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
     vec![
+        huge_len,
         Vec::new(),
         vec![0],
         vec![0xff; 64],
@@ -207,10 +194,7 @@ async fn garbage_written_into_sled_gives_defaults() {
     // Raw bytes under the field's key, bypassing the store's API.
     let mut key = group.as_str().as_bytes().to_vec();
     key.extend_from_slice(b"\0/schema\0count");
-    store
-        .db()
-        .insert(key, &[0xde, 0xad, 0xbe, 0xef][..])
-        .unwrap();
+    store.db().insert(key, &[0xde, 0xad, 0xbe, 0xef][..]).unwrap();
 
     let mut state = V1 {
         count: 42,

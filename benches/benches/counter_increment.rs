@@ -13,12 +13,8 @@ fn bench(c: &mut Criterion) {
     let scenario = counter_increment();
     let mut live = scenario.connect();
     let mut group = c.benchmark_group(scenario.name);
-    group.bench_function("render_tree+diff_frame", |b| {
-        b.iter(|| black_box(live.step()))
-    });
-    group.bench_function("askama_render_html", |b| {
-        b.iter(|| black_box(scenario.plain_render()))
-    });
+    group.bench_function("render_tree+diff_frame", |b| b.iter(|| black_box(live.step())));
+    group.bench_function("askama_render_html", |b| b.iter(|| black_box(scenario.plain_render())));
     group.finish();
 }
 

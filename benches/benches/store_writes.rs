@@ -38,10 +38,7 @@ fn bench(c: &mut Criterion) {
                         tasks.spawn(async move {
                             for i in 0..iters {
                                 let value = i.to_le_bytes().to_vec();
-                                store
-                                    .save(&g, "/bench", &[("count", value)])
-                                    .await
-                                    .expect("save");
+                                store.save(&g, "/bench", &[("count", value)]).await.expect("save");
                             }
                         });
                     }

@@ -52,8 +52,8 @@ pub struct Table {
 pub const TABLE_ROWS: usize = 1000;
 
 const FIRST: &[&str] = &[
-    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Niklaus",
-    "Radia", "Tony", "Sophie", "Linus", "Hedy", "Dennis",
+    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Niklaus", "Radia", "Tony",
+    "Sophie", "Linus", "Hedy", "Dennis",
 ];
 const LAST: &[&str] = &[
     "Lovelace",
@@ -237,9 +237,7 @@ mod tests {
         let mut live = s.connect();
         let frame = live.step();
         let mut client = ClientTree::new();
-        client
-            .apply(&live.first_frame)
-            .expect("first frame applies");
+        client.apply(&live.first_frame).expect("first frame applies");
         assert_eq!(client.html(), s.before.render_html().expect("renders"));
         client.apply(&frame).expect("action frame applies");
         assert_eq!(client.html(), s.plain_render(), "{}: {frame}", s.name);

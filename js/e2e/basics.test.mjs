@@ -34,6 +34,14 @@ describe('basics', () => {
       assert.equal(page.url(), `${server.url}/counter`)
       const actions = page.lvt.sockets.flatMap((s) => s.sent).filter((f) => f && f.a === 'increment')
       assert.equal(actions.length, 3, 'three increment frames went over the WebSocket')
+      // The reply to each increment, as it arrived on the wire, is at most 40 bytes.
+      for (const s of page.lvt.sockets) {
+        for (const a of s.sent.filter((f) => f && f.a === 'increment')) {
+          const i = s.received.findIndex((f) => f && f.r === a.r)
+          assert.ok(i >= 0, `reply to ref ${a.r}`)
+          assert.ok(s.receivedBytes[i] <= 40, `reply ${JSON.stringify(s.received[i])} is ${s.receivedBytes[i]} bytes`)
+        }
+      }
     },
     opts,
   )

@@ -197,10 +197,13 @@ export function watch(page) {
     if (f === page.mainFrame()) w.navs++
   })
   page.on('websocket', (ws) => {
-    const s = { ws, url: ws.url(), sent: [], received: [], closed: false }
+    const s = { ws, url: ws.url(), sent: [], received: [], receivedBytes: [], closed: false }
     w.sockets.push(s)
     ws.on('framesent', (f) => s.sent.push(parse(f.payload)))
-    ws.on('framereceived', (f) => s.received.push(parse(f.payload)))
+    ws.on('framereceived', (f) => {
+      s.received.push(parse(f.payload))
+      s.receivedBytes.push(Buffer.byteLength(f.payload))
+    })
     ws.on('close', () => (s.closed = true))
   })
   page.on('pageerror', (e) => w.errors.push(`pageerror: ${e.message}`))

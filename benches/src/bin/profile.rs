@@ -7,9 +7,7 @@
 use std::hint::black_box;
 
 use livetemplate::core::LiveState;
-use livetemplate_benches::{
-    Scenario, counter_increment, table_cell_changed, table_reversed, table_row_inserted,
-};
+use livetemplate_benches::{Scenario, counter_increment, table_cell_changed, table_reversed, table_row_inserted};
 
 fn run<S: LiveState>(s: &Scenario<S>, what: &str, n: usize) {
     let mut live = s.connect();
@@ -23,7 +21,8 @@ fn run<S: LiveState>(s: &Scenario<S>, what: &str, n: usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: profile <counter_increment|table_cell_changed|table_row_inserted|table_reversed> <step|plain> [N]";
+    let usage =
+        "usage: profile <counter_increment|table_cell_changed|table_row_inserted|table_reversed> <step|plain> [N]";
     let (Some(scenario), Some(what)) = (args.get(1), args.get(2)) else {
         eprintln!("{usage}");
         std::process::exit(2);

@@ -4,8 +4,7 @@
 
 use livetemplate::core::LiveState;
 use livetemplate_benches::{
-    Scenario, counter_increment, inserted_row, row_html, table_cell_changed, table_reversed,
-    table_row_inserted,
+    Scenario, counter_increment, inserted_row, row_html, table_cell_changed, table_reversed, table_row_inserted,
 };
 
 fn report<S: LiveState>(s: &Scenario<S>, target: Option<usize>) {

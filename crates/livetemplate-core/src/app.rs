@@ -97,8 +97,7 @@ impl fmt::Debug for AppBuilder {
 impl AppBuilder {
     /// Add a page at `path`, run by `controller`, each view starting from `initial`.
     pub fn page<C: Controller>(mut self, path: &str, controller: C, initial: C::State) -> Self {
-        self.pages
-            .push(Arc::new(Page::new(path, controller, initial)));
+        self.pages.push(Arc::new(Page::new(path, controller, initial)));
         self
     }
 
@@ -164,23 +163,17 @@ impl AppBuilder {
         for page in self.pages {
             let path = page.path().to_string();
             if !path.starts_with('/') {
-                return Err(Error::config(format!(
-                    "page path `{path}` must start with `/`"
-                )));
+                return Err(Error::config(format!("page path `{path}` must start with `/`")));
             }
             if path.starts_with("/_lvt/") {
-                return Err(Error::config(format!(
-                    "page path `{path}`: /_lvt/ is reserved"
-                )));
+                return Err(Error::config(format!("page path `{path}`: /_lvt/ is reserved")));
             }
             if routes.insert(path.clone(), page).is_some() {
                 return Err(Error::config(format!("two pages share the path `{path}`")));
             }
             order.push(path);
         }
-        let transport = self
-            .transport
-            .unwrap_or_else(|| Arc::new(LocalTransport::default()));
+        let transport = self.transport.unwrap_or_else(|| Arc::new(LocalTransport::default()));
         Ok(App {
             routes,
             order,
@@ -231,10 +224,8 @@ impl App {
     /// `lvt_group` cookie, else `None` (the transport then makes a new group and sets the
     /// cookie). A forged or malformed cookie is `None`, never another group.
     pub fn resolve_group(&self, head: &RequestHead<'_>) -> Option<GroupId> {
-        if let Some(auth) = &self.authenticator {
-            if let Some(g) = auth.group(head) {
-                return Some(g);
-            }
+        if let Some(g) = self.authenticator.as_ref().and_then(|auth| auth.group(head)) {
+            return Some(g);
         }
         head.headers
             .iter()
@@ -281,12 +272,7 @@ impl App {
     }
 
     /// Run a POST (no JavaScript): `action` with the form's `fields`.
-    pub async fn post(
-        &self,
-        req: &Request,
-        action: &str,
-        fields: &[(String, String)],
-    ) -> Result<()> {
+    pub async fn post(&self, req: &Request, action: &str, fields: &[(String, String)]) -> Result<()> {
         let Some(route) = self.route(&req.path) else {
             return Err(Error::config(format!("no page at {}", req.path)));
         };
@@ -313,9 +299,7 @@ pub fn form_data(fields: &[(String, String)]) -> Value {
 }
 
 fn escape_text(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// A frame for the transport to write.
@@ -373,12 +357,7 @@ pub async fn run_connection(
     let hub = app.hub().clone();
     let (push_tx, mut push_rx) = mpsc::channel(cfg.outbound_queue.max(1));
     let kill = Arc::new(Notify::new());
-    let id = hub.register(
-        Arc::from(req.path.as_str()),
-        req.group.clone(),
-        push_tx,
-        kill.clone(),
-    );
+    let id = hub.register(Arc::from(req.path.as_str()), req.group.clone(), push_tx, kill.clone());
     let (mut conn, first) = match route.connect(app.svc.clone(), req.clone(), id).await {
         Ok(c) => c,
         Err(err) => {
@@ -448,17 +427,16 @@ pub enum ClientFrame {
 
 /// Parse a client frame; on error, the ref (if readable) and a message for the client.
 pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Option<u64>, String)> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| (None, format!("malformed frame: {e}")))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| (None, format!("malformed frame: {e}")))?;
     let Value::Object(mut obj) = value else {
         return Err((None, "malformed frame: expected a JSON object".into()));
     };
     let reply_to = match obj.get("r") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_u64().ok_or((
-            None,
-            "malformed frame: `r` must be a non-negative integer".to_string(),
-        ))?),
+        Some(v) => Some(
+            v.as_u64()
+                .ok_or((None, "malformed frame: `r` must be a non-negative integer".to_string()))?,
+        ),
     };
     if obj.contains_key("h") && !obj.contains_key("a") {
         return Ok(ClientFrame::Heartbeat);
@@ -475,11 +453,7 @@ pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Optio
         Some(v @ Value::Object(_)) => v,
         Some(_) => return Err((reply_to, "malformed frame: `d` must be an object".into())),
     };
-    Ok(ClientFrame::Action {
-        action,
-        data,
-        reply_to,
-    })
+    Ok(ClientFrame::Action { action, data, reply_to })
 }
 
 #[derive(Debug)]

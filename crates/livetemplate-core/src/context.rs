@@ -153,17 +153,9 @@ impl Context {
     /// Run `action` with `data` on every other connection subscribed to `topic`. Queued: sent
     /// only after this action returns `Ok`, dropped if it fails. The publishing connection
     /// does not run it.
-    pub fn publish(
-        &mut self,
-        topic: impl Into<String>,
-        action: &str,
-        data: impl serde::Serialize,
-    ) -> Result<()> {
-        let data =
-            serde_json::to_value(data).map_err(|e| Error::msg(format!("publish data: {e}")))?;
-        self.effects
-            .publish
-            .push((topic.into(), action.to_string(), data));
+    pub fn publish(&mut self, topic: impl Into<String>, action: &str, data: impl serde::Serialize) -> Result<()> {
+        let data = serde_json::to_value(data).map_err(|e| Error::msg(format!("publish data: {e}")))?;
+        self.effects.publish.push((topic.into(), action.to_string(), data));
         Ok(())
     }
 
@@ -171,8 +163,7 @@ impl Context {
     /// leaves by itself when the connection closes; subscribers of the topic get the
     /// `presence` action whenever the list changes.
     pub fn track(&mut self, topic: impl Into<String>, meta: impl serde::Serialize) -> Result<()> {
-        let meta =
-            serde_json::to_value(meta).map_err(|e| Error::msg(format!("presence meta: {e}")))?;
+        let meta = serde_json::to_value(meta).map_err(|e| Error::msg(format!("presence meta: {e}")))?;
         self.effects.track.push((topic.into(), meta));
         Ok(())
     }
@@ -184,10 +175,7 @@ impl Context {
 
     /// Who is present on `topic` now (metas, oldest first).
     pub fn presence(&self, topic: &str) -> Vec<Value> {
-        self.hub
-            .as_ref()
-            .map(|h| h.presence(topic))
-            .unwrap_or_default()
+        self.hub.as_ref().map(|h| h.presence(topic)).unwrap_or_default()
     }
 
     /// A context with `data` and nothing else: for unit tests of action logic.
@@ -240,10 +228,7 @@ impl Context {
     /// The value of `key` as an integer; `0` when missing or not a number.
     pub fn get_int(&self, key: &str) -> i64 {
         match self.data.get(key) {
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .or_else(|| n.as_f64().map(|f| f as i64))
-                .unwrap_or(0),
+            Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).unwrap_or(0),
             Some(Value::String(s)) => {
                 let t = s.trim();
                 t.parse::<i64>()
@@ -273,10 +258,7 @@ impl Context {
             Some(Value::Bool(b)) => *b,
             Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
             Some(Value::String(s)) => {
-                matches!(
-                    s.trim().to_ascii_lowercase().as_str(),
-                    "true" | "on" | "1" | "yes"
-                )
+                matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "on" | "1" | "yes")
             }
             _ => false,
         }

@@ -96,10 +96,7 @@ impl Error {
     }
 
     /// The persist store failed.
-    pub fn store(
-        message: impl Into<String>,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
+    pub fn store(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         Error::new(Kind::Store, message).with_source(source)
     }
 
@@ -164,8 +161,7 @@ impl Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
-        d.field("kind", &self.inner.kind)
-            .field("message", &self.inner.message);
+        d.field("kind", &self.inner.kind).field("message", &self.inner.message);
         if let Some(source) = &self.inner.source {
             d.field("source", source);
         }

@@ -154,19 +154,10 @@ impl Hub {
     }
 
     /// Register a connection; returns its id.
-    pub fn register(
-        &self,
-        page: Arc<str>,
-        group: GroupId,
-        tx: mpsc::Sender<Push>,
-        kill: Arc<Notify>,
-    ) -> u64 {
+    pub fn register(&self, page: Arc<str>, group: GroupId, tx: mpsc::Sender<Push>, kill: Arc<Notify>) -> u64 {
         let id = self.inner.next.fetch_add(1, Ordering::Relaxed);
         let mut st = self.lock();
-        st.by_group
-            .entry((page.clone(), group.clone()))
-            .or_default()
-            .push(id);
+        st.by_group.entry((page.clone(), group.clone())).or_default().push(id);
         st.conns.insert(
             id,
             Conn {
@@ -246,13 +237,7 @@ impl Hub {
 
     /// Publish `action` to every subscriber of `topic` on every node, except connection
     /// `from` (the publisher).
-    pub async fn publish(
-        &self,
-        topic: &str,
-        action: &str,
-        data: Value,
-        from: Option<u64>,
-    ) -> Result<()> {
+    pub async fn publish(&self, topic: &str, action: &str, data: Value, from: Option<u64>) -> Result<()> {
         let env = Envelope {
             topic: topic.to_string(),
             action: action.to_string(),
@@ -289,10 +274,7 @@ impl Hub {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 // Too slow to keep up: close it rather than block the sender or grow memory.
-                tracing::warn!(
-                    conn = id,
-                    "connection cannot keep up with pushes; closing it"
-                );
+                tracing::warn!(conn = id, "connection cannot keep up with pushes; closing it");
                 self.inner.slow_closed.fetch_add(1, Ordering::Relaxed);
                 if let Some(c) = self.lock().conns.get(&id) {
                     c.kill.notify_one();
@@ -434,8 +416,7 @@ impl Session {
     /// against its own state, and push the diffs. Errors when the group has no live
     /// connection on the page.
     pub fn trigger_action(&self, action: &str, data: impl serde::Serialize) -> Result<()> {
-        let data =
-            serde_json::to_value(data).map_err(|e| Error::msg(format!("action data: {e}")))?;
+        let data = serde_json::to_value(data).map_err(|e| Error::msg(format!("action data: {e}")))?;
         self.hub.trigger(&self.page, &self.group, action, data)
     }
 

@@ -85,12 +85,7 @@ pub trait PageRoute: Send + Sync + 'static {
 pub trait LiveConnection: Send {
     /// Run `action` with `data`; the frame to send back. With `reply_to` there is always a
     /// frame (carrying it); without (a pushed action) only when something changed.
-    fn handle<'a>(
-        &'a mut self,
-        action: &'a str,
-        data: Value,
-        reply_to: Option<u64>,
-    ) -> BoxFuture<'a, Option<String>>;
+    fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>>;
     /// The connection closed: run `on_disconnect`.
     fn close(self: Box<Self>) -> BoxFuture<'static, ()>;
 }
@@ -112,9 +107,7 @@ const POSTED_MAX: usize = 10_000;
 
 impl<C: Controller> std::fmt::Debug for Page<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Page")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
+        f.debug_struct("Page").field("path", &self.path).finish_non_exhaustive()
     }
 }
 
@@ -131,14 +124,7 @@ impl<C: Controller> Page<C> {
 }
 
 impl<C: Controller> Page<C> {
-    fn context(
-        &self,
-        action: &str,
-        data: Value,
-        group: &GroupId,
-        hub: &Hub,
-        conn: Option<u64>,
-    ) -> Context {
+    fn context(&self, action: &str, data: Value, group: &GroupId, hub: &Hub, conn: Option<u64>) -> Context {
         Context::new(action, data, self.path.clone(), group.clone()).with_hub(hub.clone(), conn)
     }
 
@@ -159,10 +145,7 @@ impl<C: Controller> Page<C> {
         if posted.len() >= POSTED_MAX && !posted.contains_key(group) {
             posted.retain(|_, (_, at)| at.elapsed() < POSTED_TTL);
             if posted.len() >= POSTED_MAX
-                && let Some(oldest) = posted
-                    .iter()
-                    .min_by_key(|(_, (_, at))| *at)
-                    .map(|(g, _)| g.clone())
+                && let Some(oldest) = posted.iter().min_by_key(|(_, (_, at))| *at).map(|(g, _)| g.clone())
             {
                 posted.remove(&oldest);
             }
@@ -172,15 +155,8 @@ impl<C: Controller> Page<C> {
 
     /// The state a view starts from: the group's last no-JS POST state or a fresh copy of the
     /// initial state, with persisted fields loaded over it, then mounted.
-    async fn prepare(
-        &self,
-        svc: &Services,
-        group: &GroupId,
-        conn: Option<u64>,
-    ) -> Result<(C::State, Effects)> {
-        let mut state = self
-            .posted_state(group)
-            .unwrap_or_else(|| self.initial.clone());
+    async fn prepare(&self, svc: &Services, group: &GroupId, conn: Option<u64>) -> Result<(C::State, Effects)> {
+        let mut state = self.posted_state(group).unwrap_or_else(|| self.initial.clone());
         load_persisted(&mut state, &*svc.store, group, &self.path).await;
         let mut ctx = self.context("mount", Value::Null, group, &svc.hub, conn);
         catch(self.controller.mount(&mut state, &mut ctx)).await?;
@@ -217,12 +193,7 @@ impl<C: Controller> Page<C> {
 
 /// Load the persisted fields of `page` for `group` into `state`. Fields that fail to decode
 /// (retyped, corrupt) keep their initial value, with a warning.
-pub async fn load_persisted<S: LiveState>(
-    state: &mut S,
-    store: &dyn PersistStore,
-    group: &GroupId,
-    page: &str,
-) {
+pub async fn load_persisted<S: LiveState>(state: &mut S, store: &dyn PersistStore, group: &GroupId, page: &str) {
     if S::persisted_fields().is_empty() {
         return;
     }
@@ -358,12 +329,7 @@ struct LiveView<C: Controller> {
 }
 
 impl<C: Controller> LiveView<C> {
-    async fn step(
-        &mut self,
-        action: &str,
-        data: Value,
-        reply_to: Option<u64>,
-    ) -> Result<Option<String>> {
+    async fn step(&mut self, action: &str, data: Value, reply_to: Option<u64>) -> Result<Option<String>> {
         let backup = self.state.clone();
         let effects = self
             .page
@@ -390,12 +356,7 @@ impl<C: Controller> LiveView<C> {
             .cloned()
             .collect();
         if !changed.is_empty() {
-            if let Err(err) = self
-                .svc
-                .store
-                .save(&self.group, &self.page.path, &changed)
-                .await
-            {
+            if let Err(err) = self.svc.store.save(&self.group, &self.page.path, &changed).await {
                 self.state = backup;
                 return Err(err);
             }
@@ -410,12 +371,7 @@ impl<C: Controller> LiveView<C> {
 }
 
 impl<C: Controller> LiveConnection for LiveView<C> {
-    fn handle<'a>(
-        &'a mut self,
-        action: &'a str,
-        data: Value,
-        reply_to: Option<u64>,
-    ) -> BoxFuture<'a, Option<String>> {
+    fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
         Box::pin(async move {
             match self.step(action, data, reply_to).await {
                 Ok(frame) => frame,
@@ -442,16 +398,11 @@ impl<C: Controller> LiveConnection for LiveView<C> {
     fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let mut this = self;
-            let mut ctx = this.page.context(
-                "disconnect",
-                Value::Null,
-                &this.group,
-                &this.svc.hub,
-                Some(this.conn),
-            );
+            let mut ctx = this
+                .page
+                .context("disconnect", Value::Null, &this.group, &this.svc.hub, Some(this.conn));
             let page = this.page.clone();
-            if let Err(err) = catch(page.controller.on_disconnect(&mut this.state, &mut ctx)).await
-            {
+            if let Err(err) = catch(page.controller.on_disconnect(&mut this.state, &mut ctx)).await {
                 tracing::warn!(page = %page.path, error = %err, "on_disconnect failed");
             }
         })

@@ -47,8 +47,7 @@ impl ClientTree {
 
     /// Apply one server frame.
     pub fn apply(&mut self, frame: &str) -> Result<()> {
-        let value: Value =
-            serde_json::from_str(frame).map_err(|e| bad(format!("frame is not JSON: {e}")))?;
+        let value: Value = serde_json::from_str(frame).map_err(|e| bad(format!("frame is not JSON: {e}")))?;
         let Value::Object(mut obj) = value else {
             return Err(bad("frame is not an object"));
         };
@@ -58,8 +57,7 @@ impl ClientTree {
         }
         if let Some(Value::Object(table)) = obj.remove("s") {
             for (id, parts) in table {
-                let parts: Vec<String> =
-                    serde_json::from_value(parts).map_err(|e| bad(format!("bad statics: {e}")))?;
+                let parts: Vec<String> = serde_json::from_value(parts).map_err(|e| bad(format!("bad statics: {e}")))?;
                 self.statics.insert(id, parts);
             }
         }
@@ -67,10 +65,7 @@ impl ClientTree {
             self.root = Some(t);
         }
         if let Some(d) = obj.remove("d") {
-            let root = self
-                .root
-                .as_mut()
-                .ok_or_else(|| bad("diff before any tree"))?;
+            let root = self.root.as_mut().ok_or_else(|| bad("diff before any tree"))?;
             apply_node_diff(root, d)?;
         }
         Ok(())
@@ -144,13 +139,9 @@ fn apply_node_diff(node: &mut Value, diff: Value) -> Result<()> {
 fn apply_dyn_diff(slot: &mut Value, diff: Value) -> Result<()> {
     match diff {
         Value::Object(mut o) if o.contains_key("o") => {
-            let ops = o.remove("o").and_then(|v| {
-                if let Value::Array(a) = v {
-                    Some(a)
-                } else {
-                    None
-                }
-            });
+            let ops = o
+                .remove("o")
+                .and_then(|v| if let Value::Array(a) = v { Some(a) } else { None });
             let list = slot
                 .as_object_mut()
                 .and_then(|m| m.get_mut("l"))
@@ -166,9 +157,7 @@ fn apply_dyn_diff(slot: &mut Value, diff: Value) -> Result<()> {
             }
             Ok(())
         }
-        Value::Object(o) if !o.contains_key("s") && !o.contains_key("l") => {
-            apply_node_diff(slot, Value::Object(o))
-        }
+        Value::Object(o) if !o.contains_key("s") && !o.contains_key("l") => apply_node_diff(slot, Value::Object(o)),
         other => {
             *slot = other;
             Ok(())
@@ -177,9 +166,7 @@ fn apply_dyn_diff(slot: &mut Value, diff: Value) -> Result<()> {
 }
 
 fn index(v: Option<&Value>, len: usize) -> Result<usize> {
-    let i = v
-        .and_then(Value::as_u64)
-        .ok_or_else(|| bad("list op without index"))? as usize;
+    let i = v.and_then(Value::as_u64).ok_or_else(|| bad("list op without index"))? as usize;
     if i > len {
         return Err(bad(format!("list index {i} out of range {len}")));
     }
@@ -219,11 +206,7 @@ fn apply_op(list: &mut Vec<Value>, op: Value) -> Result<()> {
                 match e {
                     Value::Number(n) => {
                         let i = n.as_u64().ok_or_else(|| bad("bad rebuild index"))? as usize;
-                        next.push(
-                            list.get(i)
-                                .cloned()
-                                .ok_or_else(|| bad("rebuild index out of range"))?,
-                        );
+                        next.push(list.get(i).cloned().ok_or_else(|| bad("rebuild index out of range"))?);
                     }
                     node => next.push(node.clone()),
                 }
@@ -260,10 +243,7 @@ impl Frame {
     }
     /// The error message it carries, if any.
     pub fn error(&self) -> Option<String> {
-        self.json()
-            .get("e")
-            .and_then(Value::as_str)
-            .map(str::to_string)
+        self.json().get("e").and_then(Value::as_str).map(str::to_string)
     }
 }
 
@@ -393,9 +373,7 @@ impl TestPage {
                 self.last = Frame { text };
                 self.last.clone()
             }
-            Ok(None) => Frame {
-                text: String::new(),
-            },
+            Ok(None) => Frame { text: String::new() },
             Err(_) => panic!("no frame from {} within {WAIT:?}", self.path),
         }
     }

@@ -9,8 +9,7 @@ use flate2::write::GzEncoder;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{
-    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, HeaderValue,
-    IF_NONE_MATCH, VARY,
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH, VARY,
 };
 use hyper::{HeaderMap, Response, StatusCode};
 
@@ -75,20 +74,13 @@ pub fn client_script_url() -> String {
 pub(crate) fn respond(headers: &HeaderMap, query: &str) -> Response<Full<Bytes>> {
     let v = variants();
     let gzip = v.gzip.as_ref().filter(|_| accepts_gzip(headers));
-    let etag = if gzip.is_some() {
-        &v.gzip_etag
-    } else {
-        &v.etag
-    };
+    let etag = if gzip.is_some() { &v.gzip_etag } else { &v.etag };
     let versioned = query
         .split('&')
         .any(|kv| kv.strip_prefix("v=") == Some(v.version.as_str()));
     let builder = Response::builder()
         .header(ETAG, etag.as_str())
-        .header(
-            CACHE_CONTROL,
-            if versioned { CACHE_IMMUTABLE } else { CACHE },
-        )
+        .header(CACHE_CONTROL, if versioned { CACHE_IMMUTABLE } else { CACHE })
         .header(VARY, "Accept-Encoding")
         .header("x-content-type-options", "nosniff");
     let not_modified = headers
@@ -96,15 +88,11 @@ pub(crate) fn respond(headers: &HeaderMap, query: &str) -> Response<Full<Bytes>>
         .iter()
         .any(|h| etag_matches(h, &[&v.etag, &v.gzip_etag]));
     let response = if not_modified {
-        builder
-            .status(StatusCode::NOT_MODIFIED)
-            .body(Full::new(Bytes::new()))
+        builder.status(StatusCode::NOT_MODIFIED).body(Full::new(Bytes::new()))
     } else {
         let builder = builder.header(CONTENT_TYPE, "text/javascript; charset=utf-8");
         match gzip {
-            Some(body) => builder
-                .header(CONTENT_ENCODING, "gzip")
-                .body(Full::new(body.clone())),
+            Some(body) => builder.header(CONTENT_ENCODING, "gzip").body(Full::new(body.clone())),
             None => builder.body(Full::new(Bytes::from_static(CLIENT_JS))),
         }
     };
@@ -164,14 +152,8 @@ mod tests {
 
     #[test]
     fn accept_encoding() {
-        assert!(accepts_gzip(&h(&[(
-            "accept-encoding",
-            "gzip, deflate, br"
-        )])));
-        assert!(accepts_gzip(&h(&[(
-            "accept-encoding",
-            "br;q=1.0, gzip;q=0.8"
-        )])));
+        assert!(accepts_gzip(&h(&[("accept-encoding", "gzip, deflate, br")])));
+        assert!(accepts_gzip(&h(&[("accept-encoding", "br;q=1.0, gzip;q=0.8")])));
         assert!(!accepts_gzip(&h(&[("accept-encoding", "gzip;q=0, br")])));
         assert!(!accepts_gzip(&h(&[("accept-encoding", "identity")])));
         assert!(accepts_gzip(&h(&[("accept-encoding", "*")])));
@@ -182,10 +164,7 @@ mod tests {
     #[test]
     fn if_none_match() {
         let tags = ["\"abc\"", "\"abc-gz\""];
-        assert!(etag_matches(
-            &HeaderValue::from_static("\"x\", W/\"abc\""),
-            &tags
-        ));
+        assert!(etag_matches(&HeaderValue::from_static("\"x\", W/\"abc\""), &tags));
         assert!(etag_matches(&HeaderValue::from_static("*"), &tags));
         assert!(!etag_matches(&HeaderValue::from_static("\"abcd\""), &tags));
     }

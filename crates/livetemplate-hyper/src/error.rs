@@ -75,8 +75,7 @@ impl Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
-        d.field("kind", &self.inner.kind)
-            .field("message", &self.inner.message);
+        d.field("kind", &self.inner.kind).field("message", &self.inner.message);
         if let Some(source) = &self.inner.source {
             d.field("source", source);
         }
@@ -96,5 +95,33 @@ impl std::error::Error for Error {
             .source
             .as_ref()
             .map(|s| &**s as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// So `serve(..).await?` works in a function that returns the core's `Result`: a store
+/// error comes back as the store's own error, a bind error as a configuration error.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use livetemplate_core::App;
+/// async fn run(app: App, addr: std::net::SocketAddr) -> livetemplate_core::Result<()> {
+///     livetemplate_hyper::Server::bind(addr, app).await?.shutdown().await?;
+///     Ok(())
+/// }
+/// let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let err = run(App::builder().build().unwrap(), taken.local_addr().unwrap())
+///     .await
+///     .unwrap_err();
+/// assert!(err.is_config(), "{err}");
+/// # }
+/// ```
+impl From<Error> for livetemplate_core::Error {
+    fn from(err: Error) -> Self {
+        let Inner { kind, message, source } = *err.inner;
+        match (kind, source.map(|s| s.downcast::<livetemplate_core::Error>())) {
+            (Kind::Store, Some(Ok(core))) => *core,
+            _ => livetemplate_core::Error::config(message),
+        }
     }
 }

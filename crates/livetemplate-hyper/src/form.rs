@@ -26,10 +26,7 @@ fn decode(input: &[u8]) -> String {
     while i < input.len() {
         match input[i] {
             b'+' => out.push(b' '),
-            b'%' => match (
-                input.get(i + 1).and_then(hex),
-                input.get(i + 2).and_then(hex),
-            ) {
+            b'%' => match (input.get(i + 1).and_then(hex), input.get(i + 2).and_then(hex)) {
                 (Some(hi), Some(lo)) => {
                     out.push(hi << 4 | lo);
                     i += 2;
@@ -88,39 +85,27 @@ mod tests {
     use super::*;
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
+        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
     }
 
     #[test]
     fn decodes_like_a_browser() {
         assert_eq!(
             parse_urlencoded(b"notes=a+b%0D%0Ac%26d&saveNotes=&x&&bad=%zz%4"),
-            pairs(&[
-                ("notes", "a b\r\nc&d"),
-                ("saveNotes", ""),
-                ("x", ""),
-                ("bad", "%zz%4")
-            ])
+            pairs(&[("notes", "a b\r\nc&d"), ("saveNotes", ""), ("x", ""), ("bad", "%zz%4")])
         );
-        assert_eq!(
-            parse_urlencoded(b"k=%C3%A9%FF"),
-            pairs(&[("k", "é\u{FFFD}")])
-        );
+        assert_eq!(parse_urlencoded(b"k=%C3%A9%FF"), pairs(&[("k", "é\u{FFFD}")]));
         assert_eq!(parse_urlencoded(b""), pairs(&[]));
     }
 
     #[test]
     fn the_clicked_button_names_the_action() {
         let actions = ["increment", "save_notes", "join"];
-        let (a, data) =
-            choose_action(pairs(&[("notes", "hi"), ("saveNotes", "")]), &actions).unwrap();
+        let (a, data) = choose_action(pairs(&[("notes", "hi"), ("saveNotes", "")]), &actions).unwrap();
         assert_eq!(a, "saveNotes");
         assert_eq!(data, pairs(&[("notes", "hi")]));
 
-        let (a, data) =
-            choose_action(pairs(&[("join", "x"), ("save-notes", "")]), &actions).unwrap();
+        let (a, data) = choose_action(pairs(&[("join", "x"), ("save-notes", "")]), &actions).unwrap();
         assert_eq!(
             a, "save-notes",
             "a valueless button beats an input sharing an action's name"

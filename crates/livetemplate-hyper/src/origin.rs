@@ -19,11 +19,7 @@ pub(crate) enum Verdict {
 
 /// Check a WebSocket upgrade: `Origin` is required and must name this host or an allowed
 /// origin.
-pub(crate) fn check_upgrade(
-    headers: &HeaderMap,
-    authority: Option<&str>,
-    allowed: &[String],
-) -> Verdict {
+pub(crate) fn check_upgrade(headers: &HeaderMap, authority: Option<&str>, allowed: &[String]) -> Verdict {
     match header_str(headers, ORIGIN.as_str()) {
         Some(origin) => judge(origin, headers, authority, allowed),
         None => Verdict::Deny("a WebSocket upgrade must carry an Origin header".into()),
@@ -32,11 +28,7 @@ pub(crate) fn check_upgrade(
 
 /// Check a form POST: `Origin` when present, else the origin of `Referer`; with neither (old
 /// browsers, curl) the request is allowed.
-pub(crate) fn check_post(
-    headers: &HeaderMap,
-    authority: Option<&str>,
-    allowed: &[String],
-) -> Verdict {
+pub(crate) fn check_post(headers: &HeaderMap, authority: Option<&str>, allowed: &[String]) -> Verdict {
     if let Some(origin) = header_str(headers, ORIGIN.as_str()) {
         return judge(origin, headers, authority, allowed);
     }
@@ -53,12 +45,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).map(|v| v.to_str().unwrap_or("\u{FFFD}"))
 }
 
-fn judge(
-    origin: &str,
-    headers: &HeaderMap,
-    authority: Option<&str>,
-    allowed: &[String],
-) -> Verdict {
+fn judge(origin: &str, headers: &HeaderMap, authority: Option<&str>, allowed: &[String]) -> Verdict {
     let origin = origin.trim();
     if allowed
         .iter()
@@ -95,8 +82,7 @@ fn judge(
 fn split_origin(origin: &str) -> Option<(&str, &str)> {
     let (scheme, rest) = origin.split_once("://")?;
     let scheme_ok = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
-    (scheme_ok && !rest.is_empty() && !rest.contains(['/', '?', '#', '@']))
-        .then_some((scheme, rest))
+    (scheme_ok && !rest.is_empty() && !rest.contains(['/', '?', '#', '@'])).then_some((scheme, rest))
 }
 
 /// The `scheme://authority` prefix of an absolute URL.
@@ -132,35 +118,20 @@ mod tests {
     #[test]
     fn upgrade_needs_a_matching_origin() {
         let none: &[String] = &[];
-        let ok = headers(&[
-            ("host", "localhost:8080"),
-            ("origin", "http://localhost:8080"),
-        ]);
+        let ok = headers(&[("host", "localhost:8080"), ("origin", "http://localhost:8080")]);
         assert_eq!(check_upgrade(&ok, None, none), Verdict::Allow);
-        let https = headers(&[
-            ("host", "example.com"),
-            ("origin", "https://example.com:443"),
-        ]);
+        let https = headers(&[("host", "example.com"), ("origin", "https://example.com:443")]);
         assert_eq!(check_upgrade(&https, None, none), Verdict::Allow);
         let evil = headers(&[("host", "localhost:8080"), ("origin", "http://evil.test")]);
         assert!(matches!(check_upgrade(&evil, None, none), Verdict::Deny(_)));
-        let port = headers(&[
-            ("host", "localhost:8080"),
-            ("origin", "http://localhost:9090"),
-        ]);
+        let port = headers(&[("host", "localhost:8080"), ("origin", "http://localhost:9090")]);
         assert!(matches!(check_upgrade(&port, None, none), Verdict::Deny(_)));
         let null = headers(&[("host", "localhost"), ("origin", "null")]);
         assert!(matches!(check_upgrade(&null, None, none), Verdict::Deny(_)));
         let missing = headers(&[("host", "localhost")]);
-        assert!(matches!(
-            check_upgrade(&missing, None, none),
-            Verdict::Deny(_)
-        ));
+        assert!(matches!(check_upgrade(&missing, None, none), Verdict::Deny(_)));
         let allowed = vec!["https://app.example.com/".to_string()];
-        let other = headers(&[
-            ("host", "internal:8080"),
-            ("origin", "https://app.example.com"),
-        ]);
+        let other = headers(&[("host", "internal:8080"), ("origin", "https://app.example.com")]);
         assert_eq!(check_upgrade(&other, None, &allowed), Verdict::Allow);
         let proxied = headers(&[
             ("host", "127.0.0.1:8080"),
@@ -178,10 +149,7 @@ mod tests {
             ("referer", "http://localhost:3000/counter?x=1"),
         ]);
         assert_eq!(check_post(&referer, None, none), Verdict::Allow);
-        let bad = headers(&[
-            ("host", "localhost:3000"),
-            ("referer", "http://evil.test/page"),
-        ]);
+        let bad = headers(&[("host", "localhost:3000"), ("referer", "http://evil.test/page")]);
         assert!(matches!(check_post(&bad, None, none), Verdict::Deny(_)));
         let neither = headers(&[("host", "localhost:3000")]);
         assert_eq!(check_post(&neither, None, none), Verdict::Allow);
@@ -190,18 +158,12 @@ mod tests {
             ("origin", "http://evil.test"),
             ("referer", "http://localhost:3000/"),
         ]);
-        assert!(matches!(
-            check_post(&origin_wins, None, none),
-            Verdict::Deny(_)
-        ));
+        assert!(matches!(check_post(&origin_wins, None, none), Verdict::Deny(_)));
     }
 
     #[test]
     fn origin_parsing() {
-        assert_eq!(
-            origin_of_url("https://a.test:1/x/y?z"),
-            Some("https://a.test:1")
-        );
+        assert_eq!(origin_of_url("https://a.test:1/x/y?z"), Some("https://a.test:1"));
         assert_eq!(origin_of_url("http://a.test"), Some("http://a.test"));
         assert_eq!(origin_of_url("/relative"), None);
         assert_eq!(split_origin("http://user@host"), None);

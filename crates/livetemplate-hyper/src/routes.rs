@@ -13,11 +13,9 @@ use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Bytes};
-use hyper::header::{
-    ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue, LOCATION,
-    SET_COOKIE,
-};
+use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, SET_COOKIE};
 use hyper::{Method, Request, Response, StatusCode};
+use livetemplate_core::group::RequestHead;
 use livetemplate_core::{GroupId, Request as PageRequest};
 
 use crate::client_js::{self, CLIENT_JS_PATH};
@@ -50,13 +48,18 @@ where
             &format!("There is no page at {path}."),
         );
     }
-    let (group, new_group) = match req
+    // The app's Authenticator decides first, then a valid `lvt_group` cookie; else a new
+    // group, handed out with this response.
+    let headers: Vec<(&str, &str)> = req
         .headers()
-        .get_all(COOKIE)
         .iter()
-        .filter_map(|h| h.to_str().ok())
-        .find_map(GroupId::from_cookie_header)
-    {
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+        .collect();
+    let resolved = shared.app.resolve_group(&RequestHead {
+        path: &path,
+        headers: &headers,
+    });
+    let (group, new_group) = match resolved {
         Some(g) => (g, false),
         None => (GroupId::random(), true),
     };
@@ -64,9 +67,7 @@ where
     let page_req = PageRequest { path, query, group };
 
     let mut response = match method {
-        Method::GET if fastwebsockets::upgrade::is_upgrade_request(&req) => {
-            upgrade(shared, req, page_req)
-        }
+        Method::GET if fastwebsockets::upgrade::is_upgrade_request(&req) => upgrade(shared, req, page_req),
         Method::GET | Method::HEAD => page(shared, &page_req).await,
         Method::POST => post(shared, req, &page_req).await,
         _ => method_not_allowed("GET, HEAD, POST"),
@@ -96,16 +97,8 @@ async fn page(shared: &Shared, req: &PageRequest) -> Response<ResponseBody> {
     }
 }
 
-fn upgrade<B>(
-    shared: &Arc<Shared>,
-    mut req: Request<B>,
-    page_req: PageRequest,
-) -> Response<ResponseBody> {
-    let verdict = origin::check_upgrade(
-        req.headers(),
-        authority(&req),
-        &shared.app.config().allowed_origins,
-    );
+fn upgrade<B>(shared: &Arc<Shared>, mut req: Request<B>, page_req: PageRequest) -> Response<ResponseBody> {
+    let verdict = origin::check_upgrade(req.headers(), authority(&req), &shared.app.config().allowed_origins);
     if let Verdict::Deny(reason) = verdict {
         tracing::warn!(page = %page_req.path, %reason, "WebSocket upgrade refused");
         return message_page(StatusCode::FORBIDDEN, "Forbidden", &reason);
@@ -136,9 +129,7 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let config = shared.app.config();
-    if let Verdict::Deny(reason) =
-        origin::check_post(req.headers(), authority(&req), &config.allowed_origins)
-    {
+    if let Verdict::Deny(reason) = origin::check_post(req.headers(), authority(&req), &config.allowed_origins) {
         tracing::warn!(page = %page_req.path, %reason, "form POST refused");
         return message_page(StatusCode::FORBIDDEN, "Forbidden", &reason);
     }
@@ -162,11 +153,7 @@ where
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => return too_large(limit),
         Err(err) => {
             tracing::debug!(error = %err, "reading a form body failed");
-            return message_page(
-                StatusCode::BAD_REQUEST,
-                "Bad request",
-                "The form could not be read.",
-            );
+            return message_page(StatusCode::BAD_REQUEST, "Bad request", "The form could not be read.");
         }
     };
     let fields = form::parse_urlencoded(&body);
@@ -190,13 +177,7 @@ where
         Ok(()) => see_other(&page_req.path, &page_req.query),
         Err(err) if err.is_action() || err.is_unknown_action() || err.is_protocol() => {
             tracing::debug!(page = %page_req.path, %action, error = %err, "form action failed");
-            failed_post(
-                shared,
-                page_req,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &err.to_string(),
-            )
-            .await
+            failed_post(shared, page_req, StatusCode::UNPROCESSABLE_ENTITY, &err.to_string()).await
         }
         Err(err) => {
             tracing::error!(page = %page_req.path, %action, error = %err, "form action failed");
@@ -234,24 +215,12 @@ fn refuse_form_type(headers: &HeaderMap) -> Option<Response<ResponseBody>> {
 /// A failed POST: the page as it stands (nothing was changed), with the error above it, so
 /// the user sees what went wrong and can try again. Status 422 (or 500) keeps the browser
 /// from caching it and tells scripts it failed.
-async fn failed_post(
-    shared: &Shared,
-    req: &PageRequest,
-    status: StatusCode,
-    message: &str,
-) -> Response<ResponseBody> {
-    let alert = format!(
-        "<p role=\"alert\" data-lvt-post-error>{}</p>\n",
-        escape(message)
-    );
+async fn failed_post(shared: &Shared, req: &PageRequest, status: StatusCode, message: &str) -> Response<ResponseBody> {
+    let alert = format!("<p role=\"alert\" data-lvt-post-error>{}</p>\n", escape(message));
     match shared.app.render_page(req).await {
         Ok(Some(mut doc)) => {
             let at = doc.find("<body>").map(|i| i + "<body>".len()).unwrap_or(0);
-            let at = if doc[at..].starts_with('\n') {
-                at + 1
-            } else {
-                at
-            };
+            let at = if doc[at..].starts_with('\n') { at + 1 } else { at };
             doc.insert_str(at, &alert);
             html_response(status, doc)
         }
@@ -272,8 +241,7 @@ fn see_other(path: &str, query: &str) -> Response<ResponseBody> {
             resp.headers_mut().insert(LOCATION, v);
         }
         Err(_) => {
-            resp.headers_mut()
-                .insert(LOCATION, HeaderValue::from_static("/"));
+            resp.headers_mut().insert(LOCATION, HeaderValue::from_static("/"));
         }
     }
     resp
@@ -283,16 +251,10 @@ fn html_response(status: StatusCode, html: String) -> Response<ResponseBody> {
     let mut resp = Response::new(Full::new(Bytes::from(html)));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     // The page shows one group's state: never let a shared cache keep it.
     h.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     resp
 }
 
@@ -316,8 +278,7 @@ fn method_not_allowed(allow: &'static str) -> Response<ResponseBody> {
         "Method not allowed",
         &format!("Use {allow}."),
     );
-    resp.headers_mut()
-        .insert(ALLOW, HeaderValue::from_static(allow));
+    resp.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
     resp
 }
 
@@ -335,8 +296,7 @@ fn unavailable() -> Response<ResponseBody> {
         "Restarting",
         "The server is restarting. Try again in a moment.",
     );
-    resp.headers_mut()
-        .insert("retry-after", HeaderValue::from_static("1"));
+    resp.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
     resp
 }
 

@@ -54,9 +54,7 @@ impl Tracker {
     /// Wait until nothing is counted, or `grace` passes; false on timeout.
     async fn wait_idle(&self, grace: Duration) -> bool {
         let mut rx = self.0.subscribe();
-        tokio::time::timeout(grace, rx.wait_for(|n| *n == 0))
-            .await
-            .is_ok()
+        tokio::time::timeout(grace, rx.wait_for(|n| *n == 0)).await.is_ok()
     }
 
     fn count(&self) -> usize {
@@ -231,9 +229,7 @@ impl LiveService {
 
 /// The future of a [`LiveService`] response.
 pub struct ResponseFuture {
-    inner: Pin<
-        Box<dyn Future<Output = std::result::Result<Response<ResponseBody>, Infallible>> + Send>,
-    >,
+    inner: Pin<Box<dyn Future<Output = std::result::Result<Response<ResponseBody>, Infallible>> + Send>>,
 }
 
 impl fmt::Debug for ResponseFuture {

@@ -73,12 +73,7 @@ enum ReadEnd {
 }
 
 /// Run one live connection to completion.
-pub(crate) async fn run(
-    shared: Arc<Shared>,
-    upgrade: UpgradeFut,
-    req: Request,
-    _socket: TrackGuard,
-) {
+pub(crate) async fn run(shared: Arc<Shared>, upgrade: UpgradeFut, req: Request, _socket: TrackGuard) {
     let mut ws = match timeout(UPGRADE_TIMEOUT, upgrade).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(err)) => {
@@ -101,12 +96,7 @@ pub(crate) async fn run(
     let (control_tx, control_rx) = mpsc::channel(8);
     let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
     let (outbound_tx, outbound_rx) = mpsc::channel(config.outbound_queue.max(1));
-    let mut reader = tokio::spawn(read_loop(
-        read,
-        inbound_tx.downgrade(),
-        control_tx.clone(),
-        max,
-    ));
+    let mut reader = tokio::spawn(read_task(read, inbound_tx.downgrade(), control_tx.clone(), max));
     let writer = tokio::spawn(write_loop(write, outbound_rx, control_rx));
 
     let mut phase = shared.phase.subscribe();
@@ -115,13 +105,16 @@ pub(crate) async fn run(
     let run = run_connection(shared.app.clone(), req, inbound_rx, outbound_tx);
     tokio::pin!(run);
     let mut inbound_tx = Some(inbound_tx);
-    let mut reader_end: Option<ReadEnd> = None;
+    let mut reader_end: Option<(ReadEnd, Option<WsRead>)> = None;
     let mut draining = false;
     let mut closing = loop {
         tokio::select! {
             closing = &mut run => break closing,
             end = &mut reader, if reader_end.is_none() => {
-                reader_end = Some(end.unwrap_or(ReadEnd::Done));
+                reader_end = Some(match end {
+                    Ok((end, ws)) => (end, Some(ws)),
+                    Err(_) => (ReadEnd::Done, None),
+                });
                 inbound_tx = None;
             }
             () = reached(&mut phase, Phase::Draining), if !draining => {
@@ -142,27 +135,38 @@ pub(crate) async fn run(
     }
     tracing::debug!(page = %path, code = closing.code, reason = %closing.reason, "closing WebSocket");
     // The writer may be gone already (it stops after the first close frame it writes).
-    let _ = control_tx
-        .send(Control::Close(closing.code, closing.reason))
-        .await;
+    let _ = control_tx.send(Control::Close(closing.code, closing.reason)).await;
     drop(control_tx);
     let _ = writer.await;
-    match reader_end {
-        Some(ReadEnd::Rejected) => tokio::time::sleep(LINGER).await,
-        Some(ReadEnd::Done) => {}
-        None => {
-            if let Ok(Ok(ReadEnd::Rejected)) = timeout(CLOSE_WAIT, &mut reader).await {
-                tokio::time::sleep(LINGER).await;
-            }
+    if reader_end.is_none() {
+        // Give the peer a moment to answer our close; the reader reads that answer.
+        if let Ok(Ok((end, ws))) = timeout(CLOSE_WAIT, &mut reader).await {
+            reader_end = Some((end, Some(ws)));
         }
     }
+    if let Some((ReadEnd::Rejected, Some(read_half))) = reader_end {
+        tokio::time::sleep(LINGER).await;
+        drop(read_half);
+    }
     reader.abort();
+}
+
+/// The reader task: read until the peer closes or breaks the protocol, then hand the read
+/// half back so the caller decides when the socket closes.
+async fn read_task(
+    mut ws: WsRead,
+    inbound: mpsc::WeakSender<String>,
+    control: mpsc::Sender<Control>,
+    max: usize,
+) -> (ReadEnd, WsRead) {
+    let end = read_loop(&mut ws, inbound, control, max).await;
+    (end, ws)
 }
 
 /// Read frames until the peer closes or breaks the protocol. Never cancelled mid-frame
 /// except when the whole connection is being dropped.
 async fn read_loop(
-    mut ws: WsRead,
+    ws: &mut WsRead,
     inbound: mpsc::WeakSender<String>,
     control: mpsc::Sender<Control>,
     max: usize,
@@ -190,9 +194,7 @@ async fn read_loop(
             Ok(Err(err)) => {
                 return match err {
                     WebSocketError::FrameTooLarge => reject(CLOSE_TOO_BIG, "frame too large").await,
-                    WebSocketError::InvalidUTF8 => {
-                        reject(CLOSE_BAD_DATA, "text is not UTF-8").await
-                    }
+                    WebSocketError::InvalidUTF8 => reject(CLOSE_BAD_DATA, "text is not UTF-8").await,
                     WebSocketError::ReservedBitsNotZero
                     | WebSocketError::ControlFrameFragmented
                     | WebSocketError::PingFrameTooLarge
@@ -200,9 +202,7 @@ async fn read_loop(
                     | WebSocketError::InvalidContinuationFrame
                     | WebSocketError::InvalidCloseFrame
                     | WebSocketError::InvalidCloseCode
-                    | WebSocketError::InvalidValue => {
-                        reject(CLOSE_PROTOCOL, "protocol error").await
-                    }
+                    | WebSocketError::InvalidValue => reject(CLOSE_PROTOCOL, "protocol error").await,
                     other => {
                         tracing::debug!(error = %other, "WebSocket read ended");
                         ReadEnd::Done
@@ -214,12 +214,10 @@ async fn read_loop(
         };
         let text = match (frame.opcode, frame.fin) {
             (OpCode::Close, _) => return ReadEnd::Done,
-            (OpCode::Text, true) if partial.is_none() => {
-                match std::str::from_utf8(&frame.payload) {
-                    Ok(text) => text.to_owned(),
-                    Err(_) => return reject(CLOSE_BAD_DATA, "text is not UTF-8").await,
-                }
-            }
+            (OpCode::Text, true) if partial.is_none() => match std::str::from_utf8(&frame.payload) {
+                Ok(text) => text.to_owned(),
+                Err(_) => return reject(CLOSE_BAD_DATA, "text is not UTF-8").await,
+            },
             (OpCode::Text, false) if partial.is_none() => {
                 partial = Some(frame.payload.to_vec());
                 continue;
@@ -255,11 +253,7 @@ async fn read_loop(
 }
 
 /// Write `run_connection`'s frames and the reader's owed frames until a close is written.
-async fn write_loop(
-    mut ws: WsWrite,
-    mut outbound: mpsc::Receiver<Outbound>,
-    mut control: mpsc::Receiver<Control>,
-) {
+async fn write_loop(mut ws: WsWrite, mut outbound: mpsc::Receiver<Outbound>, mut control: mpsc::Receiver<Control>) {
     let mut outbound_open = true;
     loop {
         tokio::select! {

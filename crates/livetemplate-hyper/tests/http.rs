@@ -20,16 +20,10 @@ async fn get_returns_the_document_and_sets_a_group_cookie() {
     let addr = server.local_addr();
     let resp = http(addr, "GET /counter HTTP/1.1", b"").await;
     assert_eq!(resp.status, 200);
-    assert_eq!(
-        resp.header("content-type"),
-        Some("text/html; charset=utf-8")
-    );
+    assert_eq!(resp.header("content-type"), Some("text/html; charset=utf-8"));
     let html = resp.text();
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
-    assert!(
-        html.contains("<div data-lvt-root><p>0</p><pre></pre></div>"),
-        "{html}"
-    );
+    assert!(html.contains("<div data-lvt-root><p>0</p><pre></pre></div>"), "{html}");
     assert!(
         html.contains("<script defer src=\"/_lvt/client.js\"></script>"),
         "{html}"
@@ -40,38 +34,20 @@ async fn get_returns_the_document_and_sets_a_group_cookie() {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
-    assert!(
-        !cookie.contains("Secure"),
-        "plain HTTP: no Secure flag: {cookie}"
-    );
+    assert!(!cookie.contains("Secure"), "plain HTTP: no Secure flag: {cookie}");
 
     // With the cookie, no new one.
     let pair = resp.group_cookie().unwrap();
-    let again = http(
-        addr,
-        &format!("GET /counter HTTP/1.1\r\nCookie: {pair}"),
-        b"",
-    )
-    .await;
+    let again = http(addr, &format!("GET /counter HTTP/1.1\r\nCookie: {pair}"), b"").await;
     assert_eq!(again.status, 200);
     assert_eq!(again.header("set-cookie"), None);
 
     // Behind an HTTPS proxy the cookie is Secure.
-    let https = http(
-        addr,
-        "GET /counter HTTP/1.1\r\nX-Forwarded-Proto: https",
-        b"",
-    )
-    .await;
+    let https = http(addr, "GET /counter HTTP/1.1\r\nX-Forwarded-Proto: https", b"").await;
     assert!(https.header("set-cookie").unwrap().contains("; Secure"));
 
     // A forged cookie is replaced.
-    let forged = http(
-        addr,
-        "GET /counter HTTP/1.1\r\nCookie: lvt_group=forged",
-        b"",
-    )
-    .await;
+    let forged = http(addr, "GET /counter HTTP/1.1\r\nCookie: lvt_group=forged", b"").await;
     assert!(forged.header("set-cookie").is_some());
 
     // HEAD works too.
@@ -85,26 +61,17 @@ async fn unknown_paths_and_methods() {
     let server = server().await;
     let addr = server.local_addr();
     assert_eq!(http(addr, "GET /nope HTTP/1.1", b"").await.status, 404);
-    assert_eq!(
-        http(addr, "GET /_lvt/other.js HTTP/1.1", b"").await.status,
-        404
-    );
+    assert_eq!(http(addr, "GET /_lvt/other.js HTTP/1.1", b"").await.status, 404);
     assert_eq!(http(addr, "POST /nope HTTP/1.1", b"").await.status, 404);
     let put = http(addr, "PUT /counter HTTP/1.1", b"").await;
     assert_eq!(put.status, 405);
     assert_eq!(put.header("allow"), Some("GET, HEAD, POST"));
-    assert_eq!(
-        http(addr, "DELETE /_lvt/client.js HTTP/1.1", b"")
-            .await
-            .status,
-        405
-    );
+    assert_eq!(http(addr, "DELETE /_lvt/client.js HTTP/1.1", b"").await.status, 405);
     server.shutdown().await.unwrap();
 }
 
 fn form_post(path: &str, extra: &str) -> String {
-    let mut head =
-        format!("POST {path} HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded");
+    let mut head = format!("POST {path} HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded");
     if !extra.is_empty() {
         head.push_str("\r\n");
         head.push_str(extra);
@@ -135,12 +102,7 @@ async fn post_runs_the_clicked_buttons_action_and_redirects() {
     let resp = http(addr, &form_post("/counter", &with_cookie), body).await;
     assert_eq!(resp.status, 303, "{}", resp.text());
 
-    let page = http(
-        addr,
-        &format!("GET /counter HTTP/1.1\r\nCookie: {cookie}"),
-        b"",
-    )
-    .await;
+    let page = http(addr, &format!("GET /counter HTTP/1.1\r\nCookie: {cookie}"), b"").await;
     assert!(
         page.text()
             .contains("<p>2</p><pre>line one\r\n  indented &amp; &lt;b&gt;</pre>"),
@@ -231,32 +193,19 @@ async fn client_js_has_etag_cache_headers_and_gzip() {
     let addr = server.local_addr();
     let plain = http(addr, "GET /_lvt/client.js HTTP/1.1", b"").await;
     assert_eq!(plain.status, 200);
-    assert_eq!(
-        plain.header("content-type"),
-        Some("text/javascript; charset=utf-8")
-    );
+    assert_eq!(plain.header("content-type"), Some("text/javascript; charset=utf-8"));
     assert_eq!(plain.header("content-encoding"), None);
     let etag = plain.header("etag").unwrap().to_string();
     assert!(
         etag.starts_with('"') && etag.ends_with('"') && !etag.starts_with("W/"),
         "strong: {etag}"
     );
-    assert!(
-        plain
-            .header("cache-control")
-            .unwrap()
-            .starts_with("public, max-age=")
-    );
+    assert!(plain.header("cache-control").unwrap().starts_with("public, max-age="));
     assert_eq!(plain.header("vary"), Some("Accept-Encoding"));
     let original = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/client.js")).unwrap();
     assert_eq!(plain.body, original);
 
-    let gz = http(
-        addr,
-        "GET /_lvt/client.js HTTP/1.1\r\nAccept-Encoding: gzip, br",
-        b"",
-    )
-    .await;
+    let gz = http(addr, "GET /_lvt/client.js HTTP/1.1\r\nAccept-Encoding: gzip, br", b"").await;
     assert_eq!(gz.status, 200);
     assert_eq!(gz.header("content-encoding"), Some("gzip"));
     let gz_etag = gz.header("etag").unwrap().to_string();
@@ -279,29 +228,67 @@ async fn client_js_has_etag_cache_headers_and_gzip() {
     assert_eq!(cached.header("etag"), Some(etag.as_str()));
     let cached_gz = http(
         addr,
-        &format!(
-            "GET /_lvt/client.js HTTP/1.1\r\nAccept-Encoding: gzip\r\nIf-None-Match: {gz_etag}"
-        ),
+        &format!("GET /_lvt/client.js HTTP/1.1\r\nAccept-Encoding: gzip\r\nIf-None-Match: {gz_etag}"),
         b"",
     )
     .await;
     assert_eq!(cached_gz.status, 304);
-    let stale = http(
-        addr,
-        "GET /_lvt/client.js HTTP/1.1\r\nIf-None-Match: \"old\"",
-        b"",
-    )
-    .await;
+    let stale = http(addr, "GET /_lvt/client.js HTTP/1.1\r\nIf-None-Match: \"old\"", b"").await;
     assert_eq!(stale.status, 200);
 
     let url = livetemplate_hyper::client_script_url();
     let versioned = http(addr, &format!("GET {url} HTTP/1.1"), b"").await;
     assert_eq!(versioned.status, 200);
+    assert!(versioned.header("cache-control").unwrap().contains("immutable"));
+    server.shutdown().await.unwrap();
+}
+
+/// Maps an `x-user` header to a group, as an app with its own login would.
+struct ByUser;
+
+impl livetemplate_core::group::Authenticator for ByUser {
+    fn group(&self, req: &livetemplate_core::group::RequestHead<'_>) -> Option<livetemplate_core::GroupId> {
+        livetemplate_core::GroupId::from_app(&format!("user:{}", req.header("x-user")?))
+    }
+}
+
+#[tokio::test]
+async fn an_authenticator_picks_the_group() {
+    let app = livetemplate_core::App::builder()
+        .authenticator(ByUser)
+        .page(
+            "/counter",
+            support::CounterController::default(),
+            support::Counter::default(),
+        )
+        .build()
+        .unwrap();
+    let server = Server::bind("127.0.0.1:0", app).await.unwrap();
+    let addr = server.local_addr();
+    let origin = format!("Origin: http://{addr}");
+
+    let post = http(
+        addr,
+        &form_post("/counter", &format!("{origin}\r\nX-User: ann")),
+        b"increment=",
+    )
+    .await;
+    assert_eq!(post.status, 303);
+    assert_eq!(
+        post.header("set-cookie"),
+        None,
+        "the authenticator's group needs no cookie"
+    );
+
+    let ann = http(addr, "GET /counter HTTP/1.1\r\nX-User: ann", b"").await;
+    assert!(ann.text().contains("<p>1</p>"), "{}", ann.text());
+    assert_eq!(ann.header("set-cookie"), None);
+    let bob = http(addr, "GET /counter HTTP/1.1\r\nX-User: bob", b"").await;
+    assert!(bob.text().contains("<p>0</p>"));
+    let anonymous = http(addr, "GET /counter HTTP/1.1", b"").await;
     assert!(
-        versioned
-            .header("cache-control")
-            .unwrap()
-            .contains("immutable")
+        anonymous.header("set-cookie").is_some(),
+        "no user: the cookie group as usual"
     );
     server.shutdown().await.unwrap();
 }

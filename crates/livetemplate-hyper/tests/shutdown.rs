@@ -94,17 +94,12 @@ async fn shutdown_finishes_actions_flushes_then_closes_sockets_with_1001() {
         .expect("shutdown completes")
         .unwrap()
         .unwrap();
-    assert!(
-        TcpStream::connect(addr).await.is_err(),
-        "the listener is closed"
-    );
+    assert!(TcpStream::connect(addr).await.is_err(), "the listener is closed");
 }
 
 #[tokio::test]
 async fn a_dropped_server_stops_too() {
-    let server = Server::bind("127.0.0.1:0", support::app(|_| {}))
-        .await
-        .unwrap();
+    let server = Server::bind("127.0.0.1:0", support::app(|_| {})).await.unwrap();
     let addr = server.local_addr();
     assert_eq!(http(addr, "GET /counter HTTP/1.1", b"").await.status, 200);
     drop(server);
@@ -116,10 +111,7 @@ async fn a_dropped_server_stops_too() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(
-        refused,
-        "the listener closes once the Server handle is dropped"
-    );
+    assert!(refused, "the listener closes once the Server handle is dropped");
 }
 
 #[tokio::test]
@@ -128,13 +120,9 @@ async fn serve_with_shutdown_returns_after_the_signal() {
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let app = Arc::new(support::app(|_| {}));
-    let task = tokio::spawn(livetemplate_hyper::serve_with_shutdown(
-        listener,
-        app,
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let task = tokio::spawn(livetemplate_hyper::serve_with_shutdown(listener, app, async {
+        let _ = stopped.await;
+    }));
     let mut ws = ws_open(addr, "/counter").await;
     next_text(&mut ws).await;
     stop.send(()).unwrap();

@@ -29,10 +29,7 @@ async fn actions_return_frames_and_rebuild_the_page() {
 
     let first = next_text(&mut ws).await;
     let v: serde_json::Value = serde_json::from_str(&first).unwrap();
-    assert_eq!(
-        v["v"], 1,
-        "the first frame states the protocol version: {first}"
-    );
+    assert_eq!(v["v"], 1, "the first frame states the protocol version: {first}");
     client.apply(&first).unwrap();
     assert_eq!(client.html(), "<p>0</p><pre></pre>");
 
@@ -42,11 +39,7 @@ async fn actions_return_frames_and_rebuild_the_page() {
     client.apply(&reply).unwrap();
     assert_eq!(client.html(), "<p>1</p><pre></pre>");
 
-    send(
-        &mut ws,
-        r#"{"a":"save-notes","d":{"notes":"a <b>\n  c"},"r":2}"#,
-    )
-    .await;
+    send(&mut ws, r#"{"a":"save-notes","d":{"notes":"a <b>\n  c"},"r":2}"#).await;
     client.apply(&next_text(&mut ws).await).unwrap();
     assert_eq!(client.html(), "<p>1</p><pre>a &lt;b&gt;\n  c</pre>");
 
@@ -54,11 +47,7 @@ async fn actions_return_frames_and_rebuild_the_page() {
     assert_eq!(next_json(&mut ws).await, serde_json::json!({"h": 1}));
 
     // Nothing changed: still exactly one reply carrying the ref.
-    send(
-        &mut ws,
-        r#"{"a":"save_notes","d":{"notes":"a <b>\n  c"},"r":3}"#,
-    )
-    .await;
+    send(&mut ws, r#"{"a":"save_notes","d":{"notes":"a <b>\n  c"},"r":3}"#).await;
     assert_eq!(next_json(&mut ws).await["r"], 3);
 
     ws.close(None).await.unwrap();
@@ -71,23 +60,13 @@ async fn the_socket_shares_the_pages_group() {
     let addr = server.local_addr();
     let page = http(addr, "GET /counter HTTP/1.1", b"").await;
     let cookie = page.group_cookie().unwrap();
-    let mut ws = ws_connect(
-        addr,
-        "/counter",
-        Some(&format!("http://{addr}")),
-        Some(&cookie),
-    )
-    .await
-    .unwrap();
+    let mut ws = ws_connect(addr, "/counter", Some(&format!("http://{addr}")), Some(&cookie))
+        .await
+        .unwrap();
     next_text(&mut ws).await;
     send(&mut ws, r#"{"a":"increment","r":1}"#).await;
     next_text(&mut ws).await;
-    let again = http(
-        addr,
-        &format!("GET /counter HTTP/1.1\r\nCookie: {cookie}"),
-        b"",
-    )
-    .await;
+    let again = http(addr, &format!("GET /counter HTTP/1.1\r\nCookie: {cookie}"), b"").await;
     assert!(
         again.text().contains("<p>1</p>"),
         "persisted for the group: {}",
@@ -113,19 +92,13 @@ async fn bad_messages_get_error_frames_and_the_connection_stays() {
 
     send(&mut ws, "{not json").await;
     let err = next_json(&mut ws).await;
-    assert!(
-        err["e"].as_str().unwrap().starts_with("malformed frame"),
-        "{err}"
-    );
+    assert!(err["e"].as_str().unwrap().starts_with("malformed frame"), "{err}");
     assert!(err.get("r").is_none());
 
     send(&mut ws, r#"{"a":7,"r":6}"#).await;
     let err = next_json(&mut ws).await;
     assert_eq!(err["r"], 6);
-    assert!(
-        err["e"].as_str().unwrap().contains("missing action"),
-        "{err}"
-    );
+    assert!(err["e"].as_str().unwrap().contains("missing action"), "{err}");
 
     send(&mut ws, r#"{"a":"fail","r":7}"#).await;
     assert_eq!(
@@ -170,9 +143,7 @@ async fn a_large_frame_closes_1009() {
     let addr = server.local_addr();
     let mut ws = ws_open(addr, "/counter").await;
     next_text(&mut ws).await;
-    ws.send(Message::text("x".repeat(200 * 1024)))
-        .await
-        .unwrap();
+    ws.send(Message::text("x".repeat(200 * 1024))).await.unwrap();
     assert_eq!(close_code(close_frame(&mut ws).await), 1009);
     server.shutdown().await.unwrap();
 }

@@ -77,7 +77,8 @@ pub(crate) fn expand(args: TokenStream, item: ItemImpl) -> syn::Result<TokenStre
             }
             continue;
         }
-        let ok_shape = inputs.len() == 3 && matches!(inputs[0], FnArg::Receiver(r) if r.reference.is_some() && r.mutability.is_none());
+        let ok_shape = inputs.len() == 3
+            && matches!(inputs[0], FnArg::Receiver(r) if r.reference.is_some() && r.mutability.is_none());
         let st = if ok_shape { state_type(inputs[1]) } else { None };
         let Some(st) = st else {
             errors.push(syn::Error::new(

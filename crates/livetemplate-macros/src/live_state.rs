@@ -71,7 +71,10 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
             }
         },
         _ => {
-            errors.push(syn::Error::new(Span::call_site(), "LiveState can only be derived for structs"));
+            errors.push(syn::Error::new(
+                Span::call_site(),
+                "LiveState can only be derived for structs",
+            ));
             Vec::new()
         }
     };
@@ -157,7 +160,9 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
     };
     let deps = loader.files.iter().map(|p| {
         let p = LitStr::new(&p.to_string_lossy(), Span::call_site());
-        quote!(const _: &[u8] = ::core::include_bytes!(#p);)
+        quote!(
+            const _: &[u8] = ::core::include_bytes!(#p);
+        )
     });
 
     let names: Vec<LitStr> = persisted

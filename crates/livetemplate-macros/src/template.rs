@@ -189,25 +189,24 @@ fn find_tag_end(b: &[u8], mut i: usize, close: u8) -> Result<usize, String> {
                     while j < b.len() && j < i + 6 && b[j] != b'\'' {
                         j += 1;
                     }
-                    i = if j < b.len() && b[j] == b'\'' && j > i + 1 { j + 1 } else { i + 1 };
+                    i = if j < b.len() && b[j] == b'\'' && j > i + 1 {
+                        j + 1
+                    } else {
+                        i + 1
+                    };
                 }
             }
             c if c == close && i + 1 < b.len() && b[i + 1] == b'}' => return Ok(i + 2),
             _ => i += 1,
         }
     }
-    Err(format!(
-        "unclosed tag: expected `{}}}`",
-        close as char
-    ))
+    Err(format!("unclosed tag: expected `{}}}`", close as char))
 }
 
 /// The first word of a block tag and the rest.
 fn keyword(inner: &str) -> (&str, &str) {
     let t = inner.trim_start();
-    let end = t
-        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .unwrap_or(t.len());
+    let end = t.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(t.len());
     (&t[..end], t[end..].trim())
 }
 
@@ -227,11 +226,12 @@ impl Loader {
         let mut dirs = Vec::new();
         // Honour askama.toml's `dirs`, as askama does.
         if let Ok(cfg) = std::fs::read_to_string(root.join("askama.toml"))
-            && let Some(line) = cfg.lines().find(|l| l.trim_start().starts_with("dirs")) {
-                for part in line.split('"').skip(1).step_by(2) {
-                    dirs.push(root.join(part));
-                }
+            && let Some(line) = cfg.lines().find(|l| l.trim_start().starts_with("dirs"))
+        {
+            for part in line.split('"').skip(1).step_by(2) {
+                dirs.push(root.join(part));
             }
+        }
         if dirs.is_empty() {
             dirs.push(root.join("templates"));
         }
@@ -335,8 +335,7 @@ pub(crate) fn flatten(
         match t {
             Token::Lit(s) if s.trim().is_empty() => {}
             Token::Tag {
-                kind: TagKind::Comment,
-                ..
+                kind: TagKind::Comment, ..
             } => {}
             Token::Tag {
                 kind: TagKind::Block,
@@ -503,7 +502,9 @@ pub(crate) fn mark(src: &str) -> Result<String, String> {
                     }
                     continue;
                 }
-                let plain = |ws_l: Option<char>, ws_r: Option<char>| format!("{{%{} {} {}%}}", ws(ws_l), inner.trim(), ws(ws_r));
+                let plain = |ws_l: Option<char>, ws_r: Option<char>| {
+                    format!("{{%{} {} {}%}}", ws(ws_l), inner.trim(), ws(ws_r))
+                };
                 match kw {
                     "if" => {
                         stack.push(Open::If);

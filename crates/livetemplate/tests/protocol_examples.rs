@@ -49,7 +49,10 @@ async fn frames_in_the_protocol_doc() {
         page.last_frame().text().to_string(),
         page.act("increment", Value::Null).await.text().to_string(),
         page.act("increment", Value::Null).await.text().to_string(),
-        page.act("add", json!({"title": "tea", "at": "1"})).await.text().to_string(),
+        page.act("add", json!({"title": "tea", "at": "1"}))
+            .await
+            .text()
+            .to_string(),
         page.act("reverse", Value::Null).await.text().to_string(),
         page.act("fail", Value::Null).await.text().to_string(),
         page.act("nope", Value::Null).await.text().to_string(),
@@ -70,5 +73,8 @@ async fn frames_in_the_protocol_doc() {
     for (got, want) in frames.iter().zip(expected) {
         assert_eq!(got, want);
     }
-    assert_eq!(page.html(), "<p>Count: 2</p><b>many</b><ul><li data-key=\"eggs\">eggs</li><li data-key=\"tea\">tea</li><li data-key=\"milk\">milk</li></ul>");
+    assert_eq!(
+        page.html(),
+        "<p>Count: 2</p><b>many</b><ul><li data-key=\"eggs\">eggs</li><li data-key=\"tea\">tea</li><li data-key=\"milk\">milk</li></ul>"
+    );
 }

@@ -71,7 +71,10 @@ impl RoomCtrl {
 }
 
 fn names(metas: &[Value]) -> Vec<String> {
-    metas.iter().filter_map(|m| m["name"].as_str().map(str::to_string)).collect()
+    metas
+        .iter()
+        .filter_map(|m| m["name"].as_str().map(str::to_string))
+        .collect()
 }
 
 fn app(runs: Arc<AtomicUsize>, queue: usize) -> Arc<App> {
@@ -85,7 +88,9 @@ fn app(runs: Arc<AtomicUsize>, queue: usize) -> Arc<App> {
 }
 
 async fn open(app: &Arc<App>) -> TestPage {
-    TestPage::connect(app.clone(), "/room", GroupId::random()).await.unwrap()
+    TestPage::connect(app.clone(), "/room", GroupId::random())
+        .await
+        .unwrap()
 }
 
 const QUIET: Duration = Duration::from_millis(300);
@@ -163,11 +168,18 @@ async fn trigger_action_needs_a_live_connection_of_the_group() {
     tab1.reconnect().await.unwrap();
     tab2.close().await;
     session.trigger_action("tick", json!({"n": 8})).unwrap();
-    tab1.next_push(Duration::from_secs(5)).await.expect("push after reconnect");
+    tab1.next_push(Duration::from_secs(5))
+        .await
+        .expect("push after reconnect");
     assert!(tab1.html().contains("n=8"));
 
     tab1.close().await;
-    assert!(session.trigger_action("tick", json!({"n": 9})).unwrap_err().is_no_connection());
+    assert!(
+        session
+            .trigger_action("tick", json!({"n": 9}))
+            .unwrap_err()
+            .is_no_connection()
+    );
 }
 
 #[tokio::test]
@@ -205,11 +217,16 @@ async fn a_slow_consumer_is_closed_and_the_others_keep_up() {
     for i in 1..=40 {
         let sent = Instant::now();
         app.hub().publish("room", "bump", json!({"by": 1}), None).await.unwrap();
-        fast.next_push(Duration::from_secs(5)).await.expect("fast connection keeps receiving");
+        fast.next_push(Duration::from_secs(5))
+            .await
+            .expect("fast connection keeps receiving");
         worst = worst.max(sent.elapsed());
         assert!(fast.html().contains(&format!("n={i}")));
     }
-    let closing = tokio::time::timeout(Duration::from_secs(5), slow).await.expect("slow closed").unwrap();
+    let closing = tokio::time::timeout(Duration::from_secs(5), slow)
+        .await
+        .expect("slow closed")
+        .unwrap();
     assert_eq!(closing.code, 1008, "{closing:?}");
     drop(in_tx);
     // Generous bound: the point is that the slow reader never blocks the others.

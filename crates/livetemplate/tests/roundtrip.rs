@@ -71,18 +71,68 @@ macro_rules! live_template {
     };
 }
 
-live_template!(Exprs, ExprsCtrl, source = r#"<div class="{{ cls }}" title='{{ title }}' data-n={{ n }}>{{ name }} / {{ name|upper }} / {{ html|safe }} / {{ n + 1 }} / {{ name.len() }}</div><p>{{ title|lower|trim }}</p>"#, ext = "html");
-live_template!(Conds, CondsCtrl, source = r#"{% if n > 10 %}<b>big {{ n }}</b>{% else if n > 0 %}<i class="{{ cls }}">small</i>{% elif n == 0 %}zero{% else %}neg{% endif %} tail {{ name }}{% if flag %}[{{ title }}]{% endif %}"#, ext = "html");
-live_template!(Matches, MatchesCtrl, source = r#"<div>{% match opt %}{% when Some with (v) %}<span>{{ v }}</span>{% if flag %}!{% endif %}{% when None %}<em>nothing {{ n }}</em>{% endmatch %}</div>"#, ext = "html");
-live_template!(Loops, LoopsCtrl, source = r#"<ul>{% for item in items %}<li data-key="{{ item.id }}" class="{% if loop.first %}first{% endif %}{% if loop.last %} last{% endif %}">{{ loop.index }}/{{ loop.index0 }}: {{ item.name }}</li>{% else %}<li>empty {{ name }}</li>{% endfor %}</ul>"#, ext = "html");
-live_template!(Nested, NestedCtrl, source = r#"<table>{% for row in grid %}<tr>{% for c in row %}<td>{{ c }}</td>{% else %}<td>-</td>{% endfor %}</tr>{% endfor %}</table>{% for item in items %}<p data-key="{{ item.id }}">{% for r in grid %}{{ r.len() }}{% endfor %}{{ item.name }}</p>{% endfor %}"#, ext = "html");
-live_template!(Lets, LetsCtrl, source = r#"{% let doubled = n * 2 %}<p>{{ doubled }}</p>{% if flag %}{% let label = name.len() %}<i>{{ label }} {{ doubled }}</i>{% endif %}{% for item in items %}{% let shown = item.id + 1 %}<b data-key="{{ item.id }}">{{ shown }}</b>{% endfor %}"#, ext = "html");
-live_template!(Macros, MacrosCtrl, source = r#"{% macro badge(label, count) %}<span class="badge">{{ label }}: {{ count }}{% if count > 3 %}+{% endif %}</span>{% endmacro %}<div>{% call badge(name, n) %}{% endcall %}{% for item in items %}{% call badge(item.name, item.id) %}{% endcall %}{% endfor %}</div>"#, ext = "html");
+live_template!(
+    Exprs,
+    ExprsCtrl,
+    source = r#"<div class="{{ cls }}" title='{{ title }}' data-n={{ n }}>{{ name }} / {{ name|upper }} / {{ html|safe }} / {{ n + 1 }} / {{ name.len() }}</div><p>{{ title|lower|trim }}</p>"#,
+    ext = "html"
+);
+live_template!(
+    Conds,
+    CondsCtrl,
+    source = r#"{% if n > 10 %}<b>big {{ n }}</b>{% else if n > 0 %}<i class="{{ cls }}">small</i>{% elif n == 0 %}zero{% else %}neg{% endif %} tail {{ name }}{% if flag %}[{{ title }}]{% endif %}"#,
+    ext = "html"
+);
+live_template!(
+    Matches,
+    MatchesCtrl,
+    source = r#"<div>{% match opt %}{% when Some with (v) %}<span>{{ v }}</span>{% if flag %}!{% endif %}{% when None %}<em>nothing {{ n }}</em>{% endmatch %}</div>"#,
+    ext = "html"
+);
+live_template!(
+    Loops,
+    LoopsCtrl,
+    source = r#"<ul>{% for item in items %}<li data-key="{{ item.id }}" class="{% if loop.first %}first{% endif %}{% if loop.last %} last{% endif %}">{{ loop.index }}/{{ loop.index0 }}: {{ item.name }}</li>{% else %}<li>empty {{ name }}</li>{% endfor %}</ul>"#,
+    ext = "html"
+);
+live_template!(
+    Nested,
+    NestedCtrl,
+    source = r#"<table>{% for row in grid %}<tr>{% for c in row %}<td>{{ c }}</td>{% else %}<td>-</td>{% endfor %}</tr>{% endfor %}</table>{% for item in items %}<p data-key="{{ item.id }}">{% for r in grid %}{{ r.len() }}{% endfor %}{{ item.name }}</p>{% endfor %}"#,
+    ext = "html"
+);
+live_template!(
+    Lets,
+    LetsCtrl,
+    source = r#"{% let doubled = n * 2 %}<p>{{ doubled }}</p>{% if flag %}{% let label = name.len() %}<i>{{ label }} {{ doubled }}</i>{% endif %}{% for item in items %}{% let shown = item.id + 1 %}<b data-key="{{ item.id }}">{{ shown }}</b>{% endfor %}"#,
+    ext = "html"
+);
+live_template!(
+    Macros,
+    MacrosCtrl,
+    source = r#"{% macro badge(label, count) %}<span class="badge">{{ label }}: {{ count }}{% if count > 3 %}+{% endif %}</span>{% endmacro %}<div>{% call badge(name, n) %}{% endcall %}{% for item in items %}{% call badge(item.name, item.id) %}{% endcall %}{% endfor %}</div>"#,
+    ext = "html"
+);
 live_template!(Includes, IncludesCtrl, template = "rt/page.html");
 live_template!(Extends, ExtendsCtrl, template = "rt/child.html");
-live_template!(Whitespace, WhitespaceCtrl, source = "<ul>\n  {%- for item in items -%}\n    <li data-key=\"{{ item.id }}\">  {{- item.name -}}  </li>\n  {%- endfor -%}\n</ul>\n{{~ n ~}}  done {%+ if flag +%}  yes  {%- else -%}  no  {%~ endif ~%} end\n", ext = "html");
-live_template!(Control, ControlCtrl, source = r#"{% for item in items %}{% if item.id % 3 == 0 %}{% continue %}{% endif %}<i data-key="{{ item.id }}">{{ item.id }}{% if item.id > 40 %}{% break %}{% endif %}</i>{% endfor %}|{% filter upper %}hello {{ name }}{% endfilter %}|{# comment {{ n }} #}{% raw %}{{ not }} {% if %}{% endraw %}"#, ext = "html");
-live_template!(Mixed, MixedCtrl, source = r#"{% if items.is_empty() %}<p>none</p>{% else %}<ol>{% for item in items %}<li data-key="k{{ item.id }}">{% match opt %}{% when Some with (v) %}{% if item.id % 2 == 0 %}fizz {{ v }}{% else %}<u>{{ item.name|safe }}</u>{% endif %}{% else %}{{ loop.index }}{% endmatch %}</li>{% endfor %}</ol>{% endif %}<input value="{{ name }}" {% if flag %}checked{% endif %}>"#, ext = "html");
+live_template!(
+    Whitespace,
+    WhitespaceCtrl,
+    source = "<ul>\n  {%- for item in items -%}\n    <li data-key=\"{{ item.id }}\">  {{- item.name -}}  </li>\n  {%- endfor -%}\n</ul>\n{{~ n ~}}  done {%+ if flag +%}  yes  {%- else -%}  no  {%~ endif ~%} end\n",
+    ext = "html"
+);
+live_template!(
+    Control,
+    ControlCtrl,
+    source = r#"{% for item in items %}{% if item.id % 3 == 0 %}{% continue %}{% endif %}<i data-key="{{ item.id }}">{{ item.id }}{% if item.id > 40 %}{% break %}{% endif %}</i>{% endfor %}|{% filter upper %}hello {{ name }}{% endfilter %}|{# comment {{ n }} #}{% raw %}{{ not }} {% if %}{% endraw %}"#,
+    ext = "html"
+);
+live_template!(
+    Mixed,
+    MixedCtrl,
+    source = r#"{% if items.is_empty() %}<p>none</p>{% else %}<ol>{% for item in items %}<li data-key="k{{ item.id }}">{% match opt %}{% when Some with (v) %}{% if item.id % 2 == 0 %}fizz {{ v }}{% else %}<u>{{ item.name|safe }}</u>{% endif %}{% else %}{{ loop.index }}{% endmatch %}</li>{% endfor %}</ol>{% endif %}<input value="{{ name }}" {% if flag %}checked{% endif %}>"#,
+    ext = "html"
+);
 
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -204,7 +254,10 @@ where
     S: LiveState + From<Data>,
     C: livetemplate::Controller<State = S>,
 {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async move {
         let mut it = datas.into_iter();
         let first: S = it.next().unwrap_or_default().into();

@@ -28,7 +28,12 @@ impl Options {
                 Some((f, v)) => (f.to_string(), Some(v.to_string())),
                 None => (arg.clone(), None),
             };
-            let mut value = || inline.clone().or_else(|| args.next()).ok_or(format!("{flag} needs a value"));
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .ok_or(format!("{flag} needs a value"))
+            };
             match flag.as_str() {
                 "--addr" => opts.addr = value()?,
                 "--data" => opts.data = value()?.into(),
@@ -48,5 +53,11 @@ pub fn build_app(opts: &Options) -> livetemplate::Result<App> {
         livetemplate::Error::config(format!("cannot create data directory `{}`: {e}", opts.data.display()))
     })?;
     let store = SledStore::open(opts.data.join("patterns.sled"))?;
-    pages::register(App::builder().store(store).title("livetemplate patterns").head(pages::STYLE)).build()
+    pages::register(
+        App::builder()
+            .store(store)
+            .title("livetemplate patterns")
+            .head(pages::STYLE),
+    )
+    .build()
 }

@@ -21,7 +21,11 @@ async fn counter_counts_with_small_frames() {
         let f = page.act("increment", Value::Null).await;
         assert!(f.len() <= 40, "{} bytes: {}", f.len(), f.text());
     }
-    assert!(page.html().contains(r#"<strong id="count">3</strong>"#), "{}", page.html());
+    assert!(
+        page.html().contains(r#"<strong id="count">3</strong>"#),
+        "{}",
+        page.html()
+    );
     page.act("decrement", Value::Null).await;
     assert!(page.html().contains(r#"<strong id="count">2</strong>"#));
 }
@@ -53,7 +57,9 @@ async fn reconnection_restores_persisted_fields() {
         reconnection::ReconnectionState::default(),
     ));
     let group = GroupId::random();
-    let mut page = TestPage::mount_route(route.clone(), store.clone(), group.clone()).await.unwrap();
+    let mut page = TestPage::mount_route(route.clone(), store.clone(), group.clone())
+        .await
+        .unwrap();
     for _ in 0..3 {
         page.act("increment", Value::Null).await;
     }

@@ -30,9 +30,7 @@ pub struct Counter {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 impl LiveState for Counter {
@@ -55,11 +53,7 @@ impl LiveState for Counter {
     }
 
     fn render_html(&self) -> Result<String> {
-        Ok(format!(
-            "<p>{}</p><pre>{}</pre>",
-            self.n,
-            escape(&self.notes)
-        ))
+        Ok(format!("<p>{}</p><pre>{}</pre>", self.n, escape(&self.notes)))
     }
 
     fn persisted_fields() -> &'static [&'static str] {
@@ -97,12 +91,7 @@ impl Controller for CounterController {
         &["increment", "save_notes", "fail", "slow"]
     }
 
-    fn call<'a>(
-        &'a self,
-        name: &'a str,
-        state: &'a mut Counter,
-        ctx: &'a mut Context,
-    ) -> BoxFuture<'a, Result<()>> {
+    fn call<'a>(&'a self, name: &'a str, state: &'a mut Counter, ctx: &'a mut Context) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             match name {
                 "increment" => state.n += 1,
@@ -114,11 +103,7 @@ impl Controller for CounterController {
                     self.slow_done.fetch_add(1, Ordering::SeqCst);
                 }
                 other => {
-                    return Err(Error::unknown_action(
-                        other,
-                        "/counter",
-                        self.action_names(),
-                    ));
+                    return Err(Error::unknown_action(other, "/counter", self.action_names()));
                 }
             }
             Ok(())
@@ -193,14 +178,7 @@ fn parse_response(raw: &[u8]) -> HttpResponse {
         .expect("a complete response head");
     let head = std::str::from_utf8(&raw[..split]).unwrap();
     let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
@@ -209,11 +187,7 @@ fn parse_response(raw: &[u8]) -> HttpResponse {
     if let Some(len) = headers.iter().find(|(k, _)| k == "content-length") {
         body.truncate(len.1.parse().unwrap());
     }
-    HttpResponse {
-        status,
-        headers,
-        body,
-    }
+    HttpResponse { status, headers, body }
 }
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;

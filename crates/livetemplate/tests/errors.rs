@@ -1,0 +1,51 @@
+//! Failing actions: an `Err` or a panic leaves the state as it was, persists nothing, sends
+//! the error, and the connection keeps working.
+
+#![allow(clippy::unwrap_used)]
+#![allow(missing_docs, missing_debug_implementations)]
+
+use livetemplate::prelude::*;
+use serde_json::Value;
+
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(source = "<p>{{ n }}</p>", ext = "html")]
+pub struct Counter {
+    #[lvt(persist)]
+    pub n: i64,
+}
+
+pub struct Ctrl;
+
+#[actions]
+impl Ctrl {
+    async fn inc(&self, s: &mut Counter, _ctx: &mut Context) -> Result<()> {
+        s.n += 1;
+        Ok(())
+    }
+    async fn half_then_fail(&self, s: &mut Counter, _ctx: &mut Context) -> Result<()> {
+        s.n += 100;
+        Err(Error::msg("no"))
+    }
+    async fn half_then_panic(&self, s: &mut Counter, _ctx: &mut Context) -> Result<()> {
+        s.n += 100;
+        let v: Vec<i64> = Vec::new();
+        s.n += v[3];
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn err_and_panic_roll_back_and_the_connection_survives() {
+    let mut page = TestPage::mount(Ctrl, Counter::default()).await.unwrap();
+    page.act("inc", Value::Null).await;
+    let f = page.act("halfThenFail", Value::Null).await;
+    assert_eq!(f.error().as_deref(), Some("no"));
+    let f = page.act("half_then_panic", Value::Null).await;
+    assert!(f.error().unwrap().contains("panic"), "{}", f.text());
+    assert_eq!(page.html(), "<p>1</p>");
+    // Nothing from the failed actions was persisted.
+    page.reconnect().await.unwrap();
+    assert_eq!(page.html(), "<p>1</p>");
+    page.act("inc", Value::Null).await;
+    assert_eq!(page.html(), "<p>2</p>");
+}

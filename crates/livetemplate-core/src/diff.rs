@@ -2,10 +2,11 @@
 //! client holding the previous tree up to date (see `docs/protocol.md`).
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use crate::tree::{Dyn, Item, List, Node, Statics, Tree};
+use crate::tree::{Dyn, Item, List, Node, Statics, TextRange, Tree};
 
 /// Per-connection encoder: remembers which statics the client already holds.
 #[derive(Debug, Default)]
@@ -14,6 +15,8 @@ pub struct Encoder {
     held: Vec<Statics>,
     pending: Vec<u32>,
     scratch: String,
+    /// The body of the frame being built, kept between frames for its capacity.
+    body: String,
 }
 
 /// Structural list edits above this share of the list are sent as one rebuild (`"o"`).
@@ -91,7 +94,8 @@ impl Encoder {
     /// The frame that brings a client holding `old` to `new`. `reply_to` is the ref of the
     /// client message this answers. Returns `None` when nothing changed and there is no ref.
     pub fn diff_frame(&mut self, old: &Tree, new: &Tree, reply_to: Option<u64>) -> Option<String> {
-        let mut body = String::new();
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
         let full = if Arc::ptr_eq(&old.root.statics, &new.root.statics) {
             self.diff_node(old, &old.root, new, &new.root, &mut body);
             false
@@ -100,12 +104,15 @@ impl Encoder {
             true
         };
         if body.is_empty() && reply_to.is_none() {
+            self.body = body;
             return None;
         }
         let mut out = String::with_capacity(body.len() + 32);
         out.push('{');
         if let Some(r) = reply_to {
-            let _ = write!(out, "\"r\":{r},");
+            out.push_str("\"r\":");
+            push_u64(&mut out, r);
+            out.push(',');
         }
         if !body.is_empty() {
             if self.write_pending(&mut out) {
@@ -118,6 +125,7 @@ impl Encoder {
             out.pop();
         }
         out.push('}');
+        self.body = body;
         Some(out)
     }
 
@@ -125,9 +133,12 @@ impl Encoder {
 
     fn write_node(&mut self, tree: &Tree, node: &Node, out: &mut String) {
         let id = self.statics_id(&node.statics);
-        let _ = write!(out, "{{\"s\":{id}");
-        for (i, d) in node.dyns.iter().enumerate() {
-            let _ = write!(out, ",\"{i}\":");
+        out.push_str("{\"s\":");
+        push_index(out, id as usize);
+        for (i, d) in tree.dyns(node).iter().enumerate() {
+            out.push_str(",\"");
+            push_index(out, i);
+            out.push_str("\":");
             self.write_dyn(tree, d, out);
         }
         out.push('}');
@@ -144,14 +155,15 @@ impl Encoder {
 
     fn write_list(&mut self, tree: &Tree, list: &List, out: &mut String) {
         out.push_str("{\"l\":[");
-        for (i, item) in list.items.iter().enumerate() {
+        let items = tree.items(list);
+        for (i, item) in items.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
             self.write_node(tree, &item.node, out);
         }
         out.push(']');
-        if list.items.is_empty()
+        if items.is_empty()
             && let Some(node) = &list.otherwise
         {
             out.push_str(",\"e\":");
@@ -164,9 +176,16 @@ impl Encoder {
 
     /// Write the node diff of two nodes with the same statics; writes nothing when equal.
     fn diff_node(&mut self, ot: &Tree, old: &Node, nt: &Tree, new: &Node, out: &mut String) {
+        let (odyns, ndyns) = (ot.dyns(old), nt.dyns(new));
         let start = out.len();
         let mut any = false;
-        for (i, (od, nd)) in old.dyns.iter().zip(new.dyns.iter()).enumerate() {
+        for (i, (od, nd)) in odyns.iter().zip(ndyns.iter()).enumerate() {
+            // Unchanged text, the common case: no slot header to write and take back.
+            if let (Dyn::Text(a), Dyn::Text(b)) = (od, nd)
+                && same_text(ot, *a, nt, *b)
+            {
+                continue;
+            }
             let slot_start = out.len();
             out.push(if any { ',' } else { '{' });
             out.push('"');
@@ -205,8 +224,9 @@ impl Encoder {
     }
 
     fn diff_list(&mut self, ot: &Tree, old: &List, nt: &Tree, new: &List, out: &mut String) {
-        if old.items.is_empty() || new.items.is_empty() {
-            if old.items.is_empty() && new.items.is_empty() {
+        let (oi, ni) = (ot.items(old), nt.items(new));
+        if oi.is_empty() || ni.is_empty() {
+            if oi.is_empty() && ni.is_empty() {
                 let changed = match (&old.otherwise, &new.otherwise) {
                     (None, None) => false,
                     (Some(a), Some(b)) if Arc::ptr_eq(&a.statics, &b.statics) => {
@@ -223,28 +243,19 @@ impl Encoder {
             return self.write_list(nt, new, out);
         }
         let mut ops = Vec::new();
-        let same_keys = old.items.len() == new.items.len()
-            && old
-                .items
-                .iter()
-                .zip(new.items.iter())
-                .all(|(a, b)| a.key == b.key);
+        let same_keys = oi.len() == ni.len() && oi.iter().zip(ni.iter()).all(|(a, b)| ot.key(a) == nt.key(b));
         if same_keys {
-            for i in 0..new.items.len() {
-                self.update_op(ot, &old.items[i].node, nt, &new.items[i].node, i, &mut ops);
+            for i in 0..ni.len() {
+                self.update_op(ot, &oi[i].node, nt, &ni[i].node, i, &mut ops);
             }
         } else {
-            match keyed(&old.items).zip(keyed(&new.items)) {
-                Some((ok, nk)) => self.keyed_ops(ot, old, &ok, nt, new, &nk, &mut ops),
+            match match_keys(ot, oi, nt, ni) {
+                Some(from_old) => self.keyed_ops(ot, oi, from_old, nt, ni, &mut ops),
                 None => {
-                    if has_duplicate_or_partial_keys(&old.items)
-                        || has_duplicate_or_partial_keys(&new.items)
-                    {
-                        tracing::debug!(
-                            "loop items with missing or duplicate data-key: diffing by position"
-                        );
+                    if has_duplicate_or_partial_keys(ot, oi) || has_duplicate_or_partial_keys(nt, ni) {
+                        tracing::debug!("loop items with missing or duplicate data-key: diffing by position");
                     }
-                    self.positional_ops(ot, old, nt, new, &mut ops)
+                    self.positional_ops(ot, oi, nt, ni, &mut ops)
                 }
             }
         }
@@ -261,38 +272,23 @@ impl Encoder {
         out.push_str("]}");
     }
 
-    fn positional_ops(
-        &mut self,
-        ot: &Tree,
-        old: &List,
-        nt: &Tree,
-        new: &List,
-        ops: &mut Vec<String>,
-    ) {
-        let common = old.items.len().min(new.items.len());
-        for i in (new.items.len()..old.items.len()).rev() {
+    fn positional_ops(&mut self, ot: &Tree, oi: &[Item], nt: &Tree, ni: &[Item], ops: &mut Vec<String>) {
+        let common = oi.len().min(ni.len());
+        for i in (ni.len()..oi.len()).rev() {
             ops.push(format!("[\"r\",{i}]"));
         }
-        for (i, item) in new.items.iter().enumerate().skip(common) {
+        for (i, item) in ni.iter().enumerate().skip(common) {
             let mut s = format!("[\"i\",{i},");
             self.write_node(nt, &item.node, &mut s);
             s.push(']');
             ops.push(s);
         }
         for i in 0..common {
-            self.update_op(ot, &old.items[i].node, nt, &new.items[i].node, i, ops);
+            self.update_op(ot, &oi[i].node, nt, &ni[i].node, i, ops);
         }
     }
 
-    fn update_op(
-        &mut self,
-        ot: &Tree,
-        old: &Node,
-        nt: &Tree,
-        new: &Node,
-        i: usize,
-        ops: &mut Vec<String>,
-    ) {
+    fn update_op(&mut self, ot: &Tree, old: &Node, nt: &Tree, new: &Node, i: usize, ops: &mut Vec<String>) {
         if Arc::ptr_eq(&old.statics, &new.statics) {
             let mut d = std::mem::take(&mut self.scratch);
             d.clear();
@@ -310,40 +306,17 @@ impl Encoder {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn keyed_ops(
         &mut self,
         ot: &Tree,
-        old: &List,
-        ok: &[&str],
+        oi: &[Item],
+        from_old: Vec<Option<usize>>,
         nt: &Tree,
-        new: &List,
-        nk: &[&str],
+        ni: &[Item],
         ops: &mut Vec<String>,
     ) {
-        let old_pos: HashMap<&str, usize> = ok.iter().enumerate().map(|(i, k)| (*k, i)).collect();
-        // For each new item: the old index it reuses.
-        let from_old: Vec<Option<usize>> = nk.iter().map(|k| old_pos.get(k).copied()).collect();
-        let mut kept = vec![false; ok.len()];
-        for o in from_old.iter().flatten() {
-            kept[*o] = true;
-        }
-        let removals = kept.iter().filter(|k| !**k).count();
-        let inserts = from_old.iter().filter(|o| o.is_none()).count();
-        // Rank of each kept old item among kept items, in new order.
-        let mut rank_of_old = vec![usize::MAX; ok.len()];
-        let mut r = 0;
-        for (i, k) in kept.iter().enumerate() {
-            if *k {
-                rank_of_old[i] = r;
-                r += 1;
-            }
-        }
-        let seq: Vec<usize> = from_old.iter().flatten().map(|o| rank_of_old[*o]).collect();
-        let stable = lis(&seq);
-        let moves = seq.len() - stable.iter().filter(|s| **s).count();
-        let structural = removals + inserts + moves;
-        if structural > 0 && structural * MAX_OPS_SHARE > new.items.len().max(old.items.len()) + 8 {
+        let (structural, plan) = keyed_plan(&from_old, oi.len());
+        if structural > 0 && structural * MAX_OPS_SHARE > ni.len().max(oi.len()) + 8 {
             // One rebuild op: cheaper than many single edits.
             let mut s = String::from("[\"o\",[");
             for (j, o) in from_old.iter().enumerate() {
@@ -351,65 +324,273 @@ impl Encoder {
                     s.push(',');
                 }
                 match o {
-                    Some(o) => {
-                        let _ = write!(s, "{o}");
-                    }
-                    None => self.write_node(nt, &new.items[j].node, &mut s),
+                    Some(o) => push_index(&mut s, *o),
+                    None => self.write_node(nt, &ni[j].node, &mut s),
                 }
             }
             s.push_str("]]");
             ops.push(s);
         } else if structural > 0 {
-            // Simulate the client's list to compute indices.
-            const NEW: usize = usize::MAX;
-            let mut work: Vec<usize> = (0..ok.len()).collect();
-            for i in (0..ok.len()).rev() {
-                if !kept[i] {
-                    ops.push(format!("[\"r\",{i}]"));
-                    work.remove(i);
-                }
-            }
-            let mut stable_of_old = vec![false; ok.len()];
-            for (s, o) in stable.iter().zip(from_old.iter().flatten()) {
-                stable_of_old[*o] = *s;
-            }
-            // Walk new order backwards, placing each item right before its successor.
-            let mut next: Option<usize> = None; // position in `work` of new[j+1]
-            for j in (0..nk.len()).rev() {
-                let anchor = next.unwrap_or(work.len());
-                let pos = match from_old[j] {
-                    None => {
-                        let mut s = format!("[\"i\",{anchor},");
-                        self.write_node(nt, &new.items[j].node, &mut s);
+            for op in plan() {
+                match op {
+                    StructOp::Remove(i) => ops.push(format!("[\"r\",{i}]")),
+                    StructOp::Insert { at, j } => {
+                        let mut s = format!("[\"i\",{at},");
+                        self.write_node(nt, &ni[j].node, &mut s);
                         s.push(']');
                         ops.push(s);
-                        work.insert(anchor, NEW - j);
-                        anchor
                     }
-                    Some(o) if stable_of_old[o] => work.iter().position(|w| *w == o).unwrap_or(0),
-                    Some(o) => {
-                        let from = work.iter().position(|w| *w == o).unwrap_or(0);
-                        let to = if from < anchor { anchor - 1 } else { anchor };
-                        if from != to {
-                            ops.push(format!("[\"m\",{from},{to}]"));
-                            let v = work.remove(from);
-                            work.insert(to, v);
-                        }
-                        to
-                    }
-                };
-                next = Some(pos);
+                    StructOp::Move { from, to } => ops.push(format!("[\"m\",{from},{to}]")),
+                }
             }
         }
         for (j, o) in from_old.iter().enumerate() {
             if let Some(o) = o {
-                self.update_op(ot, &old.items[*o].node, nt, &new.items[j].node, j, ops);
+                self.update_op(ot, &oi[*o].node, nt, &ni[j].node, j, ops);
             }
         }
     }
 }
 
-fn push_index(out: &mut String, mut i: usize) {
+/// True when two text slots hold the same text (compared as bytes: no char boundary checks).
+#[inline]
+fn same_text(ot: &Tree, a: TextRange, nt: &Tree, b: TextRange) -> bool {
+    a.end - a.start == b.end - b.start
+        && ot.text.as_bytes().get(a.start as usize..a.end as usize)
+            == nt.text.as_bytes().get(b.start as usize..b.end as usize)
+}
+
+/// One structural edit of a keyed list, in the client's current indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StructOp {
+    /// `["r", i]`.
+    Remove(usize),
+    /// `["i", at, node of new item j]`.
+    Insert { at: usize, j: usize },
+    /// `["m", from, to]`.
+    Move { from: usize, to: usize },
+}
+
+/// Plans the structural edits of a keyed list: `from_old[j]` is the old index new item `j`
+/// reuses (none: a new item), `n_old` the old length. Returns the number of removes, inserts
+/// and moves, and a function listing them (see [`structural_ops`]).
+///
+/// Items that keep their place at the start and at the end (same key at the same index
+/// from either end) are left out of the longest-increasing-subsequence and the simulation:
+/// they are always in the subsequence the full computation picks (they hold the smallest
+/// ranks at the front and the largest at the back, in order), so the plan, shifted by the
+/// common prefix's length, is exactly the one for the whole list.
+fn keyed_plan(from_old: &[Option<usize>], n_old: usize) -> (usize, impl FnOnce() -> Vec<StructOp>) {
+    let n_new = from_old.len();
+    let common = n_old.min(n_new);
+    let mut pre = 0;
+    while pre < common && from_old[pre] == Some(pre) {
+        pre += 1;
+    }
+    let mut suf = 0;
+    while pre + suf < common && from_old[n_new - 1 - suf] == Some(n_old - 1 - suf) {
+        suf += 1;
+    }
+    let m_old = n_old - pre - suf;
+    let mid: Vec<Option<usize>> = from_old[pre..n_new - suf].iter().map(|o| o.map(|o| o - pre)).collect();
+    let mut kept = vec![false; m_old];
+    for o in mid.iter().flatten() {
+        kept[*o] = true;
+    }
+    let removals = kept.iter().filter(|k| !**k).count();
+    let inserts = mid.iter().filter(|o| o.is_none()).count();
+    // Rank of each kept old item among kept items, in new order.
+    let mut rank_of_old = vec![usize::MAX; m_old];
+    let mut r = 0;
+    for (i, k) in kept.iter().enumerate() {
+        if *k {
+            rank_of_old[i] = r;
+            r += 1;
+        }
+    }
+    let seq: Vec<usize> = mid.iter().flatten().map(|o| rank_of_old[*o]).collect();
+    let stable = lis(&seq);
+    let moves = seq.len() - stable.iter().filter(|s| **s).count();
+    let plan = move || {
+        let mut stable_of_old = vec![false; m_old];
+        for (s, o) in stable.iter().zip(mid.iter().flatten()) {
+            stable_of_old[*o] = *s;
+        }
+        let mut plan = Vec::new();
+        structural_ops(&mid, &kept, &stable_of_old, &mut plan);
+        for op in &mut plan {
+            *op = match *op {
+                StructOp::Remove(i) => StructOp::Remove(i + pre),
+                StructOp::Insert { at, j } => StructOp::Insert {
+                    at: at + pre,
+                    j: j + pre,
+                },
+                StructOp::Move { from, to } => StructOp::Move {
+                    from: from + pre,
+                    to: to + pre,
+                },
+            };
+        }
+        plan
+    };
+    (removals + inserts + moves, plan)
+}
+
+/// A Fenwick tree of slot occupancy: the client index of an item is the number of occupied
+/// slots before its slot.
+struct Occupancy(Vec<i32>);
+
+impl Occupancy {
+    /// Built in linear time from per-slot occupancy.
+    fn new(occupied: &[bool]) -> Self {
+        let n = occupied.len();
+        let mut t = vec![0i32; n + 1];
+        for (i, o) in occupied.iter().enumerate() {
+            t[i + 1] += i32::from(*o);
+            let parent = (i + 1) + ((i + 1) & (i + 1).wrapping_neg());
+            if parent <= n {
+                t[parent] += t[i + 1];
+            }
+        }
+        Occupancy(t)
+    }
+
+    fn add(&mut self, slot: usize, delta: i32) {
+        let mut i = slot + 1;
+        while i < self.0.len() {
+            self.0[i] += delta;
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// Occupied slots before `slot`.
+    fn before(&self, slot: usize) -> usize {
+        let mut i = slot;
+        let mut sum = 0i32;
+        while i > 0 {
+            sum += self.0[i];
+            i -= i & i.wrapping_neg();
+        }
+        sum as usize
+    }
+}
+
+/// The removes, inserts and moves that turn the old keyed list into the new one's order.
+///
+/// Removes go first (old indices, descending). Then the new order is walked backwards and
+/// every item that is not stable (not in the longest increasing subsequence) is inserted or
+/// moved right before its successor. This is the result of simulating the client's list
+/// with `Vec::insert`/`remove`, but every item's index is read from a Fenwick tree over a
+/// fixed slot order instead of being searched for, so it costs O(n log n), not O(n²).
+///
+/// Slots: stable items split both orders into the same gaps. Gap `k` (before the k-th stable
+/// item, or the end) holds first the old slots of the non-stable kept items that start in
+/// it (old order), then the slots of the non-stable new items that end up in it (new order),
+/// then the stable item's own slot. An item placed before its successor lands in its gap's
+/// second region, right before its successor's slot, with nothing occupied in between.
+fn structural_ops(from_old: &[Option<usize>], kept: &[bool], stable_of_old: &[bool], ops: &mut Vec<StructOp>) {
+    for i in (0..kept.len()).rev() {
+        if !kept[i] {
+            ops.push(StructOp::Remove(i));
+        }
+    }
+    let mut work_len = kept.iter().filter(|k| **k).count();
+    // Gap of each kept old item, and of each new item that is not stable.
+    let mut old_gap = vec![0usize; kept.len()];
+    let mut gaps = 0;
+    for o in 0..kept.len() {
+        if kept[o] {
+            old_gap[o] = gaps;
+            if stable_of_old[o] {
+                gaps += 1;
+            }
+        }
+    }
+    let mut new_gap = vec![0usize; from_old.len()];
+    let mut g = 0;
+    for (j, o) in from_old.iter().enumerate() {
+        match o {
+            Some(o) if stable_of_old[*o] => g += 1,
+            _ => new_gap[j] = g,
+        }
+    }
+    let mut old_cnt = vec![0usize; gaps + 1];
+    let mut chain_cnt = vec![0usize; gaps + 1];
+    for o in 0..kept.len() {
+        if kept[o] && !stable_of_old[o] {
+            old_cnt[old_gap[o]] += 1;
+        }
+    }
+    for (j, o) in from_old.iter().enumerate() {
+        if !matches!(o, Some(o) if stable_of_old[*o]) {
+            chain_cnt[new_gap[j]] += 1;
+        }
+    }
+    let mut base = vec![0usize; gaps + 1];
+    for k in 0..gaps {
+        base[k + 1] = base[k] + old_cnt[k] + chain_cnt[k] + 1;
+    }
+    let total = base[gaps] + old_cnt[gaps] + chain_cnt[gaps];
+    // Current slot of each kept old item, and target slot of each non-stable new item.
+    let mut old_slot = vec![0usize; kept.len()];
+    let mut seen = vec![0usize; gaps + 1];
+    let mut occupied = vec![false; total];
+    for o in 0..kept.len() {
+        if !kept[o] {
+            continue;
+        }
+        let k = old_gap[o];
+        let slot = if stable_of_old[o] {
+            base[k] + old_cnt[k] + chain_cnt[k]
+        } else {
+            seen[k] += 1;
+            base[k] + seen[k] - 1
+        };
+        old_slot[o] = slot;
+        occupied[slot] = true;
+    }
+    seen.iter_mut().for_each(|c| *c = 0);
+    let mut chain_slot = vec![0usize; from_old.len()];
+    for (j, o) in from_old.iter().enumerate() {
+        if !matches!(o, Some(o) if stable_of_old[*o]) {
+            let k = new_gap[j];
+            chain_slot[j] = base[k] + old_cnt[k] + seen[k];
+            seen[k] += 1;
+        }
+    }
+    let mut occ = Occupancy::new(&occupied);
+    // Walk new order backwards, placing each item right before its successor.
+    let mut next: Option<usize> = None; // client index of new[j+1]
+    for j in (0..from_old.len()).rev() {
+        let anchor = next.unwrap_or(work_len);
+        let pos = match from_old[j] {
+            None => {
+                ops.push(StructOp::Insert { at: anchor, j });
+                occ.add(chain_slot[j], 1);
+                work_len += 1;
+                anchor
+            }
+            Some(o) if stable_of_old[o] => occ.before(old_slot[o]),
+            Some(o) => {
+                let from = occ.before(old_slot[o]);
+                let to = if from < anchor { anchor - 1 } else { anchor };
+                if from != to {
+                    ops.push(StructOp::Move { from, to });
+                }
+                occ.add(old_slot[o], -1);
+                occ.add(chain_slot[j], 1);
+                to
+            }
+        };
+        next = Some(pos);
+    }
+}
+
+fn push_index(out: &mut String, i: usize) {
+    push_u64(out, i as u64);
+}
+
+fn push_u64(out: &mut String, mut i: u64) {
     let mut buf = [0u8; 20];
     let mut n = buf.len();
     loop {
@@ -420,25 +601,71 @@ fn push_index(out: &mut String, mut i: usize) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&buf[n..]).unwrap_or_default());
+    out.extend(buf[n..].iter().map(|b| char::from(*b)));
 }
 
-/// The keys of all items, when every item has one and none repeats.
-fn keyed(items: &[Item]) -> Option<Vec<&str>> {
-    let mut keys = Vec::with_capacity(items.len());
-    let mut seen = std::collections::HashSet::with_capacity(items.len());
-    for item in items {
-        let k = item.key.as_deref()?;
-        if !seen.insert(k) {
+/// Item key → index in its list. Keys often come from user data, so the map keeps std's
+/// randomly keyed SipHash: crafted keys cannot force collisions.
+type KeyMap<'a> = HashMap<&'a str, usize, RandomState>;
+
+/// The index of every item by key, when every item has one and none repeats.
+fn keyed<'t>(tree: &'t Tree, items: &[Item]) -> Option<KeyMap<'t>> {
+    let mut map = KeyMap::with_capacity_and_hasher(items.len(), RandomState::new());
+    for (i, item) in items.iter().enumerate() {
+        let k = tree.key(item)?;
+        if map.insert(k, i).is_some() {
             return None;
         }
-        keys.push(k);
     }
-    Some(keys)
+    Some(map)
 }
 
-fn has_duplicate_or_partial_keys(items: &[Item]) -> bool {
-    items.iter().any(|i| i.key.is_some()) && keyed(items).is_none()
+/// For each new item, the index of the old item with the same key, or none for a new key;
+/// `None` when an item of either list has no key or a key repeats in its list.
+///
+/// Every old key goes into a map (which also finds repeats). A new item's old index is first
+/// guessed from its predecessor's (next or previous old item: runs of kept items, reversed
+/// runs) and checked by comparing keys; only a wrong guess looks the key up.
+fn match_keys(ot: &Tree, oi: &[Item], nt: &Tree, ni: &[Item]) -> Option<Vec<Option<usize>>> {
+    let old_pos = keyed(ot, oi)?;
+    let mut from_old = Vec::with_capacity(ni.len());
+    let mut used = vec![false; oi.len()];
+    let mut fresh = KeyMap::with_hasher(RandomState::new());
+    let mut prev: Option<usize> = None;
+    for (j, item) in ni.iter().enumerate() {
+        let k = nt.key(item)?;
+        let kb = k.as_bytes();
+        let guess = |c: usize| {
+            oi.get(c)
+                .and_then(|o| o.key)
+                .is_some_and(|r| ot.text.as_bytes().get(r.start as usize..r.end as usize) == Some(kb))
+        };
+        let found = match prev {
+            Some(p) if guess(p + 1) => Some(p + 1),
+            Some(p) if p > 0 && guess(p - 1) => Some(p - 1),
+            None if j == 0 && guess(0) => Some(0),
+            _ => old_pos.get(k).copied(),
+        };
+        match found {
+            Some(o) => {
+                if std::mem::replace(&mut used[o], true) {
+                    return None;
+                }
+                prev = Some(o);
+            }
+            None => {
+                if fresh.insert(k, j).is_some() {
+                    return None;
+                }
+            }
+        }
+        from_old.push(found);
+    }
+    Some(from_old)
+}
+
+fn has_duplicate_or_partial_keys(tree: &Tree, items: &[Item]) -> bool {
+    items.iter().any(|i| i.key.is_some()) && keyed(tree, items).is_none()
 }
 
 /// Marks the members of one longest increasing subsequence of `seq`.
@@ -460,11 +687,7 @@ fn lis(seq: &[usize]) -> Vec<bool> {
     let mut cur = tails.last().copied();
     while let Some(i) = cur {
         out[i] = true;
-        cur = if prev[i] == usize::MAX {
-            None
-        } else {
-            Some(prev[i])
-        };
+        cur = if prev[i] == usize::MAX { None } else { Some(prev[i]) };
     }
     out
 }
@@ -501,6 +724,98 @@ pub fn write_json_str(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The original O(n²) simulation, as the reference for `structural_ops`.
+    fn structural_ops_naive(from_old: &[Option<usize>], kept: &[bool], stable_of_old: &[bool]) -> Vec<StructOp> {
+        const NEW: usize = usize::MAX;
+        let mut ops = Vec::new();
+        let mut work: Vec<usize> = (0..kept.len()).collect();
+        for i in (0..kept.len()).rev() {
+            if !kept[i] {
+                ops.push(StructOp::Remove(i));
+                work.remove(i);
+            }
+        }
+        let mut next: Option<usize> = None;
+        for j in (0..from_old.len()).rev() {
+            let anchor = next.unwrap_or(work.len());
+            let pos = match from_old[j] {
+                None => {
+                    ops.push(StructOp::Insert { at: anchor, j });
+                    work.insert(anchor, NEW - j);
+                    anchor
+                }
+                Some(o) if stable_of_old[o] => work.iter().position(|w| *w == o).expect("kept item"),
+                Some(o) => {
+                    let from = work.iter().position(|w| *w == o).expect("kept item");
+                    let to = if from < anchor { anchor - 1 } else { anchor };
+                    if from != to {
+                        ops.push(StructOp::Move { from, to });
+                        let v = work.remove(from);
+                        work.insert(to, v);
+                    }
+                    to
+                }
+            };
+            next = Some(pos);
+        }
+        ops
+    }
+
+    #[test]
+    fn structural_ops_match_simulation() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = |m: usize| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 33) as usize) % m.max(1)
+        };
+        for _ in 0..3000 {
+            let n_old = rnd(40);
+            // Half the lists get few edits, so they keep a common start and end.
+            let rare = if rnd(2) == 0 { 4 } else { 30 };
+            // New list: a shuffled subset of old keys plus some new ones.
+            let mut new: Vec<Option<usize>> = (0..n_old).filter(|_| rnd(rare) != 0).map(Some).collect();
+            for i in (1..new.len()).rev() {
+                if rnd(rare) == 0 {
+                    let k = rnd(i + 1);
+                    new.swap(i, k);
+                }
+            }
+            for _ in 0..rnd(4) {
+                let at = rnd(new.len() + 1);
+                new.insert(at, None);
+            }
+            let mut kept = vec![false; n_old];
+            for o in new.iter().flatten() {
+                kept[*o] = true;
+            }
+            let mut rank = vec![0; n_old];
+            let mut r = 0;
+            for i in 0..n_old {
+                if kept[i] {
+                    rank[i] = r;
+                    r += 1;
+                }
+            }
+            let seq: Vec<usize> = new.iter().flatten().map(|o| rank[*o]).collect();
+            let stable = lis(&seq);
+            let mut stable_of_old = vec![false; n_old];
+            for (s, o) in stable.iter().zip(new.iter().flatten()) {
+                stable_of_old[*o] = *s;
+            }
+            let mut fast = Vec::new();
+            structural_ops(&new, &kept, &stable_of_old, &mut fast);
+            let naive = structural_ops_naive(&new, &kept, &stable_of_old);
+            assert_eq!(fast, naive, "{new:?}");
+            // The trimmed plan: same count and same ops as the whole list's.
+            let removals = kept.iter().filter(|k| !**k).count();
+            let inserts = new.iter().filter(|o| o.is_none()).count();
+            let moves = stable.iter().filter(|s| !**s).count();
+            let (structural, plan) = keyed_plan(&new, n_old);
+            assert_eq!(structural, removals + inserts + moves, "{new:?}");
+            assert_eq!(plan(), naive, "{new:?}");
+        }
+    }
 
     #[test]
     fn lis_finds_longest() {

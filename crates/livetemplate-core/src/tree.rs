@@ -111,12 +111,29 @@ impl fmt::Debug for StaticsData {
 pub type Statics = Arc<StaticsData>;
 
 /// One rendered template branch: its statics and the values of its dynamic slots.
+///
+/// The slot values live in the owning [`Tree`]'s arena: read them with [`Tree::dyns`].
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// Literal parts; `statics.len() == dyns.len() + 1`.
+    /// Literal parts; `statics.len() == dyns.len + 1`.
     pub statics: Statics,
-    /// Dynamic slot values.
-    pub dyns: Vec<Dyn>,
+    /// The node's dynamic slot values: a span of [`Tree::dyns`].
+    pub dyns: Span,
+}
+
+/// A run of consecutive entries of one of a [`Tree`]'s arenas.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    /// Index of the first entry.
+    pub start: u32,
+    /// Number of entries.
+    pub len: u32,
+}
+
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..(self.start + self.len) as usize
+    }
 }
 
 /// The value of one dynamic slot.
@@ -125,7 +142,7 @@ pub enum Dyn {
     /// An expression's escaped output: a range in [`Tree::text`].
     Text(TextRange),
     /// An `if`/`match`: the branch taken, or none.
-    Branch(Option<Box<Node>>),
+    Branch(Option<Node>),
     /// A `for` loop.
     List(List),
 }
@@ -142,34 +159,53 @@ pub struct TextRange {
 /// A rendered `for` loop.
 #[derive(Debug, Clone, Default)]
 pub struct List {
-    /// One node per iteration.
-    pub items: Vec<Item>,
+    /// One item per iteration: a span of [`Tree::items`].
+    pub items: Span,
     /// The loop's `else` body, when it ran.
-    pub otherwise: Option<Box<Node>>,
+    pub otherwise: Option<Node>,
 }
 
 /// One loop iteration.
 #[derive(Debug, Clone)]
 pub struct Item {
-    /// The `data-key` of the item's root element, if it has one.
-    pub key: Option<Box<str>>,
+    /// The `data-key` of the item's root element, if it has one: a range in [`Tree::text`].
+    pub key: Option<TextRange>,
     /// The iteration's content.
     pub node: Node,
 }
 
-/// A whole rendered page: the root node and the dynamic text its slots point into.
+/// A whole rendered page: the root node, and the arenas its nodes point into.
 #[derive(Debug, Clone)]
 pub struct Tree {
     /// The root node.
     pub root: Node,
-    /// All dynamic text of the tree.
+    /// All dynamic text of the tree (expression output, and item keys written in statics).
     pub text: String,
+    /// The dynamic slot values of all nodes; each node's are consecutive.
+    pub dyns: Vec<Dyn>,
+    /// The items of all loops; each loop's are consecutive.
+    pub items: Vec<Item>,
 }
 
 impl Tree {
     /// The text of a dynamic slot.
     pub fn text(&self, range: TextRange) -> &str {
         &self.text[range.start as usize..range.end as usize]
+    }
+
+    /// The dynamic slot values of `node`.
+    pub fn dyns(&self, node: &Node) -> &[Dyn] {
+        &self.dyns[node.dyns.range()]
+    }
+
+    /// The items of `list`.
+    pub fn items(&self, list: &List) -> &[Item] {
+        &self.items[list.items.range()]
+    }
+
+    /// The key of `item`, if it has one.
+    pub fn key(&self, item: &Item) -> Option<&str> {
+        item.key.map(|r| self.text(r))
     }
 
     /// The HTML this tree stands for.
@@ -181,11 +217,12 @@ impl Tree {
 
     /// Append the HTML of `node` to `out`.
     pub fn write_node(&self, node: &Node, out: &mut String) {
-        for (i, dyn_) in node.dyns.iter().enumerate() {
+        let dyns = self.dyns(node);
+        for (i, dyn_) in dyns.iter().enumerate() {
             out.push_str(node.statics.get(i));
             self.write_dyn(dyn_, out);
         }
-        out.push_str(node.statics.get(node.dyns.len()));
+        out.push_str(node.statics.get(dyns.len()));
     }
 
     fn write_dyn(&self, dyn_: &Dyn, out: &mut String) {
@@ -194,10 +231,11 @@ impl Tree {
             Dyn::Branch(Some(node)) => self.write_node(node, out),
             Dyn::Branch(None) => {}
             Dyn::List(list) => {
-                for item in &list.items {
+                let items = self.items(list);
+                for item in items {
                     self.write_node(&item.node, out);
                 }
-                if list.items.is_empty()
+                if items.is_empty()
                     && let Some(node) = &list.otherwise
                 {
                     self.write_node(node, out);
@@ -256,20 +294,64 @@ struct NodeBuild {
     role: Role,
     text: String,
     ends: Vec<u32>,
-    dyns: Vec<Dyn>,
+    /// Where this node's slot values start: on `TreeSink::dyns` when `direct`, else on
+    /// `TreeSink::dyn_stack`.
+    dyn_start: u32,
+    /// No node has been opened inside this one yet, so its values go straight to the arena
+    /// (only the innermost open node can be direct).
+    direct: bool,
 }
 
 #[derive(Debug)]
 enum Frame {
     Node(NodeBuild),
-    Expr { start: u32 },
-    Branch { taken: Option<Box<Node>> },
-    Loop { list: List, last: Option<Statics> },
+    Branch {
+        taken: Option<Node>,
+    },
+    Loop {
+        /// Where this loop's items start: on `TreeSink::items` when `direct`, else on
+        /// `TreeSink::item_stack`.
+        item_start: u32,
+        /// No loop has been opened inside this one yet, so its items go straight to the arena
+        /// (only the innermost open loop can be direct).
+        direct: bool,
+        otherwise: Option<Node>,
+        last: Option<Statics>,
+        /// `last`'s items have their key in slot 0 (`<tr data-key="{{ id }}">`).
+        key_in_slot0: bool,
+    },
+}
+
+thread_local! {
+    /// The root statics of the last tree built on this thread: the usual hint for the next
+    /// one, so the root is rarely interned (global lock and hash of all its text).
+    static LAST_ROOT: std::cell::RefCell<Option<Statics>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A sink's working buffers, kept per thread between renders for their capacity.
+#[derive(Debug, Default)]
+struct Scratch {
+    stack: Vec<Frame>,
+    pool: Vec<String>,
+    ends_pool: Vec<Vec<u32>>,
+    dyn_stack: Vec<Dyn>,
+    item_stack: Vec<Item>,
+}
+
+thread_local! {
+    /// Lengths of the last tree built on this thread (text, dyns, items): the next tree's
+    /// arenas start with that capacity instead of growing from empty.
+    static LAST_SIZES: Cell<(u32, u32, u32)> = const { Cell::new((256, 0, 0)) };
+    static SCRATCH: std::cell::RefCell<Option<Scratch>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Receives askama's marked output and builds a [`Tree`] from it.
 ///
 /// Created by the code `#[derive(LiveState)]` generates; users do not touch it.
+///
+/// Slot values and items are collected on two stacks while their node or loop is open (an
+/// open node's values stay consecutive: its children finish before it takes its next slot),
+/// and moved into the tree's arenas when it finishes.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct TreeSink<'a> {
@@ -278,43 +360,65 @@ pub struct TreeSink<'a> {
     text: String,
     pool: Vec<String>,
     ends_pool: Vec<Vec<u32>>,
+    dyn_stack: Vec<Dyn>,
+    item_stack: Vec<Item>,
+    dyns: Vec<Dyn>,
+    items: Vec<Item>,
+    /// Start in `text` of the expression being written, if any.
+    expr: Option<u32>,
     error: Option<&'static str>,
 }
 
 impl<'a> TreeSink<'a> {
     /// A sink reading markers through `cell`.
     pub fn new(cell: &'a Cell<u32>) -> Self {
-        TreeSink {
+        // A render nested in another on this thread finds no scratch and starts empty.
+        let sc = SCRATCH.with(|c| c.borrow_mut().take()).unwrap_or_default();
+        let (text, dyns, items) = LAST_SIZES.with(Cell::get);
+        let mut sink = TreeSink {
             cell,
-            stack: vec![Frame::Node(NodeBuild {
-                role: Role::Root,
-                text: String::with_capacity(256),
-                ends: Vec::new(),
-                dyns: Vec::new(),
-            })],
-            text: String::with_capacity(256),
-            pool: Vec::new(),
-            ends_pool: Vec::new(),
+            stack: sc.stack,
+            text: String::with_capacity((text as usize + text as usize / 8).max(64)),
+            pool: sc.pool,
+            ends_pool: sc.ends_pool,
+            dyn_stack: sc.dyn_stack,
+            item_stack: sc.item_stack,
+            dyns: Vec::with_capacity(dyns as usize + dyns as usize / 8),
+            items: Vec::with_capacity(items as usize + items as usize / 8),
+            expr: None,
             error: None,
-        }
+        };
+        sink.stack.clear();
+        sink.dyn_stack.clear();
+        sink.item_stack.clear();
+        let root = sink.new_node(Role::Root);
+        sink.stack.push(root);
+        sink
     }
 
     fn new_node(&mut self, role: Role) -> Frame {
+        // The enclosing node's values so far move to the stack: this one's come first.
+        for f in self.stack.iter_mut().rev() {
+            if let Frame::Node(nb) = f {
+                if nb.direct {
+                    let from = (nb.dyn_start as usize).min(self.dyns.len());
+                    nb.dyn_start = self.dyn_stack.len() as u32;
+                    nb.direct = false;
+                    self.dyn_stack.extend(self.dyns.drain(from..));
+                }
+                break;
+            }
+        }
         let mut text = self.pool.pop().unwrap_or_default();
         text.clear();
         let mut ends = self.ends_pool.pop().unwrap_or_default();
         ends.clear();
-        let slots = match self.stack.last() {
-            Some(Frame::Loop { last: Some(s), .. }) if role == Role::Item => {
-                s.len().saturating_sub(1)
-            }
-            _ => 0,
-        };
         Frame::Node(NodeBuild {
             role,
             text,
             ends,
-            dyns: Vec::with_capacity(slots),
+            dyn_start: self.dyns.len() as u32,
+            direct: true,
         })
     }
 
@@ -324,11 +428,16 @@ impl<'a> TreeSink<'a> {
         }
     }
 
+    #[inline]
     fn push_dyn(&mut self, d: Dyn) {
         match self.stack.last_mut() {
             Some(Frame::Node(nb)) => {
                 nb.ends.push(nb.text.len() as u32);
-                nb.dyns.push(d);
+                if nb.direct {
+                    self.dyns.push(d);
+                } else {
+                    self.dyn_stack.push(d);
+                }
             }
             _ => self.fail("dynamic value outside a node"),
         }
@@ -342,9 +451,20 @@ impl<'a> TreeSink<'a> {
         };
         self.pool.push(nb.text);
         self.ends_pool.push(nb.ends);
+        let start = if nb.direct {
+            nb.dyn_start.min(self.dyns.len() as u32)
+        } else {
+            let start = self.dyns.len() as u32;
+            let from = (nb.dyn_start as usize).min(self.dyn_stack.len());
+            self.dyns.extend(self.dyn_stack.drain(from..));
+            start
+        };
         Node {
             statics,
-            dyns: nb.dyns,
+            dyns: Span {
+                start,
+                len: self.dyns.len() as u32 - start,
+            },
         }
     }
 
@@ -354,12 +474,27 @@ impl<'a> TreeSink<'a> {
             return self.fail("marker stack underflow");
         };
         match frame {
-            Frame::Expr { start } => {
-                let end = self.text.len() as u32;
-                self.push_dyn(Dyn::Text(TextRange { start, end }));
-            }
             Frame::Branch { taken } => self.push_dyn(Dyn::Branch(taken)),
-            Frame::Loop { list, .. } => self.push_dyn(Dyn::List(list)),
+            Frame::Loop {
+                item_start,
+                direct,
+                otherwise,
+                ..
+            } => {
+                let start = if direct {
+                    item_start.min(self.items.len() as u32)
+                } else {
+                    let start = self.items.len() as u32;
+                    let from = (item_start as usize).min(self.item_stack.len());
+                    self.items.extend(self.item_stack.drain(from..));
+                    start
+                };
+                let items = Span {
+                    start,
+                    len: self.items.len() as u32 - start,
+                };
+                self.push_dyn(Dyn::List(List { items, otherwise }));
+            }
             Frame::Node(nb) => {
                 let role = nb.role;
                 let hint = match self.stack.last() {
@@ -369,15 +504,45 @@ impl<'a> TreeSink<'a> {
                 let node = self.finish_node(nb, hint.as_ref());
                 match (role, self.stack.last_mut()) {
                     (Role::BranchBody, Some(Frame::Branch { taken })) => {
-                        *taken = Some(Box::new(node));
+                        *taken = Some(node);
                     }
-                    (Role::Item, Some(Frame::Loop { list, last })) => {
-                        *last = Some(node.statics.clone());
-                        let key = item_key(&node, &self.text);
-                        list.items.push(Item { key, node });
+                    (
+                        Role::Item,
+                        Some(Frame::Loop {
+                            last,
+                            key_in_slot0,
+                            direct,
+                            ..
+                        }),
+                    ) => {
+                        let same = last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &node.statics));
+                        let slot0 = self.dyns.get(node.dyns.start as usize).filter(|_| node.dyns.len > 0);
+                        let key = match slot0 {
+                            // Same statics as the previous item: the key is where it was.
+                            Some(Dyn::Text(r)) if same && *key_in_slot0 => Some(*r),
+                            _ => {
+                                *key_in_slot0 = key_slot0(&node, &self.dyns);
+                                if *key_in_slot0 {
+                                    match slot0 {
+                                        Some(Dyn::Text(r)) => Some(*r),
+                                        _ => None,
+                                    }
+                                } else {
+                                    item_key(&node, &self.dyns, &mut self.text)
+                                }
+                            }
+                        };
+                        if !same {
+                            *last = Some(node.statics.clone());
+                        }
+                        if *direct {
+                            self.items.push(Item { key, node });
+                        } else {
+                            self.item_stack.push(Item { key, node });
+                        }
                     }
-                    (Role::Else, Some(Frame::Loop { list, .. })) => {
-                        list.otherwise = Some(Box::new(node));
+                    (Role::Else, Some(Frame::Loop { otherwise, .. })) => {
+                        *otherwise = Some(node);
                     }
                     _ => self.fail("node closed in the wrong place"),
                 }
@@ -409,16 +574,20 @@ impl<'a> TreeSink<'a> {
         false
     }
 
+    // Kept out of line, so `write_str`, called for every piece of output, stays small.
+    #[inline(never)]
     fn on_mark(&mut self, code: u32) {
-        match code {
-            mark::EXPR_OPEN => {
-                let start = self.text.len() as u32;
-                self.stack.push(Frame::Expr { start });
+        // Any marker ends an open expression; only broken output has another one first.
+        if let Some(start) = self.expr.take() {
+            let end = self.text.len() as u32;
+            self.push_dyn(Dyn::Text(TextRange { start, end }));
+            if code == mark::EXPR_CLOSE {
+                return;
             }
-            mark::EXPR_CLOSE => match self.stack.last() {
-                Some(Frame::Expr { .. }) => self.close_top(),
-                _ => self.fail("expression end without start"),
-            },
+        }
+        match code {
+            mark::EXPR_OPEN => self.expr = Some(self.text.len() as u32),
+            mark::EXPR_CLOSE => self.fail("expression end without start"),
             mark::BRANCH_OPEN => self.stack.push(Frame::Branch { taken: None }),
             mark::BRANCH_BODY => {
                 if self.unwind_to_branch() {
@@ -431,10 +600,27 @@ impl<'a> TreeSink<'a> {
                     self.close_top();
                 }
             }
-            mark::LOOP_OPEN => self.stack.push(Frame::Loop {
-                list: List::default(),
-                last: None,
-            }),
+            mark::LOOP_OPEN => {
+                // The enclosing loop's items so far move to the stack: this one's come first.
+                for f in self.stack.iter_mut().rev() {
+                    if let Frame::Loop { item_start, direct, .. } = f {
+                        if *direct {
+                            let from = (*item_start as usize).min(self.items.len());
+                            *item_start = self.item_stack.len() as u32;
+                            *direct = false;
+                            self.item_stack.extend(self.items.drain(from..));
+                        }
+                        break;
+                    }
+                }
+                self.stack.push(Frame::Loop {
+                    item_start: self.items.len() as u32,
+                    direct: true,
+                    otherwise: None,
+                    last: None,
+                    key_in_slot0: false,
+                })
+            }
             mark::LOOP_ITEM => {
                 if self.unwind_to_loop() {
                     let f = self.new_node(Role::Item);
@@ -458,6 +644,10 @@ impl<'a> TreeSink<'a> {
 
     /// Finish building and return the tree.
     pub fn finish(mut self) -> Result<Tree> {
+        if let Some(start) = self.expr.take() {
+            let end = self.text.len() as u32;
+            self.push_dyn(Dyn::Text(TextRange { start, end }));
+        }
         while self.stack.len() > 1 {
             self.close_top();
         }
@@ -468,10 +658,38 @@ impl<'a> TreeSink<'a> {
         }
         match self.stack.pop() {
             Some(Frame::Node(nb)) => {
-                let root = self.finish_node(nb, None);
+                let hint = LAST_ROOT.with(|c| c.borrow().clone());
+                let root = self.finish_node(nb, hint.as_ref());
+                if hint.as_ref().is_none_or(|h| !Arc::ptr_eq(h, &root.statics)) {
+                    LAST_ROOT.with(|c| *c.borrow_mut() = Some(root.statics.clone()));
+                }
+                self.stack.clear();
+                self.dyn_stack.clear();
+                self.item_stack.clear();
+                let sc = Scratch {
+                    stack: self.stack,
+                    pool: self.pool,
+                    ends_pool: self.ends_pool,
+                    dyn_stack: self.dyn_stack,
+                    item_stack: self.item_stack,
+                };
+                SCRATCH.with(|c| *c.borrow_mut() = Some(sc));
+                LAST_SIZES.with(|c| c.set((self.text.len() as u32, self.dyns.len() as u32, self.items.len() as u32)));
+                // A smaller page than the last one: do not keep its capacity with the tree.
+                if self.dyns.capacity() > 2 * self.dyns.len() + 16 {
+                    self.dyns.shrink_to_fit();
+                }
+                if self.items.capacity() > 2 * self.items.len() + 16 {
+                    self.items.shrink_to_fit();
+                }
+                if self.text.capacity() > 2 * self.text.len() + 256 {
+                    self.text.shrink_to_fit();
+                }
                 Ok(Tree {
                     root,
                     text: self.text,
+                    dyns: self.dyns,
+                    items: self.items,
                 })
             }
             _ => Err(Error::config("template output has no root")),
@@ -480,15 +698,28 @@ impl<'a> TreeSink<'a> {
 }
 
 impl fmt::Write for TreeSink<'_> {
+    #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let code = self.cell.replace(0);
         if code != 0 {
-            self.on_mark(code);
+            // Expressions, the most frequent markers, handled inline.
+            match (code, self.expr) {
+                (mark::EXPR_OPEN, None) => self.expr = Some(self.text.len() as u32),
+                (mark::EXPR_CLOSE, Some(start)) => {
+                    self.expr = None;
+                    let end = self.text.len() as u32;
+                    self.push_dyn(Dyn::Text(TextRange { start, end }));
+                }
+                _ => self.on_mark(code),
+            }
+            return Ok(());
+        }
+        if self.expr.is_some() {
+            self.text.push_str(s);
             return Ok(());
         }
         match self.stack.last_mut() {
             Some(Frame::Node(nb)) => nb.text.push_str(s),
-            Some(Frame::Expr { .. }) => self.text.push_str(s),
             _ => {
                 if !s.is_empty() {
                     self.fail("text between control tags")
@@ -499,48 +730,73 @@ impl fmt::Write for TreeSink<'_> {
     }
 }
 
-/// The `data-key` attribute of an item's first element, if any.
-fn item_key(node: &Node, text: &str) -> Option<Box<str>> {
+/// True when the item's key is the text of its slot 0: its statics start with an opening tag
+/// ending in `data-key="`, the slot follows, then `"` (`<tr data-key="{{ id }}">`).
+fn key_slot0(node: &Node, dyns: &[Dyn]) -> bool {
     let s0 = node.statics.get(0);
+    node.statics.len() > 1
+        && s0.ends_with("data-key=\"")
+        && !s0.contains('>')
+        && node.statics.get(1).starts_with('"')
+        && matches!(dyns[node.dyns.range()].first(), Some(Dyn::Text(_)))
+}
+
+/// The `data-key` attribute of an item's first element, if any, as a range of `text` (a key
+/// written in the statics is appended to `text`). `dyns` is the arena holding `node`'s slots.
+fn item_key(node: &Node, dyns: &[Dyn], text: &mut String) -> Option<TextRange> {
+    let slots = &dyns[node.dyns.range()];
+    let s0 = node.statics.get(0);
+    let first_text = match (slots.first(), node.statics.len() > 1) {
+        (Some(Dyn::Text(r)), true) if node.statics.get(1).starts_with('"') => Some(*r),
+        _ => None,
+    };
     // Fast path: `<tr data-key="{{ id }}">`.
     if s0.ends_with("data-key=\"")
         && !s0.contains('>')
-        && let (Some(Dyn::Text(r)), Some(s1)) = (node.dyns.first(), node.statics.iter().nth(1))
-        && s1.starts_with('"')
+        && let Some(r) = first_text
     {
-        return Some(text[r.start as usize..r.end as usize].into());
+        return Some(r);
     }
-    if let Some(pos) = s0.rfind("data-key=\"") {
-        let after = &s0[pos + 10..];
-        if after.is_empty() {
-            if let (Some(Dyn::Text(r)), Some(s1)) = (node.dyns.first(), node.statics.iter().nth(1))
-                && s1.starts_with('"')
+    let owned: Option<Box<str>> = 'found: {
+        if let Some(pos) = s0.rfind("data-key=\"") {
+            let after = &s0[pos + 10..];
+            if after.is_empty() {
+                if let Some(r) = first_text
+                    && !s0[..pos].contains('>')
+                {
+                    return Some(r);
+                }
+            } else if let Some(end) = after.find('"')
                 && !s0[..pos].contains('>')
             {
-                return Some(text[r.start as usize..r.end as usize].into());
+                break 'found Some(after[..end].into());
             }
-        } else if let Some(end) = after.find('"')
-            && !s0[..pos].contains('>')
-        {
-            return Some(after[..end].into());
         }
-    }
-    // General path: rebuild the opening tag up to its first `>` outside quotes.
-    let mut tag = String::new();
-    'outer: for (i, part) in node.statics.iter().enumerate() {
-        tag.push_str(part);
-        if tag_closed(&tag) {
-            break;
+        // General path: rebuild the opening tag up to its first `>` outside quotes.
+        let mut tag = String::new();
+        'outer: for (i, part) in node.statics.iter().enumerate() {
+            tag.push_str(part);
+            if tag_closed(&tag) {
+                break;
+            }
+            match slots.get(i) {
+                Some(Dyn::Text(r)) => tag.push_str(&text[r.start as usize..r.end as usize]),
+                _ => break 'outer,
+            }
+            if tag_closed(&tag) {
+                break;
+            }
         }
-        match node.dyns.get(i) {
-            Some(Dyn::Text(r)) => tag.push_str(&text[r.start as usize..r.end as usize]),
-            _ => break 'outer,
+        attr_value(&tag, "data-key")
+    };
+    owned.map(|k| {
+        let start = text.len() as u32;
+        text.push_str(&k);
+        TextRange {
+            start,
+            end: text.len() as u32,
         }
-        if tag_closed(&tag) {
-            break;
-        }
-    }
-    attr_value(&tag, "data-key")
+    })
 }
 
 fn tag_closed(s: &str) -> bool {
@@ -598,9 +854,7 @@ fn attr_value(tag: &str, name: &str) -> Option<Box<str>> {
                 let inner = &v[1..];
                 &inner[..inner.find(q).unwrap_or(inner.len())]
             } else {
-                let e = v
-                    .find(|c: char| c.is_ascii_whitespace() || c == '/')
-                    .unwrap_or(v.len());
+                let e = v.find(|c: char| c.is_ascii_whitespace() || c == '/').unwrap_or(v.len());
                 &v[..e]
             };
             return Some(value.into());
@@ -616,10 +870,7 @@ mod tests {
 
     #[test]
     fn attr_value_reads_quoted_and_bare() {
-        assert_eq!(
-            attr_value("<tr data-key=\"a b\">", "data-key").as_deref(),
-            Some("a b")
-        );
+        assert_eq!(attr_value("<tr data-key=\"a b\">", "data-key").as_deref(), Some("a b"));
         assert_eq!(
             attr_value("<tr class=x data-key=k1>", "data-key").as_deref(),
             Some("k1")

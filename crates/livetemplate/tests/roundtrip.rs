@@ -278,7 +278,7 @@ where
 macro_rules! roundtrip_tests {
     ($($test:ident => $state:ident, $ctrl:ident;)*) => {
         proptest! {
-            #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
             $(
                 #[test]
                 fn $test((initial, steps) in steps()) {

@@ -36,7 +36,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::state::{decode_field, encode_field};
-    pub use crate::tree::{Mark, TreeSink, mark};
+    pub use crate::tree::{Mark, MarkQueue, TreeSink, mark};
     pub use askama;
     pub use std::cell::Cell;
 }

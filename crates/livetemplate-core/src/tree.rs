@@ -2,8 +2,9 @@
 //! values, nested branches, loops), built by one linear pass over askama's marked output.
 //!
 //! The derive macro wraps every `{{ expr }}`, `if`/`match` and `for` of a template in marker
-//! writes. A marker is authenticated by a [`Cell`] that only the marker's own `Display` sets, so
-//! text from user data that happens to contain the same characters is never taken for one.
+//! expressions. A marker writes no text: it queues its code in a [`MarkQueue`] shared with the
+//! sink, which applies queued markers before the next write. User data therefore can never be
+//! taken for a marker, whatever characters it holds.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -36,34 +37,64 @@ pub mod mark {
     pub const LOOP_CLOSE: u32 = 9;
 }
 
+/// Markers waiting for the sink: a FIFO of 4-bit marker codes, oldest in the highest nibble.
+///
+/// A marker writes nothing: it only queues its code here. The sink drains the queue before
+/// every write it receives (and at the end), so each marker takes effect exactly between the
+/// writes it stood between in the template. Text in user data can therefore never be taken
+/// for a marker, whatever characters it holds.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct MarkQueue(Cell<u64>);
+
+impl MarkQueue {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    #[inline]
+    fn take(&self) -> u64 {
+        self.0.replace(0)
+    }
+}
+
 /// A marker value written into the template output by the generated wrapper.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Mark<'a> {
-    cell: &'a Cell<u32>,
+    queue: &'a MarkQueue,
     code: u32,
 }
 
 impl<'a> Mark<'a> {
-    /// A marker of `code` that authenticates itself through `cell`.
-    pub fn new(cell: &'a Cell<u32>, code: u32) -> Self {
-        Mark { cell, code }
+    /// A marker of `code` for the sink draining `queue`.
+    pub fn new(queue: &'a MarkQueue, code: u32) -> Self {
+        Mark { queue, code }
+    }
+
+    /// Queue the code; when the queue is full, an empty write makes the sink drain it first.
+    #[inline]
+    fn push(&self, flush: impl FnOnce() -> fmt::Result) -> fmt::Result {
+        if self.queue.0.get() >> 60 != 0 {
+            flush()?;
+        }
+        let q = self.queue.0.get();
+        self.queue.0.set((q << 4) | u64::from(self.code));
+        Ok(())
     }
 }
 
 impl fmt::Display for Mark<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.cell.set(self.code);
-        // The sink recognises the write by the cell, not by this text.
-        f.write_str("\u{E000}")
+        self.push(|| f.write_str(""))
     }
 }
 
 impl askama::FastWritable for Mark<'_> {
     #[inline]
     fn write_into(&self, dest: &mut dyn fmt::Write, _: &dyn askama::Values) -> askama::Result<()> {
-        self.cell.set(self.code);
-        dest.write_str("\u{E000}")?;
+        self.push(|| dest.write_str(""))?;
         Ok(())
     }
 }
@@ -355,7 +386,7 @@ thread_local! {
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct TreeSink<'a> {
-    cell: &'a Cell<u32>,
+    queue: &'a MarkQueue,
     stack: Vec<Frame>,
     text: String,
     pool: Vec<String>,
@@ -370,13 +401,13 @@ pub struct TreeSink<'a> {
 }
 
 impl<'a> TreeSink<'a> {
-    /// A sink reading markers through `cell`.
-    pub fn new(cell: &'a Cell<u32>) -> Self {
+    /// A sink draining markers from `queue`.
+    pub fn new(queue: &'a MarkQueue) -> Self {
         // A render nested in another on this thread finds no scratch and starts empty.
         let sc = SCRATCH.with(|c| c.borrow_mut().take()).unwrap_or_default();
         let (text, dyns, items) = LAST_SIZES.with(Cell::get);
         let mut sink = TreeSink {
-            cell,
+            queue,
             stack: sc.stack,
             text: String::with_capacity((text as usize + text as usize / 8).max(64)),
             pool: sc.pool,
@@ -642,8 +673,38 @@ impl<'a> TreeSink<'a> {
         }
     }
 
+    /// Apply queued markers, oldest first.
+    #[inline]
+    fn drain(&mut self, q: u64) {
+        if q < 16 {
+            return self.apply_mark(q as u32);
+        }
+        let nibbles = (64 - q.leading_zeros()).div_ceil(4);
+        for i in (0..nibbles).rev() {
+            self.apply_mark(((q >> (4 * i)) & 0xF) as u32);
+        }
+    }
+
+    #[inline]
+    fn apply_mark(&mut self, code: u32) {
+        // Expressions, the most frequent markers, handled inline.
+        match (code, self.expr) {
+            (mark::EXPR_OPEN, None) => self.expr = Some(self.text.len() as u32),
+            (mark::EXPR_CLOSE, Some(start)) => {
+                self.expr = None;
+                let end = self.text.len() as u32;
+                self.push_dyn(Dyn::Text(TextRange { start, end }));
+            }
+            _ => self.on_mark(code),
+        }
+    }
+
     /// Finish building and return the tree.
     pub fn finish(mut self) -> Result<Tree> {
+        let q = self.queue.take();
+        if q != 0 {
+            self.drain(q);
+        }
         if let Some(start) = self.expr.take() {
             let end = self.text.len() as u32;
             self.push_dyn(Dyn::Text(TextRange { start, end }));
@@ -700,19 +761,9 @@ impl<'a> TreeSink<'a> {
 impl fmt::Write for TreeSink<'_> {
     #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let code = self.cell.replace(0);
-        if code != 0 {
-            // Expressions, the most frequent markers, handled inline.
-            match (code, self.expr) {
-                (mark::EXPR_OPEN, None) => self.expr = Some(self.text.len() as u32),
-                (mark::EXPR_CLOSE, Some(start)) => {
-                    self.expr = None;
-                    let end = self.text.len() as u32;
-                    self.push_dyn(Dyn::Text(TextRange { start, end }));
-                }
-                _ => self.on_mark(code),
-            }
-            return Ok(());
+        let q = self.queue.take();
+        if q != 0 {
+            self.drain(q);
         }
         if self.expr.is_some() {
             self.text.push_str(s);

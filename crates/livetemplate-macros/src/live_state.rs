@@ -199,7 +199,7 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
             #[template(source = #marked_lit, ext = #ext_lit, askama = __lvt::askama)]
             struct #marked_ty<'a> {
                 __lvt_state: &'a #name,
-                __lvt_cell: &'a __lvt::Cell<u32>,
+                __lvt_cell: &'a __lvt::MarkQueue,
             }
 
             impl<'a> ::core::ops::Deref for #marked_ty<'a> {
@@ -231,7 +231,7 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
 
             impl __lvt::LiveState for #name {
                 fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
-                    let cell = __lvt::Cell::new(0u32);
+                    let cell = __lvt::MarkQueue::new();
                     let marked = #marked_ty { __lvt_state: self, __lvt_cell: &cell };
                     let mut sink = __lvt::TreeSink::new(&cell);
                     __lvt::askama::Template::render_into(&marked, &mut sink)?;

@@ -3,7 +3,6 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
-use std::cell::Cell;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use livetemplate_core::tree::{Mark, Tree, TreeSink, mark};
+use livetemplate_core::tree::{Mark, MarkQueue, Tree, TreeSink, mark};
 use livetemplate_core::{App, BoxFuture, Config, Context, Controller, Error, LiveState, Result};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -35,7 +34,7 @@ fn escape(s: &str) -> String {
 
 impl LiveState for Counter {
     fn render_tree(&self) -> Result<Tree> {
-        let cell = Cell::new(0u32);
+        let cell = MarkQueue::new();
         let mut sink = TreeSink::new(&cell);
         let mut write = || -> std::fmt::Result {
             sink.write_str("<p>")?;

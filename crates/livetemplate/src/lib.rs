@@ -63,7 +63,52 @@ pub use livetemplate_macros::{LiveState, actions};
 
 #[cfg(feature = "hyper")]
 #[doc(inline)]
-pub use livetemplate_hyper::*;
+pub use livetemplate_hyper::{
+    CLIENT_JS_PATH, LiveService, ResponseBody, ResponseFuture, SHUTDOWN_GRACE, Server, client_script_url,
+    serve_service, serve_with_shutdown,
+};
+
+/// The transport's own error type (binding the port, serving), for `serve_with_shutdown` and
+/// [`Server`]; [`serve`] converts it into [`Error`].
+#[cfg(feature = "hyper")]
+pub use livetemplate_hyper::Error as TransportError;
+
+/// Serve `app` on `addr` until Ctrl-C or SIGTERM, then shut down gracefully: stop accepting,
+/// finish running actions, flush the store, close sockets with 1001 so clients reconnect.
+///
+/// ```no_run
+/// use livetemplate::prelude::*;
+///
+/// #[derive(LiveState, Clone, Default)]
+/// #[lvt(source = "<p>{{ count }}</p><form method=\"POST\"><button name=\"increment\">+1</button></form>", ext = "html")]
+/// pub struct Counter {
+///     #[lvt(persist)]
+///     pub count: i64,
+/// }
+///
+/// pub struct CounterController;
+///
+/// #[actions]
+/// impl CounterController {
+///     async fn increment(&self, state: &mut Counter, _ctx: &mut Context) -> Result<()> {
+///         state.count += 1;
+///         Ok(())
+///     }
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> livetemplate::Result<()> {
+///     let app = App::builder()
+///         .store(livetemplate::SledStore::open("data/app.sled")?)
+///         .page("/counter", CounterController, Counter::default())
+///         .build()?;
+///     livetemplate::serve("127.0.0.1:8080", app).await
+/// }
+/// ```
+#[cfg(feature = "hyper")]
+pub async fn serve(addr: impl tokio::net::ToSocketAddrs, app: App) -> Result<()> {
+    Ok(livetemplate_hyper::serve(addr, app).await?)
+}
 
 #[cfg(feature = "sled")]
 #[doc(inline)]

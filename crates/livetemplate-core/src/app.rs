@@ -396,6 +396,7 @@ pub async fn run_connection(
             }
             Some(push) = push_rx.recv() => match push {
                 Push::Action { name, data } => conn.handle(&name, data, None).await,
+                Push::Reload => conn.reload().await,
             },
         };
         if let Some(reply) = reply

@@ -24,6 +24,9 @@ pub enum Push {
         /// Action data.
         data: Value,
     },
+    /// Another connection of this group saved persisted fields of this page: load them into
+    /// this connection's state and push the diff, so every tab shows the shared values.
+    Reload,
 }
 
 /// A published action on its way to every subscriber of `topic`.
@@ -315,6 +318,26 @@ impl Hub {
             )));
         }
         Ok(())
+    }
+
+    /// Tell every live connection of `group` on `page` except `except` to reload its
+    /// persisted fields (they were just saved by `except`, or by a no-JS POST).
+    pub fn reload_others(&self, page: &str, group: &GroupId, except: Option<u64>) {
+        let targets: Vec<(u64, mpsc::Sender<Push>)> = {
+            let st = self.lock();
+            st.by_group
+                .get(&(Arc::<str>::from(page), group.clone()))
+                .map(|ids| {
+                    ids.iter()
+                        .filter(|id| Some(**id) != except)
+                        .filter_map(|id| st.conns.get(id).map(|c| (*id, c.tx.clone())))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for (id, tx) in targets {
+            self.send_or_close(id, &tx, Push::Reload);
+        }
     }
 
     /// Number of live connections of `group` on `page`.

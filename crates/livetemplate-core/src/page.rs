@@ -86,6 +86,9 @@ pub trait LiveConnection: Send {
     /// Run `action` with `data`; the frame to send back. With `reply_to` there is always a
     /// frame (carrying it); without (a pushed action) only when something changed.
     fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>>;
+    /// Persisted fields changed elsewhere (another tab of the group): load them and return the
+    /// diff frame, if anything changed.
+    fn reload(&mut self) -> BoxFuture<'_, Option<String>>;
     /// The connection closed: run `on_disconnect`.
     fn close(self: Box<Self>) -> BoxFuture<'static, ()>;
 }
@@ -260,7 +263,9 @@ impl<C: Controller> PageRoute for Page<C> {
             let effects = self
                 .run_action(&mut state, action, data, &req.group, &svc.hub, None)
                 .await?;
-            save_changed(&*svc.store, &req.group, &self.path, &before, &state).await?;
+            if save_changed(&*svc.store, &req.group, &self.path, &before, &state).await? {
+                svc.hub.reload_others(&self.path, &req.group, None);
+            }
             self.remember_posted(&req.group, state);
             effects.apply(&svc.hub, None).await;
             Ok(())
@@ -304,16 +309,17 @@ async fn save_changed<S: LiveState>(
     page: &str,
     before: &[(&'static str, Vec<u8>)],
     state: &S,
-) -> Result<()> {
+) -> Result<bool> {
     let after = encode_persisted(state);
     let changed: Vec<(&'static str, Vec<u8>)> = after
         .into_iter()
         .filter(|(name, bytes)| !before.iter().any(|(n, b)| n == name && b == bytes))
         .collect();
     if changed.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
-    store.save(group, page, &changed).await
+    store.save(group, page, &changed).await?;
+    Ok(true)
 }
 
 /// A page running on one connection.
@@ -361,6 +367,11 @@ impl<C: Controller> LiveView<C> {
                 return Err(err);
             }
             self.saved = after;
+            // Persisted fields belong to the group: the group's other tabs of this page show
+            // the new values too.
+            self.svc
+                .hub
+                .reload_others(&self.page.path, &self.group, Some(self.conn));
         }
         // Queued publishes go out only now: the action succeeded and its state is durable.
         effects.apply(&self.svc.hub, Some(self.conn)).await;
@@ -392,6 +403,23 @@ impl<C: Controller> LiveConnection for LiveView<C> {
                     Some(error_frame(reply_to, &err.to_string()))
                 }
             }
+        })
+    }
+
+    fn reload(&mut self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async move {
+            load_persisted(&mut self.state, &*self.svc.store, &self.group, &self.page.path).await;
+            self.saved = encode_persisted(&self.state);
+            let tree = match self.state.render_tree() {
+                Ok(t) => t,
+                Err(err) => {
+                    tracing::warn!(page = %self.page.path, error = %err, "render after reload failed");
+                    return None;
+                }
+            };
+            let frame = self.encoder.diff_frame(&self.tree, &tree, None);
+            self.tree = tree;
+            frame
         })
     }
 

@@ -79,6 +79,12 @@ pub(crate) fn expand(args: TokenStream, item: ItemImpl) -> syn::Result<TokenStre
         }
         let ok_shape = inputs.len() == 3
             && matches!(inputs[0], FnArg::Receiver(r) if r.reference.is_some() && r.mutability.is_none());
+        if ok_shape && matches!(f.sig.output, syn::ReturnType::Default) {
+            errors.push(syn::Error::new(
+                f.sig.ident.span(),
+                format!("action `{name}` must return `Result<()>` (`livetemplate::Result<()>`)"),
+            ));
+        }
         let st = if ok_shape { state_type(inputs[1]) } else { None };
         let Some(st) = st else {
             errors.push(syn::Error::new(

@@ -12,6 +12,8 @@ export interface Pusher {
   push(action: string, data: Data, els: Array<Element | null | undefined>, ev: string, extra?: { form?: Element; undo?: () => void }): number
   /** Labels of `lvt-form:disable-with` buttons while their submit is in flight. */
   readonly disabled: Map<Element, [string, boolean]>
+  /** A binding of `el` fired while not connected: action `a` was not sent. */
+  dropped(a: string, el: Element): void
 }
 
 const has = {}.hasOwnProperty
@@ -115,7 +117,9 @@ export function bind(root: HTMLElement, c: Pusher): void {
   }
   const send = (el: Element, attr: string, ev: string, d: Data) => {
     const a = el.getAttribute(attr)!
-    limit([el], ev, () => c.push(a, d, [el], ev))
+    // Not connected (now, or when a rate limit fires): the action is dropped, not queued.
+    if (!c.open) return c.dropped(a, el)
+    limit([el], ev, () => c.push(a, d, [el], ev) || c.dropped(a, el))
   }
   // The data of an event on an element: its lvt-value-* plus the value of a field.
   const data = (el: Target, d: Data = {}): Data => {
@@ -130,8 +134,11 @@ export function bind(root: HTMLElement, c: Pusher): void {
 
   on('click', (e: MouseEvent) => {
     const el = within(e, '[lvt-click]')
-    if (!el || !c.open) return
-    if (/^(A|BUTTON)$/.test(el.tagName)) e.preventDefault()
+    if (!el) return
+    // Connected: the action replaces a link's or button's default. Not: links and POST forms
+    // work natively, but a checkbox or radio must not change on its own (its state is the server's).
+    if (c.open ? /^(A|BUTTON)$/.test(el.tagName) : /^(checkbox|radio)$/.test((e.target as HTMLInputElement).type))
+      e.preventDefault()
     send(el, 'lvt-click', 'click', values(el))
   })
 
@@ -184,12 +191,11 @@ export function bind(root: HTMLElement, c: Pusher): void {
   for (const type of ['keydown', 'keyup']) {
     on(type, (e: KeyboardEvent) => {
       const el = within(e, `[lvt-${type}]`)
-      if (el && c.open && keyOk(el, e)) send(el, `lvt-${type}`, type, data(el, { key: e.key }))
+      if (el && keyOk(el, e)) send(el, `lvt-${type}`, type, data(el, { key: e.key }))
     })
     on(
       type,
       (e: KeyboardEvent) => {
-        if (!c.open) return
         root.querySelectorAll<Target>(`[lvt-window-${type}]`).forEach((el) => {
           if (keyOk(el, e)) send(el, `lvt-window-${type}`, type, data(el, { key: e.key }))
         })
@@ -205,11 +211,11 @@ export function bind(root: HTMLElement, c: Pusher): void {
         flush(el)
         flush(el.form)
       }
-      if (el.hasAttribute?.(`lvt-${type}`) && root.contains(el) && c.open) send(el, `lvt-${type}`, type, data(el))
+      if (el.hasAttribute?.(`lvt-${type}`) && root.contains(el)) send(el, `lvt-${type}`, type, data(el))
     }, root, true)
     win.addEventListener(type, (e) => {
       // Only the window's own focus changes: element focus events do not bubble, but be sure.
-      if ((e.target as Node).nodeType || !c.open) return
+      if ((e.target as Node).nodeType) return
       root.querySelectorAll<Target>(`[lvt-window-${type}]`).forEach((el) => send(el, `lvt-window-${type}`, type, values(el)))
     })
   }

@@ -4,7 +4,7 @@
 
 import { bind, formData, label, type Data, type Pusher } from './bindings'
 import { Hooks, type HookDef } from './hooks'
-import { morph, recordFields } from './morph'
+import { morph, recordFields, type MorphOptions } from './morph'
 import { pageUrl, Socket, type WebSocketCtor } from './socket'
 import { Tree } from './tree'
 
@@ -44,6 +44,8 @@ export class Client implements Pusher {
   private recovering = new Set<number>()
   private dirty = false
   private listeners = new Map<string, Set<(p: unknown) => void>>()
+  /** The last action error, shown in `lvt-error-message` elements until a reply succeeds. */
+  private error = ''
 
   constructor(
     readonly root: HTMLElement,
@@ -69,6 +71,7 @@ export class Client implements Pusher {
       },
     })
     recordFields(root)
+    this.showError()
     bind(root, this)
     this.sock.watch(win)
   }
@@ -96,6 +99,16 @@ export class Client implements Pusher {
     if (f.cls) f.els.forEach((e) => e.classList.add(f.cls))
     this.inFlight.set(r, f)
     return r
+  }
+
+  /**
+   * An event binding fired while no connection is open: the action is not sent. Re-renders the
+   * cached tree so the page shows the server's state again (a clicked checkbox unticks), and
+   * tells the app with `lvt:dropped`.
+   */
+  dropped(action: string, el: Element): void {
+    if (this.tree.root) this.render({ drafts: true })
+    this.root.dispatchEvent(new CustomEvent('lvt:dropped', { bubbles: true, detail: { action, el } }))
   }
 
   private settle(r: number, error?: string): InFlight | undefined {
@@ -133,23 +146,23 @@ export class Client implements Pusher {
     if (f.v != null && f.v !== 1) console.warn('lvt: server speaks protocol', f.v)
     const r: number | undefined = f.r
     const done = r != null ? this.settle(r, f.e) : undefined
-    if (this.tree.apply(f)) this.dirty = true
+    const changed = this.tree.apply(f)
+    // An error reply leaves the server's state as it was, but the browser may have changed the
+    // page already (a clicked checkbox): re-render the cached tree, keeping the user's drafts.
+    const drafts = !changed && f.e != null && !!done && !!this.tree.root
+    if (changed || drafts) this.dirty = true
     const replay = !!f.t && this.reconnected
     if (replay) {
       this.reconnected = false
       this.recover()
     }
     if (r != null) this.recovering.delete(r)
-    if (this.dirty && !this.recovering.size) {
-      this.dirty = false
-      morph(this.root, this.tree.html(), {
-        submitted: done && done.form,
-        updating: (from, to) => this.lock(from, to),
-        removing: (el) => this.hooks.removing(el),
-      })
-      this.hooks.sync(this.root)
-    }
+    if (this.dirty && !this.recovering.size) this.render(drafts ? { drafts } : { submitted: done && done.form })
     if (replay) this.hooks.each('reconnected')
+    if (f.e != null || r != null) {
+      this.error = f.e == null ? '' : String(f.e)
+      this.showError()
+    }
     if (f.e != null) {
       this.root.classList.add('lvt-error')
       this.root.dispatchEvent(
@@ -163,6 +176,25 @@ export class Client implements Pusher {
     const win = this.root.ownerDocument.defaultView!
     if (f.patch != null) win.history.pushState(null, '', f.patch)
     if (f.redirect != null) win.location.assign(f.redirect)
+  }
+
+  private render(o: MorphOptions): void {
+    this.dirty = false
+    morph(this.root, this.tree.html(), {
+      ...o,
+      updating: (from, to) => this.lock(from, to),
+      removing: (el) => this.hooks.removing(el),
+    })
+    this.hooks.sync(this.root)
+    this.showError()
+  }
+
+  /** Puts the last error message into the `lvt-error-message` elements, hidden when there is none. */
+  private showError(): void {
+    this.root.querySelectorAll('[lvt-error-message]').forEach((el) => {
+      if (el.textContent !== this.error) el.textContent = this.error
+      el.toggleAttribute('hidden', !this.error)
+    })
   }
 
   /** Keeps the client-side state of elements whose event is in flight through a morph. */

@@ -1,5 +1,6 @@
 //! Puts rebuilt HTML into the live region with morphdom while keeping what the user is doing:
-//! the focused field's value, selection and focus, the drafts of `lvt-form:preserve` forms,
+//! the focused field's typed value, selection and focus (never a checkbox's or radio's state,
+//! which is the server's), the drafts of `lvt-form:preserve` forms,
 //! `lvt-update` containers and `lvt-fx:scroll` positions.
 
 import morphdom from 'morphdom'
@@ -111,27 +112,39 @@ const SCROLL = 'lvt-fx:scroll'
 export interface MorphOptions {
   /** The form whose submit this frame answers: its fields take the server's values, focused or not. */
   submitted?: Element | null
+  /**
+   * Keep every field the user edited since the server rendered it, in any form (a re-render of
+   * the cached tree to undo what the browser did on its own, not new server state).
+   */
+  drafts?: boolean
   /** Called before morphdom updates an element from its new version (locks, hooks). */
   updating?: (from: Element, to: Element) => void
   /** Called before an element and its subtree leave the page. */
   removing?: (el: Element) => void
 }
 
+const isToggle = (el: Field): boolean => el.type === 'checkbox' || el.type === 'radio'
+
+/** A checkbox or radio whose state an action sets (it is or is inside an `lvt-click` element). */
+const clicked = (el: Element): boolean => isToggle(el as Field) && !!el.closest('[lvt-click]')
+
+const preserved = (el: Field): boolean => !!el.form && el.form.hasAttribute('lvt-form:preserve')
+
 /** Morphs the children of `root` into `html`. */
 export function morph(root: HTMLElement, html: string, o: MorphOptions = {}): void {
   const doc = root.ownerDocument
   const active = doc.activeElement as Field | null
   const kept = new Map<Element, string>()
-  const keep = (el: Element) => {
-    if (isField(el) && !(o.submitted && el.form === o.submitted)) kept.set(el, snap(el))
+  const keep = (el: Field) => {
+    if (!(o.submitted && el.form === o.submitted) && !clicked(el)) kept.set(el, snap(el))
   }
-  if (active && root.contains(active)) keep(active)
-  root.querySelectorAll('form').forEach((f) => {
-    if (!f.hasAttribute('lvt-form:preserve')) return
-    for (const el of Array.from(f.elements)) {
-      const r = rendered.get(el)
-      if (isField(el) && r !== undefined && snap(el) !== r) keep(el)
-    }
+  // The focused field keeps only what the user is typing: checkedness and a select's choice
+  // are the server's (outside lvt-form:preserve forms).
+  if (active && root.contains(active) && isField(active) && !isToggle(active) && (active.tagName !== 'SELECT' || preserved(active)))
+    keep(active)
+  root.querySelectorAll('input,textarea,select').forEach((el) => {
+    const r = rendered.get(el)
+    if (isField(el) && r !== undefined && snap(el) !== r && (o.drafts || preserved(el))) keep(el)
   })
   let sel: [number | null, number | null] | undefined
   try {

@@ -476,3 +476,103 @@ describe('hooks', () => {
     expect(log).toEqual(['SECTION'])
   })
 })
+
+describe('checkboxes show the server state', () => {
+  const todo = (done: boolean, q = '') =>
+    `<input type="checkbox" lvt-click="toggle" lvt-value-id="1"${done ? ' checked' : ''}>` +
+    `<form lvt-change="v"><input name="q" value="${q}"><input type="checkbox" name="pick"></form>`
+
+  it('are restored after an error reply (no diff), keeping drafts of other fields', () => {
+    start(todo(false))
+    const cb = $<HTMLInputElement>('input[type=checkbox]')
+    const q = $<HTMLInputElement>('input[name=q]')
+    q.value = 'typed, not sent'
+    $<HTMLInputElement>('input[name=pick]').checked = true
+    cb.focus()
+    cb.click()
+    expect(cb.checked).toBe(true) // the browser's default, optimistic
+    expect(sent()).toEqual([{ a: 'toggle', d: { id: '1' }, r: 1 }])
+    ws.recv({ r: 1, e: 'not allowed' })
+    expect(cb.checked).toBe(false)
+    expect(q.value).toBe('typed, not sent')
+    expect($<HTMLInputElement>('input[name=pick]').checked).toBe(true)
+  })
+
+  it('take the server state from a diff even while focused', () => {
+    start(todo(false))
+    const cb = $<HTMLInputElement>('input[type=checkbox]')
+    cb.focus()
+    cb.click()
+    ws.recv({ r: 1, ...page(todo(false)) }) // the server said no by re-rendering it unchecked
+    expect(cb.checked).toBe(false)
+    cb.click()
+    ws.recv({ r: 2, ...page(todo(true)) })
+    expect(cb.checked).toBe(true)
+  })
+
+  it('are restored after a click dropped while disconnected, with lvt:dropped', () => {
+    start(todo(true))
+    const dropped: any[] = []
+    root.addEventListener('lvt:dropped', (e) => dropped.push((e as CustomEvent).detail))
+    ws.fail()
+    const cb = $<HTMLInputElement>('input[type=checkbox]')
+    const q = $<HTMLInputElement>('input[name=q]')
+    q.value = 'draft'
+    cb.focus()
+    cb.click()
+    expect(cb.checked).toBe(true)
+    expect(q.value).toBe('draft')
+    expect(dropped).toEqual([{ action: 'toggle', el: cb }])
+    expect(sent()).toEqual([])
+  })
+
+  it('do not toggle on a click before the first connection (no cached tree yet)', () => {
+    start(todo(false), { open: false })
+    const cb = $<HTMLInputElement>('input[type=checkbox]')
+    cb.click()
+    expect(cb.checked).toBe(false)
+  })
+
+  it('are restored by the full tree after a reconnect while focused', () => {
+    start(todo(false))
+    const cb = $<HTMLInputElement>('input[type=checkbox]')
+    cb.focus()
+    cb.checked = true // e.g. toggled while the client could not undo it
+    reconnect()
+    ws.recv(page(todo(false)))
+    expect(cb.checked).toBe(false)
+    expect(document.activeElement).toBe(cb)
+  })
+
+  it('a focused text input still keeps its draft across the full tree after a reconnect', () => {
+    start(todo(false, 'server'))
+    const q = $<HTMLInputElement>('input[name=q]')
+    q.focus()
+    q.value = 'typing'
+    reconnect()
+    ws.recv(page(todo(false, 'server')))
+    ws.recv({ r: ws.sent.find((f) => f.a === 'v')?.r ?? 0 }) // the recovery reply, if any
+    expect(q.value).toBe('typing')
+    expect(document.activeElement).toBe(q)
+  })
+})
+
+describe('lvt-error-message', () => {
+  it('shows the last action error, then clears and hides on the next good reply', () => {
+    start('<p lvt-error-message class="err"></p><button lvt-click="boom">!</button><button lvt-click="ok">ok</button>')
+    const p = $('p.err')
+    expect(p.hasAttribute('hidden')).toBe(true)
+    root.querySelectorAll('button')[0].click()
+    ws.recv({ r: 1, e: 'name is required' })
+    expect(p.textContent).toBe('name is required')
+    expect(p.hasAttribute('hidden')).toBe(false)
+    // an unrelated server push re-renders the page: the message stays
+    ws.recv({ d: {} })
+    ws.recv(page('<p lvt-error-message class="err"></p><button lvt-click="boom">!</button><button lvt-click="ok">ok</button>'))
+    expect($('p.err').textContent).toBe('name is required')
+    root.querySelectorAll('button')[1].click()
+    ws.recv({ r: 2 })
+    expect($('p.err').textContent).toBe('')
+    expect($('p.err').hasAttribute('hidden')).toBe(true)
+  })
+})

@@ -226,3 +226,55 @@ describe('drafts restored by the browser before the client ran', () => {
     expect($<HTMLSelectElement>('select').value).toBe('y')
   })
 })
+
+describe('the focused field', () => {
+  it('keeps typed text but not a checkbox, radio or plain select state', () => {
+    const html = (c: boolean) =>
+      `<form><input name="t" value="s"><input type="checkbox" name="c"${c ? ' checked' : ''}>` +
+      `<input type="radio" name="r" value="a" checked><input type="radio" name="r" value="b">` +
+      `<select name="s"><option>x</option><option>y</option></select></form>`
+    mount(html(false))
+    const cb = $('input[name=c]')
+    cb.checked = true
+    cb.focus()
+    morph(root, html(false))
+    expect(cb.checked).toBe(false)
+    $('input[value=b]').checked = true
+    $('input[value=b]').focus()
+    morph(root, html(false))
+    expect($('input[value=a]').checked).toBe(true)
+    const s = $<HTMLSelectElement>('select')
+    s.value = 'y'
+    s.focus()
+    morph(root, html(false))
+    expect(s.value).toBe('x')
+    const t = $('input[name=t]')
+    t.value = 'typed'
+    t.focus()
+    morph(root, html(true))
+    expect(t.value).toBe('typed')
+    expect(cb.checked).toBe(true)
+  })
+
+  it('keeps a select choice inside an lvt-form:preserve form', () => {
+    const html = '<form lvt-form:preserve><select name="s"><option>x</option><option>y</option></select></form>'
+    mount(html)
+    const s = $<HTMLSelectElement>('select')
+    s.value = 'y'
+    s.focus()
+    morph(root, html)
+    expect(s.value).toBe('y')
+  })
+
+  it('drafts: keeps edited fields anywhere, except lvt-click checkboxes', () => {
+    const html = '<form><input name="t" value="s"><input type="checkbox" name="c"></form><input type="checkbox" lvt-click="x">'
+    mount(html)
+    $('input[name=t]').value = 'typed'
+    $('input[name=c]').checked = true
+    $('input[lvt-click]').checked = true
+    morph(root, html, { drafts: true })
+    expect($('input[name=t]').value).toBe('typed')
+    expect($('input[name=c]').checked).toBe(true)
+    expect($('input[lvt-click]').checked).toBe(false)
+  })
+})

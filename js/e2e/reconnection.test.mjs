@@ -200,6 +200,45 @@ describe('reconnection', () => {
   )
 
   e2e(
+    'the other tab increments: this tab shows the new counter live, and its draft, focus and cursor stay',
+    async (x) => {
+      const ctx = await x.context(browser)
+      const page = await x.page(ctx)
+      await page.goto(url)
+      await waitLive(page)
+      await page.fill('textarea[name=notes]', 'saved')
+      await page.click('button[name=saveNotes]')
+      await waitReply(page, 'saveNotes')
+      await waitNotes(page, 'saved')
+      const other = await x.page(ctx)
+      await other.goto(url)
+      await waitLive(other)
+      const start = Number((await other.textContent('#counter')).trim())
+
+      const draft = 'typing while\nthe other tab clicks'
+      await page.click('textarea[name=notes]')
+      await page.keyboard.press('ControlOrMeta+A')
+      await page.keyboard.type(draft)
+      for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowLeft')
+      const state = () =>
+        page.evaluate(() => {
+          const t = document.querySelector('textarea[name=notes]')
+          return { value: t.value, start: t.selectionStart, end: t.selectionEnd, focused: document.activeElement === t }
+        })
+      const before = await state()
+
+      for (let i = 1; i <= 3; i++) {
+        await increment(other, start + i)
+        // The persisted counter reaches this tab without a reload (pushed to the group's tabs).
+        await waitText(page, '#counter', String(start + i))
+        assert.deepEqual(await state(), before, `draft, focus and cursor after the other tab's increment ${i}`)
+      }
+      assert.equal(page.lvt.navs, 1, 'no reload')
+    },
+    opts,
+  )
+
+  e2e(
     'an unsaved draft that lost focus survives a re-render (lvt-form:preserve)',
     async (x) => {
       const page = await x.page(await x.context(browser))

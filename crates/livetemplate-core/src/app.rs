@@ -144,7 +144,7 @@ impl AppBuilder {
         self
     }
 
-    /// Allow WebSocket and POST requests from `origin` (scheme://host[:port]).
+    /// Allow WebSocket and POST requests from `origin` (`scheme://host[:port]`).
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
         self.config.allowed_origins.push(origin.into());
         self

@@ -57,7 +57,7 @@ pub struct ServerPushState {
     pub running: bool,
     /// Seconds counted so far.
     pub elapsed: i64,
-    /// Seconds of one run, from [`TICK_COUNT`] so the template never disagrees with it.
+    /// Seconds of one run, from `TICK_COUNT` so the template never disagrees with it.
     pub total: i64,
     /// Timer tasks running in the whole process, as of this render.
     pub tasks: usize,

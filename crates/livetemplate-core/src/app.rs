@@ -271,12 +271,14 @@ impl App {
         Ok(Some(self.document(&region)))
     }
 
-    /// Run a POST (no JavaScript): `action` with the form's `fields`.
-    pub async fn post(&self, req: &Request, action: &str, fields: &[(String, String)]) -> Result<()> {
+    /// Run a POST (no JavaScript): `action` with the form's `fields`. Returns the URL the
+    /// action sent the browser to (`ctx.redirect`, `ctx.push_patch`), if any.
+    pub async fn post(&self, req: &Request, action: &str, fields: &[(String, String)]) -> Result<Option<String>> {
         let Some(route) = self.route(&req.path) else {
             return Err(Error::config(format!("no page at {}", req.path)));
         };
-        route.post(&self.svc, req, action, form_data(fields)).await
+        let nav = route.post(&self.svc, req, action, form_data(fields)).await?;
+        Ok(nav.map(|n| n.url().to_string()))
     }
 }
 

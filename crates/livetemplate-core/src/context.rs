@@ -10,6 +10,33 @@ use crate::error::{Error, Result};
 use crate::group::GroupId;
 use crate::hub::{Hub, Session};
 
+/// Where an action sends the browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Navigation {
+    /// Load another page (`location.assign`); for a no-JS POST, the `303` goes there.
+    Redirect(String),
+    /// Change the URL without loading a page (`history.pushState`).
+    Patch(String),
+}
+
+impl Navigation {
+    /// The target URL.
+    pub fn url(&self) -> &str {
+        match self {
+            Navigation::Redirect(u) | Navigation::Patch(u) => u,
+        }
+    }
+}
+
+/// A URL an action may send the browser to: a path on this site (`/x`, not `//host`), a query
+/// (`?page=2`), or an absolute `http(s)` URL. Anything else (`javascript:`, `data:`) is refused.
+fn safe_url(url: &str) -> bool {
+    let path = url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\");
+    let query = url.starts_with('?');
+    let absolute = url.starts_with("https://") || url.starts_with("http://");
+    (path || query || absolute) && !url.chars().any(char::is_control)
+}
+
 /// What an action asked for besides its state change, applied only when it returns `Ok`.
 #[derive(Debug, Default)]
 pub struct Effects {
@@ -23,6 +50,10 @@ pub struct Effects {
     pub untrack: Vec<String>,
     /// Publishes: (topic, action, data).
     pub publish: Vec<(String, String, Value)>,
+    /// Where to send the browser, if anywhere.
+    pub navigate: Option<Navigation>,
+    /// Events for client hooks: (name, payload).
+    pub events: Vec<(String, Value)>,
 }
 
 impl Effects {
@@ -33,6 +64,8 @@ impl Effects {
             && self.track.is_empty()
             && self.untrack.is_empty()
             && self.publish.is_empty()
+            && self.navigate.is_none()
+            && self.events.is_empty()
     }
 
     /// Apply to the hub for connection `conn` (subscriptions and presence need a connection;
@@ -165,6 +198,43 @@ impl Context {
     pub fn track(&mut self, topic: impl Into<String>, meta: impl serde::Serialize) -> Result<()> {
         let meta = serde_json::to_value(meta).map_err(|e| Error::msg(format!("presence meta: {e}")))?;
         self.effects.track.push((topic.into(), meta));
+        Ok(())
+    }
+
+    /// Send the browser to `url` (a path on this site, a query, or an `http(s)` URL) when the
+    /// action returns `Ok`: a full page load. Without JavaScript the POST's `303` goes there.
+    ///
+    /// ```
+    /// let mut ctx = livetemplate_core::Context::for_test(serde_json::Value::Null);
+    /// assert!(ctx.redirect("/login").is_ok());
+    /// assert!(ctx.redirect("javascript:alert(1)").is_err());
+    /// ```
+    pub fn redirect(&mut self, url: impl Into<String>) -> Result<()> {
+        let url = url.into();
+        if !safe_url(&url) {
+            return Err(Error::msg(format!("refusing to redirect to `{url}`")));
+        }
+        self.effects.navigate = Some(Navigation::Redirect(url));
+        Ok(())
+    }
+
+    /// Change the browser's URL to `url` (a path on this site or a query such as
+    /// `?page=2`) without a page load, when the action returns `Ok`. Reconnects use the new
+    /// URL. Without JavaScript the POST's `303` goes there.
+    pub fn push_patch(&mut self, url: impl Into<String>) -> Result<()> {
+        let url = url.into();
+        if !safe_url(&url) || url.starts_with("http") {
+            return Err(Error::msg(format!("refusing to patch the URL to `{url}`")));
+        }
+        self.effects.navigate = Some(Navigation::Patch(url));
+        Ok(())
+    }
+
+    /// Send event `name` with `payload` to the page's client hooks (`this.handleEvent(name,
+    /// cb)`) and as a DOM event `lvt:<name>`, when the action returns `Ok`.
+    pub fn push_event(&mut self, name: &str, payload: impl serde::Serialize) -> Result<()> {
+        let payload = serde_json::to_value(payload).map_err(|e| Error::msg(format!("event payload: {e}")))?;
+        self.effects.events.push((name.to_string(), payload));
         Ok(())
     }
 

@@ -19,7 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use app::{App, AppBuilder, Config};
-pub use context::Context;
+pub use context::{Context, Navigation};
 pub use error::{Error, Result};
 pub use group::GroupId;
 pub use hub::{Hub, PubSubTransport, Session};

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::BoxFuture;
 use crate::context::Context;
-use crate::context::Effects;
+use crate::context::{Effects, Navigation};
 use crate::diff::{Encoder, write_json_str};
 use crate::error::{Error, Result};
 use crate::group::GroupId;
@@ -70,7 +70,7 @@ pub trait PageRoute: Send + Sync + 'static {
         req: &'a Request,
         action: &'a str,
         data: Value,
-    ) -> BoxFuture<'a, Result<()>>;
+    ) -> BoxFuture<'a, Result<Option<Navigation>>>;
     /// Open live connection `conn` (already registered with the hub); returns it with its
     /// first frame.
     fn connect(
@@ -256,19 +256,20 @@ impl<C: Controller> PageRoute for Page<C> {
         req: &'a Request,
         action: &'a str,
         data: Value,
-    ) -> BoxFuture<'a, Result<()>> {
+    ) -> BoxFuture<'a, Result<Option<Navigation>>> {
         Box::pin(async move {
             let (mut state, _) = self.prepare(svc, &req.group, None).await?;
             let before = encode_persisted(&state);
-            let effects = self
+            let mut effects = self
                 .run_action(&mut state, action, data, &req.group, &svc.hub, None)
                 .await?;
+            let navigate = effects.navigate.take();
             if save_changed(&*svc.store, &req.group, &self.path, &before, &state).await? {
                 svc.hub.reload_others(&self.path, &req.group, None);
             }
             self.remember_posted(&req.group, state);
             effects.apply(&svc.hub, None).await;
-            Ok(())
+            Ok(navigate)
         })
     }
 
@@ -337,7 +338,7 @@ struct LiveView<C: Controller> {
 impl<C: Controller> LiveView<C> {
     async fn step(&mut self, action: &str, data: Value, reply_to: Option<u64>) -> Result<Option<String>> {
         let backup = self.state.clone();
-        let effects = self
+        let mut effects = self
             .page
             .run_action(
                 &mut self.state,
@@ -373,11 +374,13 @@ impl<C: Controller> LiveView<C> {
                 .hub
                 .reload_others(&self.page.path, &self.group, Some(self.conn));
         }
+        let navigate = effects.navigate.take();
+        let events = std::mem::take(&mut effects.events);
         // Queued publishes go out only now: the action succeeded and its state is durable.
         effects.apply(&self.svc.hub, Some(self.conn)).await;
         let frame = self.encoder.diff_frame(&self.tree, &tree, reply_to);
         self.tree = tree;
-        Ok(frame)
+        Ok(with_extras(frame, navigate, &events))
     }
 }
 
@@ -435,6 +438,37 @@ impl<C: Controller> LiveConnection for LiveView<C> {
             }
         })
     }
+}
+
+/// Add navigation and hook events to a frame (making one when there is none).
+fn with_extras(frame: Option<String>, navigate: Option<Navigation>, events: &[(String, Value)]) -> Option<String> {
+    if navigate.is_none() && events.is_empty() {
+        return frame;
+    }
+    let mut out = frame.unwrap_or_else(|| "{}".to_string());
+    out.pop(); // the closing brace
+    let mut sep = if out.len() > 1 { "," } else { "" };
+    if let Some(nav) = navigate {
+        let key = match nav {
+            Navigation::Redirect(_) => "redirect",
+            Navigation::Patch(_) => "patch",
+        };
+        out.push_str(sep);
+        out.push_str(&format!("\"{key}\":"));
+        write_json_str(&mut out, nav.url());
+        sep = ",";
+    }
+    if !events.is_empty() {
+        out.push_str(sep);
+        out.push_str("\"events\":");
+        let list: Vec<Value> = events
+            .iter()
+            .map(|(name, payload)| Value::Array(vec![Value::String(name.clone()), payload.clone()]))
+            .collect();
+        out.push_str(&Value::Array(list).to_string());
+    }
+    out.push('}');
+    Some(out)
 }
 
 /// An error frame answering `reply_to`.

@@ -174,7 +174,8 @@ where
         return failed_post(shared, page_req, StatusCode::UNPROCESSABLE_ENTITY, &msg).await;
     };
     match shared.app.post(page_req, &action, &data).await {
-        Ok(()) => see_other(&page_req.path, &page_req.query),
+        Ok(None) => see_other(&page_req.path, &page_req.query),
+        Ok(Some(url)) => see_other_url(&page_req.path, &url),
         Err(err) if err.is_action() || err.is_unknown_action() || err.is_protocol() => {
             tracing::debug!(page = %page_req.path, %action, error = %err, "form action failed");
             failed_post(shared, page_req, StatusCode::UNPROCESSABLE_ENTITY, &err.to_string()).await
@@ -245,6 +246,14 @@ fn see_other(path: &str, query: &str) -> Response<ResponseBody> {
         }
     }
     resp
+}
+
+/// `303` to where the action sent the browser: a `?query` stays on the page's path.
+fn see_other_url(path: &str, url: &str) -> Response<ResponseBody> {
+    match url.strip_prefix('?') {
+        Some(query) => see_other(path, query),
+        None => see_other(url, ""),
+    }
 }
 
 fn html_response(status: StatusCode, html: String) -> Response<ResponseBody> {

@@ -113,6 +113,14 @@ async fn post_runs_the_clicked_buttons_action_and_redirects() {
     // Another group sees its own state.
     let other = http(addr, "GET /counter HTTP/1.1", b"").await;
     assert!(other.text().contains("<p>0</p>"));
+
+    // An action that redirects or patches the URL sends the 303 there.
+    let resp = http(addr, &form_post("/counter", &with_cookie), b"leave=").await;
+    assert_eq!(resp.status, 303);
+    assert_eq!(resp.header("location"), Some("/elsewhere?from=counter"));
+    let resp = http(addr, &form_post("/counter?page=1", &with_cookie), b"pageTwo=").await;
+    assert_eq!(resp.status, 303);
+    assert_eq!(resp.header("location"), Some("/counter?page=2"));
     server.shutdown().await.unwrap();
 }
 

@@ -87,7 +87,7 @@ impl Controller for CounterController {
     type State = Counter;
 
     fn action_names(&self) -> &'static [&'static str] {
-        &["increment", "save_notes", "fail", "slow"]
+        &["increment", "save_notes", "fail", "slow", "leave", "page_two"]
     }
 
     fn call<'a>(&'a self, name: &'a str, state: &'a mut Counter, ctx: &'a mut Context) -> BoxFuture<'a, Result<()>> {
@@ -96,6 +96,8 @@ impl Controller for CounterController {
                 "increment" => state.n += 1,
                 "save_notes" => state.notes = ctx.get_string("notes"),
                 "fail" => return Err(Error::msg("nope: this action always fails")),
+                "leave" => ctx.redirect("/elsewhere?from=counter")?,
+                "page_two" => ctx.push_patch("?page=2")?,
                 "slow" => {
                     tokio::time::sleep(Duration::from_millis(300)).await;
                     state.n += 100;

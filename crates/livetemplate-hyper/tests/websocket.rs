@@ -87,7 +87,7 @@ async fn bad_messages_get_error_frames_and_the_connection_stays() {
     let err = next_json(&mut ws).await;
     assert_eq!(
         err,
-        serde_json::json!({"r": 5, "e": "action `x` not found on /counter; known: increment, save_notes, fail, slow"})
+        serde_json::json!({"r": 5, "e": "action `x` not found on /counter; known: increment, save_notes, fail, slow, leave, page_two"})
     );
 
     send(&mut ws, "{not json").await;

@@ -1,29 +1,18 @@
-//! Scenario: counter. Times the framework's work for the action (render the new tree, diff it
-//! into a frame) against askama's plain render of the same new state.
+//! Scenario: the counter page, 41 → 42. Times the framework's work for the action (render the new tree, diff
+//! it into a frame) against askama's plain render of the same new state.
 //!
 //! Run with: `cargo bench -p livetemplate-benches --bench counter_increment`
 
-use std::hint::black_box;
-use std::time::Duration;
-
 use criterion::{Criterion, criterion_group, criterion_main};
-use livetemplate_benches::counter_increment;
+use livetemplate_benches::{bench_scenario, counter_increment, criterion_config};
 
 fn bench(c: &mut Criterion) {
-    let scenario = counter_increment();
-    let mut live = scenario.connect();
-    let mut group = c.benchmark_group(scenario.name);
-    group.bench_function("render_tree+diff_frame", |b| b.iter(|| black_box(live.step())));
-    group.bench_function("askama_render_html", |b| b.iter(|| black_box(scenario.plain_render())));
-    group.finish();
+    bench_scenario(c, counter_increment());
 }
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(30)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
+    config = criterion_config();
     targets = bench
 }
 criterion_main!(benches);

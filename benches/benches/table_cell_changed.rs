@@ -1,29 +1,18 @@
-//! Scenario: one cell of the 1000-row keyed table. Times the framework's work for the action (render the new tree, diff it
-//! into a frame) against askama's plain render of the same new state.
+//! Scenario: one cell of the 1000-row keyed table. Times the framework's work for the action (render the new tree, diff
+//! it into a frame) against askama's plain render of the same new state.
 //!
 //! Run with: `cargo bench -p livetemplate-benches --bench table_cell_changed`
 
-use std::hint::black_box;
-use std::time::Duration;
-
 use criterion::{Criterion, criterion_group, criterion_main};
-use livetemplate_benches::table_cell_changed;
+use livetemplate_benches::{bench_scenario, criterion_config, table_cell_changed};
 
 fn bench(c: &mut Criterion) {
-    let scenario = table_cell_changed();
-    let mut live = scenario.connect();
-    let mut group = c.benchmark_group(scenario.name);
-    group.bench_function("render_tree+diff_frame", |b| b.iter(|| black_box(live.step())));
-    group.bench_function("askama_render_html", |b| b.iter(|| black_box(scenario.plain_render())));
-    group.finish();
+    bench_scenario(c, table_cell_changed());
 }
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(30)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
+    config = criterion_config();
     targets = bench
 }
 criterion_main!(benches);

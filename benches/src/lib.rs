@@ -12,6 +12,26 @@ use livetemplate::core::diff::Encoder;
 use livetemplate::core::tree::Tree;
 use livetemplate::prelude::*;
 
+/// Criterion settings shared by the scenario benches: small enough that the whole set runs
+/// in about a minute on two cores.
+pub fn criterion_config() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .sample_size(30)
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(3))
+}
+
+/// Bench one scenario: the framework's work for the action (render the new tree, diff it into
+/// a frame) next to askama's plain render of the same new state, in one criterion group.
+pub fn bench_scenario<S: LiveState>(c: &mut criterion::Criterion, scenario: Scenario<S>) {
+    use std::hint::black_box;
+    let mut live = scenario.connect();
+    let mut group = c.benchmark_group(scenario.name);
+    group.bench_function("render_tree+diff_frame", |b| b.iter(|| black_box(live.step())));
+    group.bench_function("askama_render_html", |b| b.iter(|| black_box(scenario.plain_render())));
+    group.finish();
+}
+
 /// The ref of the client message an action frame answers (a small one, as early in a session).
 const REPLY_TO: u64 = 1;
 

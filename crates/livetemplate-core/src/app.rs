@@ -248,27 +248,30 @@ impl App {
         &self.config
     }
 
-    /// The whole HTML document for a page whose live region renders as `region`.
-    pub fn document(&self, region: &str) -> String {
+    /// The whole HTML document for a page whose live region renders as `region`, loading the
+    /// client from `script_src` (the transport passes a URL versioned by the bundle's hash, so
+    /// a deploy never leaves browsers on a cached old client).
+    pub fn document(&self, region: &str, script_src: &str) -> String {
         let c = &self.config;
         format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-             <title>{}</title>\n{}<script defer src=\"/_lvt/client.js\"></script>\n</head>\n\
+             <title>{}</title>\n{}<script defer src=\"{}\"></script>\n</head>\n\
              <body>\n<div data-lvt-root>{}</div>\n</body>\n</html>\n",
             escape_text(&c.title),
             c.head,
+            escape_text(script_src).replace('"', "&quot;"),
             region
         )
     }
 
-    /// Render the full document for a GET of `req.path`.
-    pub async fn render_page(&self, req: &Request) -> Result<Option<String>> {
+    /// Render the full document for a GET of `req.path`, loading the client from `script_src`.
+    pub async fn render_page(&self, req: &Request, script_src: &str) -> Result<Option<String>> {
         let Some(route) = self.route(&req.path) else {
             return Ok(None);
         };
         let region = route.render(&self.svc, req).await?;
-        Ok(Some(self.document(&region)))
+        Ok(Some(self.document(&region, script_src)))
     }
 
     /// Run a POST (no JavaScript): `action` with the form's `fields`. Returns the URL the

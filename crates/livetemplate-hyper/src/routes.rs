@@ -79,7 +79,7 @@ where
 }
 
 async fn page(shared: &Shared, req: &PageRequest) -> Response<ResponseBody> {
-    match shared.app.render_page(req).await {
+    match shared.app.render_page(req, &client_js::client_script_url()).await {
         Ok(Some(html)) => html_response(StatusCode::OK, html),
         Ok(None) => message_page(
             StatusCode::NOT_FOUND,
@@ -218,7 +218,7 @@ fn refuse_form_type(headers: &HeaderMap) -> Option<Response<ResponseBody>> {
 /// from caching it and tells scripts it failed.
 async fn failed_post(shared: &Shared, req: &PageRequest, status: StatusCode, message: &str) -> Response<ResponseBody> {
     let alert = format!("<p role=\"alert\" data-lvt-post-error>{}</p>\n", escape(message));
-    match shared.app.render_page(req).await {
+    match shared.app.render_page(req, &client_js::client_script_url()).await {
         Ok(Some(mut doc)) => {
             let at = doc.find("<body>").map(|i| i + "<body>".len()).unwrap_or(0);
             let at = if doc[at..].starts_with('\n') { at + 1 } else { at };

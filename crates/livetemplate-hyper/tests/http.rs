@@ -24,10 +24,13 @@ async fn get_returns_the_document_and_sets_a_group_cookie() {
     let html = resp.text();
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(html.contains("<div data-lvt-root><p>0</p><pre></pre></div>"), "{html}");
-    assert!(
-        html.contains("<script defer src=\"/_lvt/client.js\"></script>"),
-        "{html}"
+    // The script URL carries the bundle's version, so a deploy never leaves a stale client cached.
+    let script = format!(
+        "<script defer src=\"{}\"></script>",
+        livetemplate_hyper::client_script_url()
     );
+    assert!(script.contains("/_lvt/client.js?v="), "{script}");
+    assert!(html.contains(&script), "{html}");
     let cookie = resp.header("set-cookie").unwrap();
     assert!(cookie.starts_with("lvt_group="), "{cookie}");
     assert!(

@@ -88,7 +88,9 @@ impl SledStoreBuilder {
         self
     }
 
-    /// Open (or create) the database.
+    /// Open (or create) the database. A database just closed in this process may still be
+    /// locked for a moment while sled's background thread exits; opening waits up to two
+    /// seconds for that lock.
     ///
     /// Inside a tokio runtime this also starts a task that runs
     /// [`expire_idle`](SledStore::expire_idle) hourly; it stops when the last clone of the
@@ -96,10 +98,7 @@ impl SledStoreBuilder {
     /// `expire_idle` itself.
     pub fn open(self) -> Result<SledStore> {
         let path = &self.path;
-        let db = sled::Config::new()
-            .path(path)
-            .open()
-            .map_err(|e| Error::store(format!("cannot open the sled store at `{}`", path.display()), e))?;
+        let db = open_db(path)?;
         let access_tree = db
             .open_tree(ACCESS_TREE)
             .map_err(|e| Error::store(format!("cannot open the sled store at `{}`", path.display()), e))?;
@@ -249,5 +248,36 @@ impl PersistStore for SledStore {
 
     fn flush(&self) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move { self.inner.flusher.make_durable(&self.inner.db).await })
+    }
+}
+
+/// Open the sled database at `path`, waiting briefly for the file lock: after a `Db` is
+/// dropped, sled's flusher thread releases the lock asynchronously.
+fn open_db(path: &Path) -> Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match sled::Config::new().path(path).open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(io))
+                if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock") =>
+            {
+                if std::time::Instant::now() >= deadline {
+                    return Err(Error::store(
+                        format!(
+                            "cannot open the sled store at `{}`: another process holds it",
+                            path.display()
+                        ),
+                        sled::Error::Io(io),
+                    ));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => {
+                return Err(Error::store(
+                    format!("cannot open the sled store at `{}`", path.display()),
+                    e,
+                ));
+            }
+        }
     }
 }

@@ -2,27 +2,15 @@
 // and reconnecting by itself after the server goes away.
 
 import assert from 'node:assert/strict'
-import { after, before, describe } from 'node:test'
-import { Server, e2e, launch, waitLive, waitRootClass, waitText } from './helpers.mjs'
+import { e2e, suite, waitLive, waitRootClass, waitText } from './helpers.mjs'
 
-describe('basics', () => {
-  let server
-  let browser
-  before(async () => {
-    server = await Server.create()
-    browser = await launch()
-  })
-  after(async () => {
-    await browser?.close()
-    await server?.dispose()
-  })
-  const opts = { server: () => server }
+suite('basics', (env) => {
 
   e2e(
     'counter: increments over the WebSocket without navigating',
     async (x) => {
-      const page = await x.page(await x.context(browser))
-      await page.goto(`${server.url}/counter`)
+      const page = await x.page(await x.context(env.browser))
+      await page.goto(`${env.server.url}/counter`)
       await waitLive(page)
       await waitText(page, '#count', '0')
       for (let i = 1; i <= 3; i++) {
@@ -31,7 +19,7 @@ describe('basics', () => {
       }
       assert.equal(await page.textContent('#count'), '3')
       assert.equal(page.lvt.navs, 1, 'main-frame navigations (only the initial load)')
-      assert.equal(page.url(), `${server.url}/counter`)
+      assert.equal(page.url(), `${env.server.url}/counter`)
       const actions = page.lvt.sockets.flatMap((s) => s.sent).filter((f) => f && f.a === 'increment')
       assert.equal(actions.length, 3, 'three increment frames went over the WebSocket')
       // The reply to each increment, as it arrived on the wire, is at most 40 bytes.
@@ -43,18 +31,18 @@ describe('basics', () => {
         }
       }
     },
-    opts,
+    env.opts,
   )
 
   e2e(
     'counter: works with JavaScript disabled through POST and 303',
     async (x) => {
-      const page = await x.page(await x.context(browser, { javaScriptEnabled: false }))
+      const page = await x.page(await x.context(env.browser, { javaScriptEnabled: false }))
       const posts = []
       page.on('response', (r) => {
         if (r.request().method() === 'POST') posts.push(r.status())
       })
-      await page.goto(`${server.url}/counter`)
+      await page.goto(`${env.server.url}/counter`)
       assert.equal((await page.textContent('#count')).trim(), '0')
       for (let i = 1; i <= 3; i++) {
         const navs = page.lvt.navs
@@ -68,14 +56,14 @@ describe('basics', () => {
       const cls = (await page.getAttribute('[data-lvt-root]', 'class')) || ''
       assert.ok(!cls.includes('lvt-connected'), `root class "${cls}"`)
     },
-    opts,
+    env.opts,
   )
 
   e2e(
     'thermostat: steps by 0.1 both ways',
     async (x) => {
-      const page = await x.page(await x.context(browser))
-      await page.goto(`${server.url}/thermostat`)
+      const page = await x.page(await x.context(env.browser))
+      await page.goto(`${env.server.url}/thermostat`)
       await waitLive(page)
       await waitText(page, '#temp', '19.5')
       for (const [button, want] of [
@@ -89,14 +77,14 @@ describe('basics', () => {
       }
       assert.equal(page.lvt.navs, 1, 'no navigation')
     },
-    opts,
+    env.opts,
   )
 
   e2e(
     'reconnect: the page comes back by itself after the server restarts',
     async (x) => {
-      const page = await x.page(await x.context(browser))
-      await page.goto(`${server.url}/counter`)
+      const page = await x.page(await x.context(env.browser))
+      await page.goto(`${env.server.url}/counter`)
       await waitLive(page)
       await page.click('button[name=increment]')
       await waitText(page, '#count', '1')
@@ -106,9 +94,9 @@ describe('basics', () => {
       // A mark the next server render removes (morphdom syncs attributes): tells when it landed.
       await page.evaluate(() => document.querySelector('#count').setAttribute('data-e2e-stale', ''))
 
-      await server.stop('SIGTERM')
+      await env.server.stop('SIGTERM')
       await waitRootClass(page, 'lvt-disconnected')
-      await server.start()
+      await env.server.start()
 
       // No reload: the client reconnects with backoff by itself and morphs in the new server's render.
       await waitLive(page)
@@ -122,6 +110,6 @@ describe('basics', () => {
       await waitText(page, '#count', String(v + 1))
       assert.equal(page.lvt.navs, 1, 'no navigation or reload happened')
     },
-    opts,
+    env.opts,
   )
 })

@@ -9,7 +9,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { test } from 'node:test'
+import { after, before, describe, test } from 'node:test'
 import { chromium } from 'playwright-core'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -287,6 +287,27 @@ export async function waitReply(page, action, timeout = WAIT_MS) {
 
 // ---------------------------------------------------------------------------------------------
 // Tests: screenshots and server log on failure, contexts closed afterwards
+
+/**
+ * `describe(name)` with one example server and one browser for all its tests: `body(env)` gets
+ * `env.server`, `env.browser` (set once `before` ran) and `env.opts` for `e2e` (server log on
+ * failure).
+ */
+export function suite(name, body) {
+  describe(name, () => {
+    const env = { server: undefined, browser: undefined }
+    env.opts = { server: () => env.server }
+    before(async () => {
+      env.server = await Server.create()
+      env.browser = await launch()
+    })
+    after(async () => {
+      await env.browser?.close()
+      await env.server?.dispose()
+    })
+    body(env)
+  })
+}
 
 /**
  * `test(name, fn)` where `fn(x)` gets `x.context(opts)` / `x.page(context)` that are cleaned up

@@ -3,8 +3,7 @@
 // connections join and leave the list by themselves).
 
 import assert from 'node:assert/strict'
-import { after, before, describe } from 'node:test'
-import { Server, e2e, launch, until, waitLive, waitReply, waitText } from './helpers.mjs'
+import { e2e, suite, until, waitLive, waitReply, waitText } from './helpers.mjs'
 
 /** The process-wide count of timer tasks, from a fresh GET of /server-push in `context`. */
 async function timerTasks(context, url) {
@@ -47,24 +46,13 @@ async function send(page, text) {
   await waitReply(page, 'send')
 }
 
-describe('realtime', () => {
-  let server
-  let browser
-  before(async () => {
-    server = await Server.create()
-    browser = await launch()
-  })
-  after(async () => {
-    await browser?.close()
-    await server?.dispose()
-  })
-  const opts = { server: () => server }
+suite('realtime', (env) => {
 
   e2e(
     'server push: ten ticks about a second apart, then "Last completed: 10s"',
     async (x) => {
-      const page = await x.page(await x.context(browser))
-      await page.goto(`${server.url}/server-push`)
+      const page = await x.page(await x.context(env.browser))
+      await page.goto(`${env.server.url}/server-push`)
       await waitLive(page)
       // Record, in the page, when each pushed value first shows up.
       await page.evaluate(() => {
@@ -104,18 +92,18 @@ describe('realtime', () => {
         ['startTimer'],
         'the only action the client sent',
       )
-      await until(async () => (await timerTasks(page.context(), `${server.url}/server-push`)) === 0, 'the task to end')
+      await until(async () => (await timerTasks(page.context(), `${env.server.url}/server-push`)) === 0, 'the task to end')
     },
-    { ...opts, timeout: 60_000 },
+    { ...env.opts, timeout: 60_000 },
   )
 
   e2e(
     'server push: closing the tab mid-run ends the server task within two ticks',
     async (x) => {
-      const url = `${server.url}/server-push`
-      const watcher = await x.context(browser)
+      const url = `${env.server.url}/server-push`
+      const watcher = await x.context(env.browser)
       const before = await timerTasks(watcher, url)
-      const page = await x.page(await x.context(browser))
+      const page = await x.page(await x.context(env.browser))
       await page.goto(url)
       await waitLive(page)
       await page.click('button[name=startTimer]')
@@ -129,17 +117,17 @@ describe('realtime', () => {
       // And it stays gone: the task did not keep running unseen.
       assert.equal(await timerTasks(watcher, url), before)
     },
-    opts,
+    env.opts,
   )
 
   e2e(
     'broadcasting: two tabs of one browser join as ann and bob and see each other\'s messages',
     async (x) => {
-      const context = await x.context(browser)
+      const context = await x.context(env.browser)
       const ann = await x.page(context)
       const bob = await x.page(context)
       for (const p of [ann, bob]) {
-        await p.goto(`${server.url}/broadcasting`)
+        await p.goto(`${env.server.url}/broadcasting`)
         await waitLive(p)
       }
       await join(ann, 'username', 'ann')
@@ -163,16 +151,16 @@ describe('realtime', () => {
       const keys = await ann.$$eval('.messages [data-key]', (els) => els.map((e) => e.dataset.key))
       assert.equal(new Set(keys).size, keys.length, 'message keys are unique')
     },
-    opts,
+    env.opts,
   )
 
   e2e(
     'broadcasting: two separate browsers chat (the app-wide topic)',
     async (x) => {
-      const cat = await x.page(await x.context(browser))
-      const dan = await x.page(await x.context(browser))
+      const cat = await x.page(await x.context(env.browser))
+      const dan = await x.page(await x.context(env.browser))
       for (const p of [cat, dan]) {
-        await p.goto(`${server.url}/broadcasting`)
+        await p.goto(`${env.server.url}/broadcasting`)
         await waitLive(p)
       }
       await join(cat, 'username', 'cat')
@@ -183,20 +171,20 @@ describe('realtime', () => {
       await waitRow(cat, '.messages', 'dan: hello back')
       await waitRow(dan, '.messages', 'dan: hello back')
       // A newcomer reads the log on its first render.
-      const late = await x.page(await x.context(browser))
-      await late.goto(`${server.url}/broadcasting`)
+      const late = await x.page(await x.context(env.browser))
+      await late.goto(`${env.server.url}/broadcasting`)
       await waitLive(late)
       await join(late, 'username', 'late')
       await waitRow(late, '.messages', 'dan: hello back')
     },
-    opts,
+    env.opts,
   )
 
   e2e(
     'presence: another browser joins the list and leaves it when closed',
     async (x) => {
-      const url = `${server.url}/presence`
-      const eve = await x.page(await x.context(browser))
+      const url = `${env.server.url}/presence`
+      const eve = await x.page(await x.context(env.browser))
       await eve.goto(url)
       await waitLive(eve)
       await join(eve, 'name', 'eve')
@@ -204,7 +192,7 @@ describe('realtime', () => {
       await waitText(eve, '#online', '1')
 
       // Someone who has not joined sees the list, already in the server's HTML.
-      const otherContext = await x.context(browser)
+      const otherContext = await x.context(env.browser)
       const html = await (await otherContext.request.get(url)).text()
       assert.match(html, /Online now \(<strong id="online">1<\/strong>\)/)
       assert.ok(html.includes('eve'), 'the GET body lists eve')
@@ -228,6 +216,6 @@ describe('realtime', () => {
       await waitText(eve, '#online', '1')
       assert.equal(eve.lvt.navs, 1, 'no reload')
     },
-    opts,
+    env.opts,
   )
 })

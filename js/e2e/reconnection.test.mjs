@@ -3,8 +3,8 @@
 // by another; `lvt-form:preserve` keeps an unsaved, focused draft through re-renders.
 
 import assert from 'node:assert/strict'
-import { after, before, describe } from 'node:test'
-import { Server, e2e, launch, waitLive, waitReply, waitRootClass, waitText } from './helpers.mjs'
+import { before } from 'node:test'
+import { e2e, suite, waitLive, waitReply, waitRootClass, waitText } from './helpers.mjs'
 
 const NOTES = '  two\nlines  '
 
@@ -24,30 +24,47 @@ async function waitNotes(page, want) {
   }
 }
 
+/** A page of `ctx` on `url` (/reconnection), live, whose saved notes are "saved". */
+async function openWithSavedNotes(x, ctx, url) {
+  const page = await x.page(ctx)
+  await page.goto(url)
+  await waitLive(page)
+  await page.fill('textarea[name=notes]', 'saved')
+  await page.click('button[name=saveNotes]')
+  await waitReply(page, 'saveNotes')
+  await waitNotes(page, 'saved')
+  return page
+}
+
+/** Replaces the notes textarea's text by typing `draft` into it (focus stays there). */
+async function typeDraft(page, draft) {
+  await page.click('textarea[name=notes]')
+  await page.keyboard.press('ControlOrMeta+A')
+  await page.keyboard.type(draft)
+}
+
+/** The notes textarea's value, selection and whether it has focus. */
+const draftState = (page) =>
+  page.evaluate(() => {
+    const t = document.querySelector('textarea[name=notes]')
+    return { value: t.value, start: t.selectionStart, end: t.selectionEnd, focused: document.activeElement === t }
+  })
+
 async function increment(page, to) {
   await page.click('button[name=increment]')
   await waitText(page, '#counter', String(to))
 }
 
-describe('reconnection', () => {
-  let server
-  let browser
+suite('reconnection', (env) => {
   let url
-  before(async () => {
-    server = await Server.create()
-    url = `${server.url}/reconnection`
-    browser = await launch()
+  before(() => {
+    url = `${env.server.url}/reconnection`
   })
-  after(async () => {
-    await browser?.close()
-    await server?.dispose()
-  })
-  const opts = { server: () => server }
 
   e2e(
     'counter and notes survive a reload, a kill -9 of the server and a new tab',
     async (x) => {
-      const ctx = await x.context(browser)
+      const ctx = await x.context(env.browser)
       const page = await x.page(ctx)
       await page.goto(url)
       await waitLive(page)
@@ -74,9 +91,9 @@ describe('reconnection', () => {
 
       // kill -9 and restart on the same port and store: the open page comes back by itself.
       const navs = page.lvt.navs
-      await server.kill()
+      await env.server.kill()
       await waitRootClass(page, 'lvt-disconnected')
-      await server.start()
+      await env.server.start()
       await waitLive(page)
       await waitText(page, '#counter', '3')
       assert.equal(await notes(page), NOTES)
@@ -92,13 +109,13 @@ describe('reconnection', () => {
       await waitText(tab, '#counter', '4')
       assert.equal(await notes(tab), NOTES)
     },
-    opts,
+    env.opts,
   )
 
   e2e(
     'two tabs of one browser share the persisted counter',
     async (x) => {
-      const ctx = await x.context(browser)
+      const ctx = await x.context(env.browser)
       const one = await x.page(ctx)
       await one.goto(url) // first, so the lvt_group cookie exists before the second tab asks
       await waitLive(one)
@@ -123,13 +140,13 @@ describe('reconnection', () => {
       await waitText(one, '#counter', '3')
       assert.equal(one.lvt.navs, navs, 'tab 1 did not reload')
     },
-    opts,
+    env.opts,
   )
 
   e2e(
     'another browser context starts fresh',
     async (x) => {
-      const a = await x.page(await x.context(browser))
+      const a = await x.page(await x.context(env.browser))
       await a.goto(url)
       await waitLive(a)
       await increment(a, 1)
@@ -137,7 +154,7 @@ describe('reconnection', () => {
       await a.click('button[name=saveNotes]')
       await waitReply(a, 'saveNotes')
 
-      const b = await x.page(await x.context(browser))
+      const b = await x.page(await x.context(env.browser))
       await b.goto(url)
       assert.equal((await b.textContent('#counter')).trim(), '0')
       assert.equal(await notes(b), '')
@@ -145,21 +162,15 @@ describe('reconnection', () => {
       await waitText(b, '#counter', '0')
       assert.equal(await notes(b), '')
     },
-    opts,
+    env.opts,
   )
 
   e2e(
     'a focused unsaved draft keeps its text, focus and cursor through a re-render',
     async (x) => {
-      const ctx = await x.context(browser)
-      const page = await x.page(ctx)
-      await page.goto(url)
-      await waitLive(page)
+      const ctx = await x.context(env.browser)
       // Saved notes differ from the draft, so a re-render would put them back without preserve.
-      await page.fill('textarea[name=notes]', 'saved')
-      await page.click('button[name=saveNotes]')
-      await waitReply(page, 'saveNotes')
-      await waitNotes(page, 'saved')
+      const page = await openWithSavedNotes(x, ctx, url)
 
       const other = await x.page(ctx)
       await other.goto(url)
@@ -167,15 +178,10 @@ describe('reconnection', () => {
       await increment(other, 1)
 
       const draft = 'my draft\nsecond line'
-      await page.click('textarea[name=notes]')
-      await page.keyboard.press('ControlOrMeta+A')
-      await page.keyboard.type(draft)
+      await typeDraft(page, draft)
       for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowLeft')
       const caret = draft.length - 5
-      const before = await page.evaluate(() => {
-        const t = document.querySelector('textarea[name=notes]')
-        return { value: t.value, start: t.selectionStart, end: t.selectionEnd, focused: document.activeElement === t }
-      })
+      const before = await draftState(page)
       assert.deepEqual(before, { value: draft, start: caret, end: caret, focused: true })
       const counter = (await page.textContent('#counter')).trim()
 
@@ -186,69 +192,46 @@ describe('reconnection', () => {
         timeout: 15_000,
         polling: 20,
       })
-      const afterRender = await page.evaluate(() => {
-        const t = document.querySelector('textarea[name=notes]')
-        return { value: t.value, start: t.selectionStart, end: t.selectionEnd, focused: document.activeElement === t }
-      })
+      const afterRender = await draftState(page)
       assert.deepEqual(afterRender, before, 'draft, focus and cursor after the re-render')
 
       // and typing goes on where the cursor was
       await page.keyboard.type('X')
       assert.equal(await notes(page), draft.slice(0, caret) + 'X' + draft.slice(caret))
     },
-    opts,
+    env.opts,
   )
 
   e2e(
     'the other tab increments: this tab shows the new counter live, and its draft, focus and cursor stay',
     async (x) => {
-      const ctx = await x.context(browser)
-      const page = await x.page(ctx)
-      await page.goto(url)
-      await waitLive(page)
-      await page.fill('textarea[name=notes]', 'saved')
-      await page.click('button[name=saveNotes]')
-      await waitReply(page, 'saveNotes')
-      await waitNotes(page, 'saved')
+      const ctx = await x.context(env.browser)
+      const page = await openWithSavedNotes(x, ctx, url)
       const other = await x.page(ctx)
       await other.goto(url)
       await waitLive(other)
       const start = Number((await other.textContent('#counter')).trim())
 
       const draft = 'typing while\nthe other tab clicks'
-      await page.click('textarea[name=notes]')
-      await page.keyboard.press('ControlOrMeta+A')
-      await page.keyboard.type(draft)
+      await typeDraft(page, draft)
       for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowLeft')
-      const state = () =>
-        page.evaluate(() => {
-          const t = document.querySelector('textarea[name=notes]')
-          return { value: t.value, start: t.selectionStart, end: t.selectionEnd, focused: document.activeElement === t }
-        })
-      const before = await state()
+      const before = await draftState(page)
 
       for (let i = 1; i <= 3; i++) {
         await increment(other, start + i)
         // The persisted counter reaches this tab without a reload (pushed to the group's tabs).
         await waitText(page, '#counter', String(start + i))
-        assert.deepEqual(await state(), before, `draft, focus and cursor after the other tab's increment ${i}`)
+        assert.deepEqual(await draftState(page), before, `draft, focus and cursor after the other tab's increment ${i}`)
       }
       assert.equal(page.lvt.navs, 1, 'no reload')
     },
-    opts,
+    env.opts,
   )
 
   e2e(
     'an unsaved draft that lost focus survives a re-render (lvt-form:preserve)',
     async (x) => {
-      const page = await x.page(await x.context(browser))
-      await page.goto(url)
-      await waitLive(page)
-      await page.fill('textarea[name=notes]', 'saved')
-      await page.click('button[name=saveNotes]')
-      await waitReply(page, 'saveNotes')
-      await waitNotes(page, 'saved')
-
+      const page = await openWithSavedNotes(x, await x.context(env.browser), url)
       await page.fill('textarea[name=notes]', 'unsaved draft')
       // A real click: focus leaves the textarea for the button, so only preserve keeps the draft.
       await increment(page, 1)
@@ -264,6 +247,6 @@ describe('reconnection', () => {
       await page.reload()
       assert.equal(await notes(page), 'unsaved draft')
     },
-    opts,
+    env.opts,
   )
 })

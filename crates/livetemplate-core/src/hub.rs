@@ -290,18 +290,7 @@ impl Hub {
 
     /// Run `action` on every live connection of `group` on `page`. Errors when there is none.
     pub fn trigger(&self, page: &str, group: &GroupId, action: &str, data: Value) -> Result<()> {
-        let targets: Vec<(u64, mpsc::Sender<Push>)> = {
-            let st = self.lock();
-            let key = (Arc::<str>::from(page), group.clone());
-            st.by_group
-                .get(&key)
-                .map(|ids| {
-                    ids.iter()
-                        .filter_map(|id| st.conns.get(id).map(|c| (*id, c.tx.clone())))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
+        let targets = self.group_targets(page, group, None);
         let mut delivered = 0;
         for (id, tx) in targets {
             let push = Push::Action {
@@ -323,21 +312,24 @@ impl Hub {
     /// Tell every live connection of `group` on `page` except `except` to reload its
     /// persisted fields (they were just saved by `except`, or by a no-JS POST).
     pub fn reload_others(&self, page: &str, group: &GroupId, except: Option<u64>) {
-        let targets: Vec<(u64, mpsc::Sender<Push>)> = {
-            let st = self.lock();
-            st.by_group
-                .get(&(Arc::<str>::from(page), group.clone()))
-                .map(|ids| {
-                    ids.iter()
-                        .filter(|id| Some(**id) != except)
-                        .filter_map(|id| st.conns.get(id).map(|c| (*id, c.tx.clone())))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
+        let targets = self.group_targets(page, group, except);
         for (id, tx) in targets {
             self.send_or_close(id, &tx, Push::Reload);
         }
+    }
+
+    /// The push queues of `group`'s live connections on `page`, but `except`'s.
+    fn group_targets(&self, page: &str, group: &GroupId, except: Option<u64>) -> Vec<(u64, mpsc::Sender<Push>)> {
+        let st = self.lock();
+        st.by_group
+            .get(&(Arc::<str>::from(page), group.clone()))
+            .map(|ids| {
+                ids.iter()
+                    .filter(|id| Some(**id) != except)
+                    .filter_map(|id| st.conns.get(id).map(|c| (*id, c.tx.clone())))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Number of live connections of `group` on `page`.

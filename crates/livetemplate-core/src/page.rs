@@ -264,9 +264,7 @@ impl<C: Controller> PageRoute for Page<C> {
                 .run_action(&mut state, action, data, &req.group, &svc.hub, None)
                 .await?;
             let navigate = effects.navigate.take();
-            if save_changed(&*svc.store, &req.group, &self.path, &before, &state).await? {
-                svc.hub.reload_others(&self.path, &req.group, None);
-            }
+            persist(svc, &req.group, &self.path, &before, &encode_persisted(&state), None).await?;
             self.remember_posted(&req.group, state);
             effects.apply(&svc.hub, None).await;
             Ok(navigate)
@@ -304,22 +302,28 @@ impl<C: Controller> PageRoute for Page<C> {
     }
 }
 
-async fn save_changed<S: LiveState>(
-    store: &dyn PersistStore,
+/// Save the persisted fields that differ between `before` and `after` (durably), then tell
+/// the group's other connections of the page (all but `except`) to load them. Returns whether
+/// anything was saved.
+async fn persist(
+    svc: &Services,
     group: &GroupId,
     page: &str,
     before: &[(&'static str, Vec<u8>)],
-    state: &S,
+    after: &[(&'static str, Vec<u8>)],
+    except: Option<u64>,
 ) -> Result<bool> {
-    let after = encode_persisted(state);
     let changed: Vec<(&'static str, Vec<u8>)> = after
-        .into_iter()
+        .iter()
         .filter(|(name, bytes)| !before.iter().any(|(n, b)| n == name && b == bytes))
+        .cloned()
         .collect();
     if changed.is_empty() {
         return Ok(false);
     }
-    store.save(group, page, &changed).await?;
+    svc.store.save(group, page, &changed).await?;
+    // Persisted fields belong to the group: its other tabs of this page show them too.
+    svc.hub.reload_others(page, group, except);
     Ok(true)
 }
 
@@ -357,22 +361,22 @@ impl<C: Controller> LiveView<C> {
             }
         };
         let after = encode_persisted(&self.state);
-        let changed: Vec<(&'static str, Vec<u8>)> = after
-            .iter()
-            .filter(|(name, bytes)| !self.saved.iter().any(|(n, b)| n == name && b == bytes))
-            .cloned()
-            .collect();
-        if !changed.is_empty() {
-            if let Err(err) = self.svc.store.save(&self.group, &self.page.path, &changed).await {
+        match persist(
+            &self.svc,
+            &self.group,
+            &self.page.path,
+            &self.saved,
+            &after,
+            Some(self.conn),
+        )
+        .await
+        {
+            Ok(true) => self.saved = after,
+            Ok(false) => {}
+            Err(err) => {
                 self.state = backup;
                 return Err(err);
             }
-            self.saved = after;
-            // Persisted fields belong to the group: the group's other tabs of this page show
-            // the new values too.
-            self.svc
-                .hub
-                .reload_others(&self.page.path, &self.group, Some(self.conn));
         }
         let navigate = effects.navigate.take();
         let events = std::mem::take(&mut effects.events);

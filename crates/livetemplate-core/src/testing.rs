@@ -365,15 +365,8 @@ impl TestPage {
 
     /// Wait for the next frame and apply it; an empty frame when the connection closed.
     async fn receive(&mut self) -> Frame {
-        match tokio::time::timeout(WAIT, self.outbound.recv()).await {
-            Ok(Some(Outbound::Text(text))) => {
-                if let Err(err) = self.client.apply(&text) {
-                    panic!("the server sent a frame the client cannot apply: {err}\nframe: {text}");
-                }
-                self.last = Frame { text };
-                self.last.clone()
-            }
-            Ok(None) => Frame { text: String::new() },
+        match self.next_frame(WAIT).await {
+            Ok(frame) => frame.unwrap_or(Frame { text: String::new() }),
             Err(_) => panic!("no frame from {} within {WAIT:?}", self.path),
         }
     }
@@ -381,16 +374,23 @@ impl TestPage {
     /// Wait up to `timeout` for a pushed frame (one not answering this page's own action)
     /// and apply it. `None` when none came.
     pub async fn next_push(&mut self, timeout: Duration) -> Option<Frame> {
-        match tokio::time::timeout(timeout, self.outbound.recv()).await {
-            Ok(Some(Outbound::Text(text))) => {
-                if let Err(err) = self.client.apply(&text) {
-                    panic!("the server sent a frame the client cannot apply: {err}\nframe: {text}");
-                }
-                self.last = Frame { text };
-                Some(self.last.clone())
-            }
-            _ => None,
+        self.next_frame(timeout).await.ok().flatten()
+    }
+
+    /// The next frame within `timeout`, applied to the client tree: `Ok(None)` when the
+    /// connection closed, `Err` on timeout.
+    async fn next_frame(
+        &mut self,
+        timeout: Duration,
+    ) -> std::result::Result<Option<Frame>, tokio::time::error::Elapsed> {
+        let Some(Outbound::Text(text)) = tokio::time::timeout(timeout, self.outbound.recv()).await? else {
+            return Ok(None);
+        };
+        if let Err(err) = self.client.apply(&text) {
+            panic!("the server sent a frame the client cannot apply: {err}\nframe: {text}");
         }
+        self.last = Frame { text };
+        Ok(Some(self.last.clone()))
     }
 
     /// Close the connection (as a closed tab does) and return how the server closed it.

@@ -445,3 +445,29 @@ impl Session {
         &self.group
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_push_queue_closes_that_connection_only() {
+        let hub = Hub::local();
+        let (slow_tx, _slow_rx) = mpsc::channel(1); // never read
+        let slow_kill = Arc::new(Notify::new());
+        let slow = hub.register("/p".into(), GroupId::random(), slow_tx, slow_kill.clone());
+        let (fast_tx, mut fast_rx) = mpsc::channel(8);
+        let fast = hub.register("/p".into(), GroupId::random(), fast_tx, Arc::new(Notify::new()));
+        hub.subscribe(slow, "t");
+        hub.subscribe(fast, "t");
+        for _ in 0..2 {
+            hub.publish("t", "bump", Value::Null, None).await.unwrap();
+            assert!(matches!(fast_rx.recv().await, Some(Push::Action { .. })));
+        }
+        assert_eq!(hub.slow_closed(), 1);
+        // The kill switch was pulled: the connection's loop sees it at once.
+        tokio::time::timeout(std::time::Duration::from_secs(1), slow_kill.notified())
+            .await
+            .expect("slow connection told to close");
+    }
+}

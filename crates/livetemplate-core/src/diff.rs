@@ -17,6 +17,75 @@ pub struct Encoder {
     scratch: String,
     /// The body of the frame being built, kept between frames for its capacity.
     body: String,
+    /// How the two trees' texts line up, for the diff in progress.
+    same: SameText,
+}
+
+/// Where the old and the new tree's texts are byte-for-byte equal: a common prefix and a
+/// common suffix. A text slot at the same offsets inside the prefix, or at the same distance
+/// from the end inside the suffix, is unchanged without comparing its bytes: one pass over the
+/// whole text (a few bytes per instruction) replaces a comparison per slot.
+#[derive(Debug, Default, Clone, Copy)]
+struct SameText {
+    /// Bytes equal at the start of both texts.
+    prefix: u32,
+    /// Bytes equal at the end of both texts.
+    suffix: u32,
+    /// Length of the new text.
+    new_len: u32,
+    /// Length of the new text minus the old's.
+    delta: i64,
+}
+
+impl SameText {
+    fn of(old: &str, new: &str) -> Self {
+        let (a, b) = (old.as_bytes(), new.as_bytes());
+        let prefix = common_prefix(a, b);
+        // The suffix may not reach into the prefix of the shorter text.
+        let n = a.len().min(b.len());
+        let suffix = common_suffix(&a[prefix..], &b[prefix..]).min(n - prefix);
+        SameText {
+            prefix: prefix as u32,
+            suffix: suffix as u32,
+            new_len: b.len() as u32,
+            delta: b.len() as i64 - a.len() as i64,
+        }
+    }
+
+    /// True when the slots are known equal from their offsets alone.
+    #[inline]
+    fn known_equal(&self, a: TextRange, b: TextRange) -> bool {
+        (a == b && b.end <= self.prefix)
+            || (i64::from(a.start) + self.delta == i64::from(b.start)
+                && i64::from(a.end) + self.delta == i64::from(b.end)
+                && b.start >= self.new_len - self.suffix)
+    }
+}
+
+/// Length of the longest common prefix of `a` and `b`, compared 32 bytes at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let (ca, _) = a.as_chunks::<32>();
+    let (cb, _) = b.as_chunks::<32>();
+    let mut i = ca.iter().zip(cb).take_while(|(x, y)| x == y).count() * 32;
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+/// Length of the longest common suffix of `a` and `b`, compared 32 bytes at a time.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let (_, ca) = a.as_rchunks::<32>();
+    let (_, cb) = b.as_rchunks::<32>();
+    let mut i = ca.iter().rev().zip(cb.iter().rev()).take_while(|(x, y)| x == y).count() * 32;
+    while i < n && a[n - 1 - i] == b[n - 1 - i] {
+        i += 1;
+    }
+    i
 }
 
 /// Structural list edits above this share of the list are sent as one rebuild (`"o"`).
@@ -96,7 +165,8 @@ impl Encoder {
     pub fn diff_frame(&mut self, old: &Tree, new: &Tree, reply_to: Option<u64>) -> Option<String> {
         let mut body = std::mem::take(&mut self.body);
         body.clear();
-        let full = if Arc::ptr_eq(&old.root.statics, &new.root.statics) {
+        self.same = SameText::of(&old.text, &new.text);
+        let full = if Arc::ptr_eq(old.statics_of(&old.root), new.statics_of(&new.root)) {
             self.diff_node(old, &old.root, new, &new.root, &mut body);
             false
         } else {
@@ -132,7 +202,7 @@ impl Encoder {
     // --- full values --------------------------------------------------------------------------
 
     fn write_node(&mut self, tree: &Tree, node: &Node, out: &mut String) {
-        let id = self.statics_id(&node.statics);
+        let id = self.statics_id(tree.statics_of(node));
         out.push_str("{\"s\":");
         push_index(out, id as usize);
         for (i, d) in tree.dyns(node).iter().enumerate() {
@@ -163,9 +233,7 @@ impl Encoder {
             self.write_node(tree, &item.node, out);
         }
         out.push(']');
-        if items.is_empty()
-            && let Some(node) = &list.otherwise
-        {
+        if let Some(node) = tree.otherwise(list) {
             out.push_str(",\"e\":");
             self.write_node(tree, node, out);
         }
@@ -177,12 +245,15 @@ impl Encoder {
     /// Write the node diff of two nodes with the same statics; writes nothing when equal.
     fn diff_node(&mut self, ot: &Tree, old: &Node, nt: &Tree, new: &Node, out: &mut String) {
         let (odyns, ndyns) = (ot.dyns(old), nt.dyns(new));
+        if self.unchanged_by_offsets(odyns, ndyns) {
+            return;
+        }
         let start = out.len();
         let mut any = false;
         for (i, (od, nd)) in odyns.iter().zip(ndyns.iter()).enumerate() {
             // Unchanged text, the common case: no slot header to write and take back.
             if let (Dyn::Text(a), Dyn::Text(b)) = (od, nd)
-                && same_text(ot, *a, nt, *b)
+                && self.same_text(ot, *a, nt, *b)
             {
                 continue;
             }
@@ -209,13 +280,12 @@ impl Encoder {
     fn diff_dyn(&mut self, ot: &Tree, od: &Dyn, nt: &Tree, nd: &Dyn, out: &mut String) {
         match (od, nd) {
             (Dyn::Text(a), Dyn::Text(b)) => {
-                let b = nt.text(*b);
-                if ot.text(*a) != b {
-                    write_json_str(out, b);
+                if !self.same_text(ot, *a, nt, *b) {
+                    write_json_str(out, nt.text(*b));
                 }
             }
             (Dyn::Branch(None), Dyn::Branch(None)) => {}
-            (Dyn::Branch(Some(a)), Dyn::Branch(Some(b))) if Arc::ptr_eq(&a.statics, &b.statics) => {
+            (Dyn::Branch(Some(a)), Dyn::Branch(Some(b))) if Arc::ptr_eq(ot.statics_of(a), nt.statics_of(b)) => {
                 self.diff_node(ot, a, nt, b, out)
             }
             (Dyn::List(a), Dyn::List(b)) => self.diff_list(ot, a, nt, b, out),
@@ -227,9 +297,9 @@ impl Encoder {
         let (oi, ni) = (ot.items(old), nt.items(new));
         if oi.is_empty() || ni.is_empty() {
             if oi.is_empty() && ni.is_empty() {
-                let changed = match (&old.otherwise, &new.otherwise) {
+                let changed = match (ot.otherwise(old), nt.otherwise(new)) {
                     (None, None) => false,
-                    (Some(a), Some(b)) if Arc::ptr_eq(&a.statics, &b.statics) => {
+                    (Some(a), Some(b)) if Arc::ptr_eq(ot.statics_of(a), nt.statics_of(b)) => {
                         let mut tmp = String::new();
                         self.diff_node(ot, a, nt, b, &mut tmp);
                         !tmp.is_empty()
@@ -243,7 +313,12 @@ impl Encoder {
             return self.write_list(nt, new, out);
         }
         let mut ops = Vec::new();
-        let same_keys = oi.len() == ni.len() && oi.iter().zip(ni.iter()).all(|(a, b)| ot.key(a) == nt.key(b));
+        let same_keys = oi.len() == ni.len()
+            && oi.iter().zip(ni.iter()).all(|(a, b)| match (a.key, b.key) {
+                (Some(x), Some(y)) => self.same_text(ot, x, nt, y),
+                (None, None) => true,
+                _ => false,
+            });
         if same_keys {
             for i in 0..ni.len() {
                 self.update_op(ot, &oi[i].node, nt, &ni[i].node, i, &mut ops);
@@ -289,7 +364,10 @@ impl Encoder {
     }
 
     fn update_op(&mut self, ot: &Tree, old: &Node, nt: &Tree, new: &Node, i: usize, ops: &mut Vec<String>) {
-        if Arc::ptr_eq(&old.statics, &new.statics) {
+        if Arc::ptr_eq(ot.statics_of(old), nt.statics_of(new)) {
+            if self.unchanged_by_offsets(ot.dyns(old), nt.dyns(new)) {
+                return;
+            }
             let mut d = std::mem::take(&mut self.scratch);
             d.clear();
             self.diff_node(ot, old, nt, new, &mut d);
@@ -352,12 +430,27 @@ impl Encoder {
     }
 }
 
-/// True when two text slots hold the same text (compared as bytes: no char boundary checks).
-#[inline]
-fn same_text(ot: &Tree, a: TextRange, nt: &Tree, b: TextRange) -> bool {
-    a.end - a.start == b.end - b.start
-        && ot.text.as_bytes().get(a.start as usize..a.end as usize)
-            == nt.text.as_bytes().get(b.start as usize..b.end as usize)
+impl Encoder {
+    /// True when every slot is text known unchanged from its offsets alone (the usual case
+    /// for most items of a long list): a tight loop without building any output.
+    #[inline]
+    fn unchanged_by_offsets(&self, od: &[Dyn], nd: &[Dyn]) -> bool {
+        od.len() == nd.len()
+            && od.iter().zip(nd).all(|pair| match pair {
+                (Dyn::Text(a), Dyn::Text(b)) => self.same.known_equal(*a, *b),
+                _ => false,
+            })
+    }
+
+    /// True when two text slots hold the same text: known from their offsets (see
+    /// [`SameText`]) or compared as bytes (no char boundary checks).
+    #[inline]
+    fn same_text(&self, ot: &Tree, a: TextRange, nt: &Tree, b: TextRange) -> bool {
+        self.same.known_equal(a, b)
+            || (a.end - a.start == b.end - b.start
+                && ot.text.as_bytes().get(a.start as usize..a.end as usize)
+                    == nt.text.as_bytes().get(b.start as usize..b.end as usize))
+    }
 }
 
 /// One structural edit of a keyed list, in the client's current indices.
@@ -815,6 +908,34 @@ mod tests {
             assert_eq!(structural, removals + inserts + moves, "{new:?}");
             assert_eq!(plan(), naive, "{new:?}");
         }
+    }
+
+    #[test]
+    fn common_prefix_and_suffix_at_every_offset() {
+        let base: Vec<u8> = (0..200u32).map(|i| b'a' + (i % 26) as u8).collect();
+        for at in 0..base.len() {
+            let mut changed = base.clone();
+            changed[at] = b'#';
+            assert_eq!(common_prefix(&base, &changed), at);
+            assert_eq!(common_suffix(&base, &changed), base.len() - 1 - at);
+        }
+        assert_eq!(common_prefix(b"abc", b"abcdef"), 3);
+        assert_eq!(common_suffix(b"def", b"abcdef"), 3);
+        assert_eq!(common_prefix(b"", b"x"), 0);
+        // Prefix and suffix never overlap in the shorter text: "aa" -> "aaa".
+        let s = SameText::of("aa", "aaa");
+        assert_eq!((s.prefix, s.suffix), (2, 0));
+    }
+
+    #[test]
+    fn known_equal_only_inside_the_common_parts() {
+        // old: "abXcd", new: "abYYcd" (one slot grew in the middle).
+        let s = SameText::of("abXcd", "abYYcd");
+        let r = |start, end| TextRange { start, end };
+        assert!(s.known_equal(r(0, 2), r(0, 2)));
+        assert!(!s.known_equal(r(2, 3), r(2, 4)));
+        assert!(s.known_equal(r(3, 5), r(4, 6)));
+        assert!(!s.known_equal(r(0, 3), r(0, 3)));
     }
 
     #[test]

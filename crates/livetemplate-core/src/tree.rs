@@ -10,6 +10,7 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::{Error, Result};
@@ -141,13 +142,32 @@ impl fmt::Debug for StaticsData {
 /// Shared, interned statics.
 pub type Statics = Arc<StaticsData>;
 
+/// A node's statics: an index into its tree's statics table ([`Tree::statics_of`]).
+///
+/// Nodes hold this small copyable index rather than the shared [`Statics`] themselves, so
+/// building and dropping a tree of many items touches no reference counts: a 1000-row list
+/// whose rows share their statics holds them once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StaticsId(NonZeroU32);
+
+impl StaticsId {
+    fn new(index: usize) -> Self {
+        StaticsId(NonZeroU32::MIN.saturating_add(index as u32))
+    }
+
+    /// The index in [`Tree::statics`].
+    pub fn index(self) -> usize {
+        (self.0.get() - 1) as usize
+    }
+}
+
 /// One rendered template branch: its statics and the values of its dynamic slots.
 ///
-/// The slot values live in the owning [`Tree`]'s arena: read them with [`Tree::dyns`].
-#[derive(Debug, Clone)]
+/// Both live in the owning [`Tree`]: read them with [`Tree::statics_of`] and [`Tree::dyns`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Node {
-    /// Literal parts; `statics.len() == dyns.len + 1`.
-    pub statics: Statics,
+    /// Literal parts (one more than the slots): an entry of [`Tree::statics`].
+    pub statics: StaticsId,
     /// The node's dynamic slot values: a span of [`Tree::dyns`].
     pub dyns: Span,
 }
@@ -168,7 +188,7 @@ impl Span {
 }
 
 /// The value of one dynamic slot.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dyn {
     /// An expression's escaped output: a range in [`Tree::text`].
     Text(TextRange),
@@ -188,16 +208,19 @@ pub struct TextRange {
 }
 
 /// A rendered `for` loop.
-#[derive(Debug, Clone, Default)]
+///
+/// Read its items with [`Tree::items`] and its `else` body with [`Tree::otherwise`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct List {
-    /// One item per iteration: a span of [`Tree::items`].
+    /// A span of [`Tree::items`]: one item per iteration or, when `otherwise` is set, the
+    /// `else` body as the only entry.
     pub items: Span,
-    /// The loop's `else` body, when it ran.
-    pub otherwise: Option<Node>,
+    /// The loop ran no iteration and its `else` body ran.
+    pub otherwise: bool,
 }
 
 /// One loop iteration.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Item {
     /// The `data-key` of the item's root element, if it has one: a range in [`Tree::text`].
     pub key: Option<TextRange>,
@@ -206,6 +229,10 @@ pub struct Item {
 }
 
 /// A whole rendered page: the root node, and the arenas its nodes point into.
+///
+/// A dropped tree hands its buffers to the next tree built on the same thread, so a live
+/// connection, which builds a tree and drops the previous one for every action, does not
+/// allocate them again.
 #[derive(Debug, Clone)]
 pub struct Tree {
     /// The root node.
@@ -216,6 +243,8 @@ pub struct Tree {
     pub dyns: Vec<Dyn>,
     /// The items of all loops; each loop's are consecutive.
     pub items: Vec<Item>,
+    /// The statics the nodes refer to by [`StaticsId`]; each distinct one is usually once.
+    pub statics: Vec<Statics>,
 }
 
 impl Tree {
@@ -224,14 +253,32 @@ impl Tree {
         &self.text[range.start as usize..range.end as usize]
     }
 
+    /// The statics of `node`.
+    pub fn statics_of(&self, node: &Node) -> &Statics {
+        &self.statics[node.statics.index()]
+    }
+
     /// The dynamic slot values of `node`.
     pub fn dyns(&self, node: &Node) -> &[Dyn] {
         &self.dyns[node.dyns.range()]
     }
 
-    /// The items of `list`.
+    /// The items of `list` (none when its `else` body ran).
     pub fn items(&self, list: &List) -> &[Item] {
-        &self.items[list.items.range()]
+        if list.otherwise {
+            &[]
+        } else {
+            &self.items[list.items.range()]
+        }
+    }
+
+    /// The `else` body of `list`, when it ran.
+    pub fn otherwise(&self, list: &List) -> Option<&Node> {
+        if list.otherwise {
+            self.items.get(list.items.start as usize).map(|i| &i.node)
+        } else {
+            None
+        }
     }
 
     /// The key of `item`, if it has one.
@@ -248,12 +295,13 @@ impl Tree {
 
     /// Append the HTML of `node` to `out`.
     pub fn write_node(&self, node: &Node, out: &mut String) {
+        let statics = self.statics_of(node);
         let dyns = self.dyns(node);
         for (i, dyn_) in dyns.iter().enumerate() {
-            out.push_str(node.statics.get(i));
+            out.push_str(statics.get(i));
             self.write_dyn(dyn_, out);
         }
-        out.push_str(node.statics.get(dyns.len()));
+        out.push_str(statics.get(dyns.len()));
     }
 
     fn write_dyn(&self, dyn_: &Dyn, out: &mut String) {
@@ -262,18 +310,47 @@ impl Tree {
             Dyn::Branch(Some(node)) => self.write_node(node, out),
             Dyn::Branch(None) => {}
             Dyn::List(list) => {
-                let items = self.items(list);
-                for item in items {
+                for item in self.items(list) {
                     self.write_node(&item.node, out);
                 }
-                if items.is_empty()
-                    && let Some(node) = &list.otherwise
-                {
+                if let Some(node) = self.otherwise(list) {
                     self.write_node(node, out);
                 }
             }
         }
     }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        // Keep the buffers for the next tree built on this thread, unless it already has some.
+        let _ = SPARE.try_with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut()
+                && spare.is_none()
+            {
+                let mut bufs = Buffers {
+                    text: std::mem::take(&mut self.text),
+                    dyns: std::mem::take(&mut self.dyns),
+                    items: std::mem::take(&mut self.items),
+                    statics: std::mem::take(&mut self.statics),
+                };
+                bufs.text.clear();
+                bufs.dyns.clear();
+                bufs.items.clear();
+                bufs.statics.clear();
+                *spare = Some(bufs);
+            }
+        });
+    }
+}
+
+/// A dropped tree's buffers, emptied.
+#[derive(Debug)]
+struct Buffers {
+    text: String,
+    dyns: Vec<Dyn>,
+    items: Vec<Item>,
+    statics: Vec<Statics>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,7 +365,35 @@ fn same_statics(s: &StaticsData, text: &str, ends: &[u32]) -> bool {
     &*s.text == text && &*s.ends == ends
 }
 
+/// Statics interned recently on this thread, checked before the process-wide table.
+const RECENT: usize = 16;
+
+thread_local! {
+    static RECENT_STATICS: std::cell::RefCell<Vec<Statics>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 fn intern(text: &str, ends: &[u32]) -> Statics {
+    let recent = RECENT_STATICS.try_with(|r| {
+        r.try_borrow()
+            .ok()
+            .and_then(|r| r.iter().rev().find(|s| same_statics(s, text, ends)).cloned())
+    });
+    if let Ok(Some(s)) = recent {
+        return s;
+    }
+    let s = intern_global(text, ends);
+    let _ = RECENT_STATICS.try_with(|r| {
+        if let Ok(mut r) = r.try_borrow_mut() {
+            if r.len() == RECENT {
+                r.remove(0);
+            }
+            r.push(s.clone());
+        }
+    });
+    s
+}
+
+fn intern_global(text: &str, ends: &[u32]) -> Statics {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     text.hash(&mut hasher);
     ends.hash(&mut hasher);
@@ -320,10 +425,24 @@ enum Role {
     Else,
 }
 
+/// A node being built.
+///
+/// When the node is expected to repeat known statics (a loop item after the first, the root
+/// of a page rendered before), its literal text is checked piece by piece against them
+/// (`verify`) instead of being copied; only at the first difference is the text so far copied
+/// out of them and building goes on as for a new node.
 #[derive(Debug)]
 struct NodeBuild {
     role: Role,
+    /// The statics being checked against, while every piece so far matched.
+    verify: Option<StaticsId>,
+    /// Bytes of `verify`'s text matched so far.
+    verified: u32,
+    /// Slots taken so far while verifying.
+    slots: u32,
+    /// Literal text, when not verifying.
     text: String,
+    /// End of each literal part, when not verifying.
     ends: Vec<u32>,
     /// Where this node's slot values start: on `TreeSink::dyns` when `direct`, else on
     /// `TreeSink::dyn_stack`.
@@ -331,6 +450,22 @@ struct NodeBuild {
     /// No node has been opened inside this one yet, so its values go straight to the arena
     /// (only the innermost open node can be direct).
     direct: bool,
+}
+
+impl NodeBuild {
+    /// Stop verifying: copy the statics matched so far into `text` and `ends`.
+    #[cold]
+    fn materialize(&mut self, statics: &StaticsData, pool: &mut Vec<String>, ends_pool: &mut Vec<Vec<u32>>) {
+        self.verify = None;
+        let mut text = pool.pop().unwrap_or_default();
+        text.clear();
+        text.push_str(&statics.text[..self.verified as usize]);
+        let mut ends = ends_pool.pop().unwrap_or_default();
+        ends.clear();
+        ends.extend_from_slice(&statics.ends[..self.slots as usize]);
+        self.text = text;
+        self.ends = ends;
+    }
 }
 
 #[derive(Debug)]
@@ -347,16 +482,11 @@ enum Frame {
         /// (only the innermost open loop can be direct).
         direct: bool,
         otherwise: Option<Node>,
-        last: Option<Statics>,
+        /// The statics of the last item: the next item is checked against them.
+        last: Option<StaticsId>,
         /// `last`'s items have their key in slot 0 (`<tr data-key="{{ id }}">`).
         key_in_slot0: bool,
     },
-}
-
-thread_local! {
-    /// The root statics of the last tree built on this thread: the usual hint for the next
-    /// one, so the root is rarely interned (global lock and hash of all its text).
-    static LAST_ROOT: std::cell::RefCell<Option<Statics>> = const { std::cell::RefCell::new(None) };
 }
 
 /// A sink's working buffers, kept per thread between renders for their capacity.
@@ -370,10 +500,15 @@ struct Scratch {
 }
 
 thread_local! {
+    /// The root statics of the last tree built on this thread: the usual hint for the next
+    /// one, so the root is rarely interned.
+    static LAST_ROOT: std::cell::RefCell<Option<Statics>> = const { std::cell::RefCell::new(None) };
     /// Lengths of the last tree built on this thread (text, dyns, items): the next tree's
     /// arenas start with that capacity instead of growing from empty.
     static LAST_SIZES: Cell<(u32, u32, u32)> = const { Cell::new((256, 0, 0)) };
     static SCRATCH: std::cell::RefCell<Option<Scratch>> = const { std::cell::RefCell::new(None) };
+    /// The buffers of the last tree dropped on this thread.
+    static SPARE: std::cell::RefCell<Option<Buffers>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Receives askama's marked output and builds a [`Tree`] from it.
@@ -395,6 +530,7 @@ pub struct TreeSink<'a> {
     item_stack: Vec<Item>,
     dyns: Vec<Dyn>,
     items: Vec<Item>,
+    statics: Vec<Statics>,
     /// Start in `text` of the expression being written, if any.
     expr: Option<u32>,
     error: Option<&'static str>,
@@ -405,29 +541,55 @@ impl<'a> TreeSink<'a> {
     pub fn new(queue: &'a MarkQueue) -> Self {
         // A render nested in another on this thread finds no scratch and starts empty.
         let sc = SCRATCH.with(|c| c.borrow_mut().take()).unwrap_or_default();
-        let (text, dyns, items) = LAST_SIZES.with(Cell::get);
+        let spare = SPARE.with(|c| c.borrow_mut().take());
+        let (text, dyns, items, statics) = match spare {
+            Some(b) => (b.text, b.dyns, b.items, b.statics),
+            None => {
+                let (text, dyns, items) = LAST_SIZES.with(Cell::get);
+                (
+                    String::with_capacity((text as usize + text as usize / 8).max(64)),
+                    Vec::with_capacity(dyns as usize + dyns as usize / 8),
+                    Vec::with_capacity(items as usize + items as usize / 8),
+                    Vec::new(),
+                )
+            }
+        };
         let mut sink = TreeSink {
             queue,
             stack: sc.stack,
-            text: String::with_capacity((text as usize + text as usize / 8).max(64)),
+            text,
             pool: sc.pool,
             ends_pool: sc.ends_pool,
             dyn_stack: sc.dyn_stack,
             item_stack: sc.item_stack,
-            dyns: Vec::with_capacity(dyns as usize + dyns as usize / 8),
-            items: Vec::with_capacity(items as usize + items as usize / 8),
+            dyns,
+            items,
+            statics,
             expr: None,
             error: None,
         };
         sink.stack.clear();
         sink.dyn_stack.clear();
         sink.item_stack.clear();
-        let root = sink.new_node(Role::Root);
+        let hint = LAST_ROOT.with(|c| c.borrow_mut().take()).map(|s| sink.add_statics(s));
+        let root = sink.new_node(Role::Root, hint);
         sink.stack.push(root);
         sink
     }
 
-    fn new_node(&mut self, role: Role) -> Frame {
+    /// The id of `s` in this tree's table, adding it unless it is among the last few added.
+    fn add_statics(&mut self, s: Statics) -> StaticsId {
+        let n = self.statics.len();
+        for i in (n.saturating_sub(4)..n).rev() {
+            if Arc::ptr_eq(&self.statics[i], &s) {
+                return StaticsId::new(i);
+            }
+        }
+        self.statics.push(s);
+        StaticsId::new(n)
+    }
+
+    fn new_node(&mut self, role: Role, verify: Option<StaticsId>) -> Frame {
         // The enclosing node's values so far move to the stack: this one's come first.
         for f in self.stack.iter_mut().rev() {
             if let Frame::Node(nb) = f {
@@ -440,12 +602,20 @@ impl<'a> TreeSink<'a> {
                 break;
             }
         }
-        let mut text = self.pool.pop().unwrap_or_default();
-        text.clear();
-        let mut ends = self.ends_pool.pop().unwrap_or_default();
-        ends.clear();
+        let (text, ends) = if verify.is_some() {
+            (String::new(), Vec::new())
+        } else {
+            let mut text = self.pool.pop().unwrap_or_default();
+            text.clear();
+            let mut ends = self.ends_pool.pop().unwrap_or_default();
+            ends.clear();
+            (text, ends)
+        };
         Frame::Node(NodeBuild {
             role,
+            verify,
+            verified: 0,
+            slots: 0,
             text,
             ends,
             dyn_start: self.dyns.len() as u32,
@@ -463,7 +633,19 @@ impl<'a> TreeSink<'a> {
     fn push_dyn(&mut self, d: Dyn) {
         match self.stack.last_mut() {
             Some(Frame::Node(nb)) => {
-                nb.ends.push(nb.text.len() as u32);
+                if let Some(id) = nb.verify {
+                    let s = &self.statics[id.index()];
+                    let i = nb.slots as usize;
+                    // A slot where the statics have one, and not after their last part.
+                    if i + 1 < s.ends.len() && s.ends[i] == nb.verified {
+                        nb.slots += 1;
+                    } else {
+                        nb.materialize(s, &mut self.pool, &mut self.ends_pool);
+                        nb.ends.push(nb.text.len() as u32);
+                    }
+                } else {
+                    nb.ends.push(nb.text.len() as u32);
+                }
                 if nb.direct {
                     self.dyns.push(d);
                 } else {
@@ -474,14 +656,56 @@ impl<'a> TreeSink<'a> {
         }
     }
 
-    fn finish_node(&mut self, mut nb: NodeBuild, hint: Option<&Statics>) -> Node {
-        nb.ends.push(nb.text.len() as u32);
-        let statics = match hint {
-            Some(s) if same_statics(s, &nb.text, &nb.ends) => s.clone(),
-            _ => intern(&nb.text, &nb.ends),
+    #[inline]
+    fn write_static(&mut self, s: &str) {
+        match self.stack.last_mut() {
+            Some(Frame::Node(nb)) => {
+                if let Some(id) = nb.verify {
+                    let st = &self.statics[id.index()];
+                    let at = nb.verified as usize;
+                    if st.text.as_bytes().get(at..at + s.len()) == Some(s.as_bytes()) {
+                        nb.verified += s.len() as u32;
+                        return;
+                    }
+                    nb.materialize(st, &mut self.pool, &mut self.ends_pool);
+                }
+                nb.text.push_str(s);
+            }
+            _ => {
+                if !s.is_empty() {
+                    self.fail("text between control tags")
+                }
+            }
+        }
+    }
+
+    fn finish_node(&mut self, mut nb: NodeBuild) -> Node {
+        let statics = match nb.verify {
+            Some(id) => {
+                let s = &self.statics[id.index()];
+                if nb.slots as usize + 1 == s.ends.len() && nb.verified as usize == s.text.len() {
+                    Some(id)
+                } else {
+                    nb.materialize(s, &mut self.pool, &mut self.ends_pool);
+                    None
+                }
+            }
+            None => None,
         };
-        self.pool.push(nb.text);
-        self.ends_pool.push(nb.ends);
+        let statics = match statics {
+            Some(id) => id,
+            None => {
+                nb.ends.push(nb.text.len() as u32);
+                let s = intern(&nb.text, &nb.ends);
+                self.add_statics(s)
+            }
+        };
+        if nb.text.capacity() > 0 {
+            self.pool.push(nb.text);
+        }
+        if nb.ends.capacity() > 0 {
+            self.ends_pool.push(nb.ends);
+        }
         let start = if nb.direct {
             nb.dyn_start.min(self.dyns.len() as u32)
         } else {
@@ -512,27 +736,33 @@ impl<'a> TreeSink<'a> {
                 otherwise,
                 ..
             } => {
-                let start = if direct {
-                    item_start.min(self.items.len() as u32)
+                let (mut start, mut len) = if direct {
+                    let start = item_start.min(self.items.len() as u32);
+                    (start, self.items.len() as u32 - start)
                 } else {
                     let start = self.items.len() as u32;
                     let from = (item_start as usize).min(self.item_stack.len());
                     self.items.extend(self.item_stack.drain(from..));
-                    start
+                    (start, self.items.len() as u32 - start)
                 };
-                let items = Span {
-                    start,
-                    len: self.items.len() as u32 - start,
-                };
-                self.push_dyn(Dyn::List(List { items, otherwise }));
+                let mut is_else = false;
+                if let Some(node) = otherwise
+                    && len == 0
+                {
+                    // The `else` body is kept as the loop's only entry.
+                    start = self.items.len() as u32;
+                    len = 1;
+                    is_else = true;
+                    self.items.push(Item { key: None, node });
+                }
+                self.push_dyn(Dyn::List(List {
+                    items: Span { start, len },
+                    otherwise: is_else,
+                }));
             }
             Frame::Node(nb) => {
                 let role = nb.role;
-                let hint = match self.stack.last() {
-                    Some(Frame::Loop { last, .. }) if role == Role::Item => last.clone(),
-                    _ => None,
-                };
-                let node = self.finish_node(nb, hint.as_ref());
+                let node = self.finish_node(nb);
                 match (role, self.stack.last_mut()) {
                     (Role::BranchBody, Some(Frame::Branch { taken })) => {
                         *taken = Some(node);
@@ -546,26 +776,25 @@ impl<'a> TreeSink<'a> {
                             ..
                         }),
                     ) => {
-                        let same = last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &node.statics));
+                        let same = *last == Some(node.statics);
                         let slot0 = self.dyns.get(node.dyns.start as usize).filter(|_| node.dyns.len > 0);
                         let key = match slot0 {
                             // Same statics as the previous item: the key is where it was.
                             Some(Dyn::Text(r)) if same && *key_in_slot0 => Some(*r),
                             _ => {
-                                *key_in_slot0 = key_slot0(&node, &self.dyns);
+                                let statics = &self.statics[node.statics.index()];
+                                *key_in_slot0 = key_slot0(statics, &node, &self.dyns);
                                 if *key_in_slot0 {
                                     match slot0 {
                                         Some(Dyn::Text(r)) => Some(*r),
                                         _ => None,
                                     }
                                 } else {
-                                    item_key(&node, &self.dyns, &mut self.text)
+                                    item_key(statics, &node, &self.dyns, &mut self.text)
                                 }
                             }
                         };
-                        if !same {
-                            *last = Some(node.statics.clone());
-                        }
+                        *last = Some(node.statics);
                         if *direct {
                             self.items.push(Item { key, node });
                         } else {
@@ -622,7 +851,7 @@ impl<'a> TreeSink<'a> {
             mark::BRANCH_OPEN => self.stack.push(Frame::Branch { taken: None }),
             mark::BRANCH_BODY => {
                 if self.unwind_to_branch() {
-                    let f = self.new_node(Role::BranchBody);
+                    let f = self.new_node(Role::BranchBody, None);
                     self.stack.push(f);
                 }
             }
@@ -654,13 +883,17 @@ impl<'a> TreeSink<'a> {
             }
             mark::LOOP_ITEM => {
                 if self.unwind_to_loop() {
-                    let f = self.new_node(Role::Item);
+                    let hint = match self.stack.last() {
+                        Some(Frame::Loop { last, .. }) => *last,
+                        _ => None,
+                    };
+                    let f = self.new_node(Role::Item, hint);
                     self.stack.push(f);
                 }
             }
             mark::LOOP_ELSE => {
                 if self.unwind_to_loop() {
-                    let f = self.new_node(Role::Else);
+                    let f = self.new_node(Role::Else, None);
                     self.stack.push(f);
                 }
             }
@@ -674,7 +907,7 @@ impl<'a> TreeSink<'a> {
     }
 
     /// Apply queued markers, oldest first.
-    #[inline]
+    #[inline(never)]
     fn drain(&mut self, q: u64) {
         if q < 16 {
             return self.apply_mark(q as u32);
@@ -719,11 +952,9 @@ impl<'a> TreeSink<'a> {
         }
         match self.stack.pop() {
             Some(Frame::Node(nb)) => {
-                let hint = LAST_ROOT.with(|c| c.borrow().clone());
-                let root = self.finish_node(nb, hint.as_ref());
-                if hint.as_ref().is_none_or(|h| !Arc::ptr_eq(h, &root.statics)) {
-                    LAST_ROOT.with(|c| *c.borrow_mut() = Some(root.statics.clone()));
-                }
+                let root = self.finish_node(nb);
+                let root_statics = self.statics[root.statics.index()].clone();
+                LAST_ROOT.with(|c| *c.borrow_mut() = Some(root_statics));
                 self.stack.clear();
                 self.dyn_stack.clear();
                 self.item_stack.clear();
@@ -751,6 +982,7 @@ impl<'a> TreeSink<'a> {
                     text: self.text,
                     dyns: self.dyns,
                     items: self.items,
+                    statics: self.statics,
                 })
             }
             _ => Err(Error::config("template output has no root")),
@@ -767,15 +999,8 @@ impl fmt::Write for TreeSink<'_> {
         }
         if self.expr.is_some() {
             self.text.push_str(s);
-            return Ok(());
-        }
-        match self.stack.last_mut() {
-            Some(Frame::Node(nb)) => nb.text.push_str(s),
-            _ => {
-                if !s.is_empty() {
-                    self.fail("text between control tags")
-                }
-            }
+        } else {
+            self.write_static(s);
         }
         Ok(())
     }
@@ -783,22 +1008,23 @@ impl fmt::Write for TreeSink<'_> {
 
 /// True when the item's key is the text of its slot 0: its statics start with an opening tag
 /// ending in `data-key="`, the slot follows, then `"` (`<tr data-key="{{ id }}">`).
-fn key_slot0(node: &Node, dyns: &[Dyn]) -> bool {
-    let s0 = node.statics.get(0);
-    node.statics.len() > 1
+fn key_slot0(statics: &StaticsData, node: &Node, dyns: &[Dyn]) -> bool {
+    let s0 = statics.get(0);
+    statics.len() > 1
         && s0.ends_with("data-key=\"")
         && !s0.contains('>')
-        && node.statics.get(1).starts_with('"')
+        && statics.get(1).starts_with('"')
         && matches!(dyns[node.dyns.range()].first(), Some(Dyn::Text(_)))
 }
 
 /// The `data-key` attribute of an item's first element, if any, as a range of `text` (a key
-/// written in the statics is appended to `text`). `dyns` is the arena holding `node`'s slots.
-fn item_key(node: &Node, dyns: &[Dyn], text: &mut String) -> Option<TextRange> {
+/// written in the statics is appended to `text`). `statics` are `node`'s, `dyns` the arena
+/// holding its slots.
+fn item_key(statics: &StaticsData, node: &Node, dyns: &[Dyn], text: &mut String) -> Option<TextRange> {
     let slots = &dyns[node.dyns.range()];
-    let s0 = node.statics.get(0);
-    let first_text = match (slots.first(), node.statics.len() > 1) {
-        (Some(Dyn::Text(r)), true) if node.statics.get(1).starts_with('"') => Some(*r),
+    let s0 = statics.get(0);
+    let first_text = match (slots.first(), statics.len() > 1) {
+        (Some(Dyn::Text(r)), true) if statics.get(1).starts_with('"') => Some(*r),
         _ => None,
     };
     // Fast path: `<tr data-key="{{ id }}">`.
@@ -825,7 +1051,7 @@ fn item_key(node: &Node, dyns: &[Dyn], text: &mut String) -> Option<TextRange> {
         }
         // General path: rebuild the opening tag up to its first `>` outside quotes.
         let mut tag = String::new();
-        'outer: for (i, part) in node.statics.iter().enumerate() {
+        'outer: for (i, part) in statics.iter().enumerate() {
             tag.push_str(part);
             if tag_closed(&tag) {
                 break;
@@ -918,6 +1144,13 @@ fn attr_value(tag: &str, name: &str) -> Option<Box<str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tree_entries_stay_small() {
+        // One slot value or item per expression or iteration: their size is the tree's memory.
+        assert_eq!(std::mem::size_of::<Dyn>(), 16);
+        assert_eq!(std::mem::size_of::<Item>(), 24);
+    }
 
     #[test]
     fn attr_value_reads_quoted_and_bare() {

@@ -631,6 +631,24 @@ impl<'a> TreeSink<'a> {
 
     #[inline]
     fn push_dyn(&mut self, d: Dyn) {
+        // The common case inline: the innermost node, direct, verifying, at a known slot.
+        if let Some(Frame::Node(nb)) = self.stack.last_mut()
+            && nb.direct
+            && let Some(id) = nb.verify
+        {
+            let s = &self.statics[id.index()];
+            let i = nb.slots as usize;
+            if i + 1 < s.ends.len() && s.ends[i] == nb.verified {
+                nb.slots += 1;
+                self.dyns.push(d);
+                return;
+            }
+        }
+        self.push_dyn_slow(d);
+    }
+
+    #[inline(never)]
+    fn push_dyn_slow(&mut self, d: Dyn) {
         match self.stack.last_mut() {
             Some(Frame::Node(nb)) => {
                 if let Some(id) = nb.verify {
@@ -656,14 +674,19 @@ impl<'a> TreeSink<'a> {
         }
     }
 
-    #[inline]
+    #[inline(never)]
     fn write_static(&mut self, s: &str) {
         match self.stack.last_mut() {
             Some(Frame::Node(nb)) => {
                 if let Some(id) = nb.verify {
                     let st = &self.statics[id.index()];
                     let at = nb.verified as usize;
-                    if st.text.as_bytes().get(at..at + s.len()) == Some(s.as_bytes()) {
+                    if st
+                        .text
+                        .as_bytes()
+                        .get(at..at + s.len())
+                        .is_some_and(|t| same_bytes(t, s.as_bytes()))
+                    {
                         nb.verified += s.len() as u32;
                         return;
                     }
@@ -918,7 +941,7 @@ impl<'a> TreeSink<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn apply_mark(&mut self, code: u32) {
         // Expressions, the most frequent markers, handled inline.
         match (code, self.expr) {
@@ -928,8 +951,60 @@ impl<'a> TreeSink<'a> {
                 let end = self.text.len() as u32;
                 self.push_dyn(Dyn::Text(TextRange { start, end }));
             }
+            (mark::LOOP_ITEM, None) if self.next_same_item() => {}
             _ => self.on_mark(code),
         }
+    }
+
+    /// The common case of a loop's next iteration, handled in place: the item being built
+    /// matched its predecessor's statics completely, keyed in slot 0, and is the innermost
+    /// open node. It is added to the loop and its frame starts the next item, with no frame
+    /// popped or pushed. Returns false, changing nothing, in any other case.
+    #[inline]
+    fn next_same_item(&mut self) -> bool {
+        let n = self.stack.len();
+        if n < 2 {
+            return false;
+        }
+        let (below, top) = self.stack.split_at_mut(n - 1);
+        let (
+            Frame::Node(nb),
+            Frame::Loop {
+                direct: true,
+                last: Some(last),
+                key_in_slot0: true,
+                ..
+            },
+        ) = (&mut top[0], &below[n - 2])
+        else {
+            return false;
+        };
+        let Some(id) = nb.verify else { return false };
+        let s = &self.statics[id.index()];
+        if !(nb.role == Role::Item
+            && nb.direct
+            && id == *last
+            && nb.slots as usize + 1 == s.ends.len()
+            && nb.verified as usize == s.text.len())
+        {
+            return false;
+        }
+        let start = nb.dyn_start;
+        let Some(Dyn::Text(key)) = self.dyns.get(start as usize) else {
+            return false;
+        };
+        let node = Node {
+            statics: id,
+            dyns: Span {
+                start,
+                len: self.dyns.len() as u32 - start,
+            },
+        };
+        self.items.push(Item { key: Some(*key), node });
+        nb.verified = 0;
+        nb.slots = 0;
+        nb.dyn_start = self.dyns.len() as u32;
+        true
     }
 
     /// Finish building and return the tree.
@@ -990,19 +1065,64 @@ impl<'a> TreeSink<'a> {
     }
 }
 
+/// A queue holding just [`mark::EXPR_OPEN`] or just [`mark::EXPR_CLOSE`].
+const OPEN: u64 = mark::EXPR_OPEN as u64;
+const CLOSE: u64 = mark::EXPR_CLOSE as u64;
+
 impl fmt::Write for TreeSink<'_> {
     #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let q = self.queue.take();
         if q != 0 {
-            self.drain(q);
+            // One expression marker, the usual case, without a call.
+            match (q, self.expr) {
+                (OPEN, None) => self.expr = Some(self.text.len() as u32),
+                (CLOSE, Some(start)) => {
+                    self.expr = None;
+                    let end = self.text.len() as u32;
+                    self.push_dyn(Dyn::Text(TextRange { start, end }));
+                }
+                _ => self.drain(q),
+            }
         }
         if self.expr.is_some() {
             self.text.push_str(s);
-        } else {
-            self.write_static(s);
+            return Ok(());
         }
+        // Literal text matching the statics being verified, the usual case, without a call.
+        if let Some(Frame::Node(nb)) = self.stack.last_mut()
+            && let Some(id) = nb.verify
+        {
+            let at = nb.verified as usize;
+            let known = self.statics[id.index()].text.as_bytes().get(at..at + s.len());
+            if known.is_some_and(|t| same_bytes(t, s.as_bytes())) {
+                nb.verified += s.len() as u32;
+                return Ok(());
+            }
+        }
+        self.write_static(s);
         Ok(())
+    }
+}
+
+/// Byte equality, without a library call for the short pieces templates are made of.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |x: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&x[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    match n {
+        0 => true,
+        1..8 => a.iter().zip(b).all(|(x, y)| x == y),
+        // Two overlapping words cover 8 to 16 bytes.
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
     }
 }
 
@@ -1144,6 +1264,20 @@ fn attr_value(tag: &str, name: &str) -> Option<Box<str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_bytes_at_every_length() {
+        let a: Vec<u8> = (0..40u8).collect();
+        for n in 0..40 {
+            assert!(same_bytes(&a[..n], &a[..n]));
+            for at in 0..n {
+                let mut b = a[..n].to_vec();
+                b[at] ^= 0x20;
+                assert!(!same_bytes(&a[..n], &b), "len {n}, byte {at}");
+            }
+            assert!(!same_bytes(&a[..n], &a[..n + 1]));
+        }
+    }
 
     #[test]
     fn tree_entries_stay_small() {

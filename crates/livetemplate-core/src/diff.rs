@@ -6,7 +6,7 @@ use std::collections::hash_map::RandomState;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use crate::tree::{Dyn, Item, List, Node, Statics, TextRange, Tree};
+use crate::tree::{Dyn, Item, List, Node, Statics, TextRange, Tree, same_bytes};
 
 /// Per-connection encoder: remembers which statics the client already holds.
 #[derive(Debug, Default)]
@@ -19,6 +19,18 @@ pub struct Encoder {
     body: String,
     /// How the two trees' texts line up, for the diff in progress.
     same: SameText,
+    /// The keyed lists of the client's tree (the new tree of the last diff) whose keys are
+    /// known to be all there and unique, by the start of their items: sorted.
+    ///
+    /// A list matched to such a list item by item (each new item to an unused old item with
+    /// its key, each other key checked absent from the old list and not repeated) has unique
+    /// keys too, so only the first diff of a list needs to check all its keys through a map.
+    /// Should a caller diff against another tree than the last new one, this can only make a
+    /// list with repeated keys take the keyed diff instead of the positional one; the frame is
+    /// right either way, as every new item is matched to an old item with its key.
+    unique_prev: Vec<u32>,
+    /// The same for the new tree of the diff in progress.
+    unique_next: Vec<u32>,
 }
 
 /// Where the old and the new tree's texts are byte-for-byte equal: a common prefix and a
@@ -29,10 +41,8 @@ pub struct Encoder {
 struct SameText {
     /// Bytes equal at the start of both texts.
     prefix: u32,
-    /// Bytes equal at the end of both texts.
-    suffix: u32,
-    /// Length of the new text.
-    new_len: u32,
+    /// Where the common suffix starts in the new text.
+    suffix_start: u32,
     /// Length of the new text minus the old's.
     delta: i64,
 }
@@ -46,19 +56,18 @@ impl SameText {
         let suffix = common_suffix(&a[prefix..], &b[prefix..]).min(n - prefix);
         SameText {
             prefix: prefix as u32,
-            suffix: suffix as u32,
-            new_len: b.len() as u32,
+            suffix_start: (b.len() - suffix) as u32,
             delta: b.len() as i64 - a.len() as i64,
         }
     }
 
     /// True when the slots are known equal from their offsets alone.
-    #[inline]
+    #[inline(always)]
     fn known_equal(&self, a: TextRange, b: TextRange) -> bool {
         (a == b && b.end <= self.prefix)
             || (i64::from(a.start) + self.delta == i64::from(b.start)
                 && i64::from(a.end) + self.delta == i64::from(b.end)
-                && b.start >= self.new_len - self.suffix)
+                && b.start >= self.suffix_start)
     }
 }
 
@@ -102,6 +111,7 @@ impl Encoder {
         self.ids.clear();
         self.held.clear();
         self.pending.clear();
+        self.unique_prev.clear();
     }
 
     fn statics_id(&mut self, s: &Statics) -> u32 {
@@ -142,6 +152,7 @@ impl Encoder {
 
     /// The first frame of a connection: protocol version, statics and the full tree.
     pub fn full_frame(&mut self, tree: &Tree, reply_to: Option<u64>) -> String {
+        self.unique_prev.clear();
         let mut body = String::with_capacity(tree.text.len() * 2 + 128);
         self.write_node(tree, &tree.root, &mut body);
         let mut out = String::with_capacity(body.len() + 64);
@@ -166,6 +177,7 @@ impl Encoder {
         let mut body = std::mem::take(&mut self.body);
         body.clear();
         self.same = SameText::of(&old.text, &new.text);
+        self.unique_next.clear();
         let full = if Arc::ptr_eq(old.statics_of(&old.root), new.statics_of(&new.root)) {
             self.diff_node(old, &old.root, new, &new.root, &mut body);
             false
@@ -173,6 +185,8 @@ impl Encoder {
             self.write_node(new, &new.root, &mut body);
             true
         };
+        self.unique_next.sort_unstable();
+        std::mem::swap(&mut self.unique_prev, &mut self.unique_next);
         if body.is_empty() && reply_to.is_none() {
             self.body = body;
             return None;
@@ -245,7 +259,7 @@ impl Encoder {
     /// Write the node diff of two nodes with the same statics; writes nothing when equal.
     fn diff_node(&mut self, ot: &Tree, old: &Node, nt: &Tree, new: &Node, out: &mut String) {
         let (odyns, ndyns) = (ot.dyns(old), nt.dyns(new));
-        if self.unchanged_by_offsets(odyns, ndyns) {
+        if self.unchanged_texts(ot, odyns, nt, ndyns) {
             return;
         }
         let start = out.len();
@@ -319,13 +333,27 @@ impl Encoder {
                 (None, None) => true,
                 _ => false,
             });
+        // The client's list was the new list of the last diff, where its keys were found
+        // unique (or not): see `unique_prev`.
+        let old_unique = self.unique_prev.binary_search(&old.items.start).is_ok();
         if same_keys {
+            if old_unique || (ni[0].key.is_some() && keyed(nt, ni).is_some()) {
+                self.unique_next.push(new.items.start);
+            }
             for i in 0..ni.len() {
                 self.update_op(ot, &oi[i].node, nt, &ni[i].node, i, &mut ops);
             }
         } else {
-            match match_keys(ot, oi, nt, ni) {
-                Some(from_old) => self.keyed_ops(ot, oi, from_old, nt, ni, &mut ops),
+            let matched = if old_unique {
+                match_keys(ot, oi, nt, ni)
+            } else {
+                match_keys_mapped(ot, oi, nt, ni)
+            };
+            match matched {
+                Some(from_old) => {
+                    self.unique_next.push(new.items.start);
+                    self.keyed_ops(ot, oi, from_old, nt, ni, &mut ops)
+                }
                 None => {
                     if has_duplicate_or_partial_keys(ot, oi) || has_duplicate_or_partial_keys(nt, ni) {
                         tracing::debug!("loop items with missing or duplicate data-key: diffing by position");
@@ -363,9 +391,32 @@ impl Encoder {
         }
     }
 
+    #[inline(always)]
     fn update_op(&mut self, ot: &Tree, old: &Node, nt: &Tree, new: &Node, i: usize, ops: &mut Vec<String>) {
+        if !self.known_unchanged(ot, old, nt, new) {
+            self.update_op_slow(ot, old, nt, new, i, ops);
+        }
+    }
+
+    /// True when the node is known unchanged from its slots' offsets alone: same statics, and
+    /// every slot a text inside the texts' common prefix or suffix. Most items of a long list.
+    #[inline(always)]
+    fn known_unchanged(&self, ot: &Tree, old: &Node, nt: &Tree, new: &Node) -> bool {
+        let (od, nd) = (ot.dyns(old), nt.dyns(new));
+        if od.len() != nd.len() || !Arc::ptr_eq(ot.statics_of(old), nt.statics_of(new)) {
+            return false;
+        }
+        let same = self.same;
+        od.iter().zip(nd).all(|pair| match pair {
+            (Dyn::Text(a), Dyn::Text(b)) => same.known_equal(*a, *b),
+            _ => false,
+        })
+    }
+
+    #[inline(never)]
+    fn update_op_slow(&mut self, ot: &Tree, old: &Node, nt: &Tree, new: &Node, i: usize, ops: &mut Vec<String>) {
         if Arc::ptr_eq(ot.statics_of(old), nt.statics_of(new)) {
-            if self.unchanged_by_offsets(ot.dyns(old), nt.dyns(new)) {
+            if self.unchanged_texts(ot, ot.dyns(old), nt, nt.dyns(new)) {
                 return;
             }
             let mut d = std::mem::take(&mut self.scratch);
@@ -431,15 +482,25 @@ impl Encoder {
 }
 
 impl Encoder {
-    /// True when every slot is text known unchanged from its offsets alone (the usual case
-    /// for most items of a long list): a tight loop without building any output.
-    #[inline]
-    fn unchanged_by_offsets(&self, od: &[Dyn], nd: &[Dyn]) -> bool {
-        od.len() == nd.len()
-            && od.iter().zip(nd).all(|pair| match pair {
-                (Dyn::Text(a), Dyn::Text(b)) => self.same.known_equal(*a, *b),
-                _ => false,
-            })
+    /// True when every slot is unchanged text (the usual case for most items of a long
+    /// list, moved or not): a tight loop without building any output.
+    #[inline(always)]
+    fn unchanged_texts(&self, ot: &Tree, od: &[Dyn], nt: &Tree, nd: &[Dyn]) -> bool {
+        if od.len() != nd.len() {
+            return false;
+        }
+        let prefix = self.same.prefix;
+        for (o, n) in od.iter().zip(nd) {
+            let (Dyn::Text(a), Dyn::Text(b)) = (o, n) else {
+                return false;
+            };
+            // Inside the common prefix at the same offsets: the cheapest case first.
+            if (a == b && b.end <= prefix) || self.same_text(ot, *a, nt, *b) {
+                continue;
+            }
+            return false;
+        }
+        true
     }
 
     /// True when two text slots hold the same text: known from their offsets (see
@@ -448,8 +509,13 @@ impl Encoder {
     fn same_text(&self, ot: &Tree, a: TextRange, nt: &Tree, b: TextRange) -> bool {
         self.same.known_equal(a, b)
             || (a.end - a.start == b.end - b.start
-                && ot.text.as_bytes().get(a.start as usize..a.end as usize)
-                    == nt.text.as_bytes().get(b.start as usize..b.end as usize))
+                && match (
+                    ot.text.as_bytes().get(a.start as usize..a.end as usize),
+                    nt.text.as_bytes().get(b.start as usize..b.end as usize),
+                ) {
+                    (Some(x), Some(y)) => same_bytes(x, y),
+                    _ => false,
+                })
     }
 }
 
@@ -683,18 +749,8 @@ fn push_index(out: &mut String, i: usize) {
     push_u64(out, i as u64);
 }
 
-fn push_u64(out: &mut String, mut i: u64) {
-    let mut buf = [0u8; 20];
-    let mut n = buf.len();
-    loop {
-        n -= 1;
-        buf[n] = b'0' + (i % 10) as u8;
-        i /= 10;
-        if i == 0 {
-            break;
-        }
-    }
-    out.extend(buf[n..].iter().map(|b| char::from(*b)));
+fn push_u64(out: &mut String, i: u64) {
+    out.push_str(itoa::Buffer::new().format(i));
 }
 
 /// Item key → index in its list. Keys often come from user data, so the map keeps std's
@@ -713,13 +769,80 @@ fn keyed<'t>(tree: &'t Tree, items: &[Item]) -> Option<KeyMap<'t>> {
     Some(map)
 }
 
+/// Wrong guesses [`match_keys`] resolves by scanning the old keys before it uses a map.
+const SCAN_LIMIT: usize = 8;
+
 /// For each new item, the index of the old item with the same key, or none for a new key;
 /// `None` when an item of either list has no key or a key repeats in its list.
 ///
-/// Every old key goes into a map (which also finds repeats). A new item's old index is first
-/// guessed from its predecessor's (next or previous old item: runs of kept items, reversed
-/// runs) and checked by comparing keys; only a wrong guess looks the key up.
+/// A new item's old index is first guessed from its predecessor's (the next or previous old
+/// item: runs of kept items, reversed runs; the first or last for the first item) and checked
+/// by comparing keys. The few wrong guesses of a typical edit (an inserted item, a moved
+/// one) are resolved by scanning the old keys, which also finds a key repeated in the old
+/// list; past [`SCAN_LIMIT`] of them every key goes through a map ([`match_keys_mapped`]).
+/// Meant for an old list whose keys are known unique: each new item then goes to a distinct
+/// old item with its key, each other new key is checked absent from the old list and not
+/// repeated, so a match means the new list's keys are unique too.
 fn match_keys(ot: &Tree, oi: &[Item], nt: &Tree, ni: &[Item]) -> Option<Vec<Option<usize>>> {
+    let old_key = |o: usize| {
+        oi[o]
+            .key
+            .and_then(|r| ot.text.as_bytes().get(r.start as usize..r.end as usize))
+    };
+    let mut from_old = Vec::with_capacity(ni.len());
+    let mut used = vec![false; oi.len()];
+    let mut fresh: Vec<&[u8]> = Vec::new();
+    let mut scans = 0;
+    let mut prev: Option<usize> = None;
+    for item in ni {
+        let r = item.key?;
+        let kb = nt.text.as_bytes().get(r.start as usize..r.end as usize)?;
+        let fits = |c: usize| !used[c] && old_key(c).is_some_and(|o| same_bytes(o, kb));
+        let guess = match prev {
+            Some(p) if p + 1 < oi.len() && fits(p + 1) => Some(p + 1),
+            Some(p) if p > 0 && fits(p - 1) => Some(p - 1),
+            None if !oi.is_empty() && fits(0) => Some(0),
+            None if !oi.is_empty() && fits(oi.len() - 1) => Some(oi.len() - 1),
+            _ => None,
+        };
+        let found = match guess {
+            Some(o) => Some(o),
+            None => {
+                scans += 1;
+                if scans > SCAN_LIMIT {
+                    return match_keys_mapped(ot, oi, nt, ni);
+                }
+                let mut hits = (0..oi.len()).filter(|o| old_key(*o).is_some_and(|k| same_bytes(k, kb)));
+                match (hits.next(), hits.next()) {
+                    (Some(_), Some(_)) => return None,
+                    (Some(o), None) if used[o] => return None,
+                    (Some(o), None) => Some(o),
+                    (None, _) => {
+                        if fresh.iter().any(|f| same_bytes(f, kb)) {
+                            return None;
+                        }
+                        fresh.push(kb);
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(o) = found {
+            used[o] = true;
+            prev = Some(o);
+        }
+        from_old.push(found);
+    }
+    // Every old key must be there for the keyed diff, as with the map.
+    if (0..oi.len()).any(|o| old_key(o).is_none()) {
+        return None;
+    }
+    Some(from_old)
+}
+
+/// [`match_keys`] with every old key in a map (which also finds repeats): for lists whose
+/// order changed in many places.
+fn match_keys_mapped(ot: &Tree, oi: &[Item], nt: &Tree, ni: &[Item]) -> Option<Vec<Option<usize>>> {
     let old_pos = keyed(ot, oi)?;
     let mut from_old = Vec::with_capacity(ni.len());
     let mut used = vec![false; oi.len()];
@@ -731,7 +854,8 @@ fn match_keys(ot: &Tree, oi: &[Item], nt: &Tree, ni: &[Item]) -> Option<Vec<Opti
         let guess = |c: usize| {
             oi.get(c)
                 .and_then(|o| o.key)
-                .is_some_and(|r| ot.text.as_bytes().get(r.start as usize..r.end as usize) == Some(kb))
+                .and_then(|r| ot.text.as_bytes().get(r.start as usize..r.end as usize))
+                .is_some_and(|o| same_bytes(o, kb))
         };
         let found = match prev {
             Some(p) if guess(p + 1) => Some(p + 1),
@@ -924,7 +1048,7 @@ mod tests {
         assert_eq!(common_prefix(b"", b"x"), 0);
         // Prefix and suffix never overlap in the shorter text: "aa" -> "aaa".
         let s = SameText::of("aa", "aaa");
-        assert_eq!((s.prefix, s.suffix), (2, 0));
+        assert_eq!((s.prefix, s.suffix_start), (2, 3));
     }
 
     #[test]

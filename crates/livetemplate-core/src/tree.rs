@@ -1107,7 +1107,7 @@ impl fmt::Write for TreeSink<'_> {
 
 /// Byte equality, without a library call for the short pieces templates are made of.
 #[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;

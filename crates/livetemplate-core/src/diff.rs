@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::fmt::Write as _;
-use std::sync::Arc;
 
-use crate::tree::{Dyn, Item, List, Node, Statics, TextRange, Tree, same_bytes};
+use crate::tree::{Dyn, Item, List, Node, Statics, StaticsData, TextRange, Tree, same_bytes, same_statics_ptr};
 
 /// Per-connection encoder: remembers which statics the client already holds.
 #[derive(Debug, Default)]
@@ -114,14 +113,14 @@ impl Encoder {
         self.unique_prev.clear();
     }
 
-    fn statics_id(&mut self, s: &Statics) -> u32 {
-        let key = Arc::as_ptr(s) as usize;
+    fn statics_id(&mut self, s: Statics) -> u32 {
+        let key = std::ptr::from_ref::<StaticsData>(s) as usize;
         if let Some(id) = self.ids.get(&key) {
             return *id;
         }
         let id = self.held.len() as u32;
         self.ids.insert(key, id);
-        self.held.push(s.clone());
+        self.held.push(s);
         self.pending.push(id);
         id
     }
@@ -178,7 +177,7 @@ impl Encoder {
         body.clear();
         self.same = SameText::of(&old.text, &new.text);
         self.unique_next.clear();
-        let full = if Arc::ptr_eq(old.statics_of(&old.root), new.statics_of(&new.root)) {
+        let full = if same_statics_ptr(old.statics_of(&old.root), new.statics_of(&new.root)) {
             self.diff_node(old, &old.root, new, &new.root, &mut body);
             false
         } else {
@@ -265,17 +264,18 @@ impl Encoder {
         let start = out.len();
         let mut any = false;
         for (i, (od, nd)) in odyns.iter().zip(ndyns.iter()).enumerate() {
-            // Unchanged text, the common case: no slot header to write and take back.
-            if let (Dyn::Text(a), Dyn::Text(b)) = (od, nd)
-                && self.same_text(ot, *a, nt, *b)
-            {
+            // Text, the common case: skipped when unchanged, else written with no header to
+            // take back.
+            if let (Dyn::Text(a), Dyn::Text(b)) = (od, nd) {
+                if !self.same_text(ot, *a, nt, *b) {
+                    push_slot_header(out, any, i);
+                    write_json_str(out, nt.text(*b));
+                    any = true;
+                }
                 continue;
             }
             let slot_start = out.len();
-            out.push(if any { ',' } else { '{' });
-            out.push('"');
-            push_index(out, i);
-            out.push_str("\":");
+            push_slot_header(out, any, i);
             let value_start = out.len();
             self.diff_dyn(ot, od, nt, nd, out);
             if out.len() == value_start {
@@ -299,7 +299,7 @@ impl Encoder {
                 }
             }
             (Dyn::Branch(None), Dyn::Branch(None)) => {}
-            (Dyn::Branch(Some(a)), Dyn::Branch(Some(b))) if Arc::ptr_eq(ot.statics_of(a), nt.statics_of(b)) => {
+            (Dyn::Branch(Some(a)), Dyn::Branch(Some(b))) if same_statics_ptr(ot.statics_of(a), nt.statics_of(b)) => {
                 self.diff_node(ot, a, nt, b, out)
             }
             (Dyn::List(a), Dyn::List(b)) => self.diff_list(ot, a, nt, b, out),
@@ -313,7 +313,7 @@ impl Encoder {
             if oi.is_empty() && ni.is_empty() {
                 let changed = match (ot.otherwise(old), nt.otherwise(new)) {
                     (None, None) => false,
-                    (Some(a), Some(b)) if Arc::ptr_eq(ot.statics_of(a), nt.statics_of(b)) => {
+                    (Some(a), Some(b)) if same_statics_ptr(ot.statics_of(a), nt.statics_of(b)) => {
                         let mut tmp = String::new();
                         self.diff_node(ot, a, nt, b, &mut tmp);
                         !tmp.is_empty()
@@ -403,7 +403,7 @@ impl Encoder {
     #[inline(always)]
     fn known_unchanged(&self, ot: &Tree, old: &Node, nt: &Tree, new: &Node) -> bool {
         let (od, nd) = (ot.dyns(old), nt.dyns(new));
-        if od.len() != nd.len() || !Arc::ptr_eq(ot.statics_of(old), nt.statics_of(new)) {
+        if od.len() != nd.len() || !same_statics_ptr(ot.statics_of(old), nt.statics_of(new)) {
             return false;
         }
         let same = self.same;
@@ -415,7 +415,7 @@ impl Encoder {
 
     #[inline(never)]
     fn update_op_slow(&mut self, ot: &Tree, old: &Node, nt: &Tree, new: &Node, i: usize, ops: &mut Vec<String>) {
-        if Arc::ptr_eq(ot.statics_of(old), nt.statics_of(new)) {
+        if same_statics_ptr(ot.statics_of(old), nt.statics_of(new)) {
             if self.unchanged_texts(ot, ot.dyns(old), nt, nt.dyns(new)) {
                 return;
             }
@@ -743,6 +743,18 @@ fn structural_ops(from_old: &[Option<usize>], kept: &[bool], stable_of_old: &[bo
         };
         next = Some(pos);
     }
+}
+
+/// `{"i":` for a node's first changed slot, `,"i":` for the others.
+#[inline]
+fn push_slot_header(out: &mut String, first_written: bool, i: usize) {
+    out.push_str(if first_written { ",\"" } else { "{\"" });
+    if i < 10 {
+        out.push(char::from(b'0' + i as u8));
+    } else {
+        push_index(out, i);
+    }
+    out.push_str("\":");
 }
 
 fn push_index(out: &mut String, i: usize) {

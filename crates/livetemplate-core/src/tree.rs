@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use crate::error::{Error, Result};
 
@@ -102,8 +102,8 @@ impl askama::FastWritable for Mark<'_> {
 
 /// The literal text of one template branch, split at its dynamic slots.
 ///
-/// Statics are interned process-wide, so equal statics share one allocation and compare by
-/// pointer first.
+/// Statics are interned process-wide for the life of the process, like the templates they
+/// come from: equal statics are one allocation and compare by address.
 #[derive(PartialEq, Eq, Hash)]
 pub struct StaticsData {
     text: Box<str>,
@@ -140,7 +140,13 @@ impl fmt::Debug for StaticsData {
 }
 
 /// Shared, interned statics.
-pub type Statics = Arc<StaticsData>;
+pub type Statics = &'static StaticsData;
+
+/// True when `a` and `b` are the same interned statics.
+#[inline]
+pub fn same_statics_ptr(a: Statics, b: Statics) -> bool {
+    std::ptr::eq(a, b)
+}
 
 /// A node's statics: an index into its tree's statics table ([`Tree::statics_of`]).
 ///
@@ -254,8 +260,8 @@ impl Tree {
     }
 
     /// The statics of `node`.
-    pub fn statics_of(&self, node: &Node) -> &Statics {
-        &self.statics[node.statics.index()]
+    pub fn statics_of(&self, node: &Node) -> Statics {
+        self.statics[node.statics.index()]
     }
 
     /// The dynamic slot values of `node`.
@@ -324,9 +330,9 @@ impl Tree {
 impl Drop for Tree {
     fn drop(&mut self) {
         // Keep the buffers for the next tree built on this thread, unless it already has some.
-        let _ = SPARE.try_with(|spare| {
-            if let Ok(mut spare) = spare.try_borrow_mut()
-                && spare.is_none()
+        let _ = BUILD.try_with(|cache| {
+            if let Ok(mut cache) = cache.try_borrow_mut()
+                && cache.spare.is_none()
             {
                 let mut bufs = Buffers {
                     text: std::mem::take(&mut self.text),
@@ -338,7 +344,7 @@ impl Drop for Tree {
                 bufs.dyns.clear();
                 bufs.items.clear();
                 bufs.statics.clear();
-                *spare = Some(bufs);
+                cache.spare = Some(bufs);
             }
         });
     }
@@ -376,7 +382,7 @@ fn intern(text: &str, ends: &[u32]) -> Statics {
     let recent = RECENT_STATICS.try_with(|r| {
         r.try_borrow()
             .ok()
-            .and_then(|r| r.iter().rev().find(|s| same_statics(s, text, ends)).cloned())
+            .and_then(|r| r.iter().rev().find(|s| same_statics(s, text, ends)).copied())
     });
     if let Ok(Some(s)) = recent {
         return s;
@@ -387,7 +393,7 @@ fn intern(text: &str, ends: &[u32]) -> Statics {
             if r.len() == RECENT {
                 r.remove(0);
             }
-            r.push(s.clone());
+            r.push(s);
         }
     });
     s
@@ -404,13 +410,13 @@ fn intern_global(text: &str, ends: &[u32]) -> Statics {
     };
     let bucket = map.entry(h).or_default();
     if let Some(s) = bucket.iter().find(|s| same_statics(s, text, ends)) {
-        return s.clone();
+        return s;
     }
-    let s = Arc::new(StaticsData {
+    let s: Statics = Box::leak(Box::new(StaticsData {
         text: text.into(),
         ends: ends.into(),
-    });
-    bucket.push(s.clone());
+    }));
+    bucket.push(s);
     s
 }
 
@@ -499,16 +505,30 @@ struct Scratch {
     item_stack: Vec<Item>,
 }
 
-thread_local! {
+/// What tree building keeps per thread between renders.
+#[derive(Debug)]
+struct BuildCache {
+    /// The sink's working buffers.
+    scratch: Option<Scratch>,
+    /// The buffers of the last tree dropped on this thread.
+    spare: Option<Buffers>,
     /// The root statics of the last tree built on this thread: the usual hint for the next
     /// one, so the root is rarely interned.
-    static LAST_ROOT: std::cell::RefCell<Option<Statics>> = const { std::cell::RefCell::new(None) };
-    /// Lengths of the last tree built on this thread (text, dyns, items): the next tree's
-    /// arenas start with that capacity instead of growing from empty.
-    static LAST_SIZES: Cell<(u32, u32, u32)> = const { Cell::new((256, 0, 0)) };
-    static SCRATCH: std::cell::RefCell<Option<Scratch>> = const { std::cell::RefCell::new(None) };
-    /// The buffers of the last tree dropped on this thread.
-    static SPARE: std::cell::RefCell<Option<Buffers>> = const { std::cell::RefCell::new(None) };
+    last_root: Option<Statics>,
+    /// Lengths of the last tree built on this thread (text, dyns, items): a tree built
+    /// without spare buffers starts with that capacity instead of growing from empty.
+    sizes: (u32, u32, u32),
+}
+
+thread_local! {
+    static BUILD: std::cell::RefCell<BuildCache> = const {
+        std::cell::RefCell::new(BuildCache {
+            scratch: None,
+            spare: None,
+            last_root: None,
+            sizes: (256, 0, 0),
+        })
+    };
 }
 
 /// Receives askama's marked output and builds a [`Tree`] from it.
@@ -540,12 +560,15 @@ impl<'a> TreeSink<'a> {
     /// A sink draining markers from `queue`.
     pub fn new(queue: &'a MarkQueue) -> Self {
         // A render nested in another on this thread finds no scratch and starts empty.
-        let sc = SCRATCH.with(|c| c.borrow_mut().take()).unwrap_or_default();
-        let spare = SPARE.with(|c| c.borrow_mut().take());
+        let (sc, spare, last_root, sizes) = BUILD.with(|c| {
+            let mut c = c.borrow_mut();
+            (c.scratch.take(), c.spare.take(), c.last_root, c.sizes)
+        });
+        let sc = sc.unwrap_or_default();
         let (text, dyns, items, statics) = match spare {
             Some(b) => (b.text, b.dyns, b.items, b.statics),
             None => {
-                let (text, dyns, items) = LAST_SIZES.with(Cell::get);
+                let (text, dyns, items) = sizes;
                 (
                     String::with_capacity((text as usize + text as usize / 8).max(64)),
                     Vec::with_capacity(dyns as usize + dyns as usize / 8),
@@ -571,7 +594,7 @@ impl<'a> TreeSink<'a> {
         sink.stack.clear();
         sink.dyn_stack.clear();
         sink.item_stack.clear();
-        let hint = LAST_ROOT.with(|c| c.borrow_mut().take()).map(|s| sink.add_statics(s));
+        let hint = last_root.map(|s| sink.add_statics(s));
         let root = sink.new_node(Role::Root, hint);
         sink.stack.push(root);
         sink
@@ -581,7 +604,7 @@ impl<'a> TreeSink<'a> {
     fn add_statics(&mut self, s: Statics) -> StaticsId {
         let n = self.statics.len();
         for i in (n.saturating_sub(4)..n).rev() {
-            if Arc::ptr_eq(&self.statics[i], &s) {
+            if same_statics_ptr(self.statics[i], s) {
                 return StaticsId::new(i);
             }
         }
@@ -1028,8 +1051,6 @@ impl<'a> TreeSink<'a> {
         match self.stack.pop() {
             Some(Frame::Node(nb)) => {
                 let root = self.finish_node(nb);
-                let root_statics = self.statics[root.statics.index()].clone();
-                LAST_ROOT.with(|c| *c.borrow_mut() = Some(root_statics));
                 self.stack.clear();
                 self.dyn_stack.clear();
                 self.item_stack.clear();
@@ -1040,8 +1061,14 @@ impl<'a> TreeSink<'a> {
                     dyn_stack: self.dyn_stack,
                     item_stack: self.item_stack,
                 };
-                SCRATCH.with(|c| *c.borrow_mut() = Some(sc));
-                LAST_SIZES.with(|c| c.set((self.text.len() as u32, self.dyns.len() as u32, self.items.len() as u32)));
+                let root_statics = self.statics[root.statics.index()];
+                let sizes = (self.text.len() as u32, self.dyns.len() as u32, self.items.len() as u32);
+                BUILD.with(|c| {
+                    let mut c = c.borrow_mut();
+                    c.scratch = Some(sc);
+                    c.last_root = Some(root_statics);
+                    c.sizes = sizes;
+                });
                 // A smaller page than the last one: do not keep its capacity with the tree.
                 if self.dyns.capacity() > 2 * self.dyns.len() + 16 {
                     self.dyns.shrink_to_fit();

@@ -26,9 +26,15 @@ pub fn criterion_config() -> criterion::Criterion {
 pub fn bench_scenario<S: LiveState>(c: &mut criterion::Criterion, scenario: Scenario<S>) {
     use std::hint::black_box;
     let mut live = scenario.connect();
+    let frame = live.step();
     let mut group = c.benchmark_group(scenario.name);
     group.bench_function("render_tree+diff_frame", |b| b.iter(|| black_box(live.step())));
     group.bench_function("askama_render_html", |b| b.iter(|| black_box(scenario.plain_render())));
+    // A floor for any server that renders the template and sends a frame: askama's render
+    // plus a copy of the (already known) frame into a new string, with no diffing at all.
+    group.bench_function("floor_askama_render+frame_copy", |b| {
+        b.iter(|| black_box((scenario.plain_render(), String::from(black_box(frame.as_str())))))
+    });
     group.finish();
 }
 

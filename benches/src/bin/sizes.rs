@@ -15,12 +15,14 @@ fn report<S: LiveState>(s: &Scenario<S>, target: Option<usize>) {
         Some(t) => format!("target <= {t}: MISSED"),
         None => "no target".to_string(),
     };
+    let tree = s.after.render_tree().expect("the bench page renders");
     println!(
-        "{:<20} first frame {:>6} B, action frame {:>5} B ({verdict}), askama HTML {:>6} B",
+        "{:<20} first frame {:>6} B, action frame {:>5} B ({verdict}), askama HTML {:>6} B, tree held {:>6} B",
         s.name,
         live.first_frame.len(),
         frame.len(),
         s.plain_render().len(),
+        tree.heap_bytes(),
     );
     if std::env::args().any(|a| a == "--frames") {
         let shown: String = frame.chars().take(200).collect();

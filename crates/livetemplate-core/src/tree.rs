@@ -287,6 +287,15 @@ impl Tree {
         }
     }
 
+    /// Bytes this tree holds on the heap (its arenas' capacity): what a live connection
+    /// keeps for the page between actions, besides the state.
+    pub fn heap_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.dyns.capacity() * std::mem::size_of::<Dyn>()
+            + self.items.capacity() * std::mem::size_of::<Item>()
+            + self.statics.capacity() * std::mem::size_of::<Statics>()
+    }
+
     /// The key of `item`, if it has one.
     pub fn key(&self, item: &Item) -> Option<&str> {
         item.key.map(|r| self.text(r))

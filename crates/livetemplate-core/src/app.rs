@@ -22,7 +22,8 @@ pub struct Config {
     /// Largest client frame accepted, in bytes (default 64 KiB); larger frames close the
     /// connection with 1009.
     pub max_frame_bytes: usize,
-    /// Sustained client messages per second per connection (default 50).
+    /// Sustained client messages per second per connection (default 50; `f64::INFINITY`
+    /// for no limit).
     pub rate_per_sec: f64,
     /// Burst of client messages allowed above the rate (default 100).
     pub rate_burst: f64,
@@ -481,6 +482,10 @@ impl TokenBucket {
     }
 
     fn take(&mut self) -> bool {
+        // An infinite rate or burst (no limit) takes no arithmetic that could turn into NaN.
+        if self.rate.is_infinite() || self.burst.is_infinite() {
+            return true;
+        }
         let now = Instant::now();
         let elapsed = now.duration_since(self.last).min(Duration::from_secs(60));
         self.last = now;

@@ -218,10 +218,11 @@ fn apply_op(list: &mut Vec<Value>, op: Value) -> Result<()> {
     Ok(())
 }
 
-/// A frame the server sent.
+/// A frame the server sent, or, when the connection had closed instead, how it closed.
 #[derive(Debug, Clone)]
 pub struct Frame {
     text: String,
+    closed: Option<Closing>,
 }
 
 impl Frame {
@@ -233,16 +234,25 @@ impl Frame {
     pub fn len(&self) -> usize {
         self.text.len()
     }
-    /// True for an empty frame (never sent).
+    /// True for an empty frame: none came because the connection closed (see
+    /// [`Frame::closed`]).
     pub fn is_empty(&self) -> bool {
         self.text.is_empty()
+    }
+    /// How the server closed the connection, when it closed instead of answering.
+    pub fn closed(&self) -> Option<&Closing> {
+        self.closed.as_ref()
     }
     /// The frame parsed.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or(Value::Null)
     }
-    /// The error message it carries, if any.
+    /// The error message it carries, if any; for a connection that closed instead of
+    /// answering, `connection closed: <code> <reason>`.
     pub fn error(&self) -> Option<String> {
+        if let Some(c) = &self.closed {
+            return Some(format!("connection closed: {} {}", c.code, c.reason));
+        }
         self.json().get("e").and_then(Value::as_str).map(str::to_string)
     }
 }
@@ -278,20 +288,32 @@ const WAIT: Duration = Duration::from_secs(10);
 
 impl TestPage {
     /// Mount `controller` with `initial` state at `/test`, in an app with an in-memory store.
+    ///
+    /// The client message rate limit is lifted, so a test can send as many actions as fast
+    /// as it likes; to test with an app's own limits, build the app and use
+    /// [`TestPage::connect`].
     pub async fn mount<C: Controller>(controller: C, initial: C::State) -> Result<TestPage> {
         let route: Arc<dyn PageRoute> = Arc::new(Page::new("/test", controller, initial));
         Self::mount_route(route, Arc::new(MemoryStore::new()), GroupId::random()).await
     }
 
-    /// Mount an existing page route with the given store and group.
+    /// Mount an existing page route with the given store and group (rate limit lifted, as
+    /// for [`TestPage::mount`]).
     pub async fn mount_route(
         route: Arc<dyn PageRoute>,
         store: Arc<dyn PersistStore>,
         group: GroupId,
     ) -> Result<TestPage> {
         let path = route.path().to_string();
-        let app = Arc::new(App::builder().route(route).shared_store(store).build()?);
-        Self::connect(app, &path, group).await
+        let app = App::builder()
+            .route(route)
+            .shared_store(store)
+            .config(|c| {
+                c.rate_per_sec = f64::INFINITY;
+                c.rate_burst = f64::INFINITY;
+            })
+            .build()?;
+        Self::connect(Arc::new(app), &path, group).await
     }
 
     /// Open a connection to page `path` of `app` for `group`, like a browser tab would.
@@ -326,7 +348,10 @@ impl TestPage {
             outbound: out_rx,
             task: Some(task),
             client,
-            last: Frame { text: first },
+            last: Frame {
+                text: first,
+                closed: None,
+            },
             next_ref: 1,
         })
     }
@@ -363,10 +388,25 @@ impl TestPage {
         }
     }
 
-    /// Wait for the next frame and apply it; an empty frame when the connection closed.
+    /// Wait for the next frame and apply it; an empty frame saying how the connection
+    /// closed when it did.
     async fn receive(&mut self) -> Frame {
         match self.next_frame(WAIT).await {
-            Ok(frame) => frame.unwrap_or(Frame { text: String::new() }),
+            Ok(Some(frame)) => frame,
+            Ok(None) => {
+                self.inbound = None;
+                let closed = match self.task.take() {
+                    Some(task) => task.await.ok(),
+                    None => None,
+                };
+                Frame {
+                    text: String::new(),
+                    closed: Some(closed.unwrap_or_else(|| Closing {
+                        code: 1006,
+                        reason: "connection already closed".into(),
+                    })),
+                }
+            }
             Err(_) => panic!("no frame from {} within {WAIT:?}", self.path),
         }
     }
@@ -389,7 +429,7 @@ impl TestPage {
         if let Err(err) = self.client.apply(&text) {
             panic!("the server sent a frame the client cannot apply: {err}\nframe: {text}");
         }
-        self.last = Frame { text };
+        self.last = Frame { text, closed: None };
         Ok(Some(self.last.clone()))
     }
 

@@ -49,3 +49,49 @@ async fn err_and_panic_roll_back_and_the_connection_survives() {
     page.act("inc", Value::Null).await;
     assert_eq!(page.html(), "<p>2</p>");
 }
+
+/// An app's own rate limit applies through `TestPage::connect`; the frame of an action the
+/// server answered by closing says how it closed.
+#[tokio::test]
+async fn a_closed_connection_is_reported_by_act() {
+    let app = livetemplate::App::builder()
+        .page("/c", Ctrl, Counter::default())
+        .config(|c| {
+            c.rate_per_sec = 1.0;
+            c.rate_burst = 3.0;
+        })
+        .build()
+        .unwrap();
+    let mut page = TestPage::connect(std::sync::Arc::new(app), "/c", livetemplate::GroupId::random())
+        .await
+        .unwrap();
+    let mut closed = None;
+    for _ in 0..10 {
+        let frame = page.act("inc", Value::Null).await;
+        if frame.closed().is_some() {
+            closed = Some(frame);
+            break;
+        }
+    }
+    let frame = closed.expect("the flood limit closed the connection");
+    assert_eq!(frame.closed().unwrap().code, 1008);
+    assert!(
+        frame.error().unwrap().starts_with("connection closed: 1008"),
+        "{:?}",
+        frame.error()
+    );
+    // Acting again on the closed page says so too, without waiting.
+    let again = page.act("inc", Value::Null).await;
+    assert!(again.closed().is_some());
+}
+
+/// `TestPage::mount` lifts the rate limit: hundreds of actions in a row all get answers.
+#[tokio::test]
+async fn mount_has_no_rate_limit() {
+    let mut page = TestPage::mount(Ctrl, Counter::default()).await.unwrap();
+    for _ in 0..300 {
+        let frame = page.act("inc", Value::Null).await;
+        assert!(frame.error().is_none(), "{:?}", frame.error());
+    }
+    assert_eq!(page.html(), "<p>300</p>");
+}

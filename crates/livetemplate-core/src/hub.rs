@@ -104,6 +104,35 @@ struct Inner {
     state: Mutex<State>,
     transport: Arc<dyn PubSubTransport>,
     slow_closed: AtomicU64,
+    persist_slots: Mutex<PersistSlots>,
+}
+
+/// The persist slots in use, by page and group; entries whose slot is gone are swept as the
+/// map grows.
+#[derive(Default)]
+struct PersistSlots {
+    map: HashMap<(Arc<str>, GroupId), std::sync::Weak<PersistSlot>>,
+    sweep_at: usize,
+}
+
+/// One session group's persisted fields of one page, as one unit: the lock every action,
+/// no-JS POST and reload of the page for the group takes around loading, changing and saving
+/// them, and the number of saves so far.
+///
+/// Each connection keeps its own copy of the state. Without this, two tabs acting at the same
+/// moment would each change and save their own copy, and one of the changes would be lost.
+/// With it, an action first loads the fields again when another connection saved since this
+/// one last looked (the count moved), so every change builds on the one before.
+#[derive(Debug, Default)]
+pub struct PersistSlot {
+    saves: tokio::sync::Mutex<u64>,
+}
+
+impl PersistSlot {
+    /// Wait for the slot; the guard holds the number of saves so far.
+    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, u64> {
+        self.saves.lock().await
+    }
 }
 
 /// The registry of live connections of one app, and its pubsub. Cheap to clone.
@@ -136,6 +165,7 @@ impl Hub {
                 state: Mutex::new(State::default()),
                 transport,
                 slow_closed: AtomicU64::new(0),
+                persist_slots: Mutex::new(PersistSlots::default()),
             }),
         };
         let weak = Arc::downgrade(&hub.inner);
@@ -154,6 +184,23 @@ impl Hub {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The persist slot of `page` for `group`: the same one for every caller while any holds
+    /// it (see [`PersistSlot`]).
+    pub fn persist_slot(&self, page: &str, group: &GroupId) -> Arc<PersistSlot> {
+        let mut slots = self.inner.persist_slots.lock().unwrap_or_else(|p| p.into_inner());
+        let key: (Arc<str>, GroupId) = (Arc::from(page), group.clone());
+        if let Some(slot) = slots.map.get(&key).and_then(std::sync::Weak::upgrade) {
+            return slot;
+        }
+        if slots.map.len() >= slots.sweep_at {
+            slots.map.retain(|_, w| w.strong_count() > 0);
+            slots.sweep_at = (slots.map.len() * 2).max(64);
+        }
+        let slot = Arc::new(PersistSlot::default());
+        slots.map.insert(key, Arc::downgrade(&slot));
+        slot
     }
 
     /// Register a connection; returns its id.

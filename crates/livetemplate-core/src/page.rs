@@ -17,7 +17,7 @@ use crate::context::{Effects, Navigation};
 use crate::diff::{Encoder, write_json_str};
 use crate::error::{Error, Result};
 use crate::group::GroupId;
-use crate::hub::Hub;
+use crate::hub::{Hub, PersistSlot};
 use crate::state::{Controller, LiveState, normalize_action};
 use crate::store::PersistStore;
 use crate::tree::Tree;
@@ -127,6 +127,11 @@ impl<C: Controller> Page<C> {
 }
 
 impl<C: Controller> Page<C> {
+    /// The group's persist slot for this page, or none when the page persists no field.
+    fn persist_slot(&self, svc: &Services, group: &GroupId) -> Option<Arc<PersistSlot>> {
+        (!C::State::persisted_fields().is_empty()).then(|| svc.hub.persist_slot(&self.path, group))
+    }
+
     fn context(&self, action: &str, data: Value, group: &GroupId, hub: &Hub, conn: Option<u64>) -> Context {
         Context::new(action, data, self.path.clone(), group.clone()).with_hub(hub.clone(), conn)
     }
@@ -258,13 +263,24 @@ impl<C: Controller> PageRoute for Page<C> {
         data: Value,
     ) -> BoxFuture<'a, Result<Option<Navigation>>> {
         Box::pin(async move {
+            // Load, act and save as one step for the group's persisted fields.
+            let slot = self.persist_slot(svc, &req.group);
+            let mut saves = match &slot {
+                Some(slot) => Some(slot.lock().await),
+                None => None,
+            };
             let (mut state, _) = self.prepare(svc, &req.group, None).await?;
             let before = encode_persisted(&state);
             let mut effects = self
                 .run_action(&mut state, action, data, &req.group, &svc.hub, None)
                 .await?;
             let navigate = effects.navigate.take();
-            persist(svc, &req.group, &self.path, &before, &encode_persisted(&state), None).await?;
+            if persist(svc, &req.group, &self.path, &before, &encode_persisted(&state), None).await?
+                && let Some(saves) = saves.as_mut()
+            {
+                **saves += 1;
+            }
+            drop(saves);
             self.remember_posted(&req.group, state);
             effects.apply(&svc.hub, None).await;
             Ok(navigate)
@@ -278,7 +294,15 @@ impl<C: Controller> PageRoute for Page<C> {
         conn: u64,
     ) -> BoxFuture<'static, Result<(Box<dyn LiveConnection>, String)>> {
         Box::pin(async move {
-            let (mut state, mount_effects) = self.prepare(&svc, &req.group, Some(conn)).await?;
+            let slot = self.persist_slot(&svc, &req.group);
+            let saves = match &slot {
+                Some(slot) => Some(slot.lock().await),
+                None => None,
+            };
+            let seen = saves.as_deref().copied().unwrap_or(0);
+            let prepared = self.prepare(&svc, &req.group, Some(conn)).await;
+            drop(saves);
+            let (mut state, mount_effects) = prepared?;
             let mut ctx = self.context("connect", Value::Null, &req.group, &svc.hub, Some(conn));
             catch(self.controller.on_connect(&mut state, &mut ctx)).await?;
             mount_effects.apply(&svc.hub, Some(conn)).await;
@@ -296,6 +320,8 @@ impl<C: Controller> PageRoute for Page<C> {
                 tree,
                 encoder,
                 saved,
+                slot,
+                seen,
             };
             Ok((Box::new(view) as Box<dyn LiveConnection>, first))
         })
@@ -337,10 +363,28 @@ struct LiveView<C: Controller> {
     tree: Tree,
     encoder: Encoder,
     saved: Vec<(&'static str, Vec<u8>)>,
+    /// The group's persist slot for this page, when it has persisted fields.
+    slot: Option<Arc<PersistSlot>>,
+    /// The slot's count of saves when this view last loaded or saved the fields.
+    seen: u64,
 }
 
 impl<C: Controller> LiveView<C> {
     async fn step(&mut self, action: &str, data: Value, reply_to: Option<u64>) -> Result<Option<String>> {
+        // Load, act and save as one step for the group's persisted fields: another tab's
+        // save since this view last looked is loaded first, so this action builds on it.
+        let slot = self.slot.clone();
+        let mut saves = match &slot {
+            Some(slot) => Some(slot.lock().await),
+            None => None,
+        };
+        if let Some(count) = saves.as_deref().copied()
+            && count != self.seen
+        {
+            load_persisted(&mut self.state, &*self.svc.store, &self.group, &self.page.path).await;
+            self.saved = encode_persisted(&self.state);
+            self.seen = count;
+        }
         let backup = self.state.clone();
         let mut effects = self
             .page
@@ -371,7 +415,13 @@ impl<C: Controller> LiveView<C> {
         )
         .await
         {
-            Ok(true) => self.saved = after,
+            Ok(true) => {
+                self.saved = after;
+                if let Some(count) = saves.as_mut() {
+                    **count += 1;
+                    self.seen = **count;
+                }
+            }
             Ok(false) => {}
             Err(err) => {
                 self.state = backup;
@@ -415,8 +465,17 @@ impl<C: Controller> LiveConnection for LiveView<C> {
 
     fn reload(&mut self) -> BoxFuture<'_, Option<String>> {
         Box::pin(async move {
+            let slot = self.slot.clone();
+            let saves = match &slot {
+                Some(slot) => Some(slot.lock().await),
+                None => None,
+            };
             load_persisted(&mut self.state, &*self.svc.store, &self.group, &self.page.path).await;
             self.saved = encode_persisted(&self.state);
+            if let Some(count) = saves.as_deref() {
+                self.seen = *count;
+            }
+            drop(saves);
             let tree = match self.state.render_tree() {
                 Ok(t) => t,
                 Err(err) => {

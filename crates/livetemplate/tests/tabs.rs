@@ -66,3 +66,42 @@ async fn tabs_of_a_group_converge_on_persisted_fields() {
     assert!(stranger.next_push(Duration::from_millis(300)).await.is_none());
     assert!(stranger.html().starts_with("<ul></ul>"));
 }
+
+/// Two tabs of one group acting at the same moment: every action builds on the last save,
+/// whichever tab made it, so none is lost (each view loads the fields again when another
+/// saved since it last looked, under the group's persist slot).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_tabs_lose_no_update() {
+    let app = Arc::new(App::builder().page("/todos", Ctrl, Todos::default()).build().unwrap());
+    let group = GroupId::random();
+    let tab1 = TestPage::connect(app.clone(), "/todos", group.clone()).await.unwrap();
+    let tab2 = TestPage::connect(app.clone(), "/todos", group.clone()).await.unwrap();
+    let run = |mut tab: TestPage, name: &'static str| {
+        tokio::spawn(async move {
+            for i in 0..40 {
+                let f = tab.act("add", json!({ "title": format!("{name}-{i}") })).await;
+                assert!(f.error().is_none(), "{:?}", f.error());
+                if i % 3 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            tab
+        })
+    };
+    let (a, b) = (run(tab1, "a"), run(tab2, "b"));
+    let (_tab1, _tab2) = (a.await.unwrap(), b.await.unwrap());
+    // A fresh tab loads what was saved: all 80 items, each tab's in its own order.
+    let fresh = TestPage::connect(app.clone(), "/todos", group.clone()).await.unwrap();
+    let html = fresh.html();
+    let items: Vec<&str> = html
+        .split("<li>")
+        .skip(1)
+        .map(|s| s.split("</li>").next().unwrap())
+        .collect();
+    assert_eq!(items.len(), 80, "{html}");
+    for name in ["a", "b"] {
+        let mine: Vec<&&str> = items.iter().filter(|t| t.starts_with(&format!("{name}-"))).collect();
+        let expected: Vec<String> = (0..40).map(|i| format!("{name}-{i}")).collect();
+        assert_eq!(mine.iter().map(|s| s.to_string()).collect::<Vec<_>>(), expected);
+    }
+}

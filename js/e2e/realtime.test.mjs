@@ -1,4 +1,5 @@
-// Real-time pages: /server-push (a server task pushes ticks and ends when the tab closes),
+// Real-time pages: /server-push (a server task pushes ticks to every tab of the browser, one
+// run per browser, and ends when the tabs close),
 // /broadcasting (publish/subscribe between tabs and browsers) and /presence (tracked
 // connections join and leave the list by themselves).
 
@@ -12,6 +13,44 @@ async function timerTasks(context, url) {
   const m = /id="tasks">Timer tasks running on the server: (\d+)</.exec(await res.text())
   assert.ok(m, 'the page shows the timer task count')
   return Number(m[1])
+}
+
+/**
+ * Init script for a context: every document of it records, in `window.__timer`, each change
+ * of the timer it shows (`{ v, running }`: the running count, or "Last completed") and of the
+ * task count, from the first parsed HTML on.
+ */
+function recordTimer() {
+  const seen = (window.__timer = { values: [], tasks: [] })
+  const read = () => {
+    // While the parser is still inserting a node its text may be missing: skip that moment.
+    const running = document.querySelector('#elapsed')?.textContent.trim()
+    const last = document.querySelector('#last strong')?.textContent.trim()
+    const now = running ? { v: Number(running), running: true } : last ? { v: Number.parseInt(last, 10), running: false } : null
+    const prev = seen.values.at(-1)
+    if (now && !Number.isNaN(now.v) && !(prev && prev.v === now.v && prev.running === now.running)) seen.values.push(now)
+    const tasks = /: (\d+)$/.exec(document.querySelector('#tasks')?.textContent.trim() || '')
+    if (tasks && seen.tasks.at(-1) !== Number(tasks[1])) seen.tasks.push(Number(tasks[1]))
+  }
+  new MutationObserver(read).observe(document, { subtree: true, childList: true, characterData: true })
+}
+
+const timerLog = (page) => page.evaluate(() => window.__timer)
+
+/** A run as tabs show it: counts that never go back, then "Last completed: 10s" once, last. */
+function assertOneRun(values, what) {
+  const shown = JSON.stringify(values)
+  for (let i = 1; i < values.length; i++)
+    assert.ok(values[i].v >= values[i - 1].v, `${what}: the count went back from ${values[i - 1].v} to ${values[i].v}: ${shown}`)
+  const done = values.filter((s) => !s.running)
+  assert.deepEqual(done, [{ v: 10, running: false }], `${what}: "Last completed" shown once, as 10s: ${shown}`)
+  assert.deepEqual(values.at(-1), { v: 10, running: false }, `${what}: it ends with "Last completed: 10s": ${shown}`)
+}
+
+/** Runs `startTimer` on the page's connection, as a Start button from before the run would. */
+async function pushStart(page) {
+  await page.evaluate(() => window.LiveTemplate.push('startTimer'))
+  await waitReply(page, 'startTimer')
 }
 
 /** Texts of the rows under `selector` that carry a data-key. */
@@ -116,6 +155,101 @@ suite('realtime', (env) => {
       assert.ok(took <= 2500, `the task ended ${took} ms after the tab closed`)
       // And it stays gone: the task did not keep running unseen.
       assert.equal(await timerTasks(watcher, url), before)
+    },
+    env.opts,
+  )
+
+  e2e(
+    'server push: a reload mid-run shows the run, Start starts no second task, the count never goes back',
+    async (x) => {
+      const url = `${env.server.url}/server-push`
+      const before = await timerTasks(await x.context(env.browser), url)
+      const context = await x.context(env.browser)
+      await context.addInitScript(recordTimer)
+      const page = await x.page(context)
+      await page.goto(url)
+      await waitLive(page)
+      await page.click('button[name=startTimer]')
+      await waitText(page, '#elapsed', '2')
+      const beforeReload = await timerLog(page)
+
+      await page.reload()
+      // The server's HTML already shows the run, at the count it had reached.
+      const first = (await timerLog(page)).values[0]
+      assert.ok(first?.running && first.v >= 2, `the first render after the reload shows ${JSON.stringify(first)}`)
+      await waitLive(page)
+      // Start from a view older than the run (a second click, a stale tab): no second task.
+      await pushStart(page)
+      assert.ok(await page.$('#elapsed'), 'still the running view')
+      assert.equal(await timerTasks(context, url), before + 1, 'one timer task')
+
+      await waitText(page, '#last', 'Last completed: 10s', 15_000)
+      const afterReload = await timerLog(page)
+      assertOneRun([...beforeReload.values, ...afterReload.values], 'the reloaded page')
+      const tasks = [...beforeReload.tasks, ...afterReload.tasks]
+      assert.ok(Math.max(...tasks) === before + 1, `task counts the page showed: ${tasks}`)
+      await until(async () => (await timerTasks(context, url)) === before, 'the task to end')
+      assert.equal(await page.textContent('#last'), 'Last completed: 10s', 'nothing ran after the end')
+    },
+    { ...env.opts, timeout: 40_000 },
+  )
+
+  e2e(
+    'server push: tabs of one browser share one run; a tab opened mid-run shows the same seconds',
+    async (x) => {
+      const url = `${env.server.url}/server-push`
+      const before = await timerTasks(await x.context(env.browser), url)
+      const context = await x.context(env.browser)
+      await context.addInitScript(recordTimer)
+      const [a, b] = [await x.page(context), await x.page(context)]
+      for (const p of [a, b]) {
+        await p.goto(url)
+        await waitLive(p)
+      }
+      // Both tabs click Start at the same moment: one timer, and both show it.
+      await Promise.all([pushStart(a), pushStart(b)])
+      for (const p of [a, b]) await waitText(p, '#elapsed', '1')
+      assert.equal(await timerTasks(context, url), before + 1, 'one timer task for two Starts')
+
+      await waitText(a, '#elapsed', '2')
+      const c = await x.page(context)
+      await c.goto(url)
+      const first = (await timerLog(c)).values[0]
+      assert.ok(first?.running && first.v >= 2, `the tab opened mid-run first shows ${JSON.stringify(first)}`)
+      await waitLive(c)
+      await pushStart(c)
+      assert.equal(await timerTasks(context, url), before + 1, 'still one timer task')
+
+      for (const p of [a, b, c]) await waitText(p, '#last', 'Last completed: 10s', 15_000)
+      const [la, lb, lc] = [await timerLog(a), await timerLog(b), await timerLog(c)]
+      for (const [name, log] of [['tab a', la], ['tab b', lb], ['tab c', lc]]) {
+        assertOneRun(log.values, name)
+        assert.ok(Math.max(...log.tasks) === before + 1, `${name} showed task counts ${log.tasks}`)
+      }
+      // Every tab showed the same seconds: the late tab, each count from the one it opened at.
+      assert.deepEqual(lb.values, la.values, 'tabs a and b')
+      assert.deepEqual(lc.values, la.values.filter((s) => !s.running || s.v >= lc.values[0].v), 'tab c and tab a')
+      await until(async () => (await timerTasks(context, url)) === before, 'the task to end')
+    },
+    { ...env.opts, timeout: 40_000 },
+  )
+
+  e2e(
+    'broadcasting: Join without JavaScript answers 422 and says it needs JavaScript',
+    async (x) => {
+      const page = await x.page(await x.context(env.browser, { javaScriptEnabled: false }))
+      await page.goto(`${env.server.url}/broadcasting`)
+      await page.fill('input[name=username]', 'nojs')
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST'),
+        page.click('button[name=join]'),
+      ])
+      assert.equal(res.status(), 422)
+      await page.waitForLoadState('load')
+      const alert = (await page.textContent('[role=alert]')).trim()
+      assert.match(alert, /joining the chat needs JavaScript/)
+      assert.ok(await page.$('button[name=join]'), 'the Join form is still there to try again')
+      assert.equal(await page.$('#username'), null, 'not joined')
     },
     env.opts,
   )

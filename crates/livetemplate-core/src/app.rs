@@ -252,16 +252,31 @@ impl App {
     /// The whole HTML document for a page whose live region renders as `region`, loading the
     /// client from `script_src` (the transport passes a URL versioned by the bundle's hash, so
     /// a deploy never leaves browsers on a cached old client).
+    ///
+    /// The live root carries `data-lvt-max-frame` (the frame limit), so the client can refuse
+    /// a message the server would close the connection for and say why. Unless the configured
+    /// head names an icon, an empty one is declared so browsers do not ask for /favicon.ico.
     pub fn document(&self, region: &str, script_src: &str) -> String {
         let c = &self.config;
+        let head = c.head.as_bytes();
+        let has_icon = ["rel=\"icon\"", "rel='icon'", "rel=icon", "rel=\"shortcut icon\""]
+            .iter()
+            .any(|rel| head.windows(rel.len()).any(|w| w.eq_ignore_ascii_case(rel.as_bytes())));
+        let icon = if has_icon {
+            ""
+        } else {
+            "<link rel=\"icon\" href=\"data:,\">\n"
+        };
         format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-             <title>{}</title>\n{}<script defer src=\"{}\"></script>\n</head>\n\
-             <body>\n<div data-lvt-root>{}</div>\n</body>\n</html>\n",
+             <title>{}</title>\n{}{}<script defer src=\"{}\"></script>\n</head>\n\
+             <body>\n<div data-lvt-root data-lvt-max-frame=\"{}\">{}</div>\n</body>\n</html>\n",
             escape_text(&c.title),
+            icon,
             c.head,
             escape_text(script_src).replace('"', "&quot;"),
+            c.max_frame_bytes,
             region
         )
     }
@@ -401,7 +416,7 @@ pub async fn run_connection(
                 }
             }
             Some(push) = push_rx.recv() => match push {
-                Push::Action { name, data } => conn.handle(&name, data, None).await,
+                Push::Action { name, data } => conn.handle_push(&name, data).await,
                 Push::Reload => conn.reload().await,
             },
         };
@@ -453,7 +468,13 @@ pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Optio
         Some(Value::String(_)) => {
             return Err((reply_to, "malformed frame: bad action name length".into()));
         }
-        _ => return Err((reply_to, "malformed frame: missing action `a`".into())),
+        None | Some(Value::Null) => return Err((reply_to, "malformed frame: missing action `a`".into())),
+        Some(_) => {
+            return Err((
+                reply_to,
+                "malformed frame: action `a` must be a string (the action's name)".into(),
+            ));
+        }
     };
     let data = match obj.remove("d") {
         None | Some(Value::Null) => Value::Object(Default::default()),

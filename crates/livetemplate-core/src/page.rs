@@ -86,6 +86,12 @@ pub trait LiveConnection: Send {
     /// Run `action` with `data`; the frame to send back. With `reply_to` there is always a
     /// frame (carrying it); without (a pushed action) only when something changed.
     fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>>;
+    /// Run `action` pushed by the server (`session.trigger_action`, a publish, presence):
+    /// unlike a browser's message it may reach `#[lvt(server)]` actions. The frame to send,
+    /// when something changed.
+    fn handle_push<'a>(&'a mut self, action: &'a str, data: Value) -> BoxFuture<'a, Option<String>> {
+        self.handle(action, data, None)
+    }
     /// Persisted fields changed elsewhere (another tab of the group): load them and return the
     /// diff frame, if anything changed.
     fn reload(&mut self) -> BoxFuture<'_, Option<String>>;
@@ -172,6 +178,9 @@ impl<C: Controller> Page<C> {
     }
 
     /// Run an action; on success returns what it asked for (publishes, subscriptions).
+    /// `from_client`: a browser asked for it (a message or a form post), so `#[lvt(server)]`
+    /// actions are out of its reach and not even named in the error.
+    #[allow(clippy::too_many_arguments)]
     async fn run_action(
         &self,
         state: &mut C::State,
@@ -180,11 +189,15 @@ impl<C: Controller> Page<C> {
         group: &GroupId,
         hub: &Hub,
         conn: Option<u64>,
+        from_client: bool,
     ) -> Result<Effects> {
         let name = normalize_action(action);
         let names = self.controller.action_names();
-        if !names.contains(&name.as_str()) {
-            return Err(Error::unknown_action(action, &self.path, names));
+        let server = self.controller.server_actions();
+        let reachable = |n: &str| names.contains(&n) && !(from_client && server.contains(&n));
+        if !reachable(&name) {
+            let known: Vec<&str> = names.iter().copied().filter(|n| reachable(n)).collect();
+            return Err(Error::unknown_action(action, &self.path, &known));
         }
         let backup = state.clone();
         let mut ctx = self.context(action, data, group, hub, conn);
@@ -272,7 +285,7 @@ impl<C: Controller> PageRoute for Page<C> {
             let (mut state, _) = self.prepare(svc, &req.group, None).await?;
             let before = encode_persisted(&state);
             let mut effects = self
-                .run_action(&mut state, action, data, &req.group, &svc.hub, None)
+                .run_action(&mut state, action, data, &req.group, &svc.hub, None, true)
                 .await?;
             let navigate = effects.navigate.take();
             if persist(svc, &req.group, &self.path, &before, &encode_persisted(&state), None).await?
@@ -370,7 +383,36 @@ struct LiveView<C: Controller> {
 }
 
 impl<C: Controller> LiveView<C> {
-    async fn step(&mut self, action: &str, data: Value, reply_to: Option<u64>) -> Result<Option<String>> {
+    /// Run an action and make the frame to send: the diff, or the error for the client.
+    async fn respond(&mut self, action: &str, data: Value, reply_to: Option<u64>, from_client: bool) -> Option<String> {
+        match self.step(action, data, reply_to, from_client).await {
+            Ok(frame) => frame,
+            Err(err) if reply_to.is_none() => {
+                // A pushed action (trigger, publish, presence): the page may not handle it,
+                // or it failed; nobody is waiting for an answer.
+                if err.is_unknown_action() {
+                    tracing::debug!(page = %self.page.path, action, "pushed action not handled by this page");
+                } else {
+                    tracing::warn!(page = %self.page.path, action, error = %err, "pushed action failed");
+                }
+                None
+            }
+            Err(err) => {
+                if !err.is_action() && !err.is_unknown_action() {
+                    tracing::warn!(page = %self.page.path, action, error = %err, "action failed");
+                }
+                Some(error_frame(reply_to, &err.to_string()))
+            }
+        }
+    }
+
+    async fn step(
+        &mut self,
+        action: &str,
+        data: Value,
+        reply_to: Option<u64>,
+        from_client: bool,
+    ) -> Result<Option<String>> {
         // Load, act and save as one step for the group's persisted fields: another tab's
         // save since this view last looked is loaded first, so this action builds on it.
         let slot = self.slot.clone();
@@ -395,6 +437,7 @@ impl<C: Controller> LiveView<C> {
                 &self.group,
                 &self.svc.hub,
                 Some(self.conn),
+                from_client,
             )
             .await?;
         let tree = match self.state.render_tree() {
@@ -440,27 +483,11 @@ impl<C: Controller> LiveView<C> {
 
 impl<C: Controller> LiveConnection for LiveView<C> {
     fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
-        Box::pin(async move {
-            match self.step(action, data, reply_to).await {
-                Ok(frame) => frame,
-                Err(err) if reply_to.is_none() => {
-                    // A pushed action (trigger, publish, presence): the page may not handle
-                    // it, or it failed; nobody is waiting for an answer.
-                    if err.is_unknown_action() {
-                        tracing::debug!(page = %self.page.path, action, "pushed action not handled by this page");
-                    } else {
-                        tracing::warn!(page = %self.page.path, action, error = %err, "pushed action failed");
-                    }
-                    None
-                }
-                Err(err) => {
-                    if !err.is_action() && !err.is_unknown_action() {
-                        tracing::warn!(page = %self.page.path, action, error = %err, "action failed");
-                    }
-                    Some(error_frame(reply_to, &err.to_string()))
-                }
-            }
-        })
+        Box::pin(self.respond(action, data, reply_to, true))
+    }
+
+    fn handle_push<'a>(&'a mut self, action: &'a str, data: Value) -> BoxFuture<'a, Option<String>> {
+        Box::pin(self.respond(action, data, None, false))
     }
 
     fn reload(&mut self) -> BoxFuture<'_, Option<String>> {

@@ -32,6 +32,13 @@ pub trait Controller: Send + Sync + 'static {
     /// Snake-case names of every action.
     fn action_names(&self) -> &'static [&'static str];
 
+    /// Snake-case names of the actions marked `#[lvt(server)]`: run by
+    /// `session.trigger_action`, publishes and presence, never by a browser's message or
+    /// form post.
+    fn server_actions(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Run action `name` (already normalized to snake case). An unknown name is an error that
     /// lists the known actions.
     fn call<'a>(&'a self, name: &'a str, state: &'a mut Self::State, ctx: &'a mut Context)

@@ -43,7 +43,33 @@ fn state_type(arg: &FnArg) -> Option<&Type> {
     }
 }
 
-pub(crate) fn expand(args: TokenStream, item: ItemImpl) -> syn::Result<TokenStream> {
+/// Reads and removes the `#[lvt(...)]` attributes of an action method: returns whether it
+/// is `#[lvt(server)]` (reachable from the server only).
+fn take_lvt_attrs(f: &mut syn::ImplItemFn, errors: &mut Vec<syn::Error>) -> bool {
+    let mut server = false;
+    let mut kept = Vec::with_capacity(f.attrs.len());
+    for attr in std::mem::take(&mut f.attrs) {
+        if !attr.path().is_ident("lvt") {
+            kept.push(attr);
+            continue;
+        }
+        let res = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("server") {
+                server = true;
+                Ok(())
+            } else {
+                Err(meta.error("unknown `lvt` key on an action; expected `server`"))
+            }
+        });
+        if let Err(e) = res {
+            errors.push(e);
+        }
+    }
+    f.attrs = kept;
+    server
+}
+
+pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<TokenStream> {
     let mut krate: Path = syn::parse_quote!(::livetemplate);
     if !args.is_empty() {
         let parser = syn::meta::parser(|meta| {
@@ -60,9 +86,12 @@ pub(crate) fn expand(args: TokenStream, item: ItemImpl) -> syn::Result<TokenStre
     let mut errors: Vec<syn::Error> = Vec::new();
     let mut state: Option<Type> = None;
     let mut actions = Vec::new();
+    let mut server_only = Vec::new();
     let mut hooks = Vec::new();
-    for it in &item.items {
+    for it in &mut item.items {
         let ImplItem::Fn(f) = it else { continue };
+        let server = take_lvt_attrs(f, &mut errors);
+        let f = &*f;
         let name = f.sig.ident.to_string();
         let inputs: Vec<&FnArg> = f.sig.inputs.iter().collect();
         if f.sig.asyncness.is_none() {
@@ -106,8 +135,17 @@ pub(crate) fn expand(args: TokenStream, item: ItemImpl) -> syn::Result<TokenStre
             _ => {}
         }
         if HOOKS.contains(&name.as_str()) {
+            if server {
+                errors.push(syn::Error::new(
+                    f.sig.ident.span(),
+                    format!("`{name}` is a lifecycle hook, not an action: `#[lvt(server)]` does not apply"),
+                ));
+            }
             hooks.push(f.sig.ident.clone());
         } else {
+            if server {
+                server_only.push(LitStr::new(&snake(&name), f.sig.ident.span()));
+            }
             actions.push((snake(&name), f.sig.ident.clone()));
         }
     }
@@ -150,6 +188,10 @@ pub(crate) fn expand(args: TokenStream, item: ItemImpl) -> syn::Result<TokenStre
 
                 fn action_names(&self) -> &'static [&'static str] {
                     &[#(#names),*]
+                }
+
+                fn server_actions(&self) -> &'static [&'static str] {
+                    &[#(#server_only),*]
                 }
 
                 fn call<'a>(

@@ -75,9 +75,15 @@ impl BroadcastingController {
     async fn join(&self, state: &mut BroadcastingState, ctx: &mut Context) -> Result<()> {
         let name = ctx.get_string("username");
         let name = name.trim();
-        if !name.is_empty() {
-            state.username = name.to_string();
+        if name.is_empty() {
+            return Ok(());
         }
+        // The name lives as long as the connection; a plain form POST has none, so the next
+        // page would show the Join form again with no word of why.
+        if !ctx.is_live() {
+            return Err(Error::msg("joining the chat needs JavaScript (a live connection)"));
+        }
+        state.username = name.to_string();
         Ok(())
     }
 
@@ -106,6 +112,7 @@ impl BroadcastingController {
         ctx.publish(TOPIC, "new_message", ())
     }
 
+    #[lvt(server)]
     async fn new_message(&self, state: &mut BroadcastingState, _ctx: &mut Context) -> Result<()> {
         state.messages = self.log().messages.clone();
         Ok(())

@@ -95,6 +95,7 @@ impl PresenceController {
         Ok(())
     }
 
+    #[lvt(server)]
     async fn presence(&self, state: &mut PresenceState, ctx: &mut Context) -> Result<()> {
         state.refresh(ctx);
         Ok(())

@@ -1,10 +1,12 @@
 // Issue 4 acceptance: `#[lvt(persist)]` fields of /reconnection survive reloads, a kill -9 of
 // the server and new tabs, are shared by the tabs of one browser (the lvt_group cookie) and not
-// by another; `lvt-form:preserve` keeps an unsaved, focused draft through re-renders.
+// by another; `lvt-form:preserve` keeps an unsaved, focused draft through re-renders. Notes
+// over the server's frame limit are refused with an error, not lost; a save while the server
+// is down stays on the page.
 
 import assert from 'node:assert/strict'
 import { before } from 'node:test'
-import { e2e, suite, waitLive, waitReply, waitRootClass, waitText } from './helpers.mjs'
+import { e2e, suite, until, waitLive, waitReply, waitRootClass, waitText } from './helpers.mjs'
 
 const NOTES = '  two\nlines  '
 
@@ -49,6 +51,34 @@ const draftState = (page) =>
     const t = document.querySelector('textarea[name=notes]')
     return { value: t.value, start: t.selectionStart, end: t.selectionEnd, focused: document.activeElement === t }
   })
+
+/** Records the root's `lvt:<name>` events of `page` in `window.__lvt[name]` (details, elements left out). */
+const record = (page, ...names) =>
+  page.evaluate((names) => {
+    window.__lvt = window.__lvt || {}
+    for (const name of names) {
+      window.__lvt[name] = []
+      document.addEventListener(`lvt:${name}`, (e) => {
+        const { el, ...rest } = e.detail
+        window.__lvt[name].push(el ? { ...rest, el: el.tagName } : rest)
+      })
+    }
+  }, names)
+
+/** Waits until `page` recorded at least one `lvt:<name>` event and returns them all. */
+const recorded = (page, name) =>
+  until(
+    async () => {
+      const got = await page.evaluate((n) => window.__lvt[n], name)
+      return got.length ? got : null
+    },
+    `an lvt:${name} event`,
+  )
+
+const rootClass = (page) => page.getAttribute('[data-lvt-root]', 'class')
+
+/** Lines the server logged since `from` (an index into its log). */
+const logSince = (server, from) => server.log.slice(from).join('\n')
 
 async function increment(page, to) {
   await page.click('button[name=increment]')
@@ -246,6 +276,106 @@ suite('reconnection', (env) => {
       await waitNotes(page, 'unsaved draft')
       await page.reload()
       assert.equal(await notes(page), 'unsaved draft')
+    },
+    env.opts,
+  )
+
+  e2e(
+    'notes over the frame limit are refused with an error: the text and the connection stay, the saved notes too',
+    async (x) => {
+      const page = await openWithSavedNotes(x, await x.context(env.browser), url)
+      const limit = Number(await page.getAttribute('[data-lvt-root]', 'data-lvt-max-frame'))
+      assert.equal(limit, 65536, 'the root states the server limit')
+      await record(page, 'error')
+      const socket = page.lvt.sockets.at(-1)
+      const sockets = page.lvt.sockets.length
+      const log = env.server.log.length
+
+      const big = 'x'.repeat(70_000)
+      await page.fill('textarea[name=notes]', big)
+      await page.click('button[name=saveNotes]')
+      const [error] = await recorded(page, 'error')
+      const bytes = Buffer.byteLength(JSON.stringify({ a: 'saveNotes', d: { notes: big }, r: error.ref }))
+      assert.deepEqual(error, {
+        message: `message too large: ${bytes} bytes, the limit is ${limit}`,
+        ref: error.ref,
+        action: 'saveNotes',
+      })
+      assert.match(await rootClass(page), /\blvt-error\b/)
+      assert.match(await rootClass(page), /\blvt-connected\b/)
+      assert.equal(await page.locator('.lvt-submit-loading').count(), 0, 'no loading class left')
+      assert.equal(await notes(page), big, 'the text is still there to copy or shorten')
+      assert.ok(!socket.sent.some((f) => f && f.a === 'saveNotes' && f.r === error.ref), 'not sent')
+
+      // Still the same live connection: the next action is answered on it, the draft stays.
+      await increment(page, 1)
+      assert.equal(page.lvt.sockets.length, sockets, 'no reconnect')
+      assert.equal(socket.closed, false)
+      assert.doesNotMatch(await rootClass(page), /\blvt-error\b/, 'a good reply clears the error')
+      assert.equal(await notes(page), big)
+      assert.doesNotMatch(logSince(env.server, log), /frame limit/, 'the server never saw it')
+
+      // Nothing was saved: a reload shows the notes saved before.
+      await page.reload()
+      assert.equal(await notes(page), 'saved')
+    },
+    env.opts,
+  )
+
+  e2e(
+    'a message over the limit that reaches the server closes with 1009: reported as an error, then reconnected',
+    async (x) => {
+      const page = await openWithSavedNotes(x, await x.context(env.browser), url)
+      await record(page, 'error')
+      const sockets = page.lvt.sockets.length
+      const log = env.server.log.length
+      // A client that does not know the limit (e.g. a page whose root lacks data-lvt-max-frame).
+      await page.evaluate(() => (window.LiveTemplate.client.max = Infinity))
+      await page.fill('textarea[name=notes]', 'y'.repeat(70_000))
+      await page.click('button[name=saveNotes]')
+      const [error] = await recorded(page, 'error')
+      assert.deepEqual(error, {
+        code: 1009,
+        reason: 'frame too large',
+        message: 'connection closed by the server: frame too large (1009)',
+      })
+      await waitLive(page)
+      assert.equal(page.lvt.sockets.length, sockets + 1, 'reconnected once')
+      await until(() => /over the frame limit/.test(logSince(env.server, log)), 'the server to log the 1009 close')
+      await page.reload()
+      assert.equal(await notes(page), 'saved')
+    },
+    env.opts,
+  )
+
+  e2e(
+    'with the server stopped, Save Notes stays on the page and keeps the text; it saves once the server is back',
+    async (x) => {
+      const page = await openWithSavedNotes(x, await x.context(env.browser), url)
+      await record(page, 'dropped')
+      const at = page.url()
+      const navs = page.lvt.navs
+      const draft = 'written while the server is down'
+      await page.fill('textarea[name=notes]', draft)
+      try {
+        await env.server.stop()
+        await waitRootClass(page, 'lvt-disconnected')
+        await page.click('button[name=saveNotes]')
+        assert.deepEqual(await recorded(page, 'dropped'), [{ action: 'saveNotes', el: 'FORM' }])
+        assert.equal(page.url(), at, 'no navigation to an error page')
+        assert.equal(page.lvt.navs, navs)
+        assert.equal(await notes(page), draft)
+        assert.match(await rootClass(page), /\blvt-disconnected\b/)
+      } finally {
+        if (!env.server.proc) await env.server.start()
+      }
+      await waitLive(page)
+      assert.equal(await notes(page), draft, 'the draft survives the reconnect (lvt-form:preserve)')
+      await page.click('button[name=saveNotes]')
+      await waitReply(page, 'saveNotes')
+      await page.reload()
+      assert.equal(await notes(page), draft)
+      assert.equal(page.url(), at)
     },
     env.opts,
   )

@@ -8,6 +8,8 @@ export type Data = Record<string, string | string[]>
 /** What the bindings need of the client. */
 export interface Pusher {
   readonly open: boolean
+  /** Connections that opened so far: once one has, a click or submit never leaves the page. */
+  readonly opened: number
   /** Sends an action; `ev` names the loading class (`lvt-<ev>-loading`) put on `els`. */
   push(action: string, data: Data, els: Array<Element | null | undefined>, ev: string, extra?: { form?: Element; undo?: () => void }): number
   /** Labels of `lvt-form:disable-with` buttons while their submit is in flight. */
@@ -135,19 +137,33 @@ export function bind(root: HTMLElement, c: Pusher): void {
   on('click', (e: MouseEvent) => {
     const el = within(e, '[lvt-click]')
     if (!el) return
-    // Connected: the action replaces a link's or button's default. Not: links and POST forms
-    // work natively, but a checkbox or radio must not change on its own (its state is the server's).
-    if (c.open ? /^(A|BUTTON)$/.test(el.tagName) : /^(checkbox|radio)$/.test((e.target as HTMLInputElement).type))
+    // Connected now or before: the action replaces a link's or button's default (while the socket
+    // is down it is dropped: following the link or posting could lose the page to a dead server).
+    // Never connected: links and POST forms work natively. Not connected: a checkbox or radio
+    // must not change on its own (its state is the server's).
+    if (
+      ((c.open || c.opened) && /^(A|BUTTON)$/.test(el.tagName)) ||
+      (!c.open && /^(checkbox|radio)$/.test((e.target as HTMLInputElement).type))
+    )
       e.preventDefault()
     send(el, 'lvt-click', 'click', values(el))
   })
 
   on('submit', (e: SubmitEvent) => {
     const form = e.target as HTMLFormElement
-    if (e.defaultPrevented || !root.contains(form) || !c.open) return
+    if (e.defaultPrevented || !root.contains(form)) return
     const btn = e.submitter as HTMLButtonElement | null
     const a = (btn && btn.name) || form.getAttribute('lvt-submit')
     if (!a || (!form.hasAttribute('lvt-submit') && (form.getAttribute('method') || '').toLowerCase() !== 'post')) return
+    // Never connected (WebSockets blocked): the server runs the POST. Connected before: posting
+    // to a server that may be down would replace the page, and what the user typed with it.
+    if (!c.open) {
+      if (c.opened) {
+        e.preventDefault()
+        c.dropped(a, form)
+      }
+      return
+    }
     e.preventDefault()
     flush(form, true)
     for (const el of Array.from(form.elements)) flush(el, true)

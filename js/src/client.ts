@@ -1,11 +1,11 @@
 //! One live page: ties the socket, the tree, the morph, the bindings and the hooks together.
 //! Owns the refs in flight (loading classes, disable-with), the root's connection and error
-//! classes, and form recovery after a reconnect.
+//! classes, the frame size limit, and form recovery after a reconnect.
 
 import { bind, formData, label, type Data, type Pusher } from './bindings'
 import { Hooks, type HookDef } from './hooks'
 import { morph, recordFields, type MorphOptions } from './morph'
-import { pageUrl, Socket, type WebSocketCtor } from './socket'
+import { pageUrl, Socket, type Closed, type WebSocketCtor } from './socket'
 import { Tree } from './tree'
 
 export interface ClientOptions {
@@ -31,6 +31,9 @@ interface InFlight {
 
 type Frame = Record<string, any>
 
+/** Close codes that mean the server refused what the client sent, or failed: worth telling the user. */
+const REFUSED = [1003, 1007, 1008, 1009, 1011]
+
 export class Client implements Pusher {
   readonly tree = new Tree()
   readonly sock: Socket
@@ -40,6 +43,8 @@ export class Client implements Pusher {
   ref = 0
   /** Connections that opened so far. */
   opened = 0
+  /** The server's frame limit in bytes (the root's `data-lvt-max-frame`; none without it). */
+  readonly max: number
   private reconnected = false
   private recovering = new Set<number>()
   private dirty = false
@@ -52,13 +57,14 @@ export class Client implements Pusher {
     o: ClientOptions = {},
   ) {
     const win = root.ownerDocument.defaultView!
+    this.max = +(root.getAttribute('data-lvt-max-frame') || 0) || Infinity
     this.sock = new Socket({
       url: o.url || (() => pageUrl(win.location)),
       WebSocket: o.WebSocket || WebSocket,
       random: o.random,
       open: () => this.opens(),
       frame: (f) => this.frame(f),
-      close: () => this.closes(),
+      close: (why) => this.closes(why),
     })
     this.hooks = new Hooks({
       defs: o.hooks || (() => undefined),
@@ -90,14 +96,24 @@ export class Client implements Pusher {
     if (this.sock.ws) this.sock.drop()
   }
 
-  /** Sends action `a`; returns its ref, or 0 when no connection is open. */
+  /**
+   * Sends action `a`; returns its ref, or 0 when no connection is open. A message over the
+   * server's frame limit is not sent (the server would close the connection and lose it): it
+   * gets an error reply from the client itself, so it is reported as any action error.
+   */
   push(a: string, d: Data, els: Array<Element | null | undefined>, ev: string, x: Partial<InFlight> = {}): number {
     if (!this.open) return 0
     const r = ++this.ref
-    this.sock.send(Object.keys(d).length ? { a, d, r } : { a, r })
+    const text = JSON.stringify(Object.keys(d).length ? { a, d, r } : { a, r })
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: short messages need no encoding to measure.
+    const size = text.length * 3 > this.max ? new TextEncoder().encode(text).length : 0
+    if (size <= this.max) this.sock.send(text)
     const f: InFlight = { action: a, els: els.filter((e): e is Element => !!e), cls: ev && `lvt-${ev}-loading`, ...x }
     if (f.cls) f.els.forEach((e) => e.classList.add(f.cls))
     this.inFlight.set(r, f)
+    // After the caller is done (it may be rendering, or recovering forms), as a reply would be.
+    if (size > this.max)
+      Promise.resolve().then(() => this.frame({ r, e: `message too large: ${size} bytes, the limit is ${this.max}` }))
     return r
   }
 
@@ -133,13 +149,26 @@ export class Client implements Pusher {
     this.classes(true)
   }
 
-  private closes(): void {
+  private closes(why?: Closed): void {
     const was = this.root.classList.contains('lvt-connected')
     this.classes(false)
     this.inFlight.forEach((_, r) => this.settle(r, 'disconnected'))
     this.recovering.clear()
     this.dirty = false
     if (was) this.hooks.each('disconnected')
+    // Going away, a network failure or a normal close are what reconnecting is for; these are not.
+    if (why && REFUSED.indexOf(why.code) >= 0) {
+      const { code, reason } = why
+      this.fail(`connection closed by the server: ${reason || 'error'} (${code})`, { code, reason })
+    }
+  }
+
+  /** Shows `message` as the current error and dispatches `lvt:error` with it and `detail`. */
+  private fail(message: string, detail: object): void {
+    this.error = message
+    this.showError()
+    this.root.classList.add('lvt-error')
+    this.root.dispatchEvent(new CustomEvent('lvt:error', { bubbles: true, detail: { message, ...detail } }))
   }
 
   private frame(f: Frame): void {
@@ -159,16 +188,12 @@ export class Client implements Pusher {
     if (r != null) this.recovering.delete(r)
     if (this.dirty && !this.recovering.size) this.render(drafts ? { drafts } : { submitted: done && done.form })
     if (replay) this.hooks.each('reconnected')
-    if (f.e != null || r != null) {
-      this.error = f.e == null ? '' : String(f.e)
+    if (f.e != null) this.fail(String(f.e), { ref: r, action: done && done.action })
+    else if (r != null) {
+      this.error = ''
       this.showError()
+      this.root.classList.remove('lvt-error')
     }
-    if (f.e != null) {
-      this.root.classList.add('lvt-error')
-      this.root.dispatchEvent(
-        new CustomEvent('lvt:error', { bubbles: true, detail: { message: f.e, ref: r, action: done && done.action } }),
-      )
-    } else if (r != null) this.root.classList.remove('lvt-error')
     for (const [name, payload] of (f.events || []) as Array<[string, unknown]>) {
       this.listeners.get(name)?.forEach((cb) => cb(payload))
       this.root.dispatchEvent(new CustomEvent('lvt:' + name, { bubbles: true, detail: payload }))

@@ -1,6 +1,6 @@
 //! The WebSocket to the page's own URL: reconnects forever with exponential backoff and full
 //! jitter, at once when the browser says the network or the page is back, and treats a missed
-//! heartbeat answer as a dead connection.
+//! heartbeat answer as a dead connection. Tells its owner the close code the server gave.
 
 /** What the socket needs of a WebSocket; tests inject a fake constructor. */
 export interface WebSocketLike {
@@ -14,6 +14,12 @@ export interface WebSocketLike {
 }
 
 export type WebSocketCtor = new (url: string) => WebSocketLike
+
+/** How the server closed a connection (from the `CloseEvent`). */
+export interface Closed {
+  code: number
+  reason: string
+}
 
 export const BASE_MS = 250
 export const CAP_MS = 10_000
@@ -34,8 +40,8 @@ export interface SocketOptions {
   open: () => void
   /** Called with every parsed frame; throwing drops the connection (the next one starts clean). */
   frame: (f: Record<string, any>) => void
-  /** Called when a connection or an attempt ends. */
-  close: () => void
+  /** Called when a connection or an attempt ends; `why` when the socket itself closed. */
+  close: (why?: Closed) => void
   random?: () => number
 }
 
@@ -83,8 +89,8 @@ export class Socket {
         if (this.ws === ws) this.drop()
       }
     }
-    ws.onclose = () => {
-      if (this.ws === ws) this.drop()
+    ws.onclose = (e) => {
+      if (this.ws === ws) this.drop(e && { code: e.code, reason: e.reason || '' })
     }
   }
 
@@ -93,17 +99,17 @@ export class Socket {
     if (!this.stopped && !this.ws) this.connect()
   }
 
-  /** Sends a JSON frame; false when no connection is open. */
-  send(frame: object): boolean {
+  /** Sends a frame (an object, or its JSON text); false when no connection is open. */
+  send(frame: object | string): boolean {
     if (!this.open) return false
-    this.ws!.send(JSON.stringify(frame))
+    this.ws!.send(typeof frame === 'string' ? frame : JSON.stringify(frame))
     return true
   }
 
   /** Ends the current connection and schedules the next attempt. */
-  drop(): void {
+  drop(why?: Closed): void {
     this.detach()
-    this.o.close()
+    this.o.close(why)
     if (!this.stopped) this.retry = setTimeout(() => this.connect(), backoff(this.attempt++, this.o.random))
   }
 

@@ -17,8 +17,8 @@ const page = (html: string, extra: object = {}) => {
   return { s: { [id]: [html] }, t: { s: id }, ...extra }
 }
 
-function start(html: string, opts: { open?: boolean } = {}) {
-  document.body.innerHTML = `<div data-lvt-root id="root">${html}</div>`
+function start(html: string, opts: { open?: boolean; attrs?: string } = {}) {
+  document.body.innerHTML = `<div data-lvt-root id="root" ${opts.attrs || ''}>${html}</div>`
   root = document.getElementById('root')!
   FakeWS.all = []
   client = new Client(root, { WebSocket: FakeWS, url: () => 'ws://test/page', random: () => 0.5, hooks: () => hooks })
@@ -145,12 +145,48 @@ describe('forms', () => {
     expect(sent()).toEqual([{ a: 'save', d: { a: '1' }, r: 1 }])
   })
 
-  it('lets the form submit natively while disconnected, and ignores GET forms', () => {
-    start('<form method="POST"><button name="increment">+</button></form><form method="get"><button name="q">go</button></form>')
+  it('lets the form submit natively before the first connection, and never intercepts GET forms', () => {
+    start('<form method="POST"><button name="increment">+</button></form><form method="get"><button name="q">go</button></form>', {
+      open: false,
+    })
+    root.querySelectorAll('button')[0].click()
+    ws.fail() // e.g. WebSockets are blocked: the server runs the POST
+    root.querySelectorAll('button')[0].click()
     root.querySelectorAll('button')[1].click()
+    expect(prevented).toEqual([false, false, false])
+    expect(ws.sent).toEqual([])
+  })
+
+  it('once connected, a submit while disconnected stays on the page: dropped, the draft kept', () => {
+    const html =
+      '<form method="POST" lvt-form:preserve><textarea name="notes">saved</textarea><button name="saveNotes">Save</button></form>' +
+      '<form method="get"><button name="q">go</button></form>'
+    start(html)
+    const dropped: any[] = []
+    root.addEventListener('lvt:dropped', (e) => dropped.push((e as CustomEvent).detail))
+    const notes = $<HTMLTextAreaElement>('textarea')
+    notes.value = 'typed while offline'
     ws.fail()
     root.querySelectorAll('button')[0].click()
-    expect(prevented).toEqual([false, false])
+    expect(prevented).toEqual([true])
+    expect(dropped).toEqual([{ action: 'saveNotes', el: $('form') }])
+    expect(notes.value).toBe('typed while offline')
+    expect($('form').classList.contains('lvt-submit-loading')).toBe(false)
+    expect(sent()).toEqual([])
+    root.querySelectorAll('button')[1].click() // GET forms still navigate
+    expect(prevented).toEqual([true, false])
+  })
+
+  it('once connected, an lvt-click link or button while disconnected is dropped, not followed', () => {
+    start('<a href="/next" lvt-click="go">next</a><form method="POST"><button lvt-click="inc" name="inc">+</button></form>')
+    const dropped: string[] = []
+    root.addEventListener('lvt:dropped', (e) => dropped.push((e as CustomEvent).detail.action))
+    ws.fail()
+    const click = (el: Element) => el.dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true }))
+    expect(click($('a'))).toBe(false) // default prevented
+    expect(click($('button'))).toBe(false)
+    expect(prevented).toEqual([]) // the button's click did not submit its form
+    expect(dropped).toEqual(['go', 'inc'])
   })
 
   it('marks form and button lvt-submit-loading until the reply', () => {
@@ -361,6 +397,127 @@ describe('errors', () => {
     root.querySelectorAll('button')[1].click()
     ws.recv({ r: 2 })
     expect(root.classList.contains('lvt-error')).toBe(false)
+  })
+})
+
+describe('frame limit', () => {
+  const LIMIT = 200
+  const form =
+    '<p lvt-error-message></p><form method="POST"><textarea name="notes"></textarea>' +
+    '<button name="save" lvt-form:disable-with="Saving…">Save</button></form>'
+  const bytes = (frame: object) => new TextEncoder().encode(JSON.stringify(frame)).length
+
+  it('reads the limit from data-lvt-max-frame (none without it)', () => {
+    start('<p>x</p>', { attrs: `data-lvt-max-frame="${LIMIT}"` })
+    expect(client.max).toBe(LIMIT)
+    client.sock.stop()
+    start('<p>x</p>')
+    expect(client.max).toBe(Infinity)
+    client.push('save', { notes: 'x'.repeat(100_000) }, [], '')
+    expect(sent().length).toBe(1)
+  })
+
+  it('does not send a message over the limit (in UTF-8 bytes) and reports it as an action error', async () => {
+    start(form, { attrs: `data-lvt-max-frame="${LIMIT}"` })
+    const errors: any[] = []
+    document.addEventListener('lvt:error', (e) => errors.push((e as CustomEvent).detail))
+    const notes = $<HTMLTextAreaElement>('textarea')
+    // 90 characters, but 180 bytes: with the rest of the frame over the limit.
+    notes.value = 'é'.repeat(90)
+    const size = bytes({ a: 'save', d: { notes: notes.value }, r: 1 })
+    expect(JSON.stringify({ a: 'save', d: { notes: notes.value }, r: 1 }).length).toBeLessThan(LIMIT)
+    expect(size).toBeGreaterThan(LIMIT)
+    const btn = $<HTMLButtonElement>('button')
+    btn.click()
+    expect(prevented).toEqual([true])
+    await Promise.resolve()
+    const message = `message too large: ${size} bytes, the limit is ${LIMIT}`
+    expect(sent()).toEqual([])
+    expect(errors).toEqual([{ message, ref: 1, action: 'save' }])
+    expect(root.classList.contains('lvt-error')).toBe(true)
+    expect($('p').textContent).toBe(message)
+    expect($('p').hasAttribute('hidden')).toBe(false)
+    // The connection stays, the loading state ends, the text stays.
+    expect(ws.closed).toBe(false)
+    expect(root.classList.contains('lvt-connected')).toBe(true)
+    expect($('form').classList.contains('lvt-submit-loading')).toBe(false)
+    expect(btn.classList.contains('lvt-submit-loading')).toBe(false)
+    expect(btn.disabled).toBe(false)
+    expect(btn.textContent).toBe('Save')
+    expect(notes.value).toBe('é'.repeat(90))
+    expect(client.inFlight.size).toBe(0)
+
+    // A shorter text goes out on the same connection; its reply clears the error.
+    notes.value = 'short'
+    btn.click()
+    expect(sent()).toEqual([{ a: 'save', d: { notes: 'short' }, r: 2 }])
+    ws.recv({ r: 2 })
+    expect(root.classList.contains('lvt-error')).toBe(false)
+    expect($('p').hasAttribute('hidden')).toBe(true)
+  })
+
+  it('sends a message of exactly the limit, refuses one byte more', async () => {
+    start('<p>x</p>', { attrs: `data-lvt-max-frame="${LIMIT}"` })
+    const pad = (n: number) => 'x'.repeat(LIMIT - bytes({ a: 'save', d: { notes: '' }, r: n }))
+    expect(client.push('save', { notes: pad(1) }, [], '')).toBe(1)
+    expect(sent().length).toBe(1)
+    let error: string | undefined = 'none'
+    client.push('save', { notes: pad(2) + 'x' }, [], '', { done: (e) => (error = e) })
+    await Promise.resolve()
+    expect(sent().length).toBe(1)
+    expect(error).toBe(`message too large: ${LIMIT + 1} bytes, the limit is ${LIMIT}`)
+  })
+
+  it('a recovery replay over the limit does not hold the page back', async () => {
+    const html = (n: number) => `<p>${n}</p><form id="f" lvt-change="sync"><textarea name="t"></textarea></form>`
+    start(html(0), { attrs: `data-lvt-max-frame="${LIMIT}"` })
+    $<HTMLTextAreaElement>('textarea').value = 'y'.repeat(LIMIT)
+    reconnect()
+    ws.recv({ v: 1, ...page(html(1)) })
+    expect(sent()).toEqual([])
+    await Promise.resolve()
+    expect($('p').textContent).toBe('1')
+    expect($<HTMLTextAreaElement>('textarea').value).toBe('y'.repeat(LIMIT))
+    expect(root.classList.contains('lvt-error')).toBe(true)
+    // and no recovery is left pending: later frames render
+    ws.recv(page(html(2)))
+    expect($('p').textContent).toBe('2')
+  })
+})
+
+describe('close codes', () => {
+  it.each([1003, 1007, 1008, 1009, 1011])('a close with %i is reported as an error, then the client reconnects', (code) => {
+    start('<p lvt-error-message></p><p>x</p>')
+    const errors: any[] = []
+    root.addEventListener('lvt:error', (e) => errors.push((e as CustomEvent).detail))
+    ws.fail(code, 'frame too large')
+    const message = `connection closed by the server: frame too large (${code})`
+    expect(errors).toEqual([{ code, reason: 'frame too large', message }])
+    expect(root.classList.contains('lvt-error')).toBe(true)
+    expect(root.classList.contains('lvt-disconnected')).toBe(true)
+    expect($('p').textContent).toBe(message)
+    vi.runOnlyPendingTimers()
+    expect(FakeWS.all.length).toBe(2)
+  })
+
+  it.each([1000, 1001, 1006])('a close with %i is not an error (reconnecting is enough)', (code) => {
+    start('<p lvt-error-message></p><p>x</p>')
+    const errors: any[] = []
+    root.addEventListener('lvt:error', (e) => errors.push((e as CustomEvent).detail))
+    ws.fail(code, 'bye')
+    expect(errors).toEqual([])
+    expect(root.classList.contains('lvt-error')).toBe(false)
+    expect($('p').hasAttribute('hidden')).toBe(true)
+    vi.runOnlyPendingTimers()
+    expect(FakeWS.all.length).toBe(2)
+  })
+
+  it('a close without a reason still says which code', () => {
+    start('<p>x</p>')
+    const errors: any[] = []
+    root.addEventListener('lvt:error', (e) => errors.push((e as CustomEvent).detail))
+    ws.fail(1011)
+    expect(errors).toEqual([{ code: 1011, reason: '', message: 'connection closed by the server: error (1011)' }])
   })
 })
 

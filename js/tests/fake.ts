@@ -36,9 +36,9 @@ export class FakeWS implements WebSocketLike {
     this.onmessage?.({ data: JSON.stringify(frame) })
     return this
   }
-  /** The connection fails or is closed by the server. */
-  fail(): void {
+  /** The connection fails (1006), or the server closes it with `code` and `reason`. */
+  fail(code = 1006, reason = ''): void {
     this.readyState = 3
-    this.onclose?.({ code: 1006 })
+    this.onclose?.({ code, reason })
   }
 }

@@ -36,6 +36,7 @@ describe('pageUrl', () => {
 describe('Socket', () => {
   let events: string[]
   let frames: any[]
+  let closes: unknown[]
   let rnd: number
   const make = () =>
     new Socket({
@@ -43,7 +44,10 @@ describe('Socket', () => {
       WebSocket: FakeWS,
       random: () => rnd,
       open: () => events.push('open'),
-      close: () => events.push('close'),
+      close: (why) => {
+        events.push('close')
+        closes.push(why)
+      },
       frame: (f) => {
         if (f.bad) throw new Error('bad frame')
         frames.push(f)
@@ -56,6 +60,7 @@ describe('Socket', () => {
     FakeWS.all = []
     events = []
     frames = []
+    closes = []
     rnd = 0.5
   })
   afterEach(() => {
@@ -102,6 +107,31 @@ describe('Socket', () => {
     expect(events).toEqual(['open', 'close'])
     vi.runOnlyPendingTimers()
     expect(FakeWS.all.length).toBe(2)
+  })
+
+  it('tells its owner how the server closed, and reconnects as for any close', () => {
+    const s = make()
+    s.connect()
+    FakeWS.last.accept().fail(1009, 'frame too large')
+    expect(closes).toEqual([{ code: 1009, reason: 'frame too large' }])
+    vi.runOnlyPendingTimers()
+    expect(FakeWS.all.length).toBe(2)
+    FakeWS.last.fail()
+    expect(closes[1]).toEqual({ code: 1006, reason: '' })
+    // A connection the client gave up on itself (unanswered heartbeat) has no close code.
+    vi.runOnlyPendingTimers()
+    FakeWS.last.accept()
+    vi.advanceTimersByTime(2 * HEARTBEAT_MS)
+    expect(closes[2]).toBe(undefined)
+    expect(closes.length).toBe(3)
+  })
+
+  it('sends JSON text as is', () => {
+    const s = make()
+    s.connect()
+    FakeWS.last.accept()
+    expect(s.send('{"a":"x","r":1}')).toBe(true)
+    expect(FakeWS.last.sent).toEqual([{ a: 'x', r: 1 }])
   })
 
   it('reconnects at once on online, pageshow and visibilitychange to visible', () => {

@@ -10,7 +10,8 @@
 //!   `docs/protocol.md`). `Origin` must name the request's host or an allowed origin
 //!   ([`Config::allowed_origins`](livetemplate_core::Config::allowed_origins)), else 403.
 //!   Frames over [`Config::max_frame_bytes`](livetemplate_core::Config::max_frame_bytes)
-//!   close the socket with 1009, binary frames with 1003, floods with 1008.
+//!   close the socket with 1009 (logged as a warning), binary frames with 1003, floods with 1008,
+//!   unmasked frames (RFC 6455 requires clients to mask) with 1002.
 //! - `POST /page` with a urlencoded form — runs the action named by the clicked button
 //!   (`<button name="increment">`) with the other fields as data, then `303 See Other` back
 //!   to the page. When the action fails (or the form names none) the answer is `422` with

@@ -270,7 +270,7 @@ fn html_response(status: StatusCode, html: String) -> Response<ResponseBody> {
 /// A small HTML page for errors.
 fn message_page(status: StatusCode, title: &str, message: &str) -> Response<ResponseBody> {
     let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{t}</title></head>\n\
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>{t}</title></head>\n\
          <body>\n<h1>{t}</h1>\n<p>{m}</p>\n</body>\n</html>\n",
         t = escape(title),
         m = escape(message)

@@ -96,7 +96,11 @@ pub(crate) async fn run(shared: Arc<Shared>, upgrade: UpgradeFut, req: Request, 
     let (control_tx, control_rx) = mpsc::channel(8);
     let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
     let (outbound_tx, outbound_rx) = mpsc::channel(config.outbound_queue.max(1));
-    let mut reader = tokio::spawn(read_task(read, inbound_tx.downgrade(), control_tx.clone(), max));
+    let limits = Limits {
+        max,
+        page: req.path.clone(),
+    };
+    let mut reader = tokio::spawn(read_task(read, inbound_tx.downgrade(), control_tx.clone(), limits));
     let writer = tokio::spawn(write_loop(write, outbound_rx, control_rx));
 
     let mut phase = shared.phase.subscribe();
@@ -151,15 +155,22 @@ pub(crate) async fn run(shared: Arc<Shared>, upgrade: UpgradeFut, req: Request, 
     reader.abort();
 }
 
+/// What the reader checks client messages against, and the page it logs them for.
+struct Limits {
+    /// Largest message in bytes ([`Config::max_frame_bytes`](livetemplate_core::Config)).
+    max: usize,
+    page: String,
+}
+
 /// The reader task: read until the peer closes or breaks the protocol, then hand the read
 /// half back so the caller decides when the socket closes.
 async fn read_task(
     mut ws: WsRead,
     inbound: mpsc::WeakSender<String>,
     control: mpsc::Sender<Control>,
-    max: usize,
+    limits: Limits,
 ) -> (ReadEnd, WsRead) {
-    let end = read_loop(&mut ws, inbound, control, max).await;
+    let end = read_loop(&mut ws, inbound, control, &limits).await;
     (end, ws)
 }
 
@@ -169,10 +180,15 @@ async fn read_loop(
     ws: &mut WsRead,
     inbound: mpsc::WeakSender<String>,
     control: mpsc::Sender<Control>,
-    max: usize,
+    limits: &Limits,
 ) -> ReadEnd {
+    let max = limits.max;
     let mut partial: Option<Vec<u8>> = None;
     let reject = |code: u16, reason: &'static str| {
+        if code == CLOSE_TOO_BIG {
+            // Not a protocol slip: a user's input was lost, and the operator should know.
+            tracing::warn!(page = %limits.page, limit = max, "client message over the frame limit; closing with 1009");
+        }
         let control = control.clone();
         async move {
             let _ = control.send(Control::Close(code, reason.into())).await;
@@ -189,7 +205,7 @@ async fn read_loop(
                     .map_err(|_| "the connection's writer has stopped")
             }
         };
-        let frame = match timeout(IDLE_TIMEOUT, ws.read_frame(&mut send_owed)).await {
+        let mut frame = match timeout(IDLE_TIMEOUT, ws.read_frame(&mut send_owed)).await {
             Ok(Ok(frame)) => frame,
             Ok(Err(err)) => {
                 return match err {
@@ -212,6 +228,9 @@ async fn read_loop(
             // A stalled read: the frame in progress is abandoned with the connection.
             Err(_) => return reject(CLOSE_GOING_AWAY, "idle").await,
         };
+        if !is_masked(&mut frame) {
+            return reject(CLOSE_PROTOCOL, "client frames must be masked").await;
+        }
         let text = match (frame.opcode, frame.fin) {
             (OpCode::Close, _) => return ReadEnd::Done,
             (OpCode::Text, true) if partial.is_none() => match std::str::from_utf8(&frame.payload) {
@@ -287,6 +306,16 @@ async fn write_loop(mut ws: WsWrite, mut outbound: mpsc::Receiver<Outbound>, mut
             },
         }
     }
+}
+
+/// Whether a client frame came masked, as RFC 6455 (section 5.1) requires of every one.
+/// fastwebsockets 0.10 has no setting to refuse unmasked frames and keeps the masking key
+/// private, but the header it formats for the frame has the mask bit set exactly when the
+/// frame had a key.
+fn is_masked(frame: &mut Frame<'_>) -> bool {
+    let mut head = [0u8; 16];
+    frame.fmt_head(&mut head);
+    head[1] & 0x80 != 0
 }
 
 fn text_frame(text: String) -> Frame<'static> {

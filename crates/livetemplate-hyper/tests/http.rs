@@ -23,7 +23,13 @@ async fn get_returns_the_document_and_sets_a_group_cookie() {
     assert_eq!(resp.header("content-type"), Some("text/html; charset=utf-8"));
     let html = resp.text();
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
-    assert!(html.contains("<div data-lvt-root><p>0</p><pre></pre></div>"), "{html}");
+    // The root tells the client the frame limit (default 64 KiB).
+    assert!(
+        html.contains("<div data-lvt-root data-lvt-max-frame=\"65536\"><p>0</p><pre></pre></div>"),
+        "{html}"
+    );
+    // An empty icon, so the browser does not ask for /favicon.ico (a 404 on every page).
+    assert_eq!(html.matches("<link rel=\"icon\" href=\"data:,\">").count(), 1, "{html}");
     // The script URL carries the bundle's version, so a deploy never leaves a stale client cached.
     let script = format!(
         "<script defer src=\"{}\"></script>",
@@ -128,6 +134,27 @@ async fn post_runs_the_clicked_buttons_action_and_redirects() {
 }
 
 #[tokio::test]
+async fn the_document_follows_the_config_head_icon_and_frame_limit() {
+    let server = Server::bind(
+        "127.0.0.1:0",
+        app(|c| {
+            c.max_frame_bytes = 1000;
+            c.head = "<LINK REL=\"icon\" href=\"/static/logo.svg\">\n".into();
+        }),
+    )
+    .await
+    .unwrap();
+    let html = http(server.local_addr(), "GET /counter HTTP/1.1", b"").await.text();
+    assert!(
+        html.contains("<div data-lvt-root data-lvt-max-frame=\"1000\">"),
+        "{html}"
+    );
+    assert!(html.contains("<LINK REL=\"icon\" href=\"/static/logo.svg\">"), "{html}");
+    assert!(!html.contains("data:,"), "the app's own icon, no empty one: {html}");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn post_errors_show_the_page_with_the_message() {
     let server = server().await;
     let addr = server.local_addr();
@@ -141,7 +168,7 @@ async fn post_errors_show_the_page_with_the_message() {
         "{html}"
     );
     assert!(
-        html.contains("<div data-lvt-root><p>0</p>"),
+        html.contains("<div data-lvt-root data-lvt-max-frame=\"65536\"><p>0</p>"),
         "the page is still there: {html}"
     );
 

@@ -96,9 +96,16 @@ async fn bad_messages_get_error_frames_and_the_connection_stays() {
     assert!(err.get("r").is_none());
 
     send(&mut ws, r#"{"a":7,"r":6}"#).await;
-    let err = next_json(&mut ws).await;
-    assert_eq!(err["r"], 6);
-    assert!(err["e"].as_str().unwrap().contains("missing action"), "{err}");
+    assert_eq!(
+        next_json(&mut ws).await,
+        serde_json::json!({"r": 6, "e": "malformed frame: action `a` must be a string (the action's name)"})
+    );
+
+    send(&mut ws, r#"{"d":{},"r":9}"#).await;
+    assert_eq!(
+        next_json(&mut ws).await,
+        serde_json::json!({"r": 9, "e": "malformed frame: missing action `a`"})
+    );
 
     send(&mut ws, r#"{"a":"fail","r":7}"#).await;
     assert_eq!(
@@ -310,5 +317,135 @@ async fn pings_are_answered_and_a_client_close_is_echoed() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(server.service().live_connections(), 0);
+    server.shutdown().await.unwrap();
+}
+
+/// A WebSocket spoken byte by byte, so a test can send what no client library would.
+mod raw {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    pub(super) struct RawWs {
+        stream: TcpStream,
+        buf: Vec<u8>,
+    }
+
+    impl RawWs {
+        /// Upgrades `path` from the server's own origin; panics unless the answer is 101.
+        pub(super) async fn open(addr: SocketAddr, path: &str) -> RawWs {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            let req = format!(
+                "GET {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nUpgrade: websocket\r\n\
+                 Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+                 Sec-WebSocket-Version: 13\r\n\r\n"
+            );
+            stream.write_all(req.as_bytes()).await.unwrap();
+            let mut ws = RawWs {
+                stream,
+                buf: Vec::new(),
+            };
+            let end = loop {
+                if let Some(i) = ws.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
+                }
+                ws.fill().await;
+            };
+            let head = String::from_utf8_lossy(&ws.buf[..end]).into_owned();
+            assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+            ws.buf.drain(..end);
+            ws
+        }
+
+        async fn fill(&mut self) {
+            let mut chunk = [0u8; 4096];
+            let n = tokio::time::timeout(Duration::from_secs(5), self.stream.read(&mut chunk))
+                .await
+                .expect("bytes within 5 s")
+                .unwrap();
+            assert!(n > 0, "the server closed the TCP connection without a close frame");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+
+        /// Sends one final text frame, masked with `mask` or, with `None`, unmasked.
+        pub(super) async fn send_text(&mut self, text: &str, mask: Option<[u8; 4]>) {
+            let payload = text.as_bytes();
+            assert!(payload.len() < 126, "short frames only");
+            let mut frame = vec![0x81, payload.len() as u8];
+            match mask {
+                Some(key) => {
+                    frame[1] |= 0x80;
+                    frame.extend_from_slice(&key);
+                    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+                }
+                None => frame.extend_from_slice(payload),
+            }
+            self.stream.write_all(&frame).await.unwrap();
+        }
+
+        /// The next server frame: opcode and payload (server frames are never masked).
+        pub(super) async fn next(&mut self) -> (u8, Vec<u8>) {
+            loop {
+                if let Some((op, start, len)) = self.header()
+                    && self.buf.len() >= start + len
+                {
+                    let payload = self.buf[start..start + len].to_vec();
+                    self.buf.drain(..start + len);
+                    return (op, payload);
+                }
+                self.fill().await;
+            }
+        }
+
+        fn header(&self) -> Option<(u8, usize, usize)> {
+            let b = &self.buf;
+            if b.len() < 2 {
+                return None;
+            }
+            assert_eq!(b[1] & 0x80, 0, "server frames are not masked");
+            match b[1] & 0x7f {
+                126 if b.len() >= 4 => Some((b[0] & 0x0f, 4, usize::from(u16::from_be_bytes([b[2], b[3]])))),
+                127 if b.len() >= 10 => {
+                    let len = u64::from_be_bytes(b[2..10].try_into().unwrap());
+                    Some((b[0] & 0x0f, 10, usize::try_from(len).unwrap()))
+                }
+                126 | 127 => None,
+                n => Some((b[0] & 0x0f, 2, usize::from(n))),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unmasked_client_frame_closes_1002() {
+    const TEXT: u8 = 0x1;
+    const CLOSE: u8 = 0x8;
+    let server = server().await;
+    let addr = server.local_addr();
+    let mut ws = raw::RawWs::open(addr, "/counter").await;
+    assert_eq!(ws.next().await.0, TEXT, "the first render");
+
+    // The same bytes masked are read and answered (the framing above is right) ...
+    ws.send_text(r#"{"a":"increment","r":1}"#, Some([0x12, 0x34, 0x56, 0x78]))
+        .await;
+    let (op, reply) = ws.next().await;
+    assert_eq!(op, TEXT);
+    let reply: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+    assert_eq!(reply["r"], 1, "{reply}");
+
+    // ... unmasked, RFC 6455 section 5.1 says the server must close the connection: the next
+    // frame is the close, not a reply to the action.
+    ws.send_text(r#"{"a":"increment","r":2}"#, None).await;
+    let (op, payload) = ws.next().await;
+    assert_eq!(
+        op,
+        CLOSE,
+        "expected a close frame, got {}",
+        String::from_utf8_lossy(&payload)
+    );
+    assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 1002);
+    assert_eq!(&payload[2..], b"client frames must be masked");
     server.shutdown().await.unwrap();
 }

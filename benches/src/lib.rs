@@ -26,14 +26,25 @@ pub fn criterion_config() -> criterion::Criterion {
 pub fn bench_scenario<S: LiveState>(c: &mut criterion::Criterion, scenario: Scenario<S>) {
     use std::hint::black_box;
     let mut live = scenario.connect();
-    let frame = live.step();
+    // The frames of the action and of its inverse, for the floor.
+    let frames = [live.step(), live.step()];
     let mut group = c.benchmark_group(scenario.name);
     group.bench_function("render_tree+diff_frame", |b| b.iter(|| black_box(live.step())));
-    group.bench_function("askama_render_html", |b| b.iter(|| black_box(scenario.plain_render())));
+    let mut flip = false;
+    group.bench_function("askama_render_html", |b| {
+        b.iter(|| {
+            flip = !flip;
+            black_box(scenario.plain_render_of(flip))
+        })
+    });
     // A floor for any server that renders the template and sends a frame: askama's render
     // plus a copy of the (already known) frame into a new string, with no diffing at all.
     group.bench_function("floor_askama_render+frame_copy", |b| {
-        b.iter(|| black_box((scenario.plain_render(), String::from(black_box(frame.as_str())))))
+        b.iter(|| {
+            flip = !flip;
+            let frame = &frames[usize::from(!flip)];
+            black_box((scenario.plain_render_of(flip), String::from(black_box(frame.as_str()))))
+        })
     });
     group.finish();
 }
@@ -152,7 +163,9 @@ impl<S: LiveState> Scenario<S> {
         let mut encoder = Encoder::new();
         let first_frame = encoder.full_frame(&tree, None);
         Live {
+            before: &self.before,
             after: &self.after,
+            at_after: false,
             tree,
             encoder,
             first_frame,
@@ -161,14 +174,23 @@ impl<S: LiveState> Scenario<S> {
 
     /// askama's plain render of the new state: the baseline.
     pub fn plain_render(&self) -> String {
-        self.after.render_html().expect("the bench page renders")
+        self.plain_render_of(true)
+    }
+
+    /// askama's plain render of the state after the action (`true`) or before it.
+    pub fn plain_render_of(&self, after: bool) -> String {
+        let s = if after { &self.after } else { &self.before };
+        s.render_html().expect("the bench page renders")
     }
 }
 
 /// The framework's side of one connection, positioned before the scenario's action.
 #[derive(Debug)]
 pub struct Live<'a, S> {
+    before: &'a S,
     after: &'a S,
+    /// The client holds the state after the action.
+    at_after: bool,
     tree: Tree,
     encoder: Encoder,
     /// The frame that opened the connection.
@@ -176,14 +198,21 @@ pub struct Live<'a, S> {
 }
 
 impl<S: LiveState> Live<'_, S> {
-    /// The framework's work for the action: render the new state's tree and encode the frame
-    /// that brings the client from the old tree to it. The old tree is kept, so every call
-    /// does the same work.
+    /// The framework's work for one action, as a live connection does it: render the new
+    /// state's tree, encode the frame that brings the client from the tree it holds to it,
+    /// and keep the new tree (the old one is dropped). Calls alternate between the scenario's
+    /// action and its inverse (the client goes from `before` to `after` and back), so every
+    /// call is a real action.
     pub fn step(&mut self) -> String {
-        let new = self.after.render_tree().expect("the bench page renders");
-        self.encoder
-            .diff_frame(&self.tree, &new, Some(REPLY_TO))
-            .expect("a frame with a ref is always sent")
+        let next = if self.at_after { self.before } else { self.after };
+        self.at_after = !self.at_after;
+        let tree = next.render_tree().expect("the bench page renders");
+        let frame = self
+            .encoder
+            .diff_frame(&self.tree, &tree, Some(REPLY_TO))
+            .expect("a frame with a ref is always sent");
+        self.tree = tree;
+        frame
     }
 }
 
@@ -267,6 +296,12 @@ mod tests {
         assert_eq!(client.html(), s.before.render_html().expect("renders"));
         client.apply(&frame).expect("action frame applies");
         assert_eq!(client.html(), s.plain_render(), "{}: {frame}", s.name);
+        // The next steps undo and redo the action.
+        for after in [false, true] {
+            let f = live.step();
+            client.apply(&f).expect("frame applies");
+            assert_eq!(client.html(), s.plain_render_of(after), "{}: {f}", s.name);
+        }
         frame.len()
     }
 

@@ -186,8 +186,15 @@ impl Encoder {
         };
         self.unique_next.sort_unstable();
         std::mem::swap(&mut self.unique_prev, &mut self.unique_next);
+        let frame = self.wrap(&body, full, reply_to);
+        self.body = body;
+        frame
+    }
+
+    /// A frame around a diff (`"d"`) or whole-tree (`"t"`) body: none when the body is empty
+    /// and there is no ref to answer.
+    fn wrap(&mut self, body: &str, full: bool, reply_to: Option<u64>) -> Option<String> {
         if body.is_empty() && reply_to.is_none() {
-            self.body = body;
             return None;
         }
         let mut out = String::with_capacity(body.len() + 32);
@@ -202,13 +209,12 @@ impl Encoder {
                 out.push(',');
             }
             out.push_str(if full { "\"t\":" } else { "\"d\":" });
-            out.push_str(&body);
+            out.push_str(body);
         }
         if out.ends_with(',') {
             out.pop();
         }
         out.push('}');
-        self.body = body;
         Some(out)
     }
 
@@ -923,6 +929,14 @@ fn lis(seq: &[usize]) -> Vec<bool> {
 
 /// Append `s` as a JSON string literal.
 pub fn write_json_str(out: &mut String, s: &str) {
+    // Most text needs no escape: one pass to check, one copy.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();

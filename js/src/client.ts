@@ -51,6 +51,8 @@ export class Client implements Pusher {
   private listeners = new Map<string, Set<(p: unknown) => void>>()
   /** The last action error, shown in `lvt-error-message` elements until a reply succeeds. */
   private error = ''
+  /** The page's path and query as last seen (a patch or a history move changes them). */
+  private here = ''
 
   constructor(
     readonly root: HTMLElement,
@@ -80,6 +82,15 @@ export class Client implements Pusher {
     this.showError()
     bind(root, this)
     this.sock.watch(win)
+    // Back or forward to another URL of the page (after `push_patch`): the server mounts the
+    // page for the URL's query again on a new connection.
+    const where = () => win.location.pathname + win.location.search
+    this.here = where()
+    win.addEventListener('popstate', () => {
+      if (where() === this.here) return
+      this.here = where()
+      this.sock.restart()
+    })
   }
 
   get open(): boolean {
@@ -199,7 +210,10 @@ export class Client implements Pusher {
       this.root.dispatchEvent(new CustomEvent('lvt:' + name, { bubbles: true, detail: payload }))
     }
     const win = this.root.ownerDocument.defaultView!
-    if (f.patch != null) win.history.pushState(null, '', f.patch)
+    if (f.patch != null) {
+      win.history.pushState(null, '', f.patch)
+      this.here = win.location.pathname + win.location.search
+    }
     if (f.redirect != null) win.location.assign(f.redirect)
   }
 

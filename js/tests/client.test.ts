@@ -117,6 +117,25 @@ describe('connection', () => {
     ws.recv({ redirect: '/login' })
     expect(assign).toHaveBeenCalledWith('/login')
   })
+
+  it('opens a new connection when back or forward changes the URL, not for the same URL', () => {
+    window.history.replaceState(null, '', '/items?page=1')
+    start('<p>1</p>')
+    ws.recv({ patch: '/items?page=2' })
+    expect(window.location.search).toBe('?page=2')
+    const first = ws
+    // A hash change or a popstate to the URL already shown keeps the connection.
+    window.dispatchEvent(new PopStateEvent('popstate'))
+    expect(FakeWS.last).toBe(first)
+    expect(first.closed).toBe(false)
+    window.history.replaceState(null, '', '/items?page=1')
+    window.dispatchEvent(new PopStateEvent('popstate'))
+    expect(first.closed).toBe(true)
+    expect(FakeWS.last).not.toBe(first)
+    // At once, not after a backoff.
+    FakeWS.last.accept().recv({ v: 1, ...page('<p>1 again</p>') })
+    expect(root.innerHTML).toBe('<p>1 again</p>')
+  })
 })
 
 describe('forms', () => {

@@ -112,6 +112,7 @@ pub struct Context {
     hub: Option<Hub>,
     conn: Option<u64>,
     effects: Effects,
+    query: Arc<str>,
 }
 
 impl Context {
@@ -134,7 +135,14 @@ impl Context {
             hub: None,
             conn: None,
             effects: Effects::default(),
+            query: Arc::from(""),
         }
+    }
+
+    /// Set the page URL's query string (without `?`).
+    pub fn with_query(mut self, query: Arc<str>) -> Self {
+        self.query = query;
+        self
     }
 
     /// Attach the app's hub and, on a live connection, the connection's id.
@@ -261,6 +269,37 @@ impl Context {
     /// The page path.
     pub fn page(&self) -> &str {
         &self.page
+    }
+
+    /// The query string of the page's URL as the browser shows it (without `?`; empty when
+    /// none): the URL of the GET, of the WebSocket (the page's URL, so a reload or reconnect
+    /// after `push_patch` sees the patched query), of the form POST, and after an action's
+    /// `push_patch` the patched one.
+    ///
+    /// ```
+    /// use livetemplate_core::Context;
+    /// let ctx = Context::for_test(serde_json::Value::Null).with_query("page=2&q=a+b%26c".into());
+    /// assert_eq!(ctx.query(), "page=2&q=a+b%26c");
+    /// assert_eq!(ctx.param("page").as_deref(), Some("2"));
+    /// assert_eq!(ctx.param("q").as_deref(), Some("a b&c"));
+    /// assert_eq!(ctx.param("missing"), None);
+    /// ```
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+
+    /// The first value of query parameter `name`, decoded (`+` and `%xx`).
+    pub fn param(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    /// Every query parameter, decoded, in order.
+    pub fn params(&self) -> Vec<(String, String)> {
+        form_urlencoded::parse(self.query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
     }
 
     /// The session group of this connection.

@@ -99,6 +99,20 @@ pub trait LiveConnection: Send {
     fn close(self: Box<Self>) -> BoxFuture<'static, ()>;
 }
 
+/// Who an action or mount runs for: the session group, the live connection (if any) and the
+/// query string of the page's URL.
+struct At<'a> {
+    group: &'a GroupId,
+    conn: Option<u64>,
+    query: &'a Arc<str>,
+}
+
+/// The query string of a URL the page was patched to (`?page=2`, `/path?x=1#top`).
+fn query_of(url: &str) -> Arc<str> {
+    let url = url.split('#').next().unwrap_or("");
+    Arc::from(url.split_once('?').map(|(_, q)| q).unwrap_or(""))
+}
+
 /// A page: a controller and the initial state each view starts from.
 pub struct Page<C: Controller> {
     path: Arc<str>,
@@ -138,8 +152,10 @@ impl<C: Controller> Page<C> {
         (!C::State::persisted_fields().is_empty()).then(|| svc.hub.persist_slot(&self.path, group))
     }
 
-    fn context(&self, action: &str, data: Value, group: &GroupId, hub: &Hub, conn: Option<u64>) -> Context {
-        Context::new(action, data, self.path.clone(), group.clone()).with_hub(hub.clone(), conn)
+    fn context(&self, action: &str, data: Value, at: &At<'_>, hub: &Hub) -> Context {
+        Context::new(action, data, self.path.clone(), at.group.clone())
+            .with_hub(hub.clone(), at.conn)
+            .with_query(at.query.clone())
     }
 
     fn posted_state(&self, group: &GroupId) -> Option<C::State> {
@@ -169,10 +185,10 @@ impl<C: Controller> Page<C> {
 
     /// The state a view starts from: the group's last no-JS POST state or a fresh copy of the
     /// initial state, with persisted fields loaded over it, then mounted.
-    async fn prepare(&self, svc: &Services, group: &GroupId, conn: Option<u64>) -> Result<(C::State, Effects)> {
-        let mut state = self.posted_state(group).unwrap_or_else(|| self.initial.clone());
-        load_persisted(&mut state, &*svc.store, group, &self.path).await;
-        let mut ctx = self.context("mount", Value::Null, group, &svc.hub, conn);
+    async fn prepare(&self, svc: &Services, at: &At<'_>) -> Result<(C::State, Effects)> {
+        let mut state = self.posted_state(at.group).unwrap_or_else(|| self.initial.clone());
+        load_persisted(&mut state, &*svc.store, at.group, &self.path).await;
+        let mut ctx = self.context("mount", Value::Null, at, &svc.hub);
         catch(self.controller.mount(&mut state, &mut ctx)).await?;
         Ok((state, ctx.take_effects()))
     }
@@ -180,15 +196,13 @@ impl<C: Controller> Page<C> {
     /// Run an action; on success returns what it asked for (publishes, subscriptions).
     /// `from_client`: a browser asked for it (a message or a form post), so `#[lvt(server)]`
     /// actions are out of its reach and not even named in the error.
-    #[allow(clippy::too_many_arguments)]
     async fn run_action(
         &self,
         state: &mut C::State,
         action: &str,
         data: Value,
-        group: &GroupId,
+        at: &At<'_>,
         hub: &Hub,
-        conn: Option<u64>,
         from_client: bool,
     ) -> Result<Effects> {
         let name = normalize_action(action);
@@ -200,7 +214,7 @@ impl<C: Controller> Page<C> {
             return Err(Error::unknown_action(action, &self.path, &known));
         }
         let backup = state.clone();
-        let mut ctx = self.context(action, data, group, hub, conn);
+        let mut ctx = self.context(action, data, at, hub);
         let result = catch(self.controller.call(&name, state, &mut ctx)).await;
         match result {
             Ok(()) => Ok(ctx.take_effects()),
@@ -263,7 +277,13 @@ impl<C: Controller> PageRoute for Page<C> {
         Box::pin(async move {
             // Effects of a mount for a plain GET are dropped: there is no connection to
             // subscribe, and a page view should not publish.
-            let (state, _) = self.prepare(svc, &req.group, None).await?;
+            let query: Arc<str> = Arc::from(req.query.as_str());
+            let at = At {
+                group: &req.group,
+                conn: None,
+                query: &query,
+            };
+            let (state, _) = self.prepare(svc, &at).await?;
             state.render_html()
         })
     }
@@ -282,11 +302,15 @@ impl<C: Controller> PageRoute for Page<C> {
                 Some(slot) => Some(slot.lock().await),
                 None => None,
             };
-            let (mut state, _) = self.prepare(svc, &req.group, None).await?;
+            let query: Arc<str> = Arc::from(req.query.as_str());
+            let at = At {
+                group: &req.group,
+                conn: None,
+                query: &query,
+            };
+            let (mut state, _) = self.prepare(svc, &at).await?;
             let before = encode_persisted(&state);
-            let mut effects = self
-                .run_action(&mut state, action, data, &req.group, &svc.hub, None, true)
-                .await?;
+            let mut effects = self.run_action(&mut state, action, data, &at, &svc.hub, true).await?;
             let navigate = effects.navigate.take();
             if persist(svc, &req.group, &self.path, &before, &encode_persisted(&state), None).await?
                 && let Some(saves) = saves.as_mut()
@@ -313,10 +337,16 @@ impl<C: Controller> PageRoute for Page<C> {
                 None => None,
             };
             let seen = saves.as_deref().copied().unwrap_or(0);
-            let prepared = self.prepare(&svc, &req.group, Some(conn)).await;
+            let query: Arc<str> = Arc::from(req.query.as_str());
+            let at = At {
+                group: &req.group,
+                conn: Some(conn),
+                query: &query,
+            };
+            let prepared = self.prepare(&svc, &at).await;
             drop(saves);
             let (mut state, mount_effects) = prepared?;
-            let mut ctx = self.context("connect", Value::Null, &req.group, &svc.hub, Some(conn));
+            let mut ctx = self.context("connect", Value::Null, &at, &svc.hub);
             catch(self.controller.on_connect(&mut state, &mut ctx)).await?;
             mount_effects.apply(&svc.hub, Some(conn)).await;
             ctx.take_effects().apply(&svc.hub, Some(conn)).await;
@@ -335,6 +365,7 @@ impl<C: Controller> PageRoute for Page<C> {
                 saved,
                 slot,
                 seen,
+                query,
             };
             Ok((Box::new(view) as Box<dyn LiveConnection>, first))
         })
@@ -380,6 +411,8 @@ struct LiveView<C: Controller> {
     slot: Option<Arc<PersistSlot>>,
     /// The slot's count of saves when this view last loaded or saved the fields.
     seen: u64,
+    /// The query string of the page's URL: the WebSocket's, then the last `push_patch`'s.
+    query: Arc<str>,
 }
 
 impl<C: Controller> LiveView<C> {
@@ -428,17 +461,14 @@ impl<C: Controller> LiveView<C> {
             self.seen = count;
         }
         let backup = self.state.clone();
+        let at = At {
+            group: &self.group,
+            conn: Some(self.conn),
+            query: &self.query,
+        };
         let mut effects = self
             .page
-            .run_action(
-                &mut self.state,
-                action,
-                data,
-                &self.group,
-                &self.svc.hub,
-                Some(self.conn),
-                from_client,
-            )
+            .run_action(&mut self.state, action, data, &at, &self.svc.hub, from_client)
             .await?;
         let tree = match self.state.render_tree() {
             Ok(t) => t,
@@ -472,6 +502,10 @@ impl<C: Controller> LiveView<C> {
             }
         }
         let navigate = effects.navigate.take();
+        if let Some(Navigation::Patch(url)) = &navigate {
+            // The browser's URL changes: later actions see its query.
+            self.query = query_of(url);
+        }
         let events = std::mem::take(&mut effects.events);
         // Queued publishes go out only now: the action succeeded and its state is durable.
         effects.apply(&self.svc.hub, Some(self.conn)).await;
@@ -519,9 +553,12 @@ impl<C: Controller> LiveConnection for LiveView<C> {
     fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let mut this = self;
-            let mut ctx = this
-                .page
-                .context("disconnect", Value::Null, &this.group, &this.svc.hub, Some(this.conn));
+            let at = At {
+                group: &this.group,
+                conn: Some(this.conn),
+                query: &this.query,
+            };
+            let mut ctx = this.page.context("disconnect", Value::Null, &at, &this.svc.hub);
             let page = this.page.clone();
             if let Err(err) = catch(page.controller.on_disconnect(&mut this.state, &mut ctx)).await {
                 tracing::warn!(page = %page.path, error = %err, "on_disconnect failed");

@@ -283,6 +283,20 @@ impl std::fmt::Debug for TestPage {
     }
 }
 
+/// The URL a browser at `current` shows after `history.pushState(null, '', patch)`, for the
+/// patches `ctx.push_patch` allows (a path on the site, or a query).
+fn patched_url(current: &str, patch: &str) -> String {
+    let patch = patch.split('#').next().unwrap_or("");
+    if patch.starts_with('/') {
+        patch.to_string()
+    } else if patch.starts_with('?') {
+        let path = current.split('?').next().unwrap_or(current);
+        format!("{path}{patch}")
+    } else {
+        current.to_string()
+    }
+}
+
 /// How long a test waits for a frame before failing.
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -317,10 +331,14 @@ impl TestPage {
     }
 
     /// Open a connection to page `path` of `app` for `group`, like a browser tab would.
+    /// `path` may carry a query (`/items?page=2`): the page's `ctx.query()` and
+    /// `ctx.param(..)` read it, in `mount` as in actions.
     pub async fn connect(app: Arc<App>, path: &str, group: GroupId) -> Result<TestPage> {
+        let url = path;
+        let (path, query) = url.split_once('?').unwrap_or((url, ""));
         let req = Request {
             path: path.to_string(),
-            query: String::new(),
+            query: query.to_string(),
             group: group.clone(),
         };
         let (in_tx, in_rx) = mpsc::channel(64);
@@ -342,7 +360,7 @@ impl TestPage {
         client.apply(&first)?;
         Ok(TestPage {
             app,
-            path: path.to_string(),
+            path: url.to_string(),
             group,
             inbound: Some(in_tx),
             outbound: out_rx,
@@ -428,6 +446,14 @@ impl TestPage {
         };
         if let Err(err) = self.client.apply(&text) {
             panic!("the server sent a frame the client cannot apply: {err}\nframe: {text}");
+        }
+        // The browser's URL follows `push_patch`; a reconnect opens the patched URL.
+        if text.contains("\"patch\"")
+            && let Some(url) = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v.get("patch").and_then(Value::as_str).map(str::to_string))
+        {
+            self.path = patched_url(&self.path, &url);
         }
         self.last = Frame { text, closed: None };
         Ok(Some(self.last.clone()))

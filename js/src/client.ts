@@ -82,15 +82,37 @@ export class Client implements Pusher {
     this.showError()
     bind(root, this)
     this.sock.watch(win)
-    // Back or forward to another URL of the page (after `push_patch`): the server mounts the
-    // page for the URL's query again on a new connection.
+    // Back or forward to another URL of the page (after a patch): the server runs the page's
+    // handle_params for it. Not connected: the next connection opens that URL anyway.
     const where = () => win.location.pathname + win.location.search
     this.here = where()
     win.addEventListener('popstate', () => {
       if (where() === this.here) return
       this.here = where()
-      this.sock.restart()
+      this.params()
     })
+  }
+
+  /**
+   * Follows an `lvt-patch` link: another URL of this page goes in the address bar and the
+   * server runs `handle_params` for it; any other URL is loaded.
+   */
+  patch(url: string): void {
+    const win = this.root.ownerDocument.defaultView!
+    const u = new URL(url, win.location.href)
+    if (u.origin !== win.location.origin || u.pathname !== win.location.pathname || !this.open)
+      return win.location.assign(u.href)
+    win.history.pushState(null, '', u.pathname + u.search + u.hash)
+    this.here = u.pathname + u.search
+    this.params()
+  }
+
+  /** Tells the server the page's URL changed (`{"p": url}`), when connected. */
+  private params(): void {
+    if (!this.open) return
+    const r = ++this.ref
+    this.sock.send({ p: this.here, r })
+    this.inFlight.set(r, { action: 'handle_params', els: [], cls: '' })
   }
 
   get open(): boolean {

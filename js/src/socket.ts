@@ -113,18 +113,6 @@ export class Socket {
     if (!this.stopped) this.retry = setTimeout(() => this.connect(), backoff(this.attempt++, this.o.random))
   }
 
-  /**
-   * Starts over at once on a new connection (the page's URL changed under the open one). Not
-   * connected: nothing to do, the next attempt opens the new URL.
-   */
-  restart(): void {
-    if (this.stopped || !this.ws) return
-    this.detach()
-    this.o.close()
-    this.attempt = 0
-    this.connect()
-  }
-
   /** Closes for good (no reconnect). */
   stop(): void {
     this.stopped = true

@@ -118,23 +118,42 @@ describe('connection', () => {
     expect(assign).toHaveBeenCalledWith('/login')
   })
 
-  it('opens a new connection when back or forward changes the URL, not for the same URL', () => {
+  it('back or forward to another URL of the page sends it to the server, on the same connection', () => {
     window.history.replaceState(null, '', '/items?page=1')
     start('<p>1</p>')
     ws.recv({ patch: '/items?page=2' })
     expect(window.location.search).toBe('?page=2')
-    const first = ws
-    // A hash change or a popstate to the URL already shown keeps the connection.
+    // A hash change or a popstate to the URL already shown sends nothing.
     window.dispatchEvent(new PopStateEvent('popstate'))
-    expect(FakeWS.last).toBe(first)
-    expect(first.closed).toBe(false)
+    expect(sent()).toEqual([])
     window.history.replaceState(null, '', '/items?page=1')
     window.dispatchEvent(new PopStateEvent('popstate'))
-    expect(first.closed).toBe(true)
-    expect(FakeWS.last).not.toBe(first)
-    // At once, not after a backoff.
-    FakeWS.last.accept().recv({ v: 1, ...page('<p>1 again</p>') })
-    expect(root.innerHTML).toBe('<p>1 again</p>')
+    expect(sent()).toEqual([{ p: '/items?page=1', r: 1 }])
+    expect(ws.closed).toBe(false)
+    ws.recv({ r: 1, d: { '0': '1 again' } })
+  })
+
+  it('follows lvt-patch links in the page when connected, loads other URLs', () => {
+    window.history.replaceState(null, '', '/items')
+    start('<a id="next" lvt-patch href="?page=2">next</a><a id="away" lvt-patch href="/elsewhere">x</a>')
+    const assign = vi.spyOn(window.location, 'assign').mockImplementation(() => {})
+    const click = (el: Element, init: MouseEventInit = {}) =>
+      el.dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true, button: 0, ...init }))
+    expect(click($('#next'))).toBe(false) // default prevented
+    expect(window.location.pathname + window.location.search).toBe('/items?page=2')
+    expect(sent()).toEqual([{ p: '/items?page=2', r: 1 }])
+    // Another path of the site: a page load.
+    click($('#away'))
+    expect(assign).toHaveBeenCalledWith(window.location.origin + '/elsewhere')
+    // Ctrl-click (new tab) is left to the browser.
+    expect(click($('#next'), { ctrlKey: true })).toBe(true)
+    expect(sent().length).toBe(1)
+  })
+
+  it('lets lvt-patch links load natively while not connected', () => {
+    start('<a id="next" lvt-patch href="?page=3">next</a>', { open: false })
+    const ev = new MouseEvent('click', { bubbles: true, cancelable: true, button: 0 })
+    expect($('#next').dispatchEvent(ev)).toBe(true)
   })
 })
 

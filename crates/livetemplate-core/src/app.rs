@@ -412,6 +412,7 @@ pub async fn run_connection(
                 match parse_client_frame(&text) {
                     Ok(ClientFrame::Heartbeat) => Some("{\"h\":1}".to_string()),
                     Ok(ClientFrame::Action { action, data, reply_to }) => conn.handle(&action, data, reply_to).await,
+                    Ok(ClientFrame::Params { url, reply_to }) => conn.params(&url, reply_to).await,
                     Err((reply_to, msg)) => Some(error_frame(reply_to, &msg)),
                 }
             }
@@ -445,6 +446,14 @@ pub enum ClientFrame {
         /// The client's ref.
         reply_to: Option<u64>,
     },
+    /// `{"p": "/items?page=2", "r":...}`: the page's URL changed without a page load (an
+    /// `lvt-patch` link, back or forward); the page's `handle_params` runs for it.
+    Params {
+        /// The URL now in the address bar (path and query).
+        url: String,
+        /// The client's ref.
+        reply_to: Option<u64>,
+    },
 }
 
 /// Parse a client frame; on error, the ref (if readable) and a message for the client.
@@ -462,6 +471,15 @@ pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Optio
     };
     if obj.contains_key("h") && !obj.contains_key("a") {
         return Ok(ClientFrame::Heartbeat);
+    }
+    if !obj.contains_key("a") && obj.contains_key("p") {
+        return match obj.remove("p") {
+            Some(Value::String(url)) if url.len() <= 8192 => Ok(ClientFrame::Params { url, reply_to }),
+            _ => Err((
+                reply_to,
+                "malformed frame: `p` must be the page's URL (a string)".into(),
+            )),
+        };
     }
     let action = match obj.remove("a") {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 => s,

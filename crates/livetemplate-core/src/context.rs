@@ -57,6 +57,20 @@ pub struct Effects {
 }
 
 impl Effects {
+    /// Add what `other` asked for after what this one did (its navigation wins when it has
+    /// one).
+    pub fn extend(&mut self, other: Effects) {
+        self.subscribe.extend(other.subscribe);
+        self.unsubscribe.extend(other.unsubscribe);
+        self.track.extend(other.track);
+        self.untrack.extend(other.untrack);
+        self.publish.extend(other.publish);
+        if other.navigate.is_some() {
+            self.navigate = other.navigate;
+        }
+        self.events.extend(other.events);
+    }
+
     /// True when there is nothing to apply.
     pub fn is_empty(&self) -> bool {
         self.subscribe.is_empty()

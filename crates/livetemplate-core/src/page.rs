@@ -92,6 +92,12 @@ pub trait LiveConnection: Send {
     fn handle_push<'a>(&'a mut self, action: &'a str, data: Value) -> BoxFuture<'a, Option<String>> {
         self.handle(action, data, None)
     }
+    /// The page's URL changed without a page load (an `lvt-patch` link, back or forward):
+    /// run the page's `handle_params` for `url`; the frame to send back.
+    fn params<'a>(&'a mut self, url: &'a str, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
+        let _ = url;
+        Box::pin(async move { reply_to.map(|r| format!("{{\"r\":{r}}}")) })
+    }
     /// Persisted fields changed elsewhere (another tab of the group): load them and return the
     /// diff frame, if anything changed.
     fn reload(&mut self) -> BoxFuture<'_, Option<String>>;
@@ -105,6 +111,18 @@ struct At<'a> {
     group: &'a GroupId,
     conn: Option<u64>,
     query: &'a Arc<str>,
+}
+
+/// What a step of a live view runs.
+enum Run<'a> {
+    /// An action, asked for by the browser (`from_client`) or pushed by the server.
+    Action {
+        name: &'a str,
+        data: Value,
+        from_client: bool,
+    },
+    /// `handle_params` for the view's (new) URL.
+    Params,
 }
 
 /// The query string of a URL the page was patched to (`?page=2`, `/path?x=1#top`).
@@ -190,7 +208,16 @@ impl<C: Controller> Page<C> {
         load_persisted(&mut state, &*svc.store, at.group, &self.path).await;
         let mut ctx = self.context("mount", Value::Null, at, &svc.hub);
         catch(self.controller.mount(&mut state, &mut ctx)).await?;
+        catch(self.controller.handle_params(&mut state, &mut ctx)).await?;
         Ok((state, ctx.take_effects()))
+    }
+
+    /// Run `handle_params` for the URL in `at`; on success returns what it asked for. On
+    /// failure the caller restores the state.
+    async fn run_params(&self, state: &mut C::State, at: &At<'_>, hub: &Hub) -> Result<Effects> {
+        let mut ctx = self.context("params", Value::Null, at, hub);
+        catch(self.controller.handle_params(state, &mut ctx)).await?;
+        Ok(ctx.take_effects())
     }
 
     /// Run an action; on success returns what it asked for (publishes, subscriptions).
@@ -417,8 +444,12 @@ struct LiveView<C: Controller> {
 
 impl<C: Controller> LiveView<C> {
     /// Run an action and make the frame to send: the diff, or the error for the client.
-    async fn respond(&mut self, action: &str, data: Value, reply_to: Option<u64>, from_client: bool) -> Option<String> {
-        match self.step(action, data, reply_to, from_client).await {
+    async fn respond(&mut self, run: Run<'_>, reply_to: Option<u64>) -> Option<String> {
+        let action = match &run {
+            Run::Action { name, .. } => *name,
+            Run::Params => "handle_params",
+        };
+        match self.step(run, reply_to).await {
             Ok(frame) => frame,
             Err(err) if reply_to.is_none() => {
                 // A pushed action (trigger, publish, presence): the page may not handle it,
@@ -439,13 +470,7 @@ impl<C: Controller> LiveView<C> {
         }
     }
 
-    async fn step(
-        &mut self,
-        action: &str,
-        data: Value,
-        reply_to: Option<u64>,
-        from_client: bool,
-    ) -> Result<Option<String>> {
+    async fn step(&mut self, run: Run<'_>, reply_to: Option<u64>) -> Result<Option<String>> {
         // Load, act and save as one step for the group's persisted fields: another tab's
         // save since this view last looked is loaded first, so this action builds on it.
         let slot = self.slot.clone();
@@ -466,10 +491,41 @@ impl<C: Controller> LiveView<C> {
             conn: Some(self.conn),
             query: &self.query,
         };
-        let mut effects = self
-            .page
-            .run_action(&mut self.state, action, data, &at, &self.svc.hub, from_client)
-            .await?;
+        let mut effects = match run {
+            Run::Action {
+                name,
+                data,
+                from_client,
+            } => {
+                self.page
+                    .run_action(&mut self.state, name, data, &at, &self.svc.hub, from_client)
+                    .await?
+            }
+            Run::Params => match self.page.run_params(&mut self.state, &at, &self.svc.hub).await {
+                Ok(e) => e,
+                Err(err) => {
+                    self.state = backup;
+                    return Err(err);
+                }
+            },
+        };
+        if let Some(Navigation::Patch(url)) = &effects.navigate {
+            // The browser's URL changes: `handle_params` runs for it, and later actions see
+            // its query.
+            self.query = query_of(url);
+            let at = At {
+                group: &self.group,
+                conn: Some(self.conn),
+                query: &self.query,
+            };
+            match self.page.run_params(&mut self.state, &at, &self.svc.hub).await {
+                Ok(more) => effects.extend(more),
+                Err(err) => {
+                    self.state = backup;
+                    return Err(err);
+                }
+            }
+        }
         let tree = match self.state.render_tree() {
             Ok(t) => t,
             Err(err) => {
@@ -502,10 +558,6 @@ impl<C: Controller> LiveView<C> {
             }
         }
         let navigate = effects.navigate.take();
-        if let Some(Navigation::Patch(url)) = &navigate {
-            // The browser's URL changes: later actions see its query.
-            self.query = query_of(url);
-        }
         let events = std::mem::take(&mut effects.events);
         // Queued publishes go out only now: the action succeeded and its state is durable.
         effects.apply(&self.svc.hub, Some(self.conn)).await;
@@ -517,11 +569,28 @@ impl<C: Controller> LiveView<C> {
 
 impl<C: Controller> LiveConnection for LiveView<C> {
     fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
-        Box::pin(self.respond(action, data, reply_to, true))
+        let run = Run::Action {
+            name: action,
+            data,
+            from_client: true,
+        };
+        Box::pin(self.respond(run, reply_to))
     }
 
     fn handle_push<'a>(&'a mut self, action: &'a str, data: Value) -> BoxFuture<'a, Option<String>> {
-        Box::pin(self.respond(action, data, None, false))
+        let run = Run::Action {
+            name: action,
+            data,
+            from_client: false,
+        };
+        Box::pin(self.respond(run, None))
+    }
+
+    fn params<'a>(&'a mut self, url: &'a str, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            self.query = query_of(url);
+            self.respond(Run::Params, reply_to).await
+        })
     }
 
     fn reload(&mut self) -> BoxFuture<'_, Option<String>> {

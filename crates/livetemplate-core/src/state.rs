@@ -50,6 +50,14 @@ pub trait Controller: Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 
+    /// Called after `mount`, and whenever the page's URL changes without a page load: an
+    /// `lvt-patch` link, back or forward between URLs of the page, an action's
+    /// `ctx.push_patch`. Read the URL with `ctx.query()` / `ctx.param(..)` and set the state
+    /// it stands for (the page, the filter, the open tab).
+    fn handle_params<'a>(&'a self, _state: &'a mut Self::State, _ctx: &'a mut Context) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Called when a WebSocket connection opens, after `mount`.
     fn on_connect<'a>(&'a self, _state: &'a mut Self::State, _ctx: &'a mut Context) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })

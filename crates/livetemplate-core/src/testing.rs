@@ -377,13 +377,19 @@ impl TestPage {
     /// Run action `name` with `data` (a JSON object, or `null`): the frame is encoded as a
     /// client would send it, parsed by the server, and the reply applied to the client tree.
     pub async fn act(&mut self, name: &str, data: Value) -> Frame {
-        let r = self.next_ref;
-        self.next_ref += 1;
         let mut msg = Map::new();
         msg.insert("a".into(), Value::String(name.into()));
         if !data.is_null() {
             msg.insert("d".into(), data);
         }
+        self.request(msg).await
+    }
+
+    /// Send `msg` with the next ref and wait for the frame answering it (pushes that arrive
+    /// first are applied on the way).
+    async fn request(&mut self, mut msg: Map<String, Value>) -> Frame {
+        let r = self.next_ref;
+        self.next_ref += 1;
         msg.insert("r".into(), Value::from(r));
         self.send(&Value::Object(msg).to_string()).await;
         loop {
@@ -392,6 +398,21 @@ impl TestPage {
                 return frame;
             }
         }
+    }
+
+    /// Follow an `lvt-patch` link to `url` (`?page=2`, or a path with a query), or go back or
+    /// forward to it: the address changes and the page's `handle_params` runs for it, through
+    /// the same client frame a browser sends. Returns the reply.
+    pub async fn patch(&mut self, url: &str) -> Frame {
+        self.path = patched_url(&self.path, url);
+        let mut msg = Map::new();
+        msg.insert("p".into(), Value::String(self.path.clone()));
+        self.request(msg).await
+    }
+
+    /// The page's URL as the browser's address bar would show it (path and query).
+    pub fn url(&self) -> &str {
+        &self.path
     }
 
     /// Send a raw client frame (for testing malformed input) and return the next frame.

@@ -5,7 +5,7 @@ use quote::quote;
 use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ItemImpl, LitStr, Path, Type};
 
-const HOOKS: &[&str] = &["mount", "on_connect", "on_disconnect"];
+const HOOKS: &[&str] = &["mount", "handle_params", "on_connect", "on_disconnect"];
 
 /// Same rule as `livetemplate_core::normalize_action`.
 fn snake(name: &str) -> String {

@@ -95,3 +95,19 @@ async fn mount_has_no_rate_limit() {
     }
     assert_eq!(page.html(), "<p>300</p>");
 }
+
+/// A params frame must carry the URL as a string.
+#[tokio::test]
+async fn a_malformed_params_frame_gets_an_error_and_the_page_goes_on() {
+    let mut page = TestPage::mount(Ctrl, Counter::default()).await.unwrap();
+    let f = page.send_raw(r#"{"p":5,"r":9}"#).await;
+    assert_eq!(
+        f.error().as_deref(),
+        Some("malformed frame: `p` must be the page's URL (a string)")
+    );
+    // A page without handle_params answers a good one with an empty reply.
+    let f = page.patch("?x=1").await;
+    assert_eq!(f.text(), r#"{"r":1}"#);
+    page.act("inc", Value::Null).await;
+    assert_eq!(page.html(), "<p>1</p>");
+}

@@ -112,3 +112,68 @@ async fn the_url_query_reaches_mount_and_actions_and_follows_patches() {
     let other = TestPage::connect(app, "/items?page=9", group).await.unwrap();
     assert_eq!(other.html(), "<p>9 page=9</p>");
 }
+
+/// A page whose state follows its URL through `handle_params`: after mount, on `lvt-patch`
+/// links, back/forward (`TestPage::patch`), and on an action's `push_patch`.
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(source = "<p>{{ page }}/{{ calls }}</p>", ext = "html")]
+pub struct Params {
+    pub page: i64,
+    /// How many times handle_params ran on this view.
+    pub calls: i64,
+}
+
+pub struct ParamsCtrl;
+
+#[actions]
+impl ParamsCtrl {
+    async fn handle_params(&self, s: &mut Params, ctx: &mut Context) -> Result<()> {
+        s.calls += 1;
+        match ctx.param("page").map(|p| p.parse::<i64>()) {
+            None => s.page = 1,
+            Some(Ok(p)) if p > 0 => s.page = p,
+            Some(_) => return Err(Error::msg("no such page")),
+        }
+        Ok(())
+    }
+    async fn last(&self, _s: &mut Params, ctx: &mut Context) -> Result<()> {
+        ctx.push_patch("?page=99")
+    }
+}
+
+#[tokio::test]
+async fn handle_params_follows_the_url() {
+    let app = std::sync::Arc::new(
+        App::builder()
+            .page("/list", ParamsCtrl, Params::default())
+            .build()
+            .unwrap(),
+    );
+    let mut page = TestPage::connect(app, "/list?page=3", livetemplate::GroupId::random())
+        .await
+        .unwrap();
+    assert_eq!(page.html(), "<p>3/1</p>", "after mount");
+    // An lvt-patch link: no new connection, the state follows, only the change is sent.
+    let f = page.patch("?page=4").await;
+    assert_eq!(f.text(), r#"{"r":1,"d":{"0":"4","1":"2"}}"#);
+    assert_eq!(page.url(), "/list?page=4");
+    // Back to the first URL.
+    page.patch("/list?page=3").await;
+    assert_eq!(page.html(), "<p>3/3</p>");
+    // An action's push_patch runs handle_params for the new URL in the same step.
+    let f = page.act("last", Value::Null).await;
+    assert_eq!(f.text(), r#"{"r":3,"d":{"0":"99","1":"4"},"patch":"?page=99"}"#);
+    assert_eq!(page.url(), "/list?page=99");
+    // A failing handle_params leaves the state as it was and reports the error.
+    let f = page.patch("?page=x").await;
+    assert_eq!(f.error().as_deref(), Some("no such page"));
+    assert_eq!(page.html(), "<p>99/4</p>");
+    // A new connection (a reload) runs it after mount, for the URL in the address bar.
+    page.patch("?page=7").await;
+    page.reconnect().await.unwrap();
+    assert_eq!(page.html(), "<p>7/1</p>");
+    // A URL it refuses fails the page's mount, as any mount error does.
+    let app = page.app().clone();
+    let err = TestPage::connect(app, "/list?page=x", livetemplate::GroupId::random()).await;
+    assert!(err.is_err());
+}

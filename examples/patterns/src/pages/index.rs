@@ -59,6 +59,11 @@ impl IndexState {
                     title: "Presence Tracking",
                     summary: "who is on the page now; leaving is automatic when a tab closes",
                 },
+                Pattern {
+                    path: "/url-params",
+                    title: "URL params",
+                    summary: "lvt-patch links and handle_params: the page shown lives in the URL",
+                },
             ],
         }
     }

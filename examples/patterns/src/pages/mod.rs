@@ -9,6 +9,7 @@ pub mod presence;
 pub mod reconnection;
 pub mod server_push;
 pub mod thermostat;
+pub mod url_params;
 
 /// A little CSS so the pages are readable.
 pub const STYLE: &str = r#"<style>
@@ -31,5 +32,6 @@ pub fn register(b: AppBuilder) -> AppBuilder {
     let b = reconnection::register(b);
     let b = server_push::register(b);
     let b = broadcasting::register(b);
-    presence::register(b)
+    let b = presence::register(b);
+    url_params::register(b)
 }

@@ -103,6 +103,8 @@ export class Client implements Pusher {
     if (u.origin !== win.location.origin || u.pathname !== win.location.pathname || !this.open)
       return win.location.assign(u.href)
     win.history.pushState(null, '', u.pathname + u.search + u.hash)
+    // Only the hash moved: nothing for the server.
+    if (u.pathname + u.search === this.here) return
     this.here = u.pathname + u.search
     this.params()
   }

@@ -148,6 +148,11 @@ describe('connection', () => {
     // Ctrl-click (new tab) is left to the browser.
     expect(click($('#next'), { ctrlKey: true })).toBe(true)
     expect(sent().length).toBe(1)
+    // A link to the URL already shown (a hash at most) sends nothing.
+    root.insertAdjacentHTML('beforeend', '<a id="same" lvt-patch href="?page=2#top">top</a>')
+    click($('#same'))
+    expect(window.location.hash).toBe('#top')
+    expect(sent().length).toBe(1)
   })
 
   it('lets lvt-patch links load natively while not connected', () => {

@@ -51,13 +51,14 @@
 //!
 //! Every `async fn name(&self, state: &mut State, ctx: &mut Context) -> Result<()>` of the
 //! impl block is an action. A client may call it as `saveNotes`, `save-notes` or
-//! `save_notes`. `mount`, `on_connect` and `on_disconnect` with the same signature are
-//! lifecycle hooks, not actions.
+//! `save_notes`. `mount`, `handle_params`, `on_connect` and `on_disconnect` with the same
+//! signature are lifecycle hooks, not actions. `#[lvt(server)]` on an action keeps it out of a
+//! browser's reach (only `session.trigger_action`, publishes and presence run it).
 
 #[doc(inline)]
 pub use livetemplate_core::{
     App, AppBuilder, Config, Context, Controller, Error, GroupId, LiveState, MemoryStore, PersistStore, Result,
-    normalize_action,
+    Session, normalize_action,
 };
 pub use livetemplate_macros::{LiveState, actions};
 

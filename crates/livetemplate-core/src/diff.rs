@@ -350,18 +350,15 @@ impl Encoder {
                 self.update_op(ot, &oi[i].node, nt, &ni[i].node, i, &mut ops);
             }
         } else {
-            let matched = if old_unique {
-                match_keys(ot, oi, nt, ni)
-            } else {
-                match_keys_mapped(ot, oi, nt, ni)
-            };
-            match matched {
+            match match_keys(ot, oi, nt, ni, old_unique) {
                 Some(from_old) => {
                     self.unique_next.push(new.items.start);
                     self.keyed_ops(ot, oi, from_old, nt, ni, &mut ops)
                 }
                 None => {
-                    if has_duplicate_or_partial_keys(ot, oi) || has_duplicate_or_partial_keys(nt, ni) {
+                    if tracing::enabled!(tracing::Level::DEBUG)
+                        && (has_duplicate_or_partial_keys(ot, oi) || has_duplicate_or_partial_keys(nt, ni))
+                    {
                         tracing::debug!("loop items with missing or duplicate data-key: diffing by position");
                     }
                     self.positional_ops(ot, oi, nt, ni, &mut ops)
@@ -408,15 +405,9 @@ impl Encoder {
     /// every slot a text inside the texts' common prefix or suffix. Most items of a long list.
     #[inline(always)]
     fn known_unchanged(&self, ot: &Tree, old: &Node, nt: &Tree, new: &Node) -> bool {
-        let (od, nd) = (ot.dyns(old), nt.dyns(new));
-        if od.len() != nd.len() || !same_statics_ptr(ot.statics_of(old), nt.statics_of(new)) {
-            return false;
-        }
         let same = self.same;
-        od.iter().zip(nd).all(|pair| match pair {
-            (Dyn::Text(a), Dyn::Text(b)) => same.known_equal(*a, *b),
-            _ => false,
-        })
+        same_statics_ptr(ot.statics_of(old), nt.statics_of(new))
+            && all_texts(ot.dyns(old), nt.dyns(new), |a, b| same.known_equal(a, b))
     }
 
     #[inline(never)]
@@ -492,21 +483,7 @@ impl Encoder {
     /// list, moved or not): a tight loop without building any output.
     #[inline(always)]
     fn unchanged_texts(&self, ot: &Tree, od: &[Dyn], nt: &Tree, nd: &[Dyn]) -> bool {
-        if od.len() != nd.len() {
-            return false;
-        }
-        let prefix = self.same.prefix;
-        for (o, n) in od.iter().zip(nd) {
-            let (Dyn::Text(a), Dyn::Text(b)) = (o, n) else {
-                return false;
-            };
-            // Inside the common prefix at the same offsets: the cheapest case first.
-            if (a == b && b.end <= prefix) || self.same_text(ot, *a, nt, *b) {
-                continue;
-            }
-            return false;
-        }
-        true
+        all_texts(od, nd, |a, b| self.same_text(ot, a, nt, b))
     }
 
     /// True when two text slots hold the same text: known from their offsets (see
@@ -523,6 +500,16 @@ impl Encoder {
                     _ => false,
                 })
     }
+}
+
+/// True when both slot lists are all text, as many, and `eq` holds for each pair.
+#[inline(always)]
+fn all_texts(od: &[Dyn], nd: &[Dyn], eq: impl Fn(TextRange, TextRange) -> bool) -> bool {
+    od.len() == nd.len()
+        && od.iter().zip(nd).all(|pair| match pair {
+            (Dyn::Text(a), Dyn::Text(b)) => eq(*a, *b),
+            _ => false,
+        })
 }
 
 /// One structural edit of a keyed list, in the client's current indices.
@@ -795,26 +782,27 @@ const SCAN_LIMIT: usize = 8;
 ///
 /// A new item's old index is first guessed from its predecessor's (the next or previous old
 /// item: runs of kept items, reversed runs; the first or last for the first item) and checked
-/// by comparing keys. The few wrong guesses of a typical edit (an inserted item, a moved
-/// one) are resolved by scanning the old keys, which also finds a key repeated in the old
-/// list; past [`SCAN_LIMIT`] of them every key goes through a map ([`match_keys_mapped`]).
-/// Meant for an old list whose keys are known unique: each new item then goes to a distinct
-/// old item with its key, each other new key is checked absent from the old list and not
-/// repeated, so a match means the new list's keys are unique too.
-fn match_keys(ot: &Tree, oi: &[Item], nt: &Tree, ni: &[Item]) -> Option<Vec<Option<usize>>> {
+/// by comparing keys. A wrong guess looks the key up: in a map of every old key, which also
+/// finds a key repeated in the old list, or — when the old list's keys are known unique
+/// (`old_unique`) and there were at most [`SCAN_LIMIT`] wrong guesses so far (an inserted or
+/// moved item) — by scanning the old keys, without building the map. Each new item goes to a
+/// distinct old item with its key, and each other new key is checked absent from the old list
+/// and not repeated, so with unique old keys a match means the new list's keys are unique too.
+fn match_keys(ot: &Tree, oi: &[Item], nt: &Tree, ni: &[Item], old_unique: bool) -> Option<Vec<Option<usize>>> {
     let old_key = |o: usize| {
         oi[o]
             .key
             .and_then(|r| ot.text.as_bytes().get(r.start as usize..r.end as usize))
     };
+    let mut map = if old_unique { None } else { Some(keyed(ot, oi)?) };
     let mut from_old = Vec::with_capacity(ni.len());
     let mut used = vec![false; oi.len()];
-    let mut fresh: Vec<&[u8]> = Vec::new();
+    let mut fresh = KeyMap::with_hasher(RandomState::new());
     let mut scans = 0;
     let mut prev: Option<usize> = None;
-    for item in ni {
-        let r = item.key?;
-        let kb = nt.text.as_bytes().get(r.start as usize..r.end as usize)?;
+    for (j, item) in ni.iter().enumerate() {
+        let k = nt.key(item)?;
+        let kb = k.as_bytes();
         let fits = |c: usize| !used[c] && old_key(c).is_some_and(|o| same_bytes(o, kb));
         let guess = match prev {
             Some(p) if p + 1 < oi.len() && fits(p + 1) => Some(p + 1),
@@ -825,76 +813,33 @@ fn match_keys(ot: &Tree, oi: &[Item], nt: &Tree, ni: &[Item]) -> Option<Vec<Opti
         };
         let found = match guess {
             Some(o) => Some(o),
-            None => {
+            None if map.is_none() && scans < SCAN_LIMIT => {
                 scans += 1;
-                if scans > SCAN_LIMIT {
-                    return match_keys_mapped(ot, oi, nt, ni);
-                }
                 let mut hits = (0..oi.len()).filter(|o| old_key(*o).is_some_and(|k| same_bytes(k, kb)));
                 match (hits.next(), hits.next()) {
                     (Some(_), Some(_)) => return None,
-                    (Some(o), None) if used[o] => return None,
-                    (Some(o), None) => Some(o),
-                    (None, _) => {
-                        if fresh.iter().any(|f| same_bytes(f, kb)) {
-                            return None;
-                        }
-                        fresh.push(kb);
-                        None
-                    }
+                    (found, _) => found,
                 }
-            }
-        };
-        if let Some(o) = found {
-            used[o] = true;
-            prev = Some(o);
-        }
-        from_old.push(found);
-    }
-    // Every old key must be there for the keyed diff, as with the map.
-    if (0..oi.len()).any(|o| old_key(o).is_none()) {
-        return None;
-    }
-    Some(from_old)
-}
-
-/// [`match_keys`] with every old key in a map (which also finds repeats): for lists whose
-/// order changed in many places.
-fn match_keys_mapped(ot: &Tree, oi: &[Item], nt: &Tree, ni: &[Item]) -> Option<Vec<Option<usize>>> {
-    let old_pos = keyed(ot, oi)?;
-    let mut from_old = Vec::with_capacity(ni.len());
-    let mut used = vec![false; oi.len()];
-    let mut fresh = KeyMap::with_hasher(RandomState::new());
-    let mut prev: Option<usize> = None;
-    for (j, item) in ni.iter().enumerate() {
-        let k = nt.key(item)?;
-        let kb = k.as_bytes();
-        let guess = |c: usize| {
-            oi.get(c)
-                .and_then(|o| o.key)
-                .and_then(|r| ot.text.as_bytes().get(r.start as usize..r.end as usize))
-                .is_some_and(|o| same_bytes(o, kb))
-        };
-        let found = match prev {
-            Some(p) if guess(p + 1) => Some(p + 1),
-            Some(p) if p > 0 && guess(p - 1) => Some(p - 1),
-            None if j == 0 && guess(0) => Some(0),
-            _ => old_pos.get(k).copied(),
-        };
-        match found {
-            Some(o) => {
-                if std::mem::replace(&mut used[o], true) {
-                    return None;
-                }
-                prev = Some(o);
             }
             None => {
-                if fresh.insert(k, j).is_some() {
-                    return None;
+                if map.is_none() {
+                    map = Some(keyed(ot, oi)?);
                 }
+                map.as_ref().and_then(|m| m.get(k).copied())
             }
+        };
+        match found {
+            // Another new item has this key already.
+            Some(o) if std::mem::replace(&mut used[o], true) => return None,
+            Some(o) => prev = Some(o),
+            None if fresh.insert(k, j).is_some() => return None,
+            None => {}
         }
         from_old.push(found);
+    }
+    // Every old key must be there for the keyed diff (the map checked it when built).
+    if map.is_none() && (0..oi.len()).any(|o| old_key(o).is_none()) {
+        return None;
     }
     Some(from_old)
 }

@@ -113,6 +113,14 @@ struct At<'a> {
     query: &'a Arc<str>,
 }
 
+/// Wait for the persist slot, when the page has one: the guard holds the count of saves.
+async fn lock_slot(slot: &Option<Arc<PersistSlot>>) -> Option<tokio::sync::MutexGuard<'_, u64>> {
+    match slot {
+        Some(slot) => Some(slot.lock().await),
+        None => None,
+    }
+}
+
 /// What a step of a live view runs.
 enum Run<'a> {
     /// An action, asked for by the browser (`from_client`) or pushed by the server.
@@ -325,10 +333,7 @@ impl<C: Controller> PageRoute for Page<C> {
         Box::pin(async move {
             // Load, act and save as one step for the group's persisted fields.
             let slot = self.persist_slot(svc, &req.group);
-            let mut saves = match &slot {
-                Some(slot) => Some(slot.lock().await),
-                None => None,
-            };
+            let mut saves = lock_slot(&slot).await;
             let query: Arc<str> = Arc::from(req.query.as_str());
             let at = At {
                 group: &req.group,
@@ -359,10 +364,7 @@ impl<C: Controller> PageRoute for Page<C> {
     ) -> BoxFuture<'static, Result<(Box<dyn LiveConnection>, String)>> {
         Box::pin(async move {
             let slot = self.persist_slot(&svc, &req.group);
-            let saves = match &slot {
-                Some(slot) => Some(slot.lock().await),
-                None => None,
-            };
+            let saves = lock_slot(&slot).await;
             let seen = saves.as_deref().copied().unwrap_or(0);
             let query: Arc<str> = Arc::from(req.query.as_str());
             let at = At {
@@ -474,10 +476,7 @@ impl<C: Controller> LiveView<C> {
         // Load, act and save as one step for the group's persisted fields: another tab's
         // save since this view last looked is loaded first, so this action builds on it.
         let slot = self.slot.clone();
-        let mut saves = match &slot {
-            Some(slot) => Some(slot.lock().await),
-            None => None,
-        };
+        let mut saves = lock_slot(&slot).await;
         if let Some(count) = saves.as_deref().copied()
             && count != self.seen
         {
@@ -596,10 +595,7 @@ impl<C: Controller> LiveConnection for LiveView<C> {
     fn reload(&mut self) -> BoxFuture<'_, Option<String>> {
         Box::pin(async move {
             let slot = self.slot.clone();
-            let saves = match &slot {
-                Some(slot) => Some(slot.lock().await),
-                None => None,
-            };
+            let saves = lock_slot(&slot).await;
             load_persisted(&mut self.state, &*self.svc.store, &self.group, &self.page.path).await;
             self.saved = encode_persisted(&self.state);
             if let Some(count) = saves.as_deref() {

@@ -6,45 +6,12 @@ use livetemplate_core::normalize_action;
 /// Decode an `application/x-www-form-urlencoded` body into `(name, value)` pairs, in order.
 ///
 /// `+` is a space and `%XX` a byte; a malformed escape is kept as written and bytes that are
-/// not UTF-8 become U+FFFD, as browsers do.
+/// not UTF-8 become U+FFFD, as browsers do (the `form_urlencoded` crate, as for page URLs'
+/// queries in `Context::param`).
 pub(crate) fn parse_urlencoded(body: &[u8]) -> Vec<(String, String)> {
-    body.split(|b| *b == b'&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = match pair.iter().position(|b| *b == b'=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, &[][..]),
-            };
-            (decode(name), decode(value))
-        })
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
-}
-
-fn decode(input: &[u8]) -> String {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (input.get(i + 1).and_then(hex), input.get(i + 2).and_then(hex)) {
-                (Some(hi), Some(lo)) => {
-                    out.push(hi << 4 | lo);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    match String::from_utf8(out) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }
-}
-
-fn hex(b: &u8) -> Option<u8> {
-    (*b as char).to_digit(16).map(|d| d as u8)
 }
 
 /// The action a POSTed form asks for, and the fields that are its data.

@@ -87,7 +87,12 @@ fn loop_items_share_statics_and_trees_recycle_buffers() {
     assert_eq!(tree.to_html(), page.render_html().unwrap());
     // One entry for the root, the items and each branch body, not one per item.
     assert!(tree.statics.len() <= 4, "{} statics", tree.statics.len());
+    let arenas = (tree.text.as_ptr(), tree.dyns.as_ptr(), tree.items.as_ptr());
     drop(tree);
+    // The next tree built on this thread takes the dropped one's buffers: no new arenas.
+    let again = page.render_tree().unwrap();
+    assert_eq!((again.text.as_ptr(), again.dyns.as_ptr(), again.items.as_ptr()), arenas);
+    drop(again);
     // The next tree reuses the dropped one's buffers and is still right.
     for n in [0, 1, 50, 7] {
         let p = Rows {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 
+use crate::asset::{Asset, AssetBody};
 use crate::error::{Error, Result};
 use crate::group::{Authenticator, GroupId, RequestHead};
 use crate::hub::{Hub, LocalTransport, PubSubTransport, Push, Session};
@@ -35,6 +36,28 @@ pub struct Config {
     pub head: String,
     /// Document title.
     pub title: String,
+    /// The origins (`scheme://host[:port]`) browsers reach this app at, e.g.
+    /// `https://app.example.com` behind a TLS-terminating proxy (default: none). When set, a
+    /// WebSocket upgrade or form POST must come from one of these (or an
+    /// [`allowed_origins`](Self::allowed_origins) entry), compared with scheme and port, and the
+    /// `Host` and `X-Forwarded-*` headers are not trusted for the check. When empty, the
+    /// transport assumes it is reached over plain `http` and, against DNS rebinding, answers
+    /// only requests whose `Host` is `localhost` (or `*.localhost`) or an IP address. Stored in
+    /// canonical form (lowercase, no default port); [`AppBuilder::build`] refuses a malformed one.
+    pub public_origins: Vec<String>,
+    /// `Referrer-Policy` sent with every response (default `same-origin`); empty: not sent.
+    pub referrer_policy: String,
+    /// `X-Frame-Options` sent with every response (default `DENY`; `SAMEORIGIN` lets the app
+    /// frame itself); empty: not sent.
+    pub frame_options: String,
+    /// `Content-Security-Policy` sent with every response, as given (default
+    /// `frame-ancestors 'none'`, which forbids framing as `X-Frame-Options: DENY` does). A
+    /// full policy replaces it, so include `frame-ancestors` in it; the pages and the client
+    /// work under `default-src 'self'; script-src 'self'`. Empty: not sent.
+    pub content_security_policy: String,
+    /// How long a no-JS form POST may take to send its body (default 30 s, like the request
+    /// headers); a slower body gets `408 Request Timeout` and the connection is closed.
+    pub body_timeout: Duration,
 }
 
 impl Default for Config {
@@ -47,6 +70,11 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             head: String::new(),
             title: "livetemplate".into(),
+            public_origins: Vec::new(),
+            referrer_policy: "same-origin".into(),
+            frame_options: "DENY".into(),
+            content_security_policy: "frame-ancestors 'none'".into(),
+            body_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -65,6 +93,7 @@ pub struct App {
     svc: Services,
     config: Config,
     authenticator: Option<Arc<dyn Authenticator>>,
+    assets: Vec<Asset>,
 }
 
 impl fmt::Debug for App {
@@ -85,6 +114,7 @@ pub struct AppBuilder {
     transport: Option<Arc<dyn PubSubTransport>>,
     authenticator: Option<Arc<dyn Authenticator>>,
     config: Config,
+    assets: Vec<Asset>,
 }
 
 impl fmt::Debug for AppBuilder {
@@ -157,8 +187,146 @@ impl AppBuilder {
         self
     }
 
+    /// Add a public origin (`scheme://host[:port]`) browsers reach the app at, e.g.
+    /// `https://app.example.com` when a proxy terminates TLS; see
+    /// [`Config::public_origins`]. [`build`](Self::build) refuses a malformed origin.
+    ///
+    /// ```
+    /// # use livetemplate_core::App;
+    /// let app = App::builder().public_origin("https://App.Example.com:443").build().unwrap();
+    /// assert_eq!(app.config().public_origins, ["https://app.example.com"]);
+    /// assert!(App::builder().public_origin("app.example.com").build().is_err());
+    /// ```
+    pub fn public_origin(mut self, origin: impl Into<String>) -> Self {
+        self.config.public_origins.push(origin.into());
+        self
+    }
+
+    /// Send `policy` as the `Content-Security-Policy` of every response, as given (default
+    /// `frame-ancestors 'none'`); see [`Config::content_security_policy`].
+    ///
+    /// ```
+    /// # use livetemplate_core::App;
+    /// let app = App::builder()
+    ///     .content_security_policy("default-src 'self'; script-src 'self'; frame-ancestors 'none'")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(app.config().content_security_policy.starts_with("default-src"));
+    /// ```
+    pub fn content_security_policy(mut self, policy: impl Into<String>) -> Self {
+        self.config.content_security_policy = policy.into();
+        self
+    }
+
+    /// Serve `body` at `path` as `content_type` (with a strong ETag; `path?v=<hash>` is cached
+    /// as immutable). For styles, scripts and images the pages link, so they need no inline
+    /// `<style>` or `<script>` under a strict Content Security Policy. [`build`](Self::build)
+    /// refuses a path that is not absolute, has a query, is under `/_lvt/`, or is taken.
+    ///
+    /// ```
+    /// # use livetemplate_core::App;
+    /// let app = App::builder().asset("/logo.svg", "image/svg+xml", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>").build().unwrap();
+    /// assert_eq!(app.asset("/logo.svg").unwrap().content_type(), "image/svg+xml");
+    /// ```
+    pub fn asset(mut self, path: &str, content_type: &str, body: impl Into<AssetBody>) -> Self {
+        self.assets.push(Asset::new(path, content_type, body));
+        self
+    }
+
+    /// Serve `css` at `path` (as [`asset`](Self::asset) does) and link it from every
+    /// document's head by its versioned URL.
+    ///
+    /// ```
+    /// # use livetemplate_core::App;
+    /// let app = App::builder().stylesheet("/app.css", "body{margin:0}").build().unwrap();
+    /// let url = app.asset("/app.css").unwrap().versioned_url();
+    /// assert!(app.document("", "/c.js").contains(&format!("<link rel=\"stylesheet\" href=\"{url}\">")));
+    /// ```
+    pub fn stylesheet(mut self, path: &str, css: impl Into<AssetBody>) -> Self {
+        let asset = Asset::new(path, "text/css; charset=utf-8", css);
+        self.config.head.push_str(&format!(
+            "<link rel=\"stylesheet\" href=\"{}\">\n",
+            escape_text(&asset.versioned_url()).replace('"', "&quot;")
+        ));
+        self.assets.push(asset);
+        self
+    }
+
+    /// Serve `js` at `path` (as [`asset`](Self::asset) does) and load it from every
+    /// document's head with `defer`, before the client, e.g. to register hooks in
+    /// `window.LiveTemplate.hooks` without an inline script.
+    ///
+    /// ```
+    /// # use livetemplate_core::App;
+    /// let app = App::builder().script("/hooks.js", "window.LiveTemplate={hooks:{}}").build().unwrap();
+    /// let doc = app.document("", "/c.js");
+    /// let hooks = doc.find("/hooks.js?v=").unwrap();
+    /// assert!(hooks < doc.find("/c.js").unwrap(), "runs before the client");
+    /// ```
+    pub fn script(mut self, path: &str, js: impl Into<AssetBody>) -> Self {
+        let asset = Asset::new(path, "text/javascript; charset=utf-8", js);
+        self.config.head.push_str(&format!(
+            "<script defer src=\"{}\"></script>\n",
+            escape_text(&asset.versioned_url()).replace('"', "&quot;")
+        ));
+        self.assets.push(asset);
+        self
+    }
+
+    /// Validate the origin, header and timeout options and the assets' paths.
+    fn check_security(c: &mut Config, assets: &[Asset], pages: &HashMap<String, Arc<dyn PageRoute>>) -> Result<()> {
+        for (list, what) in [
+            (&mut c.public_origins, "public origin"),
+            (&mut c.allowed_origins, "allowed origin"),
+        ] {
+            for origin in list.iter_mut() {
+                *origin = crate::origin::normalize(origin).ok_or_else(|| {
+                    Error::config(format!(
+                        "{what} `{origin}` is not a web origin: write scheme://host[:port], e.g. \
+                         https://app.example.com (no path)"
+                    ))
+                })?;
+            }
+        }
+        for (value, header) in [
+            (&c.referrer_policy, "Referrer-Policy"),
+            (&c.frame_options, "X-Frame-Options"),
+            (&c.content_security_policy, "Content-Security-Policy"),
+        ] {
+            if !value.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+                return Err(Error::config(format!(
+                    "the {header} value must be printable ASCII on one line"
+                )));
+            }
+        }
+        if c.body_timeout.is_zero() {
+            return Err(Error::config("body_timeout must be longer than zero"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for asset in assets {
+            let path = asset.path();
+            if !path.starts_with('/') || path.contains(['?', '#']) {
+                return Err(Error::config(format!(
+                    "asset path `{path}` must start with `/` and have no query or fragment"
+                )));
+            }
+            if path.starts_with("/_lvt/") {
+                return Err(Error::config(format!("asset path `{path}`: /_lvt/ is reserved")));
+            }
+            if pages.contains_key(path) || !seen.insert(path) {
+                return Err(Error::config(format!("two pages or assets share the path `{path}`")));
+            }
+            if !asset.content_type().bytes().all(|b| (b' '..=b'~').contains(&b)) {
+                return Err(Error::config(format!(
+                    "asset `{path}`: the content type must be printable ASCII"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Check the pages and build the app.
-    pub fn build(self) -> Result<App> {
+    pub fn build(mut self) -> Result<App> {
         let mut routes = HashMap::new();
         let mut order = Vec::new();
         for page in self.pages {
@@ -174,6 +342,7 @@ impl AppBuilder {
             }
             order.push(path);
         }
+        Self::check_security(&mut self.config, &self.assets, &routes)?;
         let transport = self.transport.unwrap_or_else(|| Arc::new(LocalTransport::default()));
         Ok(App {
             routes,
@@ -184,6 +353,7 @@ impl AppBuilder {
             },
             config: self.config,
             authenticator: self.authenticator,
+            assets: self.assets,
         })
     }
 }
@@ -197,6 +367,7 @@ impl App {
             transport: None,
             authenticator: None,
             config: Config::default(),
+            assets: Vec::new(),
         }
     }
 
@@ -249,13 +420,20 @@ impl App {
         &self.config
     }
 
+    /// The static asset served at `path` (see [`AppBuilder::asset`]).
+    pub fn asset(&self, path: &str) -> Option<&Asset> {
+        self.assets.iter().find(|a| a.path() == path)
+    }
+
     /// The whole HTML document for a page whose live region renders as `region`, loading the
     /// client from `script_src` (the transport passes a URL versioned by the bundle's hash, so
     /// a deploy never leaves browsers on a cached old client).
     ///
     /// The live root carries `data-lvt-max-frame` (the frame limit), so the client can refuse
     /// a message the server would close the connection for and say why. Unless the configured
-    /// head names an icon, an empty one is declared so browsers do not ask for /favicon.ico.
+    /// head names an icon, the transport's empty one ([`ICON_PATH`](crate::asset::ICON_PATH))
+    /// is declared so browsers do not ask for /favicon.ico. The document has no inline script
+    /// or style: it works under `Content-Security-Policy: default-src 'self'; script-src 'self'`.
     pub fn document(&self, region: &str, script_src: &str) -> String {
         let c = &self.config;
         let head = c.head.as_bytes();
@@ -263,9 +441,9 @@ impl App {
             .iter()
             .any(|rel| head.windows(rel.len()).any(|w| w.eq_ignore_ascii_case(rel.as_bytes())));
         let icon = if has_icon {
-            ""
+            String::new()
         } else {
-            "<link rel=\"icon\" href=\"data:,\">\n"
+            format!("<link rel=\"icon\" href=\"{}\">\n", crate::asset::ICON_PATH)
         };
         format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\

@@ -4,11 +4,13 @@
 //! Users depend on the `livetemplate` crate, which re-exports what is public here.
 
 pub mod app;
+pub mod asset;
 pub mod context;
 pub mod diff;
 pub mod error;
 pub mod group;
 pub mod hub;
+pub mod origin;
 pub mod page;
 pub mod state;
 pub mod store;

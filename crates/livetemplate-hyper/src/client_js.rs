@@ -100,7 +100,7 @@ pub(crate) fn respond(headers: &HeaderMap, query: &str) -> Response<Full<Bytes>>
 }
 
 /// True when `If-None-Match` lists one of `tags` (weak comparison, as RFC 9110 asks) or `*`.
-fn etag_matches(header: &HeaderValue, tags: &[&str]) -> bool {
+pub(crate) fn etag_matches(header: &HeaderValue, tags: &[&str]) -> bool {
     let Ok(header) = header.to_str() else {
         return false;
     };

@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+mod assets;
 mod client_js;
 mod error;
 mod form;

@@ -1,88 +1,153 @@
-//! Same-origin checks for the WebSocket upgrade and the no-JS POST.
+//! Same-origin checks for the WebSocket upgrade and the no-JS POST, and the `Host` check
+//! against DNS rebinding.
 //!
 //! The group cookie is what authenticates both, and browsers send it with cross-site
 //! requests too, so a page on another site could otherwise open a socket (cross-site
 //! WebSocket hijacking) or post a form in the user's name. Browsers always send `Origin` on a
 //! WebSocket handshake and on a cross-origin POST, and a script cannot forge it.
+//!
+//! What the server's own origin is:
+//! - with [`Config::public_origins`](livetemplate_core::Config::public_origins) set, exactly
+//!   those (scheme, host and port compared); `Host`, `X-Forwarded-Host` and
+//!   `X-Forwarded-Proto` are not consulted, since a proxy may rewrite them and a client may
+//!   forge them;
+//! - without, `http://` plus the request's `Host` (the hyper transport speaks plain HTTP;
+//!   `https` only when the request URI itself says so). A browser tricked by DNS rebinding
+//!   sends the attacker's name as `Host`, so such a server answers only `Host` values that
+//!   cannot be rebound: `localhost`, `*.localhost` and IP literals ([`check_host`]).
+//!
+//! Every refusal reason is a fixed text: nothing the client sent is echoed to the log or
+//! the 403 page.
+
+use std::net::IpAddr;
 
 use hyper::HeaderMap;
 use hyper::header::{HOST, ORIGIN, REFERER};
+use livetemplate_core::Config;
+use livetemplate_core::origin::{host_of, normalize};
 
-/// The outcome of an origin check.
+/// The outcome of a check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// Same origin, an allowed origin, or (POST only) no header to judge by.
     Allow,
-    /// Refused, with the reason for the log and the 403 page.
-    Deny(String),
+    /// Refused, with the reason for the log and the 403 page (never client text).
+    Deny(&'static str),
 }
 
-/// Check a WebSocket upgrade: `Origin` is required and must name this host or an allowed
-/// origin.
-pub(crate) fn check_upgrade(headers: &HeaderMap, authority: Option<&str>, allowed: &[String]) -> Verdict {
-    match header_str(headers, ORIGIN.as_str()) {
-        Some(origin) => judge(origin, headers, authority, allowed),
-        None => Verdict::Deny("a WebSocket upgrade must carry an Origin header".into()),
+/// What the checks need to know about the request besides its headers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target<'a> {
+    /// The request URI's authority (HTTP/2, absolute-form URIs), used when `Host` is absent.
+    pub(crate) authority: Option<&'a str>,
+    /// Whether the request URI says `https` (a TLS server in front of this service that
+    /// passes absolute URIs); plain hyper serving is `http`.
+    pub(crate) https: bool,
+}
+
+/// Before anything else: without public origins, refuse a `Host` that DNS rebinding could
+/// have chosen (anything but `localhost`, `*.localhost` and IP literals), and two `Host`
+/// headers. With public origins, `Host` is not used for any decision and any value passes.
+pub(crate) fn check_host(headers: &HeaderMap, target: Target<'_>, config: &Config) -> Verdict {
+    if !config.public_origins.is_empty() {
+        return Verdict::Allow;
+    }
+    let Some(host) = single_host(headers, target) else {
+        return Verdict::Deny("the request needs exactly one Host header");
+    };
+    match host_of(host) {
+        Some(name) if is_unrebindable(&name) => Verdict::Allow,
+        _ => Verdict::Deny(
+            "this server has no public origin configured, so it answers only requests for \
+             localhost and IP addresses (a defence against DNS rebinding); its operator should \
+             set App::builder().public_origin(\"https://this.host\")",
+        ),
+    }
+}
+
+/// Check a WebSocket upgrade: exactly one `Origin` is required and must be this server's
+/// origin or an allowed one.
+pub(crate) fn check_upgrade(headers: &HeaderMap, target: Target<'_>, config: &Config) -> Verdict {
+    match single(headers, ORIGIN.as_str()) {
+        One(origin) => judge(origin, headers, target, config),
+        Absent => Verdict::Deny("a WebSocket upgrade must carry an Origin header"),
+        Many => Verdict::Deny("the request carries more than one Origin header"),
     }
 }
 
 /// Check a form POST: `Origin` when present, else the origin of `Referer`; with neither (old
-/// browsers, curl) the request is allowed.
-pub(crate) fn check_post(headers: &HeaderMap, authority: Option<&str>, allowed: &[String]) -> Verdict {
-    if let Some(origin) = header_str(headers, ORIGIN.as_str()) {
-        return judge(origin, headers, authority, allowed);
+/// browsers, curl) the request is allowed. Two of either header are refused.
+pub(crate) fn check_post(headers: &HeaderMap, target: Target<'_>, config: &Config) -> Verdict {
+    match single(headers, ORIGIN.as_str()) {
+        One(origin) => return judge(origin, headers, target, config),
+        Many => return Verdict::Deny("the request carries more than one Origin header"),
+        Absent => {}
     }
-    if let Some(referer) = header_str(headers, REFERER.as_str()) {
-        return match origin_of_url(referer) {
-            Some(origin) => judge(origin, headers, authority, allowed),
-            None => Verdict::Deny(format!("unreadable Referer `{referer}`")),
-        };
+    match single(headers, REFERER.as_str()) {
+        One(referer) => match origin_of_url(referer) {
+            Some(origin) => judge(origin, headers, target, config),
+            None => Verdict::Deny("the Referer header is not an absolute URL"),
+        },
+        Many => Verdict::Deny("the request carries more than one Referer header"),
+        Absent => Verdict::Allow,
     }
-    Verdict::Allow
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).map(|v| v.to_str().unwrap_or("\u{FFFD}"))
+enum Count<'a> {
+    Absent,
+    One(&'a str),
+    Many,
+}
+use Count::{Absent, Many, One};
+
+fn single<'a>(headers: &'a HeaderMap, name: &str) -> Count<'a> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Absent,
+        // A value that is not visible ASCII cannot be an origin; judge it as such.
+        (Some(v), None) => One(v.to_str().unwrap_or("\u{FFFD}")),
+        (Some(_), Some(_)) => Many,
+    }
 }
 
-fn judge(origin: &str, headers: &HeaderMap, authority: Option<&str>, allowed: &[String]) -> Verdict {
-    let origin = origin.trim();
-    if allowed
-        .iter()
-        .any(|a| a.trim().trim_end_matches('/').eq_ignore_ascii_case(origin))
-    {
+/// The one `Host` header, else the URI's authority; `None` for two `Host` headers or neither.
+fn single_host<'a>(headers: &'a HeaderMap, target: Target<'a>) -> Option<&'a str> {
+    match single(headers, HOST.as_str()) {
+        One(host) => Some(host),
+        Absent => target.authority,
+        Many => None,
+    }
+}
+
+/// `localhost`, `*.localhost` (RFC 6761: always loopback) and IP literals: names no DNS answer
+/// can point elsewhere.
+fn is_unrebindable(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.ends_with(".localhost") || bare.parse::<IpAddr>().is_ok()
+}
+
+fn judge(origin: &str, headers: &HeaderMap, target: Target<'_>, config: &Config) -> Verdict {
+    let Some(origin) = normalize(origin) else {
+        return Verdict::Deny("the Origin is not a web origin (scheme://host[:port])");
+    };
+    // Both lists are in canonical form: `AppBuilder::build` normalized them.
+    let listed = |list: &[String]| list.iter().any(|o| *o == origin);
+    if listed(&config.public_origins) || listed(&config.allowed_origins) {
         return Verdict::Allow;
     }
-    let Some((scheme, host)) = split_origin(origin) else {
-        return Verdict::Deny(format!("Origin `{origin}` is not a web origin"));
-    };
-    let hosts = [
-        header_str(headers, HOST.as_str()).or(authority),
-        // A reverse proxy may rewrite Host and keep the browser's in X-Forwarded-Host. A
-        // browser cannot set this header on a cross-site form or WebSocket, so honouring it
-        // does not open a hole.
-        header_str(headers, "x-forwarded-host").and_then(|h| h.split(',').next()),
-    ];
-    let wanted = strip_default_port(scheme, host);
-    if hosts
-        .into_iter()
-        .flatten()
-        .any(|h| strip_default_port(scheme, h.trim()).eq_ignore_ascii_case(wanted))
-    {
+    if !config.public_origins.is_empty() {
+        return Verdict::Deny("the Origin is not this app's public origin nor an allowed origin");
+    }
+    let scheme = if target.https { "https" } else { "http" };
+    let own = single_host(headers, target).and_then(|host| normalize(&format!("{scheme}://{}", host.trim())));
+    if own.is_some_and(|own| own == origin) {
         Verdict::Allow
     } else {
-        Verdict::Deny(format!(
-            "Origin `{origin}` does not match the host `{}` and is not an allowed origin",
-            hosts[0].unwrap_or("")
-        ))
+        Verdict::Deny(
+            "the Origin (scheme, host and port) does not match this server's and is not an \
+             allowed origin",
+        )
     }
-}
-
-/// `scheme://host[:port]` split into scheme and authority; `None` for `null` and the like.
-fn split_origin(origin: &str) -> Option<(&str, &str)> {
-    let (scheme, rest) = origin.split_once("://")?;
-    let scheme_ok = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
-    (scheme_ok && !rest.is_empty() && !rest.contains(['/', '?', '#', '@'])).then_some((scheme, rest))
 }
 
 /// The `scheme://authority` prefix of an absolute URL.
@@ -90,15 +155,6 @@ fn origin_of_url(url: &str) -> Option<&str> {
     let (scheme, rest) = url.split_once("://")?;
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     Some(&url[..scheme.len() + 3 + end])
-}
-
-fn strip_default_port<'a>(scheme: &str, host: &'a str) -> &'a str {
-    let default = if scheme.eq_ignore_ascii_case("https") {
-        ":443"
-    } else {
-        ":80"
-    };
-    host.strip_suffix(default).unwrap_or(host)
 }
 
 #[cfg(test)]
@@ -115,50 +171,142 @@ mod tests {
         h
     }
 
+    const HTTP: Target<'static> = Target {
+        authority: None,
+        https: false,
+    };
+
+    fn config(public: &[&str], allowed: &[&str]) -> Config {
+        let mut c = Config::default();
+        c.public_origins = public.iter().map(|o| normalize(o).unwrap()).collect();
+        c.allowed_origins = allowed.iter().map(|o| normalize(o).unwrap()).collect();
+        c
+    }
+
+    fn denied(v: Verdict) -> bool {
+        matches!(v, Verdict::Deny(_))
+    }
+
     #[test]
     fn upgrade_needs_a_matching_origin() {
-        let none: &[String] = &[];
+        let c = config(&[], &[]);
         let ok = headers(&[("host", "localhost:8080"), ("origin", "http://localhost:8080")]);
-        assert_eq!(check_upgrade(&ok, None, none), Verdict::Allow);
-        let https = headers(&[("host", "example.com"), ("origin", "https://example.com:443")]);
-        assert_eq!(check_upgrade(&https, None, none), Verdict::Allow);
+        assert_eq!(check_upgrade(&ok, HTTP, &c), Verdict::Allow);
+        let ip = headers(&[("host", "127.0.0.1"), ("origin", "http://127.0.0.1:80")]);
+        assert_eq!(check_upgrade(&ip, HTTP, &c), Verdict::Allow);
         let evil = headers(&[("host", "localhost:8080"), ("origin", "http://evil.test")]);
-        assert!(matches!(check_upgrade(&evil, None, none), Verdict::Deny(_)));
+        assert!(denied(check_upgrade(&evil, HTTP, &c)));
         let port = headers(&[("host", "localhost:8080"), ("origin", "http://localhost:9090")]);
-        assert!(matches!(check_upgrade(&port, None, none), Verdict::Deny(_)));
+        assert!(denied(check_upgrade(&port, HTTP, &c)));
+        let scheme = headers(&[("host", "localhost:8080"), ("origin", "https://localhost:8080")]);
+        assert!(
+            denied(check_upgrade(&scheme, HTTP, &c)),
+            "https origin on an http server"
+        );
+        let tls = Target {
+            authority: None,
+            https: true,
+        };
+        assert_eq!(check_upgrade(&scheme, tls, &c), Verdict::Allow);
         let null = headers(&[("host", "localhost"), ("origin", "null")]);
-        assert!(matches!(check_upgrade(&null, None, none), Verdict::Deny(_)));
+        assert!(denied(check_upgrade(&null, HTTP, &c)));
         let missing = headers(&[("host", "localhost")]);
-        assert!(matches!(check_upgrade(&missing, None, none), Verdict::Deny(_)));
-        let allowed = vec!["https://app.example.com/".to_string()];
-        let other = headers(&[("host", "internal:8080"), ("origin", "https://app.example.com")]);
-        assert_eq!(check_upgrade(&other, None, &allowed), Verdict::Allow);
+        assert!(denied(check_upgrade(&missing, HTTP, &c)));
+        let two = headers(&[
+            ("host", "localhost:8080"),
+            ("origin", "http://localhost:8080"),
+            ("origin", "http://evil.test"),
+        ]);
+        assert!(denied(check_upgrade(&two, HTTP, &c)));
+        let two_same = headers(&[
+            ("host", "localhost:8080"),
+            ("origin", "http://localhost:8080"),
+            ("origin", "http://localhost:8080"),
+        ]);
+        assert!(denied(check_upgrade(&two_same, HTTP, &c)));
+    }
+
+    #[test]
+    fn forwarded_headers_are_never_trusted() {
+        let none = config(&[], &[]);
         let proxied = headers(&[
             ("host", "127.0.0.1:8080"),
             ("x-forwarded-host", "app.example.com"),
+            ("x-forwarded-proto", "https"),
             ("origin", "https://app.example.com"),
         ]);
-        assert_eq!(check_upgrade(&proxied, None, none), Verdict::Allow);
+        assert!(denied(check_upgrade(&proxied, HTTP, &none)));
+        let public = config(&["https://app.example.com"], &[]);
+        assert_eq!(check_upgrade(&proxied, HTTP, &public), Verdict::Allow);
+        // With a public origin, a Host that agrees with a forged Origin counts for nothing.
+        let spoofed = headers(&[
+            ("host", "evil.test"),
+            ("x-forwarded-host", "evil.test"),
+            ("origin", "http://evil.test"),
+        ]);
+        assert!(denied(check_upgrade(&spoofed, HTTP, &public)));
+        let http_public = headers(&[("host", "app.example.com"), ("origin", "http://app.example.com")]);
+        assert!(denied(check_upgrade(&http_public, HTTP, &public)), "scheme compared");
+        let allowed = config(&["https://app.example.com"], &["https://admin.example.com"]);
+        let admin = headers(&[("host", "internal"), ("origin", "https://admin.example.com")]);
+        assert_eq!(check_upgrade(&admin, HTTP, &allowed), Verdict::Allow);
+    }
+
+    #[test]
+    fn host_check_without_public_origin() {
+        let none = config(&[], &[]);
+        for ok in [
+            "localhost:8080",
+            "LOCALHOST",
+            "app.localhost:3000",
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "10.0.0.7",
+        ] {
+            let h = headers(&[("host", ok)]);
+            assert_eq!(check_host(&h, HTTP, &none), Verdict::Allow, "{ok}");
+        }
+        for bad in ["evil.test:8080", "localhost.evil.test", "127.0.0.1.nip.io", "a b", ""] {
+            let h = headers(&[("host", bad)]);
+            assert!(denied(check_host(&h, HTTP, &none)), "{bad}");
+        }
+        let two = headers(&[("host", "127.0.0.1"), ("host", "evil.test")]);
+        assert!(denied(check_host(&two, HTTP, &none)));
+        assert!(denied(check_host(&HeaderMap::new(), HTTP, &none)));
+        let h2 = Target {
+            authority: Some("127.0.0.1:8080"),
+            https: false,
+        };
+        assert_eq!(check_host(&HeaderMap::new(), h2, &none), Verdict::Allow);
+        let public = config(&["https://app.example.com"], &[]);
+        let h = headers(&[("host", "internal-name:8080")]);
+        assert_eq!(check_host(&h, HTTP, &public), Verdict::Allow);
     }
 
     #[test]
     fn post_falls_back_to_referer_then_allows() {
-        let none: &[String] = &[];
+        let c = config(&[], &[]);
         let referer = headers(&[
             ("host", "localhost:3000"),
             ("referer", "http://localhost:3000/counter?x=1"),
         ]);
-        assert_eq!(check_post(&referer, None, none), Verdict::Allow);
+        assert_eq!(check_post(&referer, HTTP, &c), Verdict::Allow);
         let bad = headers(&[("host", "localhost:3000"), ("referer", "http://evil.test/page")]);
-        assert!(matches!(check_post(&bad, None, none), Verdict::Deny(_)));
+        assert!(denied(check_post(&bad, HTTP, &c)));
         let neither = headers(&[("host", "localhost:3000")]);
-        assert_eq!(check_post(&neither, None, none), Verdict::Allow);
+        assert_eq!(check_post(&neither, HTTP, &c), Verdict::Allow);
         let origin_wins = headers(&[
             ("host", "localhost:3000"),
             ("origin", "http://evil.test"),
             ("referer", "http://localhost:3000/"),
         ]);
-        assert!(matches!(check_post(&origin_wins, None, none), Verdict::Deny(_)));
+        assert!(denied(check_post(&origin_wins, HTTP, &c)));
+        let two = headers(&[
+            ("host", "localhost:3000"),
+            ("origin", "http://localhost:3000"),
+            ("origin", "http://evil.test"),
+        ]);
+        assert!(denied(check_post(&two, HTTP, &c)));
     }
 
     #[test]
@@ -166,7 +314,5 @@ mod tests {
         assert_eq!(origin_of_url("https://a.test:1/x/y?z"), Some("https://a.test:1"));
         assert_eq!(origin_of_url("http://a.test"), Some("http://a.test"));
         assert_eq!(origin_of_url("/relative"), None);
-        assert_eq!(split_origin("http://user@host"), None);
-        assert_eq!(split_origin("ftp://host"), None);
     }
 }

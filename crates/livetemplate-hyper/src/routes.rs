@@ -7,25 +7,56 @@
 //! | `GET` page with `Upgrade: websocket` | 101 and the live connection; 403 for a foreign or missing `Origin`; 503 while shutting down |
 //! | `POST` page, urlencoded form | runs the action, 303 back to the page; 422 with the error shown above the page when the action fails or is unknown; 403 for a foreign origin; 413 over the frame limit; 415 for another body type |
 //! | `GET`/`HEAD` `/_lvt/client.js` | the bundle (ETag, `If-None-Match` → 304, gzip) |
+//! | `GET`/`HEAD` `/_lvt/icon.svg`, an app's asset | the file (ETag, `If-None-Match` → 304) |
 //! | anything else | 404 (405 for another method on a page) |
+//!
+//! Before routing, a server without a public origin refuses (403) a `Host` that DNS rebinding
+//! could have chosen (see [`origin`]). Every answer carries the configured `Referrer-Policy`,
+//! `X-Frame-Options` and `Content-Security-Policy` (defaults `same-origin`, `DENY`,
+//! `frame-ancestors 'none'`) and `X-Content-Type-Options: nosniff`. A form body slower than
+//! [`Config::body_timeout`](livetemplate_core::Config::body_timeout) gets 408 and the
+//! connection is closed.
 
 use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Bytes};
-use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, SET_COOKIE};
+use hyper::header::{
+    ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, SET_COOKIE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use livetemplate_core::group::RequestHead;
-use livetemplate_core::{GroupId, Request as PageRequest};
+use livetemplate_core::{Config, GroupId, Request as PageRequest};
 
+use crate::assets;
 use crate::client_js::{self, CLIENT_JS_PATH};
 use crate::form;
 use crate::origin::{self, Verdict};
 use crate::service::{Phase, ResponseBody, Shared};
 use crate::socket;
 
-/// Answer one request.
+/// Answer one request: the `Host` check, routing, then the security headers on whatever the
+/// answer is.
 pub(crate) async fn handle<B>(shared: &Arc<Shared>, req: Request<B>) -> Response<ResponseBody>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let config = shared.app.config();
+    let mut response = match origin::check_host(req.headers(), target(&req), config) {
+        Verdict::Allow => route_request(shared, req).await,
+        Verdict::Deny(reason) => {
+            log_refusal("request refused by the Host check", reason);
+            message_page(StatusCode::FORBIDDEN, "Forbidden", reason)
+        }
+    };
+    add_security_headers(config, response.headers_mut());
+    response
+}
+
+/// Route one request that passed the `Host` check.
+async fn route_request<B>(shared: &Arc<Shared>, req: Request<B>) -> Response<ResponseBody>
 where
     B: Body + Send + 'static,
     B::Data: Send,
@@ -40,6 +71,9 @@ where
             Method::GET | Method::HEAD => client_js::respond(req.headers(), &query),
             _ => method_not_allowed("GET, HEAD"),
         };
+    }
+    if let Some(response) = assets::respond(&shared.app, &method, &path, &query, req.headers()) {
+        return response;
     }
     if shared.app.route(&path).is_none() {
         return message_page(
@@ -98,10 +132,9 @@ async fn page(shared: &Shared, req: &PageRequest) -> Response<ResponseBody> {
 }
 
 fn upgrade<B>(shared: &Arc<Shared>, mut req: Request<B>, page_req: PageRequest) -> Response<ResponseBody> {
-    let verdict = origin::check_upgrade(req.headers(), authority(&req), &shared.app.config().allowed_origins);
-    if let Verdict::Deny(reason) = verdict {
-        tracing::warn!(page = %page_req.path, %reason, "WebSocket upgrade refused");
-        return message_page(StatusCode::FORBIDDEN, "Forbidden", &reason);
+    if let Verdict::Deny(reason) = origin::check_upgrade(req.headers(), target(&req), shared.app.config()) {
+        log_refusal("WebSocket upgrade refused", reason);
+        return message_page(StatusCode::FORBIDDEN, "Forbidden", reason);
     }
     if shared.phase() != Phase::Running {
         return unavailable();
@@ -129,9 +162,9 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let config = shared.app.config();
-    if let Verdict::Deny(reason) = origin::check_post(req.headers(), authority(&req), &config.allowed_origins) {
-        tracing::warn!(page = %page_req.path, %reason, "form POST refused");
-        return message_page(StatusCode::FORBIDDEN, "Forbidden", &reason);
+    if let Verdict::Deny(reason) = origin::check_post(req.headers(), target(&req), config) {
+        log_refusal("form POST refused", reason);
+        return message_page(StatusCode::FORBIDDEN, "Forbidden", reason);
     }
     if shared.phase() != Phase::Running {
         return unavailable();
@@ -148,7 +181,14 @@ where
     if declared.is_some_and(|n| n > limit as u64) {
         return too_large(limit);
     }
-    let body = match Limited::new(req.into_body(), limit).collect().await {
+    // hyper times out only the request head: a body trickled a byte at a time would hold the
+    // connection (and shutdown) forever without this.
+    let read = tokio::time::timeout(config.body_timeout, Limited::new(req.into_body(), limit).collect()).await;
+    let Ok(read) = read else {
+        log_refusal("form POST body too slow", "the body did not arrive within body_timeout");
+        return request_timeout(config.body_timeout);
+    };
+    let body = match read {
         Ok(collected) => collected.to_bytes(),
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => return too_large(limit),
         Err(err) => {
@@ -270,7 +310,7 @@ fn html_response(status: StatusCode, html: String) -> Response<ResponseBody> {
 /// A small HTML page for errors.
 fn message_page(status: StatusCode, title: &str, message: &str) -> Response<ResponseBody> {
     let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>{t}</title></head>\n\
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"/_lvt/icon.svg\"><title>{t}</title></head>\n\
          <body>\n<h1>{t}</h1>\n<p>{m}</p>\n</body>\n</html>\n",
         t = escape(title),
         m = escape(message)
@@ -309,9 +349,70 @@ fn unavailable() -> Response<ResponseBody> {
     resp
 }
 
-/// The request's authority when there is no `Host` header (HTTP/2, absolute-form URIs).
-fn authority<B>(req: &Request<B>) -> Option<&str> {
-    req.uri().authority().map(|a| a.as_str())
+/// 408 for a body slower than `timeout`; `Connection: close` makes hyper close the
+/// connection after it instead of waiting for the rest of the body.
+fn request_timeout(timeout: std::time::Duration) -> Response<ResponseBody> {
+    let mut resp = message_page(
+        StatusCode::REQUEST_TIMEOUT,
+        "Request timeout",
+        &format!(
+            "The form did not arrive within {} seconds. Try again.",
+            timeout.as_secs_f64()
+        ),
+    );
+    resp.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+/// What the origin checks need of the request: its URI's authority (used when there is no
+/// `Host` header: HTTP/2, absolute-form URIs) and whether its URI says `https`.
+fn target<B>(req: &Request<B>) -> origin::Target<'_> {
+    origin::Target {
+        authority: req.uri().authority().map(|a| a.as_str()),
+        https: req.uri().scheme_str() == Some("https"),
+    }
+}
+
+/// Add the configured security headers (an empty setting sends none) unless the response set
+/// its own, and `X-Content-Type-Options: nosniff`.
+fn add_security_headers(config: &Config, headers: &mut HeaderMap) {
+    for (name, value) in [
+        ("referrer-policy", &config.referrer_policy),
+        ("x-frame-options", &config.frame_options),
+        ("content-security-policy", &config.content_security_policy),
+    ] {
+        if value.is_empty() || headers.contains_key(name) {
+            continue;
+        }
+        // `AppBuilder::build` checked that each value is printable ASCII.
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    }
+    headers
+        .entry("x-content-type-options")
+        .or_insert(HeaderValue::from_static("nosniff"));
+}
+
+/// Log a refused request without anything the client sent. The first refusal of each
+/// 10-second window is a WARN (so an operator sees a misconfigured proxy or an attack), the
+/// rest DEBUG, so a flood of bad requests cannot flood the log.
+fn log_refusal(what: &'static str, reason: &'static str) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST_WARN: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST_WARN.load(Ordering::Relaxed);
+    let warn = now >= last.saturating_add(10)
+        && LAST_WARN
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok();
+    if warn {
+        tracing::warn!(%reason, "{what} (further refusals in the next 10 s are logged at DEBUG)");
+    } else {
+        tracing::debug!(%reason, "{what}");
+    }
 }
 
 /// Whether the browser reached us over HTTPS (directly or through a proxy that says so), so

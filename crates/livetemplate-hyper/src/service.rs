@@ -153,7 +153,17 @@ impl LiveService {
     }
 
     /// Serve an app that is shared with other code.
+    ///
+    /// Without [`Config::public_origins`](livetemplate_core::Config::public_origins) it logs
+    /// once (INFO) that it answers only `localhost` and IP-address hosts over plain `http`.
     pub fn from_arc(app: Arc<App>) -> Self {
+        if app.config().public_origins.is_empty() {
+            tracing::info!(
+                "no public origin configured: assuming plain http and answering only requests for \
+                 localhost and IP addresses (DNS-rebinding defence); behind a domain name or a TLS \
+                 proxy, set App::builder().public_origin(\"https://your.host\")"
+            );
+        }
         LiveService {
             shared: Arc::new(Shared {
                 app,

@@ -28,8 +28,13 @@ async fn get_returns_the_document_and_sets_a_group_cookie() {
         html.contains("<div data-lvt-root data-lvt-max-frame=\"65536\"><p>0</p><pre></pre></div>"),
         "{html}"
     );
-    // An empty icon, so the browser does not ask for /favicon.ico (a 404 on every page).
-    assert_eq!(html.matches("<link rel=\"icon\" href=\"data:,\">").count(), 1, "{html}");
+    // An empty icon, so the browser does not ask for /favicon.ico (a 404 on every page); served
+    // by the app, since a data: URL is an image load `default-src 'self'` blocks.
+    assert_eq!(
+        html.matches("<link rel=\"icon\" href=\"/_lvt/icon.svg\">").count(),
+        1,
+        "{html}"
+    );
     // The script URL carries the bundle's version, so a deploy never leaves a stale client cached.
     let script = format!(
         "<script defer src=\"{}\"></script>",
@@ -150,7 +155,10 @@ async fn the_document_follows_the_config_head_icon_and_frame_limit() {
         "{html}"
     );
     assert!(html.contains("<LINK REL=\"icon\" href=\"/static/logo.svg\">"), "{html}");
-    assert!(!html.contains("data:,"), "the app's own icon, no empty one: {html}");
+    assert!(
+        !html.contains("/_lvt/icon.svg"),
+        "the app's own icon, no empty one: {html}"
+    );
     server.shutdown().await.unwrap();
 }
 

@@ -1,0 +1,67 @@
+//! Serving the app's static assets ([`AppBuilder::asset`](livetemplate_core::AppBuilder::asset),
+//! `stylesheet`, `script`) and the empty icon every document links
+//! ([`ICON_PATH`](livetemplate_core::asset::ICON_PATH)).
+//!
+//! Each answer has a strong ETag (`If-None-Match` → 304). A URL whose `v=` is the asset's
+//! version is cached as immutable (the document links those); the bare path is revalidated on
+//! each use (`no-cache`), so a deploy is seen at once.
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_NONE_MATCH};
+use hyper::{Method, Response, StatusCode};
+use livetemplate_core::App;
+use livetemplate_core::asset::{Asset, ICON_PATH, ICON_SVG};
+
+use crate::client_js::etag_matches;
+use crate::service::ResponseBody;
+
+const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const CACHE_REVALIDATE: &str = "no-cache";
+
+/// The answer for `path` when it is the icon or one of the app's assets, else `None`.
+pub(crate) fn respond(
+    app: &App,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+) -> Option<Response<ResponseBody>> {
+    let icon;
+    let asset = if path == ICON_PATH && app.asset(path).is_none() {
+        icon = Asset::new(ICON_PATH, "image/svg+xml", ICON_SVG);
+        &icon
+    } else {
+        app.asset(path)?
+    };
+    if !matches!(*method, Method::GET | Method::HEAD) {
+        let mut resp = Response::new(Full::new(Bytes::from_static(b"Use GET or HEAD.\n")));
+        *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        resp.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return Some(resp);
+    }
+    let etag = asset.etag();
+    let versioned = query
+        .split('&')
+        .any(|kv| kv.strip_prefix("v=") == Some(asset.version()));
+    let not_modified = headers.get_all(IF_NONE_MATCH).iter().any(|h| etag_matches(h, &[&etag]));
+    let mut resp = if not_modified {
+        let mut r = Response::new(Full::new(Bytes::new()));
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        Response::new(Full::new(Bytes::copy_from_slice(asset.body())))
+    };
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(ETAG, v);
+    }
+    h.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static(if versioned { CACHE_IMMUTABLE } else { CACHE_REVALIDATE }),
+    );
+    if !not_modified && let Ok(v) = HeaderValue::from_str(asset.content_type()) {
+        h.insert(CONTENT_TYPE, v);
+    }
+    Some(resp)
+}

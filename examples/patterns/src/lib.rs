@@ -13,14 +13,30 @@ pub struct Options {
     pub addr: String,
     /// Data directory for the sled store.
     pub data: PathBuf,
+    /// Public origins (`https://app.example.com`), for serving under a domain name or behind
+    /// a TLS proxy; without one the server answers only localhost and IP-address hosts.
+    pub public_origins: Vec<String>,
+    /// The `Content-Security-Policy` sent with every answer.
+    pub content_security_policy: String,
 }
 
 impl Options {
-    /// Read `--addr`/`LVT_ADDR` and `--data`/`LVT_DATA` (flags win).
+    /// Read `--addr`/`LVT_ADDR`, `--data`/`LVT_DATA`, `--public-origin`/`LVT_PUBLIC_ORIGIN`
+    /// (repeatable; the variable takes a comma-separated list) and `--csp`/`LVT_CSP` (flags win).
     pub fn from_env_and_args(args: impl Iterator<Item = String>) -> Result<Self, String> {
         let mut opts = Options {
             addr: std::env::var("LVT_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into()),
             data: std::env::var("LVT_DATA").unwrap_or_else(|_| "./data".into()).into(),
+            public_origins: std::env::var("LVT_PUBLIC_ORIGIN")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            content_security_policy: std::env::var("LVT_CSP").unwrap_or_else(|_| pages::CONTENT_SECURITY_POLICY.into()),
         };
         let mut args = args.peekable();
         while let Some(arg) = args.next() {
@@ -37,8 +53,10 @@ impl Options {
             match flag.as_str() {
                 "--addr" => opts.addr = value()?,
                 "--data" => opts.data = value()?.into(),
+                "--public-origin" => opts.public_origins.push(value()?),
+                "--csp" => opts.content_security_policy = value()?,
                 "-h" | "--help" => {
-                    return Err("usage: example-patterns [--addr HOST:PORT] [--data DIR]".into());
+                    return Err("usage: example-patterns [--addr HOST:PORT] [--data DIR] [--public-origin URL]... [--csp POLICY]".into());
                 }
                 other => return Err(format!("unknown option `{other}`; try --help")),
             }
@@ -53,11 +71,13 @@ pub fn build_app(opts: &Options) -> livetemplate::Result<App> {
         livetemplate::Error::config(format!("cannot create data directory `{}`: {e}", opts.data.display()))
     })?;
     let store = SledStore::open(opts.data.join("patterns.sled"))?;
-    pages::register(
-        App::builder()
-            .store(store)
-            .title("livetemplate patterns")
-            .head(pages::STYLE),
-    )
-    .build()
+    let mut builder = App::builder()
+        .store(store)
+        .title("livetemplate patterns")
+        .stylesheet(pages::STYLESHEET_PATH, pages::STYLESHEET)
+        .content_security_policy(opts.content_security_policy.as_str());
+    for origin in &opts.public_origins {
+        builder = builder.public_origin(origin.as_str());
+    }
+    pages::register(builder).build()
 }

@@ -2,7 +2,10 @@
 //!
 //! Every seed pattern of livetemplate on one server: an index at `/`, then `/counter`,
 //! `/thermostat`, `/reconnection`. Options: `--addr 127.0.0.1:8080` (or `LVT_ADDR`) and
-//! `--data ./data` (or `LVT_DATA`) for the sled store.
+//! `--data ./data` (or `LVT_DATA`) for the sled store. Served under a domain name or behind a
+//! TLS proxy, pass `--public-origin https://your.host` (or `LVT_PUBLIC_ORIGIN`); without it
+//! the server answers only `localhost` and IP-address hosts. `--csp POLICY` (or `LVT_CSP`)
+//! replaces the strict Content-Security-Policy the pages are sent with.
 
 use example_patterns::{Options, build_app};
 

@@ -11,18 +11,16 @@ pub mod server_push;
 pub mod thermostat;
 pub mod url_params;
 
-/// A little CSS so the pages are readable.
-pub const STYLE: &str = r#"<style>
-body{font-family:system-ui,sans-serif;margin:0;color:#222}
-nav.top{display:flex;gap:1rem;align-items:center;padding:.6rem 1rem;background:#f3f4f6;border-bottom:1px solid #ddd}
-nav.top a{color:inherit;text-decoration:none}
-.category{color:#666;font-size:.9rem}
-main.container{max-width:46rem;margin:1rem auto;padding:0 1rem}
-button{font-size:1rem;padding:.35rem .8rem;margin:.2rem;cursor:pointer}
-textarea,input{font:inherit;width:100%;box-sizing:border-box}
-.lvt-disconnected main{opacity:.6}
-</style>
-"#;
+/// The pages' stylesheet (`static/patterns.css`), served at [`STYLESHEET_PATH`] rather than
+/// inlined, so every page runs under a strict Content-Security-Policy.
+pub const STYLESHEET: &str = include_str!("../../static/patterns.css");
+
+/// Where [`STYLESHEET`] is served.
+pub const STYLESHEET_PATH: &str = "/patterns.css";
+
+/// The policy the example sends unless `--csp` says otherwise: nothing but this origin's own
+/// scripts, styles, images and sockets, and no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; frame-ancestors 'none'";
 
 /// Add every pattern page.
 pub fn register(b: AppBuilder) -> AppBuilder {

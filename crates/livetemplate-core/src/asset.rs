@@ -93,7 +93,8 @@ impl Asset {
     }
 }
 
-/// The bytes of an [`Asset`]: from a `&'static str`, `&'static [u8]`, `String` or `Vec<u8>`.
+/// The bytes of an [`Asset`]: from a `&'static str`, `&'static [u8]` (an `include_bytes!`),
+/// `String` or `Vec<u8>`.
 #[derive(Debug, Clone)]
 pub struct AssetBody(Cow<'static, [u8]>);
 
@@ -106,6 +107,12 @@ impl From<&'static str> for AssetBody {
 impl From<&'static [u8]> for AssetBody {
     fn from(b: &'static [u8]) -> Self {
         AssetBody(Cow::Borrowed(b))
+    }
+}
+
+impl<const N: usize> From<&'static [u8; N]> for AssetBody {
+    fn from(b: &'static [u8; N]) -> Self {
+        AssetBody(Cow::Borrowed(b.as_slice()))
     }
 }
 

@@ -7,8 +7,10 @@
 //!   neither gets a new group and a `Set-Cookie` (also on the 303 of a POST and on the 101 of
 //!   a WebSocket upgrade).
 //! - `GET /page` with `Upgrade: websocket` — the live connection (protocol in
-//!   `docs/protocol.md`). `Origin` must name the request's host or an allowed origin
-//!   ([`Config::allowed_origins`](livetemplate_core::Config::allowed_origins)), else 403.
+//!   `docs/protocol.md`). Exactly one `Origin` is required, equal (scheme, host and port) to a
+//!   [public origin](livetemplate_core::Config::public_origins), else — when none is
+//!   configured — to `http://` plus the request's `Host`, or to an
+//!   [allowed origin](livetemplate_core::Config::allowed_origins); otherwise 403.
 //!   Frames over [`Config::max_frame_bytes`](livetemplate_core::Config::max_frame_bytes)
 //!   close the socket with 1009 (logged as a warning), binary frames with 1003, floods with 1008,
 //!   unmasked frames (RFC 6455 requires clients to mask) with 1002.
@@ -16,9 +18,19 @@
 //!   (`<button name="increment">`) with the other fields as data, then `303 See Other` back
 //!   to the page. When the action fails (or the form names none) the answer is `422` with
 //!   the page and the error message above it. `Origin` (or, without it, `Referer`) must match
-//!   as for the socket; a POST with neither header (old browsers, curl) is allowed.
+//!   as for the socket; two of either are refused; a POST with neither header (old browsers,
+//!   curl) is allowed.
 //! - `GET /_lvt/client.js` — the client bundle with a strong ETag (304 on `If-None-Match`),
 //!   `Cache-Control`, and gzip when accepted.
+//! - `GET /_lvt/icon.svg` and the app's [assets](livetemplate_core::AppBuilder::asset) — with
+//!   a strong ETag; versioned URLs (`?v=<hash>`) are cached as immutable.
+//!
+//! Every answer carries `Referrer-Policy`, `X-Frame-Options` and `Content-Security-Policy` as
+//! configured (defaults `same-origin`, `DENY`, `frame-ancestors 'none'`). Without a public
+//! origin, only requests whose `Host` is `localhost`, `*.localhost` or an IP literal are
+//! answered (DNS-rebinding defence; 403 otherwise). A form body slower than
+//! [`Config::body_timeout`](livetemplate_core::Config::body_timeout) gets 408 and the
+//! connection is closed. The threat model is in `docs/security.md`.
 //!
 //! Run it with [`serve`], embed it with [`LiveService`] (a hyper and tower service, so it
 //! mounts in an axum `Router`), or start a [`Server`] on port 0 in tests.

@@ -131,7 +131,7 @@ fn judge(origin: &str, headers: &HeaderMap, target: Target<'_>, config: &Config)
         return Verdict::Deny("the Origin is not a web origin (scheme://host[:port])");
     };
     // Both lists are in canonical form: `AppBuilder::build` normalized them.
-    let listed = |list: &[String]| list.iter().any(|o| *o == origin);
+    let listed = |list: &[String]| list.contains(&origin);
     if listed(&config.public_origins) || listed(&config.allowed_origins) {
         return Verdict::Allow;
     }
@@ -177,10 +177,11 @@ mod tests {
     };
 
     fn config(public: &[&str], allowed: &[&str]) -> Config {
-        let mut c = Config::default();
-        c.public_origins = public.iter().map(|o| normalize(o).unwrap()).collect();
-        c.allowed_origins = allowed.iter().map(|o| normalize(o).unwrap()).collect();
-        c
+        Config {
+            public_origins: public.iter().map(|o| normalize(o).unwrap()).collect(),
+            allowed_origins: allowed.iter().map(|o| normalize(o).unwrap()).collect(),
+            ..Config::default()
+        }
     }
 
     fn denied(v: Verdict) -> bool {

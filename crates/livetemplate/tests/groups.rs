@@ -37,8 +37,8 @@ impl Ctrl {
     }
 }
 
-const KEY_A: &str = "key A: thirty-two bytes or more, for tests only";
-const KEY_B: &str = "key B: thirty-two bytes or more, for tests only";
+const KEY_A: &str = "key A: thirty-two bytes or more for tests only";
+const KEY_B: &str = "key B: thirty-two bytes or more for tests only";
 const NO_KEYS: &[&str] = &[];
 
 fn counter(builder: AppBuilder) -> App {
@@ -339,4 +339,73 @@ async fn groups_from_before_signed_cookies_are_re_signed_once() {
     let resp = get(server.local_addr(), &[&format!("lvt_group={}", other.as_str())]).await;
     assert_eq!(resp.count(), 0);
     server.shutdown().await.unwrap();
+}
+
+/// `LVT_SECRET_KEY` is read by `App::build`; a test cannot set the variable in its own process
+/// (other tests run beside it), so each case runs this file's `env_child` in a child process.
+#[test]
+fn keys_from_the_environment_are_used_and_checked() {
+    let cases = [
+        ("short", "too-short-key"),
+        ("rotation", &*format!("{KEY_B}, {KEY_A}")),
+        ("empty", "  "),
+        ("empty_entry", &*format!("{KEY_B},,{KEY_A}")),
+        ("builder_wins", "too-short-but-ignored"),
+    ];
+    for (case, value) in cases {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "env_child", "--ignored", "--test-threads=1"])
+            .env("LVT_SECRET_KEY", value)
+            .env("LVT_TEST_ENV_CASE", case)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{case}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("1 passed"), "{case}: the child ran nothing: {text}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "run by keys_from_the_environment_are_used_and_checked with LVT_SECRET_KEY set"]
+async fn env_child() {
+    let Ok(case) = std::env::var("LVT_TEST_ENV_CASE") else {
+        return; // run directly (--include-ignored): nothing to check
+    };
+    let g = GroupId::random();
+    let old = GroupSigner::new(KEY_A, NO_KEYS).unwrap();
+    let current = GroupSigner::new(KEY_B, NO_KEYS).unwrap();
+    match case.as_str() {
+        "short" => {
+            let err = App::builder().build().unwrap_err();
+            assert!(err.is_config(), "{err}");
+            let text = err.to_string();
+            assert!(
+                text.contains("LVT_SECRET_KEY") && text.contains("at least 32"),
+                "{text}"
+            );
+        }
+        "rotation" => {
+            let app = App::builder().build().unwrap();
+            let signer = app.group_signer().await.unwrap();
+            assert_eq!(signer.sign(&g), current.sign(&g), "the first key signs");
+            let read = signer.verify(old.sign(&g).as_str());
+            assert_eq!(read, livetemplate::core::group::CookieGroup::PreviousKey(g));
+        }
+        "empty" => {
+            // Counts as unset: the key is generated (and kept in the store).
+            let app = App::builder().build().unwrap();
+            let signer = app.group_signer().await.unwrap();
+            assert_ne!(signer.sign(&g), current.sign(&g));
+        }
+        "empty_entry" => assert!(App::builder().build().unwrap_err().is_config()),
+        "builder_wins" => {
+            let app = App::builder().secret_key(KEY_B).build().unwrap();
+            assert_eq!(app.group_signer().await.unwrap().sign(&g), current.sign(&g));
+        }
+        other => panic!("unknown case {other}"),
+    }
 }

@@ -707,9 +707,7 @@ impl<T> Future for CatchUnwind<'_, T> {
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".into());
                 // Logged where the error is answered (with its reference), not here.
-                Poll::Ready(Err(Error::panic(format!(
-                    "the action panicked ({msg}); its state change was rolled back"
-                ))))
+                Poll::Ready(Err(Error::panic(format!("panic in the page's code: {msg}"))))
             }
         }
     }

@@ -11,7 +11,9 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::asset::{Asset, AssetBody};
 use crate::error::{Error, Result};
-use crate::group::{Authenticator, GroupId, RequestHead};
+use crate::group::{
+    Authenticator, CookieGroup, GROUP_COOKIE, GroupId, GroupSigner, RequestHead, SECRET_KEY_ENV, SignedGroup,
+};
 use crate::hub::{Hub, LocalTransport, PubSubTransport, Push, Session};
 use crate::page::{Page, PageRoute, Request, Services, error_frame};
 use crate::state::Controller;
@@ -58,6 +60,13 @@ pub struct Config {
     /// How long a no-JS form POST may take to send its body (default 30 s, like the request
     /// headers); a slower body gets `408 Request Timeout` and the connection is closed.
     pub body_timeout: Duration,
+    /// Re-issue, signed, an unsigned `lvt_group` cookie from a deployment before signed
+    /// groups (default `true`), so an upgrade keeps its users' sessions. Only such an old id
+    /// (43 characters; ids issued since are 44, so none can be made now) that the store holds
+    /// persisted data for is taken, and each only once: the first browser to bring it gets it
+    /// signed, a later one (or one planted by an attacker) a new group. Turn it off once
+    /// users have come back; for a new deployment it changes nothing.
+    pub adopt_unsigned_groups: bool,
 }
 
 impl Default for Config {
@@ -75,6 +84,7 @@ impl Default for Config {
             frame_options: "DENY".into(),
             content_security_policy: "frame-ancestors 'none'".into(),
             body_timeout: Duration::from_secs(30),
+            adopt_unsigned_groups: true,
         }
     }
 }
@@ -94,6 +104,9 @@ pub struct App {
     config: Config,
     authenticator: Option<Arc<dyn Authenticator>>,
     assets: Vec<Asset>,
+    /// Signs and checks group cookies: set at build from configured keys, else on the first
+    /// request from the key kept in the store.
+    signer: tokio::sync::OnceCell<GroupSigner>,
 }
 
 impl fmt::Debug for App {
@@ -115,6 +128,8 @@ pub struct AppBuilder {
     authenticator: Option<Arc<dyn Authenticator>>,
     config: Config,
     assets: Vec<Asset>,
+    secret_key: Option<Vec<u8>>,
+    previous_secret_keys: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for AppBuilder {
@@ -325,6 +340,34 @@ impl AppBuilder {
         Ok(())
     }
 
+    /// Sign session-group cookies with `key` (at least
+    /// [`MIN_SECRET_KEY_BYTES`](crate::group::MIN_SECRET_KEY_BYTES) bytes, used as they are).
+    /// It takes precedence over `LVT_SECRET_KEY`. Without either, a random key is made on the
+    /// first request and kept in the persist store (a reserved record), so restarts and
+    /// every node on the same store share it.
+    ///
+    /// ```
+    /// use livetemplate_core::App;
+    /// let app = App::builder().secret_key("a key of at least 32 bytes, from a vault").build();
+    /// assert!(app.is_ok());
+    /// let err = App::builder().secret_key("short").build().unwrap_err();
+    /// assert!(err.is_config() && err.to_string().contains("at least 32"), "{err}");
+    /// ```
+    pub fn secret_key(mut self, key: impl AsRef<[u8]>) -> Self {
+        self.secret_key = Some(key.as_ref().to_vec());
+        self
+    }
+
+    /// Keys that signed group cookies before the current one: cookies signed with them are
+    /// still accepted, and re-issued signed with the current key (key rotation). Needs
+    /// [`secret_key`](Self::secret_key) or `LVT_SECRET_KEY`; a key dropped from this list is
+    /// retired, and its cookies get new groups.
+    pub fn previous_secret_keys<K: AsRef<[u8]>>(mut self, keys: impl IntoIterator<Item = K>) -> Self {
+        self.previous_secret_keys
+            .extend(keys.into_iter().map(|k| k.as_ref().to_vec()));
+        self
+    }
+
     /// Check the pages and build the app.
     pub fn build(mut self) -> Result<App> {
         let mut routes = HashMap::new();
@@ -344,6 +387,7 @@ impl AppBuilder {
         }
         Self::check_security(&mut self.config, &self.assets, &routes)?;
         let transport = self.transport.unwrap_or_else(|| Arc::new(LocalTransport::default()));
+        let signer = configured_signer(self.secret_key, self.previous_secret_keys)?;
         Ok(App {
             routes,
             order,
@@ -354,8 +398,62 @@ impl AppBuilder {
             config: self.config,
             authenticator: self.authenticator,
             assets: self.assets,
+            signer: tokio::sync::OnceCell::new_with(signer),
         })
     }
+}
+
+/// The signer of configured keys: the builder's key, else `LVT_SECRET_KEY`'s keys, then the
+/// builder's previous keys; `None` when no key is configured.
+fn configured_signer(key: Option<Vec<u8>>, previous: Vec<Vec<u8>>) -> Result<Option<GroupSigner>> {
+    let from_env = key.is_none();
+    let mut keys = match key {
+        Some(key) => vec![key],
+        None => match std::env::var(SECRET_KEY_ENV) {
+            Ok(text) => crate::group::env_keys(&text)?,
+            Err(std::env::VarError::NotPresent) => Vec::new(),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Error::config(format!("{SECRET_KEY_ENV} is not valid UTF-8")));
+            }
+        },
+    };
+    if keys.is_empty() {
+        return match previous.is_empty() {
+            true => Ok(None),
+            false => Err(Error::config(format!(
+                "previous_secret_keys needs a current key: call secret_key(..) or set {SECRET_KEY_ENV}"
+            ))),
+        };
+    }
+    keys.extend(previous);
+    GroupSigner::new(&keys[0], &keys[1..])
+        .map(Some)
+        .map_err(|err| match from_env {
+            true => Error::config(format!("{SECRET_KEY_ENV}: {err}")),
+            false => err,
+        })
+}
+
+/// Where the generated signing key is kept: page and field under [`GroupId::server`]. Not a
+/// page path (those start with `/`), so no page can read it.
+const KEY_RECORD: (&str, &str) = ("lvt:group-signing-key", "current");
+
+/// Where a re-signed unsigned group is marked, under that group, so it is taken only once.
+const ADOPTED_RECORD: (&str, &str) = ("lvt:adopted", "at");
+
+/// At most this many unsigned cookies of one request are looked up in the store.
+const MAX_UNSIGNED_LOOKUPS: usize = 4;
+
+/// The session group of a request, and the cookie to send back.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ResolvedGroup {
+    /// The request's group.
+    pub group: GroupId,
+    /// The signed `lvt_group` cookie to hand the browser (`Set-Cookie`), when its own is
+    /// missing, invalid, signed with a previous key or unsigned; `None` when its cookie is
+    /// current or the app's `Authenticator` chose the group.
+    pub cookie: Option<SignedGroup>,
 }
 
 impl App {
@@ -368,6 +466,8 @@ impl App {
             authenticator: None,
             config: Config::default(),
             assets: Vec::new(),
+            secret_key: None,
+            previous_secret_keys: Vec::new(),
         }
     }
 
@@ -392,17 +492,99 @@ impl App {
         &self.svc.hub
     }
 
-    /// The session group of a request: the authenticator's answer, else a valid
-    /// `lvt_group` cookie, else `None` (the transport then makes a new group and sets the
-    /// cookie). A forged or malformed cookie is `None`, never another group.
-    pub fn resolve_group(&self, head: &RequestHead<'_>) -> Option<GroupId> {
-        if let Some(g) = self.authenticator.as_ref().and_then(|auth| auth.group(head)) {
-            return Some(g);
+    /// The session group of a request: the authenticator's answer; else the group of an
+    /// `lvt_group` cookie the server signed (every such cookie of every `Cookie` header is
+    /// tried, current key first, then previous keys); else an unsigned cookie from before
+    /// signed groups, when [`Config::adopt_unsigned_groups`] allows it; else a new group. A
+    /// forged cookie, or one signed with a retired key, gets a new group, never another.
+    ///
+    /// # Errors
+    /// A store error while reading (or, on the very first request of a store, creating) the
+    /// generated signing key, or while looking up an unsigned group. The request should fail
+    /// then rather than replace the browser's cookie.
+    pub async fn resolve_group(&self, head: &RequestHead<'_>) -> Result<ResolvedGroup> {
+        if let Some(group) = self.authenticator.as_ref().and_then(|auth| auth.group(head)) {
+            return Ok(ResolvedGroup { group, cookie: None });
         }
-        head.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
-            .find_map(|(_, v)| GroupId::from_cookie_header(v))
+        let signer = self.group_signer().await?;
+        let mut previous = None;
+        let mut unsigned = Vec::new();
+        for value in head.cookie_values(GROUP_COOKIE) {
+            match signer.verify(value) {
+                CookieGroup::Current(group) => return Ok(ResolvedGroup { group, cookie: None }),
+                CookieGroup::PreviousKey(group) => {
+                    previous.get_or_insert(group);
+                }
+                CookieGroup::Unsigned(group) if unsigned.len() < MAX_UNSIGNED_LOOKUPS => unsigned.push(group),
+                _ => {}
+            }
+        }
+        if let Some(group) = previous {
+            return Ok(ResolvedGroup {
+                cookie: Some(signer.sign(&group)),
+                group,
+            });
+        }
+        if self.config.adopt_unsigned_groups {
+            for group in unsigned {
+                if self.adopt_unsigned(&group).await? {
+                    return Ok(ResolvedGroup {
+                        cookie: Some(signer.sign(&group)),
+                        group,
+                    });
+                }
+            }
+        }
+        let group = GroupId::random();
+        Ok(ResolvedGroup {
+            cookie: Some(signer.sign(&group)),
+            group,
+        })
+    }
+
+    /// What signs and checks group cookies: the configured keys, or the key kept in the
+    /// persist store (made and saved there by the first node to need it).
+    ///
+    /// # Errors
+    /// A store error reading or saving the generated key (tried again on the next call).
+    pub async fn group_signer(&self) -> Result<&GroupSigner> {
+        self.signer
+            .get_or_try_init(|| async {
+                let key = stored_signing_key(&*self.svc.store).await?;
+                GroupSigner::new(key, &[] as &[&[u8]])
+            })
+            .await
+    }
+
+    /// Whether an unsigned group from before signed cookies is taken: the store holds
+    /// persisted data of it for one of the app's pages, and it was not taken before (then
+    /// it is marked taken).
+    async fn adopt_unsigned(&self, group: &GroupId) -> Result<bool> {
+        let store = &*self.svc.store;
+        let (page, field) = ADOPTED_RECORD;
+        if !store.load(group, page).await?.is_empty() {
+            tracing::info!(
+                ?group,
+                "an unsigned group cookie that was already re-signed came again; new group"
+            );
+            return Ok(false);
+        }
+        let mut has_data = false;
+        for path in &self.order {
+            if !store.load(group, path).await?.is_empty() {
+                has_data = true;
+                break;
+            }
+        }
+        if !has_data {
+            return Ok(false);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        store.save(group, page, &[(field, now.to_be_bytes().to_vec())]).await?;
+        tracing::info!(?group, "re-signed a session group from before signed cookies");
+        Ok(true)
     }
 
     /// What pages use: store and hub.
@@ -714,4 +896,29 @@ impl TokenBucket {
             false
         }
     }
+}
+
+/// The generated signing key kept in `store`, made and saved there when there is none yet.
+async fn stored_signing_key(store: &dyn PersistStore) -> Result<Vec<u8>> {
+    let server = GroupId::server();
+    let (page, field) = KEY_RECORD;
+    let find = |fields: Vec<(String, Vec<u8>)>| {
+        fields
+            .into_iter()
+            .find(|(name, key)| name == field && key.len() >= crate::group::MIN_SECRET_KEY_BYTES)
+            .map(|(_, key)| key)
+    };
+    if let Some(key) = find(store.load(&server, page).await?) {
+        return Ok(key);
+    }
+    let key: [u8; 32] = crate::group::random_bytes();
+    store.save(&server, page, &[(field, key.to_vec())]).await?;
+    // Two nodes starting together on one store may both have made a key: read back, so all
+    // adopt the one the store kept.
+    let kept = find(store.load(&server, page).await?).unwrap_or_else(|| key.to_vec());
+    tracing::info!(
+        "made a secret key for signing session-group cookies and kept it in the persist store; \
+         set {SECRET_KEY_ENV} to choose your own"
+    );
+    Ok(kept)
 }

@@ -1,6 +1,9 @@
-//! The one error type of livetemplate: opaque, with predicates for the cases callers act on.
+//! The one error type of livetemplate: opaque, with predicates for the cases callers act on,
+//! and the split between what a user may read and what only the server log may hold.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::OnceLock;
 
 /// A livetemplate error.
 ///
@@ -13,6 +16,10 @@ use std::fmt;
 /// assert!(err.is_action());
 /// assert_eq!(err.to_string(), "notes too long");
 /// ```
+///
+/// `to_string()` is the whole message, for the server log. What a browser may see is
+/// [`client_message`](Error::client_message): an action's own text as it is, and for an
+/// internal failure only a generic line with a short reference that the log carries too.
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -21,6 +28,8 @@ struct Inner {
     kind: Kind,
     message: String,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    /// The short reference of an internal error, made when first asked for.
+    reference: OnceLock<Box<str>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +64,7 @@ impl Error {
                 kind,
                 message: message.into(),
                 source: None,
+                reference: OnceLock::new(),
             }),
         }
     }
@@ -156,12 +166,57 @@ impl Error {
     pub fn is_panic(&self) -> bool {
         self.inner.kind == Kind::Panic
     }
+
+    /// True for a failure of the server (store, render, panic, decode, configuration, no
+    /// connection), whose message is for the server log only. False for an action's own
+    /// error, an unknown action and a malformed client frame: those are the client's to read.
+    pub fn is_internal(&self) -> bool {
+        !matches!(self.inner.kind, Kind::Action | Kind::UnknownAction | Kind::Protocol)
+    }
+
+    /// The short reference of an internal error (six hex digits, the same for every call on
+    /// this error), that [`client_message`](Error::client_message) shows and the log line
+    /// should carry, so a user's report finds the full error. `None` for errors meant for the
+    /// client.
+    pub fn reference(&self) -> Option<&str> {
+        self.is_internal()
+            .then(|| &**self.inner.reference.get_or_init(new_reference))
+    }
+
+    /// The text to show a user: an action's own message (`Error::msg`), an unknown action's
+    /// or a malformed frame's as they are; for an internal failure only
+    /// `internal error (ref 7f3a9c)`, never its message (which may hold paths, store or
+    /// template details).
+    ///
+    /// ```
+    /// use livetemplate_core::Error;
+    /// assert_eq!(Error::msg("Name is required").client_message(), "Name is required");
+    /// let err = Error::store("sled write to /var/lib/app failed", std::io::Error::other("disk full"));
+    /// let shown = err.client_message();
+    /// assert!(!shown.contains("sled") && !shown.contains("disk"), "{shown}");
+    /// assert_eq!(shown, format!("internal error (ref {})", err.reference().unwrap()));
+    /// ```
+    pub fn client_message(&self) -> Cow<'_, str> {
+        match self.reference() {
+            None => Cow::Borrowed(&self.inner.message),
+            Some(reference) => Cow::Owned(format!("internal error (ref {reference})")),
+        }
+    }
+}
+
+/// Six hex digits from the OS random source (24 bits: enough to find one line in a log).
+fn new_reference() -> Box<str> {
+    let bytes: [u8; 3] = crate::group::random_bytes();
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().into()
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
         d.field("kind", &self.inner.kind).field("message", &self.inner.message);
+        if let Some(reference) = self.inner.reference.get() {
+            d.field("reference", reference);
+        }
         if let Some(source) = &self.inner.source {
             d.field("source", source);
         }

@@ -20,7 +20,7 @@ pub mod tree;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use app::{App, AppBuilder, Config};
+pub use app::{App, AppBuilder, Config, ResolvedGroup};
 pub use context::{Context, Navigation};
 pub use error::{Error, Result};
 pub use group::GroupId;

@@ -458,16 +458,20 @@ impl<C: Controller> LiveView<C> {
                 // or it failed; nobody is waiting for an answer.
                 if err.is_unknown_action() {
                     tracing::debug!(page = %self.page.path, action, "pushed action not handled by this page");
+                } else if err.is_internal() {
+                    tracing::error!(page = %self.page.path, action, error = %err, "pushed action failed");
                 } else {
                     tracing::warn!(page = %self.page.path, action, error = %err, "pushed action failed");
                 }
                 None
             }
             Err(err) => {
-                if !err.is_action() && !err.is_unknown_action() {
-                    tracing::warn!(page = %self.page.path, action, error = %err, "action failed");
+                // The user reads the action's own message; an internal failure reaches them
+                // only as a reference to this log line.
+                if let Some(error_ref) = err.reference() {
+                    tracing::error!(page = %self.page.path, action, error_ref, error = %err, "action failed");
                 }
-                Some(error_frame(reply_to, &err.to_string()))
+                Some(error_frame(reply_to, &err.client_message()))
             }
         }
     }
@@ -626,7 +630,11 @@ impl<C: Controller> LiveConnection for LiveView<C> {
             let mut ctx = this.page.context("disconnect", Value::Null, &at, &this.svc.hub);
             let page = this.page.clone();
             if let Err(err) = catch(page.controller.on_disconnect(&mut this.state, &mut ctx)).await {
-                tracing::warn!(page = %page.path, error = %err, "on_disconnect failed");
+                if err.is_internal() {
+                    tracing::error!(page = %page.path, error = %err, "on_disconnect failed");
+                } else {
+                    tracing::warn!(page = %page.path, error = %err, "on_disconnect failed");
+                }
             }
         })
     }
@@ -663,7 +671,8 @@ fn with_extras(frame: Option<String>, navigate: Option<Navigation>, events: &[(S
     Some(out)
 }
 
-/// An error frame answering `reply_to`.
+/// An error frame answering `reply_to`. `message` is shown to the user: pass
+/// [`Error::client_message`], never an internal error's own text.
 pub fn error_frame(reply_to: Option<u64>, message: &str) -> String {
     let mut out = String::from("{");
     if let Some(r) = reply_to {
@@ -697,10 +706,8 @@ impl<T> Future for CatchUnwind<'_, T> {
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".into());
-                tracing::error!(panic = %msg, "an action panicked; its state change was rolled back");
-                Poll::Ready(Err(Error::panic(
-                    "the action failed unexpectedly (panic); nothing was changed",
-                )))
+                // Logged where the error is answered (with its reference), not here.
+                Poll::Ready(Err(Error::panic(format!("panic in the page's code: {msg}"))))
             }
         }
     }

@@ -3,9 +3,10 @@
 //! It serves an [`App`](livetemplate_core::App):
 //!
 //! - `GET /page` — the whole HTML document; works with JavaScript off. The session group
-//!   is the app's `Authenticator`'s answer, else a valid `lvt_group` cookie; a request with
-//!   neither gets a new group and a `Set-Cookie` (also on the 303 of a POST and on the 101 of
-//!   a WebSocket upgrade).
+//!   is the app's `Authenticator`'s answer, else an `lvt_group` cookie the server signed
+//!   ([`App::resolve_group`](livetemplate_core::App::resolve_group)); a request with neither
+//!   gets a new group and a `Set-Cookie` (also on the 303 of a POST and on the 101 of a
+//!   WebSocket upgrade), as does one whose cookie was signed with a previous key (re-signed).
 //! - `GET /page` with `Upgrade: websocket` — the live connection (protocol in
 //!   `docs/protocol.md`). Exactly one `Origin` is required, equal (scheme, host and port) to a
 //!   [public origin](livetemplate_core::Config::public_origins), else — when none is

@@ -25,8 +25,9 @@ use hyper::header::{
     ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, SET_COOKIE,
 };
 use hyper::{Method, Request, Response, StatusCode};
+use livetemplate_core::Request as PageRequest;
 use livetemplate_core::group::RequestHead;
-use livetemplate_core::{Config, GroupId, Request as PageRequest};
+use livetemplate_core::Config;
 
 use crate::assets;
 use crate::client_js::{self, CLIENT_JS_PATH};
@@ -82,23 +83,31 @@ where
             &format!("There is no page at {path}."),
         );
     }
-    // The app's Authenticator decides first, then a valid `lvt_group` cookie; else a new
-    // group, handed out with this response.
+    // The app's Authenticator decides first, then an `lvt_group` cookie the server signed;
+    // else a new group. A new or re-signed cookie goes out with this response.
     let headers: Vec<(&str, &str)> = req
         .headers()
         .iter()
         .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
         .collect();
-    let resolved = shared.app.resolve_group(&RequestHead {
+    let head = RequestHead {
         path: &path,
         headers: &headers,
-    });
-    let (group, new_group) = match resolved {
-        Some(g) => (g, false),
-        None => (GroupId::random(), true),
     };
-    let cookie = new_group.then(|| group.set_cookie(is_https(&req)));
-    let page_req = PageRequest { path, query, group };
+    let resolved = match shared.app.resolve_group(&head).await {
+        Ok(resolved) => resolved,
+        Err(err) => {
+            // Failing keeps the browser's cookie; a new group would replace it for good.
+            tracing::error!(page = %path, error_ref = err.reference().unwrap_or("-"), error = %err, "could not resolve the session group");
+            return server_error(&err);
+        }
+    };
+    let cookie = resolved.cookie.map(|c| c.set_cookie(is_https(&req)));
+    let page_req = PageRequest {
+        path,
+        query,
+        group: resolved.group,
+    };
 
     let mut response = match method {
         Method::GET if fastwebsockets::upgrade::is_upgrade_request(&req) => upgrade(shared, req, page_req),
@@ -121,12 +130,8 @@ async fn page(shared: &Shared, req: &PageRequest) -> Response<ResponseBody> {
             &format!("There is no page at {}.", req.path),
         ),
         Err(err) => {
-            tracing::error!(page = %req.path, error = %err, "page render failed");
-            message_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Server error",
-                "This page could not be rendered. The error is in the server log.",
-            )
+            tracing::error!(page = %req.path, error_ref = err.reference().unwrap_or("-"), error = %err, "page render failed");
+            server_error(&err)
         }
     }
 }
@@ -216,19 +221,25 @@ where
     match shared.app.post(page_req, &action, &data).await {
         Ok(None) => see_other(&page_req.path, &page_req.query),
         Ok(Some(url)) => see_other_url(&page_req.path, &url),
-        Err(err) if err.is_action() || err.is_unknown_action() || err.is_protocol() => {
-            tracing::debug!(page = %page_req.path, %action, error = %err, "form action failed");
-            failed_post(shared, page_req, StatusCode::UNPROCESSABLE_ENTITY, &err.to_string()).await
-        }
-        Err(err) => {
-            tracing::error!(page = %page_req.path, %action, error = %err, "form action failed");
-            let msg = if err.is_panic() {
-                err.to_string()
-            } else {
-                "The action could not be completed; nothing was changed. The error is in the server log.".into()
-            };
-            failed_post(shared, page_req, StatusCode::INTERNAL_SERVER_ERROR, &msg).await
-        }
+        Err(err) => match err.reference() {
+            // The user reads the action's own message; an internal failure reaches them only
+            // as a reference to the log line.
+            None => {
+                tracing::debug!(page = %page_req.path, %action, error = %err, "form action failed");
+                failed_post(
+                    shared,
+                    page_req,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &err.client_message(),
+                )
+                .await
+            }
+            Some(error_ref) => {
+                tracing::error!(page = %page_req.path, %action, error_ref, error = %err, "form action failed");
+                let msg = format!("Nothing was changed: {}.", err.client_message());
+                failed_post(shared, page_req, StatusCode::INTERNAL_SERVER_ERROR, &msg).await
+            }
+        },
     }
 }
 
@@ -319,6 +330,16 @@ fn message_page(status: StatusCode, title: &str, message: &str) -> Response<Resp
     resp.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+/// A 500 for an internal error: only its reference, which the server log carries with the
+/// whole error.
+fn server_error(err: &livetemplate_core::Error) -> Response<ResponseBody> {
+    message_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Server error",
+        &format!("This page could not be shown: {}.", err.client_message()),
+    )
 }
 
 fn method_not_allowed(allow: &'static str) -> Response<ResponseBody> {

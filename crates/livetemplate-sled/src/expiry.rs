@@ -90,6 +90,11 @@ impl AccessLog {
         let mut expired = 0;
         for kv in self.tree.iter() {
             let (group, stamp) = kv.map_err(|e| Error::store("sled read failed", e))?;
+            // The server's own records (the generated key signing group cookies) never expire:
+            // losing them would end every session.
+            if group.as_ref() == livetemplate_core::group::SERVER_GROUP.as_bytes() {
+                continue;
+            }
             let at = <[u8; 8]>::try_from(stamp.as_ref()).map_or(0, u64::from_be_bytes);
             if now.saturating_sub(at) <= max_idle.as_secs() {
                 continue;

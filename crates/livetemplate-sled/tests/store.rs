@@ -223,3 +223,22 @@ async fn flush_makes_everything_durable() {
     store.flush().await.unwrap();
     assert_eq!(store.flush_count() - before, 1);
 }
+
+/// The server's own records (the generated key that signs group cookies) never expire, however
+/// long they sit unread: losing them would end every session.
+#[tokio::test]
+async fn the_server_group_never_expires() {
+    let dir = TempDir::new("server-group");
+    let store = SledStore::open(&dir.0).unwrap();
+    let server = GroupId::server();
+    let idle = GroupId::random();
+    store.save(&server, "lvt:key", &[("k", vec![9])]).await.unwrap();
+    store.save(&idle, "/a", &[("x", vec![1])]).await.unwrap();
+    let access = store.db().open_tree(ACCESS_TREE).unwrap();
+    for g in [&server, &idle] {
+        access.insert(g.as_str(), &0u64.to_be_bytes()).unwrap();
+    }
+    assert_eq!(store.expire_idle(Duration::from_secs(60)).unwrap(), 1);
+    assert!(store.load(&idle, "/a").await.unwrap().is_empty());
+    assert_eq!(store.load(&server, "lvt:key").await.unwrap(), vec![field("k", &[9])]);
+}

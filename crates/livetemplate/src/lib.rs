@@ -77,6 +77,9 @@ pub use livetemplate_hyper::Error as TransportError;
 /// Serve `app` on `addr` until Ctrl-C or SIGTERM, then shut down gracefully: stop accepting,
 /// finish running actions, flush the store, close sockets with 1001 so clients reconnect.
 ///
+/// It logs `livetemplate listening on http://…` at INFO through `tracing`, and warnings as they
+/// happen; install a subscriber (as below) to see them.
+///
 /// ```no_run
 /// use livetemplate::prelude::*;
 ///
@@ -99,6 +102,10 @@ pub use livetemplate_hyper::Error as TransportError;
 ///
 /// #[tokio::main]
 /// async fn main() -> livetemplate::Result<()> {
+///     // Without a subscriber nothing is printed: not "listening on …", not a warning.
+///     tracing_subscriber::fmt()
+///         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+///         .init();
 ///     let app = App::builder()
 ///         .store(livetemplate::SledStore::open("data/app.sled")?)
 ///         .page("/counter", CounterController, Counter::default())

@@ -9,10 +9,12 @@ pub mod diff;
 pub mod error;
 pub mod group;
 pub mod hub;
+pub mod log_limit;
 pub mod page;
 pub mod state;
 pub mod store;
 pub mod testing;
+pub mod throttle;
 pub mod tree;
 
 use std::future::Future;

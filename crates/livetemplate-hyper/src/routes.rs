@@ -16,6 +16,7 @@ use hyper::body::{Body, Bytes};
 use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, SET_COOKIE};
 use hyper::{Method, Request, Response, StatusCode};
 use livetemplate_core::group::RequestHead;
+use livetemplate_core::log_limit::{ClientText, LogLimit};
 use livetemplate_core::{GroupId, Request as PageRequest};
 
 use crate::client_js::{self, CLIENT_JS_PATH};
@@ -78,6 +79,10 @@ where
     response
 }
 
+/// Refusals a client causes are logged at most this often (see `livetemplate_core::log_limit`).
+static REFUSED_UPGRADE_LOG: LogLimit = LogLimit::new("WebSocket upgrade refused", 10);
+static REFUSED_POST_LOG: LogLimit = LogLimit::new("form POST refused", 10);
+
 async fn page(shared: &Shared, req: &PageRequest) -> Response<ResponseBody> {
     match shared.app.render_page(req, &client_js::client_script_url()).await {
         Ok(Some(html)) => html_response(StatusCode::OK, html),
@@ -100,7 +105,9 @@ async fn page(shared: &Shared, req: &PageRequest) -> Response<ResponseBody> {
 fn upgrade<B>(shared: &Arc<Shared>, mut req: Request<B>, page_req: PageRequest) -> Response<ResponseBody> {
     let verdict = origin::check_upgrade(req.headers(), authority(&req), &shared.app.config().allowed_origins);
     if let Verdict::Deny(reason) = verdict {
-        tracing::warn!(page = %page_req.path, %reason, "WebSocket upgrade refused");
+        if REFUSED_UPGRADE_LOG.allow() {
+            tracing::warn!(page = %ClientText(&page_req.path), reason = %ClientText(&reason), "WebSocket upgrade refused");
+        }
         return message_page(StatusCode::FORBIDDEN, "Forbidden", &reason);
     }
     if shared.phase() != Phase::Running {
@@ -130,7 +137,9 @@ where
 {
     let config = shared.app.config();
     if let Verdict::Deny(reason) = origin::check_post(req.headers(), authority(&req), &config.allowed_origins) {
-        tracing::warn!(page = %page_req.path, %reason, "form POST refused");
+        if REFUSED_POST_LOG.allow() {
+            tracing::warn!(page = %ClientText(&page_req.path), reason = %ClientText(&reason), "form POST refused");
+        }
         return message_page(StatusCode::FORBIDDEN, "Forbidden", &reason);
     }
     if shared.phase() != Phase::Running {

@@ -374,7 +374,7 @@ impl Hub {
     pub async fn trigger(&self, page: &str, group: &GroupId, action: &str, data: Value) -> Result<()> {
         let targets = self.group_targets(page, group, None);
         let deadline = tokio::time::Instant::now() + self.inner.push_wait;
-        let mut delivered = 0;
+        let (mut delivered, mut too_slow) = (0, 0);
         for (id, tx) in targets {
             let push = Push::Action {
                 name: action.to_string(),
@@ -391,8 +391,16 @@ impl Hub {
             match tokio::time::timeout_at(deadline, tx.send(push)).await {
                 Ok(Ok(())) => delivered += 1,
                 Ok(Err(_closed)) => {}
-                Err(_elapsed) => self.close_slow(id),
+                Err(_elapsed) => {
+                    too_slow += 1;
+                    self.close_slow(id);
+                }
             }
+        }
+        if delivered == 0 && too_slow > 0 {
+            return Err(Error::no_connection(format!(
+                "this session group's connections on {page} took no push for the whole wait; they are being closed as too slow"
+            )));
         }
         if delivered == 0 {
             return Err(Error::no_connection(format!(
@@ -569,5 +577,37 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(1), slow_kill.notified())
             .await
             .expect("slow connection told to close");
+    }
+
+    #[tokio::test]
+    async fn trigger_waits_for_room_then_gives_up_on_a_stuck_connection() {
+        let hub = Hub::with_push_wait(Arc::new(LocalTransport::default()), Duration::from_millis(300));
+        let group = GroupId::random();
+        let (tx, mut rx) = mpsc::channel(1);
+        let kill = Arc::new(Notify::new());
+        hub.register("/p".into(), group.clone(), tx, kill.clone());
+        hub.trigger("/p", &group, "a", Value::Null).await.unwrap();
+        // Full: the next trigger waits until the connection takes a push.
+        let reader = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let first = rx.recv().await;
+            (first, rx)
+        });
+        hub.trigger("/p", &group, "b", Value::Null).await.unwrap();
+        let (first, mut rx) = reader.await.unwrap();
+        assert!(matches!(first, Some(Push::Action { name, .. }) if name == "a"));
+        assert!(matches!(rx.try_recv(), Ok(Push::Action { name, .. }) if name == "b"));
+        assert_eq!(hub.slow_closed(), 0);
+
+        // Nobody reads any more: after the wait the connection is told to close.
+        hub.trigger("/p", &group, "c", Value::Null).await.unwrap();
+        let started = std::time::Instant::now();
+        let err = hub.trigger("/p", &group, "d", Value::Null).await.unwrap_err();
+        assert!(err.is_no_connection(), "{err}");
+        assert!(started.elapsed() >= Duration::from_millis(250));
+        assert_eq!(hub.slow_closed(), 1);
+        tokio::time::timeout(Duration::from_secs(1), kill.notified())
+            .await
+            .expect("stuck connection told to close");
     }
 }

@@ -327,3 +327,27 @@ async fn trigger_action_waits_for_a_full_push_queue() {
     assert!(frame.closed().is_none());
     assert_eq!(page.html(), "<p>121</p><pre></pre>");
 }
+
+/// Without the WebSocket transport (`run_connection` as any transport or `TestPage::connect`
+/// drives it) the rate paces messages the same way: 60 actions at 100/s with a burst of 10
+/// are all answered, none is refused, and the connection stays open.
+#[tokio::test]
+async fn run_connection_paces_messages_for_any_transport() {
+    let app = Arc::new(app(|c| {
+        c.rate_per_sec = 100.0;
+        c.rate_burst = 10.0;
+    }));
+    let mut page = TestPage::connect(app, "/counter", GroupId::random()).await.unwrap();
+    let started = Instant::now();
+    for i in 1..=60 {
+        let frame = page.act("increment", Value::Null).await;
+        assert!(frame.closed().is_none() && frame.error().is_none(), "{}", frame.text());
+        assert_eq!(page.html(), format!("<p>{i}</p><pre></pre>"));
+    }
+    // 50 of them waited for a token: 0.5 s at 100/s.
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -198,8 +198,9 @@ async fn a_sustained_flood_closes_1008_after_the_configured_time() {
     let close = close.expect("a close frame with a code");
     assert_eq!(u16::from(close.code), 1008);
     assert_eq!(close.reason.as_str(), "message flood");
-    // The burst plus about 1 s at 20/s were applied before the close.
-    assert!(replies >= 25, "{replies} replies before the close");
+    // The burst plus about 1 s at 20/s (30) were applied before the close; the old rule
+    // closed at the 11th.
+    assert!(replies >= 20, "{replies} replies before the close");
     assert!(took >= Duration::from_millis(900), "closed after {took:?}");
     sender.abort();
 

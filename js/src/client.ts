@@ -43,6 +43,8 @@ export class Client implements Pusher {
   ref = 0
   /** Connections that opened so far. */
   opened = 0
+  /** Frames received on the current connection. */
+  received = 0
   /** The server's frame limit in bytes (the root's `data-lvt-max-frame`; none without it). */
   readonly max: number
   private reconnected = false
@@ -179,6 +181,7 @@ export class Client implements Pusher {
   }
 
   private opens(): void {
+    this.received = 0
     this.tree.reset()
     this.reconnected = this.opened++ > 0
     this.classes(true)
@@ -194,7 +197,11 @@ export class Client implements Pusher {
     // Going away, a network failure or a normal close are what reconnecting is for; these are not.
     if (why && REFUSED.indexOf(why.code) >= 0) {
       const { code, reason } = why
-      this.fail(`connection closed by the server: ${reason || 'error'} (${code})`, { code, reason })
+      // 1009 before the first frame: the page itself is over the server's outbound frame limit.
+      // Another attempt would get the same close, so stay disconnected until the page reloads.
+      const stuck = code === 1009 && !this.received
+      if (stuck) this.sock.stop()
+      this.fail(`connection closed by the server: ${reason || 'error'} (${code})`, stuck ? { code, reason, reconnect: false } : { code, reason })
     }
   }
 
@@ -207,6 +214,7 @@ export class Client implements Pusher {
   }
 
   private frame(f: Frame): void {
+    this.received++
     if (f.v != null && f.v !== 1) console.warn('lvt: server speaks protocol', f.v)
     const r: number | undefined = f.r
     const done = r != null ? this.settle(r, f.e) : undefined

@@ -543,6 +543,27 @@ describe('close codes', () => {
     expect(FakeWS.all.length).toBe(2)
   })
 
+  it('a 1009 before the first frame (the page is over the outbound limit) is shown and not retried', () => {
+    start('<p lvt-error-message></p><p>x</p>')
+    const errors: any[] = []
+    root.addEventListener('lvt:error', (e) => errors.push((e as CustomEvent).detail))
+    // Mid-connection: reported, and the client tries again.
+    ws.fail(1009, 'page update too large (3000 bytes; the limit is 2000)')
+    vi.runOnlyPendingTimers()
+    expect(FakeWS.all.length).toBe(2)
+    // The new connection is closed before its first frame: no more attempts, ever.
+    ws = FakeWS.last
+    ws.accept()
+    ws.fail(1009, 'page update too large (3000 bytes; the limit is 2000)')
+    const message = 'connection closed by the server: page update too large (3000 bytes; the limit is 2000) (1009)'
+    expect(errors[1]).toEqual({ code: 1009, reason: 'page update too large (3000 bytes; the limit is 2000)', message, reconnect: false })
+    expect(root.classList.contains('lvt-error')).toBe(true)
+    expect($('p').textContent).toBe(message)
+    vi.advanceTimersByTime(60_000)
+    window.dispatchEvent(new Event('online'))
+    expect(FakeWS.all.length).toBe(2)
+  })
+
   it.each([1000, 1001, 1006])('a close with %i is not an error (reconnecting is enough)', (code) => {
     start('<p lvt-error-message></p><p>x</p>')
     const errors: any[] = []

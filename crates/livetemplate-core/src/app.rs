@@ -15,9 +15,11 @@ use crate::group::{
     Authenticator, CookieGroup, GROUP_COOKIE, GroupId, GroupSigner, RequestHead, SECRET_KEY_ENV, SignedGroup,
 };
 use crate::hub::{Hub, LocalTransport, PubSubTransport, Push, Session};
+use crate::log_limit::LogLimit;
 use crate::page::{Page, PageRoute, Request, Services, error_frame};
 use crate::state::Controller;
 use crate::store::{MemoryStore, PersistStore};
+use crate::throttle::Throttle;
 
 /// Limits and options of an [`App`].
 #[derive(Debug, Clone)]
@@ -25,12 +27,15 @@ pub struct Config {
     /// Largest client frame accepted, in bytes (default 64 KiB); larger frames close the
     /// connection with 1009.
     pub max_frame_bytes: usize,
-    /// Sustained client messages per second per connection (default 50; `f64::INFINITY`
-    /// for no limit).
+    /// Sustained client frames per second per connection (default 50; `f64::INFINITY` for no
+    /// limit). A client over it is read more slowly, not refused: see
+    /// [`flood_close_after`](Config::flood_close_after). The WebSocket transport counts every
+    /// frame (pings, pongs and close frames too); [`run_connection`] counts client messages.
     pub rate_per_sec: f64,
-    /// Burst of client messages allowed above the rate (default 100).
+    /// Burst of client frames allowed above the rate (default 100).
     pub rate_burst: f64,
-    /// Frames queued for a connection before it counts as too slow and is closed (default 256).
+    /// Frames waiting for the client's socket (default 256). When the queue is full the
+    /// connection waits for room, up to [`slow_client_timeout`](Config::slow_client_timeout).
     pub outbound_queue: usize,
     /// Origins allowed besides the request's own host, e.g. `https://app.example.com`.
     pub allowed_origins: Vec<String>,
@@ -67,6 +72,23 @@ pub struct Config {
     /// signed, a later one (or one planted by an attacker) a new group. Turn it off once
     /// users have come back; for a new deployment it changes nothing.
     pub adopt_unsigned_groups: bool,
+    /// How long a client may keep the rate throttle engaged without a pause (each frame
+    /// already waiting when the previous token refilled) before its connection is closed with
+    /// 1008 `message flood` (default 30 s: at the default rate, 1,600 messages back to back).
+    pub flood_close_after: Duration,
+    /// Largest frame sent to a client, in bytes (default 1 MiB). A render whose frame is
+    /// larger is not sent: the server logs a warning (page, size, limit) and closes the
+    /// connection with 1009 and a reason the browser client shows.
+    pub max_outbound_frame_bytes: usize,
+    /// Server pushes (`trigger_action`, publishes, presence, reloads) waiting for one
+    /// connection (default 1024). A publish to a connection whose queue is full closes that
+    /// connection with 1008; `trigger_action` waits for room instead, up to
+    /// [`slow_client_timeout`](Config::slow_client_timeout).
+    pub push_queue: usize,
+    /// How long a connection waits for room in its outbound queue (and `trigger_action` for
+    /// room in a push queue) before the client counts as too slow and is closed with 1008
+    /// (default 10 s).
+    pub slow_client_timeout: Duration,
 }
 
 impl Default for Config {
@@ -85,6 +107,10 @@ impl Default for Config {
             content_security_policy: "frame-ancestors 'none'".into(),
             body_timeout: Duration::from_secs(30),
             adopt_unsigned_groups: true,
+            flood_close_after: Duration::from_secs(30),
+            max_outbound_frame_bytes: 1024 * 1024,
+            push_queue: 1024,
+            slow_client_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -393,7 +419,7 @@ impl AppBuilder {
             order,
             svc: Services {
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
-                hub: Hub::new(transport),
+                hub: Hub::with_push_wait(transport, self.config.slow_client_timeout),
             },
             config: self.config,
             authenticator: self.authenticator,
@@ -723,8 +749,18 @@ pub const CLOSE_ERROR: u16 = 1011;
 /// `outbound`. Returns how the connection should be closed.
 ///
 /// The transport reads frames in its own task and forwards text frames here; when the
-/// socket closes it drops the sender. A full `outbound` queue means the client is too slow
-/// to read: the connection is closed with 1008 rather than buffering without bound.
+/// socket closes it drops the sender. Limits, all from [`Config`]:
+/// - Past the rate (`rate_per_sec`, `rate_burst`) the loop stops taking frames from `inbound`
+///   until a token refills, so the transport's bounded queue fills and its reader stops too:
+///   the client is slowed down and every frame is still applied, in order. Only a client
+///   that keeps the throttle engaged for longer than `flood_close_after` is closed (1008,
+///   `message flood`); see [`Throttle`].
+/// - A frame over `max_frame_bytes` closes with 1009.
+/// - A frame for the client over `max_outbound_frame_bytes` is not sent: the connection
+///   closes with 1009 and a reason saying so (the server logs page, size and limit).
+/// - A full `outbound` queue is waited on for up to `slow_client_timeout`, then the client
+///   counts as too slow (1008). Server pushes wait in a queue of `push_queue` (see
+///   [`Hub::trigger`]).
 pub async fn run_connection(
     app: Arc<App>,
     req: Request,
@@ -736,7 +772,7 @@ pub async fn run_connection(
     };
     let cfg = app.config();
     let hub = app.hub().clone();
-    let (push_tx, mut push_rx) = mpsc::channel(cfg.outbound_queue.max(1));
+    let (push_tx, mut push_rx) = mpsc::channel(cfg.push_queue.max(1));
     let kill = Arc::new(Notify::new());
     let id = hub.register(Arc::from(req.path.as_str()), req.group.clone(), push_tx, kill.clone());
     let (mut conn, first) = match route.connect(app.svc.clone(), req.clone(), id).await {
@@ -747,27 +783,37 @@ pub async fn run_connection(
             return Closing::new(CLOSE_ERROR, "page failed to start");
         }
     };
-    if outbound.try_send(Outbound::Text(first)).is_err() {
+    if let Err(closing) = send_frame(&outbound, first, cfg, &req.path).await {
         hub.unregister(id);
         conn.close().await;
-        return Closing::new(CLOSE_POLICY, "client too slow");
+        return closing;
     }
-    let mut bucket = TokenBucket::new(cfg.rate_per_sec, cfg.rate_burst);
+    let mut throttle = Throttle::new(cfg.rate_per_sec, cfg.rate_burst, cfg.flood_close_after);
     let closing = loop {
+        let wait = throttle.delay(Instant::now());
         // `recv` on both channels is cancel-safe; the socket itself is read in another task.
         let reply = tokio::select! {
             biased;
             _ = kill.notified() => break Closing::new(CLOSE_POLICY, "client too slow"),
-            text = inbound.recv() => {
+            // Over the rate: leave the client's frames unread until a token refills.
+            () = tokio::time::sleep(wait), if !wait.is_zero() => None,
+            text = inbound.recv(), if wait.is_zero() => {
                 let Some(text) = text else {
                     break Closing::new(CLOSE_NORMAL, "");
                 };
                 if text.len() > cfg.max_frame_bytes {
                     break Closing::new(CLOSE_TOO_BIG, "frame too large");
                 }
-                if !bucket.take() {
-                    tracing::warn!(page = %req.path, "client exceeded the message rate; closing");
-                    break Closing::new(CLOSE_POLICY, "rate limit exceeded");
+                if let Err(flood) = throttle.take(Instant::now()) {
+                    if FLOOD_LOG.allow() {
+                        tracing::warn!(
+                            page = %req.path,
+                            seconds = flood.engaged_for.as_secs(),
+                            messages = flood.frames,
+                            "client kept sending past the message rate; closing with 1008"
+                        );
+                    }
+                    break Closing::new(CLOSE_POLICY, "message flood");
                 }
                 match parse_client_frame(&text) {
                     Ok(ClientFrame::Heartbeat) => Some("{\"h\":1}".to_string()),
@@ -782,14 +828,53 @@ pub async fn run_connection(
             },
         };
         if let Some(reply) = reply
-            && outbound.try_send(Outbound::Text(reply)).is_err()
+            && let Err(closing) = send_frame(&outbound, reply, cfg, &req.path).await
         {
-            break Closing::new(CLOSE_POLICY, "client too slow");
+            break closing;
         }
     };
     hub.unregister(id);
     conn.close().await;
     closing
+}
+
+/// Warnings about floods, frames too large for the client, and clients too slow to read.
+static FLOOD_LOG: LogLimit = LogLimit::new("message flood", 10);
+static OUTBOUND_LOG: LogLimit = LogLimit::new("frame over max_outbound_frame_bytes", 10);
+static SLOW_LOG: LogLimit = LogLimit::new("client too slow to read", 10);
+
+/// Queue `text` for the client: refused when over the outbound frame limit, waited on while
+/// the queue is full (up to the slow-client timeout).
+async fn send_frame(outbound: &mpsc::Sender<Outbound>, text: String, cfg: &Config, page: &str) -> Result<(), Closing> {
+    let (size, limit) = (text.len(), cfg.max_outbound_frame_bytes);
+    if size > limit {
+        if OUTBOUND_LOG.allow() {
+            tracing::warn!(
+                page,
+                size,
+                limit,
+                "a frame for the client is over max_outbound_frame_bytes; not sent, closing with 1009"
+            );
+        }
+        return Err(Closing {
+            code: CLOSE_TOO_BIG,
+            reason: format!("page update too large ({size} bytes; the limit is {limit})"),
+        });
+    }
+    match outbound
+        .send_timeout(Outbound::Text(text), cfg.slow_client_timeout)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+            if SLOW_LOG.allow() {
+                tracing::warn!(page, "client too slow to read its frames; closing with 1008");
+            }
+            Err(Closing::new(CLOSE_POLICY, "client too slow"))
+        }
+        // The transport has stopped writing: nobody will read a close frame.
+        Err(mpsc::error::SendTimeoutError::Closed(_)) => Err(Closing::new(CLOSE_NORMAL, "")),
+    }
 }
 
 /// A parsed client frame.
@@ -861,43 +946,6 @@ pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Optio
     };
     Ok(ClientFrame::Action { action, data, reply_to })
 }
-
-#[derive(Debug)]
-struct TokenBucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl TokenBucket {
-    fn new(rate: f64, burst: f64) -> Self {
-        TokenBucket {
-            rate,
-            burst,
-            tokens: burst,
-            last: Instant::now(),
-        }
-    }
-
-    fn take(&mut self) -> bool {
-        // An infinite rate or burst (no limit) takes no arithmetic that could turn into NaN.
-        if self.rate.is_infinite() || self.burst.is_infinite() {
-            return true;
-        }
-        let now = Instant::now();
-        let elapsed = now.duration_since(self.last).min(Duration::from_secs(60));
-        self.last = now;
-        self.tokens = (self.tokens + elapsed.as_secs_f64() * self.rate).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 /// The generated signing key kept in `store`, made and saved there when there is none yet.
 async fn stored_signing_key(store: &dyn PersistStore) -> Result<Vec<u8>> {
     let server = GroupId::server();

@@ -172,12 +172,14 @@ impl Context {
     }
 
     /// A handle on this session group's live connections of this page, for background
-    /// tasks: `session.trigger_action(name, data)` runs an action on each of them.
+    /// tasks: `session.trigger_action(name, data).await` runs an action on each of them.
     ///
     /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let mut ctx = livetemplate_core::Context::for_test(serde_json::Value::Null);
     /// let session = ctx.session();
-    /// assert!(session.trigger_action("tick", 1).is_err(), "no live connection in a unit test");
+    /// assert!(session.trigger_action("tick", 1).await.is_err(), "no live connection in a unit test");
+    /// # });
     /// ```
     pub fn session(&self) -> Session {
         let hub = self.hub.clone().unwrap_or_else(Hub::local);

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
@@ -13,6 +14,10 @@ use tokio::sync::{Notify, mpsc};
 use crate::BoxFuture;
 use crate::error::{Error, Result};
 use crate::group::GroupId;
+use crate::log_limit::LogLimit;
+
+/// Warnings about connections closed for not keeping up with pushes.
+static SLOW_PUSH_LOG: LogLimit = LogLimit::new("connection too slow for pushes", 10);
 
 /// Something for a connection's task to do besides answering its client.
 #[derive(Debug, Clone)]
@@ -105,6 +110,8 @@ struct Inner {
     transport: Arc<dyn PubSubTransport>,
     slow_closed: AtomicU64,
     persist_slots: Mutex<PersistSlots>,
+    /// How long [`Hub::trigger`] waits for room in a full push queue.
+    push_wait: Duration,
 }
 
 /// The persist slots in use, by page and group; entries whose slot is gone are swept as the
@@ -154,8 +161,15 @@ impl fmt::Debug for Hub {
 pub const PRESENCE_ACTION: &str = "presence";
 
 impl Hub {
-    /// A hub publishing through `transport`.
+    /// A hub publishing through `transport`; [`Hub::trigger`] waits up to 10 s for room in a
+    /// connection's push queue.
     pub fn new(transport: Arc<dyn PubSubTransport>) -> Self {
+        Hub::with_push_wait(transport, Duration::from_secs(10))
+    }
+
+    /// A hub publishing through `transport` whose [`Hub::trigger`] waits up to `push_wait` for
+    /// room in a connection's push queue before closing that connection as too slow.
+    pub fn with_push_wait(transport: Arc<dyn PubSubTransport>, push_wait: Duration) -> Self {
         let mut node = [0u8; 8];
         let _ = getrandom::fill(&mut node);
         let hub = Hub {
@@ -166,6 +180,7 @@ impl Hub {
                 transport,
                 slow_closed: AtomicU64::new(0),
                 persist_slots: Mutex::new(PersistSlots::default()),
+                push_wait,
             }),
         };
         let weak = Arc::downgrade(&hub.inner);
@@ -319,34 +334,73 @@ impl Hub {
         }
     }
 
+    /// Queue `push` for connection `id` without waiting (fan-out: one slow subscriber must not
+    /// hold up the others). A full queue means the connection has `push_queue` pushes it has
+    /// not run yet: it is stuck, and is closed (1008) rather than left to grow.
     fn send_or_close(&self, id: u64, tx: &mpsc::Sender<Push>, push: Push) -> bool {
         match tx.try_send(push) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                // Too slow to keep up: close it rather than block the sender or grow memory.
-                tracing::warn!(conn = id, "connection cannot keep up with pushes; closing it");
-                self.inner.slow_closed.fetch_add(1, Ordering::Relaxed);
-                if let Some(c) = self.lock().conns.get(&id) {
-                    c.kill.notify_one();
-                }
+                self.close_slow(id);
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
     }
 
+    /// Close connection `id` because it cannot keep up with its pushes.
+    fn close_slow(&self, id: u64) {
+        if SLOW_PUSH_LOG.allow() {
+            tracing::warn!(
+                conn = id,
+                "connection cannot keep up with server pushes; closing it with 1008"
+            );
+        }
+        self.inner.slow_closed.fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = self.lock().conns.get(&id) {
+            c.kill.notify_one();
+        }
+    }
+
     /// Run `action` on every live connection of `group` on `page`. Errors when there is none.
-    pub fn trigger(&self, page: &str, group: &GroupId, action: &str, data: Value) -> Result<()> {
+    ///
+    /// A connection whose push queue is full is waited for (the caller slows down to the
+    /// pace the connection runs its pushes at), for up to the hub's push wait
+    /// ([`Config::slow_client_timeout`](crate::Config::slow_client_timeout), 10 s by
+    /// default) shared by all the group's connections; a connection still full then is closed
+    /// (1008) as too slow. Awaiting this from an action of one of the group's own
+    /// connections while that connection's queue is full waits out the whole time: the
+    /// connection runs its pushes only after the action.
+    pub async fn trigger(&self, page: &str, group: &GroupId, action: &str, data: Value) -> Result<()> {
         let targets = self.group_targets(page, group, None);
-        let mut delivered = 0;
+        let deadline = tokio::time::Instant::now() + self.inner.push_wait;
+        let (mut delivered, mut too_slow) = (0, 0);
         for (id, tx) in targets {
             let push = Push::Action {
                 name: action.to_string(),
                 data: data.clone(),
             };
-            if self.send_or_close(id, &tx, push) {
-                delivered += 1;
+            let push = match tx.try_send(push) {
+                Ok(()) => {
+                    delivered += 1;
+                    continue;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => continue,
+                Err(mpsc::error::TrySendError::Full(push)) => push,
+            };
+            match tokio::time::timeout_at(deadline, tx.send(push)).await {
+                Ok(Ok(())) => delivered += 1,
+                Ok(Err(_closed)) => {}
+                Err(_elapsed) => {
+                    too_slow += 1;
+                    self.close_slow(id);
+                }
             }
+        }
+        if delivered == 0 && too_slow > 0 {
+            return Err(Error::no_connection(format!(
+                "this session group's connections on {page} took no push for the whole wait; they are being closed as too slow"
+            )));
         }
         if delivered == 0 {
             return Err(Error::no_connection(format!(
@@ -457,9 +511,11 @@ impl Hub {
 /// ```
 /// # use livetemplate_core::hub::{Hub, Session};
 /// # use livetemplate_core::GroupId;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let session = Session::new(Hub::local(), "/timer".into(), GroupId::random());
 /// // Nobody is connected: the call fails, which is how a background task knows to stop.
-/// assert!(session.trigger_action("tick", serde_json::json!({"elapsed": 1})).is_err());
+/// assert!(session.trigger_action("tick", serde_json::json!({"elapsed": 1})).await.is_err());
+/// # });
 /// ```
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -477,9 +533,14 @@ impl Session {
     /// Run `action` with `data` on every live connection of this group on this page, each
     /// against its own state, and push the diffs. Errors when the group has no live
     /// connection on the page.
-    pub fn trigger_action(&self, action: &str, data: impl serde::Serialize) -> Result<()> {
+    ///
+    /// Each connection takes pushes through a bounded queue
+    /// ([`Config::push_queue`](crate::Config::push_queue)); when one is full this waits for
+    /// room, so a task calling it in a loop runs at the pace of the connection (see
+    /// [`Hub::trigger`] for the bound on the wait).
+    pub async fn trigger_action(&self, action: &str, data: impl serde::Serialize) -> Result<()> {
         let data = serde_json::to_value(data).map_err(|e| Error::msg(format!("action data: {e}")))?;
-        self.hub.trigger(&self.page, &self.group, action, data)
+        self.hub.trigger(&self.page, &self.group, action, data).await
     }
 
     /// True while the group has a live connection on the page.
@@ -516,5 +577,37 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(1), slow_kill.notified())
             .await
             .expect("slow connection told to close");
+    }
+
+    #[tokio::test]
+    async fn trigger_waits_for_room_then_gives_up_on_a_stuck_connection() {
+        let hub = Hub::with_push_wait(Arc::new(LocalTransport::default()), Duration::from_millis(300));
+        let group = GroupId::random();
+        let (tx, mut rx) = mpsc::channel(1);
+        let kill = Arc::new(Notify::new());
+        hub.register("/p".into(), group.clone(), tx, kill.clone());
+        hub.trigger("/p", &group, "a", Value::Null).await.unwrap();
+        // Full: the next trigger waits until the connection takes a push.
+        let reader = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let first = rx.recv().await;
+            (first, rx)
+        });
+        hub.trigger("/p", &group, "b", Value::Null).await.unwrap();
+        let (first, mut rx) = reader.await.unwrap();
+        assert!(matches!(first, Some(Push::Action { name, .. }) if name == "a"));
+        assert!(matches!(rx.try_recv(), Ok(Push::Action { name, .. }) if name == "b"));
+        assert_eq!(hub.slow_closed(), 0);
+
+        // Nobody reads any more: after the wait the connection is told to close.
+        hub.trigger("/p", &group, "c", Value::Null).await.unwrap();
+        let started = std::time::Instant::now();
+        let err = hub.trigger("/p", &group, "d", Value::Null).await.unwrap_err();
+        assert!(err.is_no_connection(), "{err}");
+        assert!(started.elapsed() >= Duration::from_millis(250));
+        assert_eq!(hub.slow_closed(), 1);
+        tokio::time::timeout(Duration::from_secs(1), kill.notified())
+            .await
+            .expect("stuck connection told to close");
     }
 }

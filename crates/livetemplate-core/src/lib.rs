@@ -10,11 +10,13 @@ pub mod diff;
 pub mod error;
 pub mod group;
 pub mod hub;
+pub mod log_limit;
 pub mod origin;
 pub mod page;
 pub mod state;
 pub mod store;
 pub mod testing;
+pub mod throttle;
 pub mod tree;
 
 use std::future::Future;

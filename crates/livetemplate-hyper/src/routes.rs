@@ -25,9 +25,10 @@ use hyper::header::{
     ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, SET_COOKIE,
 };
 use hyper::{Method, Request, Response, StatusCode};
+use livetemplate_core::Config;
 use livetemplate_core::Request as PageRequest;
 use livetemplate_core::group::RequestHead;
-use livetemplate_core::Config;
+use livetemplate_core::log_limit::LogLimit;
 
 use crate::assets;
 use crate::client_js::{self, CLIENT_JS_PATH};
@@ -415,22 +416,13 @@ fn add_security_headers(config: &Config, headers: &mut HeaderMap) {
         .or_insert(HeaderValue::from_static("nosniff"));
 }
 
-/// Log a refused request without anything the client sent. The first refusal of each
-/// 10-second window is a WARN (so an operator sees a misconfigured proxy or an attack), the
-/// rest DEBUG, so a flood of bad requests cannot flood the log.
+/// Log a refused request without anything the client sent (the reasons are fixed texts): at
+/// most ten WARN lines a minute across all refusals, then one line saying how many were held
+/// back, so a flood of bad requests cannot flood the log (see `livetemplate_core::log_limit`).
 fn log_refusal(what: &'static str, reason: &'static str) {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static LAST_WARN: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let last = LAST_WARN.load(Ordering::Relaxed);
-    let warn = now >= last.saturating_add(10)
-        && LAST_WARN
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok();
-    if warn {
-        tracing::warn!(%reason, "{what} (further refusals in the next 10 s are logged at DEBUG)");
+    static REFUSALS: LogLimit = LogLimit::new("requests refused", 10);
+    if REFUSALS.allow() {
+        tracing::warn!(%reason, "{what}");
     } else {
         tracing::debug!(%reason, "{what}");
     }

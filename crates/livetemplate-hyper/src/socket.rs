@@ -3,9 +3,22 @@
 //!
 //! ```text
 //!  socket ─▶ reader task ──text──▶ run_connection ──Outbound──▶ writer task ─▶ socket
-//!              │  (pong, close echo, close codes 1002/1003/1007/1009)   ▲
-//!              └────────────────────── control ─────────────────────────┘
+//!              │  (pong, close echo, close codes 1002/1003/1007/1008/1009)   ▲
+//!              └────────────────────── control ──────────────────────────────┘
 //! ```
+//!
+//! The reader is where every frame is read, so it is where the client's rate is enforced:
+//! before each frame it waits for a token of the connection's [`Throttle`] (pings, pongs and
+//! close frames count like messages; pings are answered here, not by fastwebsockets'
+//! auto-pong, which would answer them unseen). While it waits, nothing is read: the kernel's
+//! buffers fill and TCP slows the client down. Only a client that keeps the throttle engaged
+//! for longer than `Config::flood_close_after` is closed, with 1008 `message flood`.
+//!
+//! A client that stops reading cannot be sent a close frame once its TCP window is full:
+//! a write that makes no progress for 10 s (`WRITE_TIMEOUT`) ends the writer and the socket
+//! is dropped without one (browsers report 1006). A client that reads slowly but still reads
+//! gets 1008 `client too slow` when its outbound queue stays full for
+//! `Config::slow_client_timeout`.
 //!
 //! fastwebsockets' `read_frame` is not cancel-safe, so the reader only ever awaits it to
 //! completion in its own task; nothing selects over it. The connection task holds the only
@@ -14,14 +27,16 @@
 //! running and return.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fastwebsockets::upgrade::UpgradeFut;
 use fastwebsockets::{Frame, OpCode, Payload, WebSocketError, WebSocketRead, WebSocketWrite};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use livetemplate_core::Request;
-use livetemplate_core::app::{CLOSE_GOING_AWAY, CLOSE_TOO_BIG, Closing, Outbound, run_connection};
+use livetemplate_core::app::{CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, Closing, Outbound, run_connection};
+use livetemplate_core::log_limit::LogLimit;
+use livetemplate_core::throttle::Throttle;
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -88,7 +103,8 @@ pub(crate) async fn run(shared: Arc<Shared>, upgrade: UpgradeFut, req: Request, 
     let config = shared.app.config();
     let max = config.max_frame_bytes;
     ws.set_auto_close(true);
-    ws.set_auto_pong(true);
+    // Pings are answered by the reader, after the throttle has counted them.
+    ws.set_auto_pong(false);
     // fastwebsockets refuses a frame whose length is >= the maximum; we accept exactly `max`.
     ws.set_max_message_size(max.saturating_add(1));
     let (read, write) = ws.split(tokio::io::split);
@@ -99,6 +115,7 @@ pub(crate) async fn run(shared: Arc<Shared>, upgrade: UpgradeFut, req: Request, 
     let limits = Limits {
         max,
         page: req.path.clone(),
+        throttle: Throttle::new(config.rate_per_sec, config.rate_burst, config.flood_close_after),
     };
     let mut reader = tokio::spawn(read_task(read, inbound_tx.downgrade(), control_tx.clone(), limits));
     let writer = tokio::spawn(write_loop(write, outbound_rx, control_rx));
@@ -160,7 +177,14 @@ struct Limits {
     /// Largest message in bytes ([`Config::max_frame_bytes`](livetemplate_core::Config)).
     max: usize,
     page: String,
+    /// The connection's rate, over every frame.
+    throttle: Throttle,
 }
+
+/// Warnings about client messages over the frame limit.
+static TOO_BIG_LOG: LogLimit = LogLimit::new("client message over max_frame_bytes", 10);
+/// Warnings about floods seen by the reader.
+static FLOOD_LOG: LogLimit = LogLimit::new("WebSocket frame flood", 10);
 
 /// The reader task: read until the peer closes or breaks the protocol, then hand the read
 /// half back so the caller decides when the socket closes.
@@ -168,9 +192,9 @@ async fn read_task(
     mut ws: WsRead,
     inbound: mpsc::WeakSender<String>,
     control: mpsc::Sender<Control>,
-    limits: Limits,
+    mut limits: Limits,
 ) -> (ReadEnd, WsRead) {
-    let end = read_loop(&mut ws, inbound, control, &limits).await;
+    let end = read_loop(&mut ws, inbound, control, &mut limits).await;
     (end, ws)
 }
 
@@ -180,14 +204,15 @@ async fn read_loop(
     ws: &mut WsRead,
     inbound: mpsc::WeakSender<String>,
     control: mpsc::Sender<Control>,
-    limits: &Limits,
+    limits: &mut Limits,
 ) -> ReadEnd {
     let max = limits.max;
+    let page = limits.page.clone();
     let mut partial: Option<Vec<u8>> = None;
     let reject = |code: u16, reason: &'static str| {
-        if code == CLOSE_TOO_BIG {
+        if code == CLOSE_TOO_BIG && TOO_BIG_LOG.allow() {
             // Not a protocol slip: a user's input was lost, and the operator should know.
-            tracing::warn!(page = %limits.page, limit = max, "client message over the frame limit; closing with 1009");
+            tracing::warn!(page = %page, limit = max, "client message over the frame limit; closing with 1009");
         }
         let control = control.clone();
         async move {
@@ -196,6 +221,12 @@ async fn read_loop(
         }
     };
     loop {
+        // Past the rate: read nothing until a token refills (TCP pushes back on the client).
+        let wait = limits.throttle.delay(Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+            continue;
+        }
         let owed = control.clone();
         let mut send_owed = move |frame: Frame<'static>| {
             let owed = owed.clone();
@@ -231,6 +262,17 @@ async fn read_loop(
         if !is_masked(&mut frame) {
             return reject(CLOSE_PROTOCOL, "client frames must be masked").await;
         }
+        if let Err(flood) = limits.throttle.take(Instant::now()) {
+            if FLOOD_LOG.allow() {
+                tracing::warn!(
+                    page = %limits.page,
+                    seconds = flood.engaged_for.as_secs(),
+                    frames = flood.frames,
+                    "client kept sending frames past the rate; closing with 1008"
+                );
+            }
+            return reject(CLOSE_POLICY, "message flood").await;
+        }
         let text = match (frame.opcode, frame.fin) {
             (OpCode::Close, _) => return ReadEnd::Done,
             (OpCode::Text, true) if partial.is_none() => match std::str::from_utf8(&frame.payload) {
@@ -260,7 +302,14 @@ async fn read_loop(
             (OpCode::Binary, _) => {
                 return reject(CLOSE_UNSUPPORTED, "binary frames are not supported").await;
             }
-            (OpCode::Ping | OpCode::Pong, _) => continue,
+            (OpCode::Ping, _) => {
+                let pong = Frame::pong(Payload::Owned(frame.payload.to_vec()));
+                if control.send(Control::Owed(pong)).await.is_err() {
+                    return ReadEnd::Done;
+                }
+                continue;
+            }
+            (OpCode::Pong, _) => continue,
             _ => return reject(CLOSE_PROTOCOL, "unexpected frame").await,
         };
         // After shutdown began (or the connection ended) frames are read and dropped, so

@@ -217,39 +217,6 @@ async fn binary_frames_close_1003() {
 }
 
 #[tokio::test]
-async fn a_flood_closes_1008() {
-    let server = Server::bind(
-        "127.0.0.1:0",
-        app(|c| {
-            c.rate_per_sec = 5.0;
-            c.rate_burst = 10.0;
-        }),
-    )
-    .await
-    .unwrap();
-    let addr = server.local_addr();
-    let mut ws = ws_open(addr, "/counter").await;
-    next_text(&mut ws).await;
-    for r in 0..100 {
-        if ws
-            .send(Message::text(format!(r#"{{"a":"increment","r":{r}}}"#)))
-            .await
-            .is_err()
-        {
-            break;
-        }
-    }
-    assert_eq!(close_code(close_frame(&mut ws).await), 1008);
-
-    // Other connections do not notice.
-    let mut other = ws_open(addr, "/counter").await;
-    next_text(&mut other).await;
-    send(&mut other, r#"{"a":"increment","r":1}"#).await;
-    assert_eq!(next_json(&mut other).await["r"], 1);
-    server.shutdown().await.unwrap();
-}
-
-#[tokio::test]
 async fn cross_origin_and_origin_less_upgrades_are_refused_with_403() {
     let server = server().await;
     let addr = server.local_addr();

@@ -51,15 +51,17 @@ async fn err_and_panic_roll_back_and_the_connection_survives() {
     assert_eq!(page.html(), "<p>2</p>");
 }
 
-/// An app's own rate limit applies through `TestPage::connect`; the frame of an action the
-/// server answered by closing says how it closed.
+/// An app's own rate limit applies through `TestPage::connect` (here a flood rule that
+/// closes at the second throttled message); the frame of an action the server answered by
+/// closing says how it closed.
 #[tokio::test]
 async fn a_closed_connection_is_reported_by_act() {
     let app = livetemplate::App::builder()
         .page("/c", Ctrl, Counter::default())
         .config(|c| {
-            c.rate_per_sec = 1.0;
+            c.rate_per_sec = 20.0;
             c.rate_burst = 3.0;
+            c.flood_close_after = std::time::Duration::ZERO;
         })
         .build()
         .unwrap();

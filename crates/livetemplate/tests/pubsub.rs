@@ -81,7 +81,11 @@ fn app(runs: Arc<AtomicUsize>, queue: usize) -> Arc<App> {
     Arc::new(
         App::builder()
             .page("/room", RoomCtrl { runs }, Room::default())
-            .config(|c| c.outbound_queue = queue)
+            .config(|c| {
+                c.outbound_queue = queue;
+                c.push_queue = queue;
+                c.slow_client_timeout = Duration::from_secs(1);
+            })
             .build()
             .unwrap(),
     )
@@ -151,13 +155,13 @@ async fn trigger_action_needs_a_live_connection_of_the_group() {
     let app = app(runs, 64);
     let group = GroupId::random();
     let session = app.session("/room", &group);
-    let err = session.trigger_action("tick", json!({"n": 1})).unwrap_err();
+    let err = session.trigger_action("tick", json!({"n": 1})).await.unwrap_err();
     assert!(err.is_no_connection(), "{err}");
 
     let mut tab1 = TestPage::connect(app.clone(), "/room", group.clone()).await.unwrap();
     let mut tab2 = TestPage::connect(app.clone(), "/room", group.clone()).await.unwrap();
     let mut other = open(&app).await;
-    session.trigger_action("tick", json!({"n": 7})).unwrap();
+    session.trigger_action("tick", json!({"n": 7})).await.unwrap();
     for tab in [&mut tab1, &mut tab2] {
         tab.next_push(Duration::from_secs(5)).await.expect("push");
         assert!(tab.html().contains("n=7"));
@@ -167,7 +171,7 @@ async fn trigger_action_needs_a_live_connection_of_the_group() {
     // A reconnect of the same group keeps receiving.
     tab1.reconnect().await.unwrap();
     tab2.close().await;
-    session.trigger_action("tick", json!({"n": 8})).unwrap();
+    session.trigger_action("tick", json!({"n": 8})).await.unwrap();
     tab1.next_push(Duration::from_secs(5))
         .await
         .expect("push after reconnect");
@@ -177,6 +181,7 @@ async fn trigger_action_needs_a_live_connection_of_the_group() {
     assert!(
         session
             .trigger_action("tick", json!({"n": 9}))
+            .await
             .unwrap_err()
             .is_no_connection()
     );

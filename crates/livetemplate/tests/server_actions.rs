@@ -54,7 +54,7 @@ async fn a_browser_cannot_run_a_server_action() {
 async fn the_server_can() {
     let mut page = TestPage::mount(Ctrl, Counter::default()).await.unwrap();
     let session = page.app().session("/test", page.group());
-    session.trigger_action("bonus", ()).unwrap();
+    session.trigger_action("bonus", ()).await.unwrap();
     page.next_push(Duration::from_secs(5)).await.expect("pushed");
     assert_eq!(page.html(), "<p>10</p>");
 }

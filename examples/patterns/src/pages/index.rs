@@ -64,6 +64,11 @@ impl IndexState {
                     title: "URL params",
                     summary: "lvt-patch links and handle_params: the page shown lives in the URL",
                 },
+                Pattern {
+                    path: "/hook-events",
+                    title: "Hook events",
+                    summary: "a client hook's pushEvent calls, all applied in order even past the rate",
+                },
             ],
         }
     }

@@ -4,6 +4,7 @@ use livetemplate::AppBuilder;
 
 pub mod broadcasting;
 pub mod counter;
+pub mod hook_events;
 pub mod index;
 pub mod presence;
 pub mod reconnection;
@@ -31,5 +32,6 @@ pub fn register(b: AppBuilder) -> AppBuilder {
     let b = server_push::register(b);
     let b = broadcasting::register(b);
     let b = presence::register(b);
-    url_params::register(b)
+    let b = url_params::register(b);
+    hook_events::register(b)
 }

@@ -160,7 +160,7 @@ impl ServerPushController {
         tokio::spawn(async move {
             // The group's other open tabs switch to the running view now, not a second later
             // (this one runs it too, once `start_timer` returned, and shows 0 already).
-            let _ = session.trigger_action("tick", Tick { elapsed: 0 });
+            let _ = session.trigger_action("tick", Tick { elapsed: 0 }).await;
             let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
             let mut missed = 0;
             for elapsed in 1..=TICK_COUNT {
@@ -170,7 +170,7 @@ impl ServerPushController {
                 // Err means this browser has no live connection on the page: the documented
                 // way for the task to end, no cancellation channel needed. It gives up at the
                 // second tick in a row that nobody received.
-                if session.trigger_action("tick", Tick { elapsed }).is_ok() {
+                if session.trigger_action("tick", Tick { elapsed }).await.is_ok() {
                     missed = 0;
                 } else {
                     missed += 1;
@@ -184,7 +184,7 @@ impl ServerPushController {
             // last render then counts the tasks without this one.
             drop(run);
             // Nothing to recover if the tabs closed in the last second.
-            let _ = session.trigger_action("timerDone", Tick { elapsed: TICK_COUNT });
+            let _ = session.trigger_action("timerDone", Tick { elapsed: TICK_COUNT }).await;
         });
         Ok(())
     }

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::group::{Authenticator, GroupId, RequestHead};
 use crate::hub::{Hub, LocalTransport, PubSubTransport, Push, Session};
 use crate::page::{Page, PageRoute, Request, Services, error_frame};
+use crate::persist::{PersistError, PersistHook};
 use crate::state::Controller;
 use crate::store::{MemoryStore, PersistStore};
 
@@ -85,6 +86,7 @@ pub struct AppBuilder {
     transport: Option<Arc<dyn PubSubTransport>>,
     authenticator: Option<Arc<dyn Authenticator>>,
     config: Config,
+    on_persist_error: PersistHook,
 }
 
 impl fmt::Debug for AppBuilder {
@@ -157,6 +159,24 @@ impl AppBuilder {
         self
     }
 
+    /// Call `hook` when a persisted value cannot be read back (its type changed in a way no
+    /// rule maps, a migration failed, the bytes are corrupt). The value has been kept under
+    /// the event's quarantine key and the field starts from its default; the hook runs once
+    /// per stored value, after the ERROR log line. Use it to alert or count.
+    ///
+    /// ```
+    /// # use livetemplate_core::App;
+    /// let app = App::builder()
+    ///     .on_persist_error(|e| eprintln!("{} {}: kept under {:?}", e.page(), e.field(), e.quarantine_key()))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(app);
+    /// ```
+    pub fn on_persist_error(mut self, hook: impl Fn(&PersistError) + Send + Sync + 'static) -> Self {
+        self.on_persist_error = PersistHook::new(hook);
+        self
+    }
+
     /// Check the pages and build the app.
     pub fn build(self) -> Result<App> {
         let mut routes = HashMap::new();
@@ -181,6 +201,7 @@ impl AppBuilder {
             svc: Services {
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 hub: Hub::new(transport),
+                on_persist_error: self.on_persist_error,
             },
             config: self.config,
             authenticator: self.authenticator,
@@ -197,6 +218,7 @@ impl App {
             transport: None,
             authenticator: None,
             config: Config::default(),
+            on_persist_error: PersistHook::default(),
         }
     }
 

@@ -226,7 +226,7 @@ impl PersistStore for SledStore {
         &'a self,
         group: &'a GroupId,
         page: &'a str,
-        fields: &'a [(&'static str, Vec<u8>)],
+        fields: &'a [(&'a str, Vec<u8>)],
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let p = prefix(group, page);

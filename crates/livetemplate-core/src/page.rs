@@ -452,7 +452,14 @@ impl<C: Controller> LiveView<C> {
     /// Load the persisted fields into this view's state; returns the fields not to save.
     async fn load(&mut self) -> Held {
         let svc = &self.svc;
-        persist::load(&mut self.state, &*svc.store, &svc.on_persist_error, &self.group, &self.page.path).await
+        persist::load(
+            &mut self.state,
+            &*svc.store,
+            &svc.on_persist_error,
+            &self.group,
+            &self.page.path,
+        )
+        .await
     }
 
     /// Run an action and make the frame to send: the diff, or the error for the client.

@@ -241,7 +241,10 @@ async fn two_items(name: &str) -> (Dir, GroupId) {
     let mut page = dir.open(&group, first::Ctl, first::Todos::default()).await;
     assert!(page.act("add", add("buy milk")).await.error().is_none());
     assert!(page.act("add", add("walk the dog")).await.error().is_none());
-    assert_eq!(page.html(), "<ul><li>1 buy milk false</li><li>2 walk the dog true</li></ul>");
+    assert_eq!(
+        page.html(),
+        "<ul><li>1 buy milk false</li><li>2 walk the dog true</li></ul>"
+    );
     stop(page).await;
     (dir, group)
 }
@@ -250,7 +253,10 @@ async fn two_items(name: &str) -> (Dir, GroupId) {
 async fn a_type_moved_into_another_module_is_restored() {
     let (dir, group) = two_items("moved").await;
     let mut page = dir.open(&group, moved::Ctl, moved::Todos::default()).await;
-    assert_eq!(page.html(), "<ul><li>1 buy milk false</li><li>2 walk the dog true</li></ul>");
+    assert_eq!(
+        page.html(),
+        "<ul><li>1 buy milk false</li><li>2 walk the dog true</li></ul>"
+    );
     // And the page goes on from there, across another restart.
     assert!(page.act("add", add("water plants")).await.error().is_none());
     stop(page).await;
@@ -284,11 +290,17 @@ async fn a_field_added_with_serde_default_is_restored() {
 async fn removed_and_reordered_fields_are_restored() {
     let (dir, group) = two_items("trimmed").await;
     let mut page = dir.open(&group, trimmed::Ctl, trimmed::Todos::default()).await;
-    assert_eq!(page.html(), "<ul><li>buy milk false</li><li>walk the dog true</li></ul>");
+    assert_eq!(
+        page.html(),
+        "<ul><li>buy milk false</li><li>walk the dog true</li></ul>"
+    );
     assert!(page.act("toggle_all", Value::Null).await.error().is_none());
     stop(page).await;
     let page = dir.open(&group, trimmed::Ctl, trimmed::Todos::default()).await;
-    assert_eq!(page.html(), "<ul><li>buy milk true</li><li>walk the dog false</li></ul>");
+    assert_eq!(
+        page.html(),
+        "<ul><li>buy milk true</li><li>walk the dog false</li></ul>"
+    );
     stop(page).await;
     // Back to a type that requires `id` (no default): nothing to fill it with, so the value is
     // kept aside instead of guessed.
@@ -307,7 +319,10 @@ async fn stored_bytes_do_not_name_the_rust_type() {
     let value = &raw["items"];
     let shape = std::str::from_utf8(&raw["items@shape"]).unwrap();
     for path in ["persist_evolution", "first::", "alloc::", "Vec<", "::"] {
-        assert!(!value.windows(path.len()).any(|w| w == path.as_bytes()), "value names `{path}`");
+        assert!(
+            !value.windows(path.len()).any(|w| w == path.as_bytes()),
+            "value names `{path}`"
+        );
         assert!(!shape.contains(path), "shape names `{path}`: {shape}");
     }
     // Compact: a 10-byte header (format, shape hash, version) and plain bincode, no names.
@@ -385,7 +400,11 @@ mod shelf1 {
     impl Ctl {
         async fn fill(&self, state: &mut Shelf, _ctx: &mut Context) -> Result<()> {
             state.status = Status::Published { at: 1_700_000_000 };
-            state.history = vec![Status::Draft, Status::Archived("old".into()), Status::Published { at: 7 }];
+            state.history = vec![
+                Status::Draft,
+                Status::Archived("old".into()),
+                Status::Published { at: 7 },
+            ];
             state.owner = Some(Person {
                 name: "Ann".into(),
                 address: Address {
@@ -572,7 +591,10 @@ mod checked1 {
     impl TryFrom<u32> for Level {
         type Error = String;
         fn try_from(n: u32) -> std::result::Result<Self, String> {
-            (1..=10).contains(&n).then_some(Level(n)).ok_or(format!("level {n} out of 1..=10"))
+            (1..=10)
+                .contains(&n)
+                .then_some(Level(n))
+                .ok_or(format!("level {n} out of 1..=10"))
         }
     }
 
@@ -637,7 +659,10 @@ mod checked2 {
         impl TryFrom<u32> for Level {
             type Error = String;
             fn try_from(n: u32) -> std::result::Result<Self, String> {
-                (1..=10).contains(&n).then_some(Level(n)).ok_or(format!("level {n} out of 1..=10"))
+                (1..=10)
+                    .contains(&n)
+                    .then_some(Level(n))
+                    .ok_or(format!("level {n} out of 1..=10"))
             }
         }
 
@@ -691,7 +716,10 @@ async fn types_whose_deserialize_validates_are_restored() {
     assert!(page.act("set", Value::Null).await.error().is_none());
     stop(page).await;
     let raw = dir.raw(&group).await;
-    assert!(raw.contains_key("level@shape"), "a shape is recorded even for a type only a value can trace");
+    assert!(
+        raw.contains_key("level@shape"),
+        "a shape is recorded even for a type only a value can trace"
+    );
 
     let page = dir.open(&group, checked2::Ctl, checked2::Limits::default()).await;
     let expected = checked2::Limits {
@@ -803,8 +831,18 @@ async fn a_migration_renames_and_retypes() {
     let dir = Dir::new("migrate");
     let group = GroupId::random();
     let mut page = dir.open(&group, people1::Ctl, people1::People::default()).await;
-    assert!(page.act("add", json!({"name": "Ann", "age": "41"})).await.error().is_none());
-    assert!(page.act("add", json!({"name": "Bob", "age": " 7"})).await.error().is_none());
+    assert!(
+        page.act("add", json!({"name": "Ann", "age": "41"}))
+            .await
+            .error()
+            .is_none()
+    );
+    assert!(
+        page.act("add", json!({"name": "Bob", "age": " 7"}))
+            .await
+            .error()
+            .is_none()
+    );
     stop(page).await;
 
     let mut page = dir.open(&group, people2::Ctl, people2::People::default()).await;
@@ -828,9 +866,9 @@ async fn a_migration_renames_and_retypes() {
 /// Bytes the previous release wrote for `vec![Item {1, "buy milk", false}, Item {2, "walk the
 /// dog", true}]`, its `Item` living in a crate named `persist_capture_tmp`.
 const LEGACY_ITEMS: &[u8] = &[
-    97, 108, 108, 111, 99, 58, 58, 118, 101, 99, 58, 58, 86, 101, 99, 60, 112, 101, 114, 115, 105, 115, 116, 95, 99, 97,
-    112, 116, 117, 114, 101, 95, 116, 109, 112, 58, 58, 73, 116, 101, 109, 62, 0, 2, 1, 8, 98, 117, 121, 32, 109, 105,
-    108, 107, 0, 2, 12, 119, 97, 108, 107, 32, 116, 104, 101, 32, 100, 111, 103, 1,
+    97, 108, 108, 111, 99, 58, 58, 118, 101, 99, 58, 58, 86, 101, 99, 60, 112, 101, 114, 115, 105, 115, 116, 95, 99,
+    97, 112, 116, 117, 114, 101, 95, 116, 109, 112, 58, 58, 73, 116, 101, 109, 62, 0, 2, 1, 8, 98, 117, 121, 32, 109,
+    105, 108, 107, 0, 2, 12, 119, 97, 108, 107, 32, 116, 104, 101, 32, 100, 111, 103, 1,
 ];
 
 /// The previous release's bytes for `-3i64`.
@@ -1116,7 +1154,12 @@ async fn a_failed_migration_is_quarantined() {
     let dir = Dir::new("bad-migration");
     let group = GroupId::random();
     let mut page = dir.open(&group, people1::Ctl, people1::People::default()).await;
-    assert!(page.act("add", json!({"name": "Ann", "age": "forty"})).await.error().is_none());
+    assert!(
+        page.act("add", json!({"name": "Ann", "age": "forty"}))
+            .await
+            .error()
+            .is_none()
+    );
     stop(page).await;
     let before = dir.raw(&group).await;
     let page = dir.open(&group, people2::Ctl, people2::People::default()).await;

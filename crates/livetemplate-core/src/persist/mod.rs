@@ -12,6 +12,7 @@
 
 mod codec;
 mod shape;
+mod value;
 mod walk;
 
 use std::collections::{HashMap, HashSet};
@@ -143,7 +144,11 @@ impl PersistHook {
 
 impl fmt::Debug for PersistHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() { "PersistHook(set)" } else { "PersistHook(none)" })
+        f.write_str(if self.0.is_some() {
+            "PersistHook(set)"
+        } else {
+            "PersistHook(none)"
+        })
     }
 }
 
@@ -203,7 +208,7 @@ pub fn to_json(value: &[u8], shape: &[u8]) -> Result<serde_json::Value> {
         return Err(Error::decode("the shape is not the one this value was written with"));
     }
     let v = codec::generic(head.hash, &value[head.body..]).map_err(Error::decode)?;
-    serde_json::to_value(v).map_err(|e| Error::decode(format!("the value has no JSON form: {e}")))
+    serde_json::to_value(&v).map_err(|e| Error::decode(format!("the value has no JSON form: {e}")))
 }
 
 /// Copy the value quarantined under `key` (e.g. `items@quarantine`) back to `field`, with its
@@ -346,7 +351,12 @@ async fn quarantine(
         match map.get(key.as_str()) {
             Some(kept) if *kept == v.bytes => {
                 // Kept (and reported) by an earlier load.
-                tracing::debug!(page, field = v.field, key, "persisted field still unreadable; it stays quarantined");
+                tracing::debug!(
+                    page,
+                    field = v.field,
+                    key,
+                    "persisted field still unreadable; it stays quarantined"
+                );
                 return true;
             }
             Some(_) => n += 1,

@@ -2,16 +2,13 @@
 //! varint lengths and enum indexes, UTF-8 `char`s) through the [`Shape`] they were written
 //! with, into a generic value that keeps field and variant names.
 //!
-//! The generic value is `serde_value::Value`: structs become maps keyed by field name, enum
-//! variants maps keyed by variant name (a unit variant its name), the form serde's derived
-//! `Deserialize` reads back by name. So a value written by an older type rebuilds today's type
-//! field by field: new fields take their `#[serde(default)]`, dropped fields are skipped.
-
-use std::collections::BTreeMap;
-
-use serde_value::Value;
+//! The generic value ([`Value`]) keeps structs as maps keyed by field name and enum variants
+//! by name, the form serde's derived `Deserialize` reads back by name. So a value written by
+//! an older type rebuilds today's type field by field: new fields take their
+//! `#[serde(default)]`, dropped fields are skipped.
 
 use super::shape::{Container, Node, Shape, Variant};
+use super::value::Value;
 
 /// Deepest nesting read: a recursive shape over corrupt bytes must fail, not overflow the
 /// stack.
@@ -114,10 +111,10 @@ impl Reader<'_> {
     }
 
     fn fields(&mut self, fields: &[(String, Node)], depth: usize) -> Result<Value, String> {
-        let mut map = BTreeMap::new();
+        let mut map = Vec::with_capacity(fields.len());
         for (name, node) in fields {
             let v = self.node(node, depth + 1)?;
-            map.insert(Value::String(name.clone()), v);
+            map.push((Value::Str(name.clone()), v));
         }
         Ok(Value::Map(map))
     }
@@ -127,7 +124,13 @@ impl Reader<'_> {
             return Err("the value nests too deeply".into());
         }
         Ok(match node {
-            Node::Unknown => return Err("the stored shape does not describe this value".into()),
+            // A shape traced from a value has `Unknown` only where that value had nothing to
+            // trace: items of an empty list (never read), unseen variants (never read), and
+            // `None` (serde-reflection records no format for it), whose bincode is a 0 byte.
+            Node::Unknown => match self.byte()? {
+                0 => Value::Option(None),
+                _ => return Err("the stored shape does not describe this value".into()),
+            },
             Node::Type(name) => {
                 let c = self
                     .shape
@@ -147,17 +150,11 @@ impl Reader<'_> {
             Node::U16 => Value::U16(self.unsigned(u128::from(u16::MAX))? as u16),
             Node::U32 => Value::U32(self.unsigned(u128::from(u32::MAX))? as u32),
             Node::U64 => Value::U64(self.unsigned(u128::from(u64::MAX))? as u64),
-            Node::U128 => {
-                let n = self.varint()?;
-                Value::U64(u64::try_from(n).map_err(|_| format!("u128 {n} does not fit the generic value"))?)
-            }
+            Node::U128 => Value::U128(self.varint()?),
             Node::I16 => Value::I16(self.signed(i128::from(i16::MAX))? as i16),
             Node::I32 => Value::I32(self.signed(i128::from(i32::MAX))? as i32),
             Node::I64 => Value::I64(self.signed(i128::from(i64::MAX))? as i64),
-            Node::I128 => {
-                let n = self.signed(i128::MAX)?;
-                Value::I64(i64::try_from(n).map_err(|_| format!("i128 {n} does not fit the generic value"))?)
-            }
+            Node::I128 => Value::I128(self.signed(i128::MAX)?),
             Node::F32 => Value::F32(f32::from_le_bytes(self.array()?)),
             Node::F64 => Value::F64(f64::from_le_bytes(self.array()?)),
             Node::Char => {
@@ -176,7 +173,7 @@ impl Reader<'_> {
             Node::Str => {
                 let n = self.len()?;
                 let s = std::str::from_utf8(self.take(n)?).map_err(|_| "invalid UTF-8 in a string")?;
-                Value::String(s.to_string())
+                Value::Str(s.to_string())
             }
             Node::Bytes => {
                 let n = self.len()?;
@@ -193,11 +190,11 @@ impl Reader<'_> {
             }
             Node::Map(k, v) => {
                 let n = self.len()?;
-                let mut map = BTreeMap::new();
+                let mut map = Vec::with_capacity(n.min(self.bytes.len() - self.pos));
                 for _ in 0..n {
                     let key = self.node(k, depth + 1)?;
                     let value = self.node(v, depth + 1)?;
-                    map.insert(key, value);
+                    map.push((key, value));
                 }
                 Value::Map(map)
             }
@@ -222,14 +219,12 @@ impl Reader<'_> {
                     .ok_or_else(|| format!("variant {index} is not in the stored shape"))?;
                 let content = match variant {
                     Variant::Unknown => return Err(format!("variant `{name}` is not in the stored shape")),
-                    Variant::Unit => return Ok(Value::String(name.clone())),
+                    Variant::Unit => return Ok(Value::Variant(name.clone(), None)),
                     Variant::Newtype(inner) => self.node(inner, depth + 1)?,
                     Variant::Tuple(items) => self.tuple(items, depth)?,
                     Variant::Struct(fields) => self.fields(fields, depth)?,
                 };
-                let mut map = BTreeMap::new();
-                map.insert(Value::String(name.clone()), content);
-                Value::Map(map)
+                Value::Variant(name.clone(), Some(Box::new(content)))
             }
         })
     }

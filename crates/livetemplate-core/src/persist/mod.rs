@@ -319,12 +319,35 @@ pub(crate) async fn load<S: LiveState>(
         }
         if let Err(err) = state.decode_field(field, bytes) {
             let kept = Stored { field, bytes, shape };
-            if !quarantine(store, hook, group, page, &kept, &map, &err.to_string()).await {
+            let reason = bounded(&err.to_string());
+            if !quarantine(store, hook, group, page, &kept, &map, &reason).await {
                 held.push(field);
             }
         }
     }
     held
+}
+
+/// Longest reason logged or reported, in characters.
+const REASON_MAX: usize = 200;
+
+/// `reason` cut to [`REASON_MAX`] characters with control characters escaped: serde's messages
+/// quote the stored data, which came from clients, and a log line must not carry much of it
+/// or start new lines.
+fn bounded(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len().min(REASON_MAX + 4));
+    for (i, c) in reason.chars().enumerate() {
+        if i == REASON_MAX {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A stored value and its shape record.
@@ -412,4 +435,19 @@ async fn quarantine(
         hook.call(&event);
     }
     saved.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_bounded_single_lines() {
+        assert_eq!(
+            bounded("invalid type: string \"a\nb\""),
+            "invalid type: string \"a\\nb\""
+        );
+        let long = "x".repeat(1000);
+        assert_eq!(bounded(&long).chars().count(), REASON_MAX + 1);
+    }
 }

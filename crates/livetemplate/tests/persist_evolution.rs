@@ -112,7 +112,7 @@ mod first {
             state.items.push(Item {
                 id,
                 title: ctx.get_string("title"),
-                done: id % 2 == 0,
+                done: id.is_multiple_of(2),
             });
             Ok(())
         }

@@ -162,7 +162,8 @@ impl AppBuilder {
     /// Call `hook` when a persisted value cannot be read back (its type changed in a way no
     /// rule maps, a migration failed, the bytes are corrupt). The value has been kept under
     /// the event's quarantine key and the field starts from its default; the hook runs once
-    /// per stored value, after the ERROR log line. Use it to alert or count.
+    /// per stored value, after the ERROR log line. Use it to alert or count; it runs on the
+    /// request's path, so hand slow work to a task.
     ///
     /// ```
     /// # use livetemplate_core::App;

@@ -494,8 +494,10 @@ impl<C: Controller> LiveView<C> {
         // save since this view last looked is loaded first, so this action builds on it.
         let slot = self.slot.clone();
         let mut saves = lock_slot(&slot).await;
+        // Fields held back (their stored value could not be kept aside) are loaded again too:
+        // the store may take the quarantine copy now.
         if let Some(count) = saves.as_deref().copied()
-            && count != self.seen
+            && (count != self.seen || !self.held.is_empty())
         {
             self.held = self.load().await;
             self.saved = encode_persisted(&self.state);

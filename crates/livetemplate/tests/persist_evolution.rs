@@ -14,10 +14,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use livetemplate::core::persist::{self, PersistError};
 use livetemplate::prelude::*;
 use livetemplate::{Controller, GroupId, PersistStore, SledStore};
 use serde_json::{Value, json};
@@ -957,7 +956,7 @@ async fn values_written_by_the_previous_release_still_load() {
     assert!(!dir.raw(&group).await.keys().any(|k| k.contains("@quarantine")));
 }
 
-// ---- Quarantine: a value that cannot be read is kept, logged once, reported once. ----
+// ---- Quarantine (the log and hook are tested in `persist_quarantine.rs`). ----
 
 mod code1 {
     use livetemplate::prelude::*;
@@ -1009,146 +1008,6 @@ mod code2 {
     }
 }
 
-mod code3 {
-    use livetemplate::prelude::*;
-
-    /// The fix deployed later: version 2 reads the old strings by their length.
-    pub fn from_text(old: serde_json::Value, _from: u32) -> std::result::Result<u64, String> {
-        Ok(old.as_str().ok_or("not text")?.len() as u64)
-    }
-
-    #[derive(LiveState, Clone, Debug, Default)]
-    #[lvt(source = "<p>{{ code }}</p>", ext = "html")]
-    pub struct Code {
-        #[lvt(persist(version = 2, migrate = from_text))]
-        pub code: u64,
-    }
-
-    #[derive(Debug)]
-    pub struct Ctl;
-
-    #[actions]
-    impl Ctl {
-        async fn noop(&self, _state: &mut Code, _ctx: &mut Context) -> Result<()> {
-            Ok(())
-        }
-    }
-}
-
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Log {
-    fn errors(&self) -> Vec<String> {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .filter(|l| l.contains("ERROR"))
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-#[tokio::test]
-async fn an_unreadable_value_is_quarantined_and_never_overwritten() {
-    let log = Log::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let dir = Dir::new("quarantine");
-    let group = GroupId::random();
-    let mut page = dir.open(&group, code1::Ctl, code1::Code::default()).await;
-    assert!(page.act("set", json!({"code": "abc"})).await.error().is_none());
-    stop(page).await;
-    let original = dir.raw(&group).await;
-    assert!(log.errors().is_empty());
-
-    let events: Arc<Mutex<Vec<PersistError>>> = Arc::default();
-    let calls = Arc::new(AtomicUsize::new(0));
-    let app = {
-        let events = events.clone();
-        let calls = calls.clone();
-        App::builder()
-            .store(SledStore::open(&dir.0).unwrap())
-            .page(PATH, code2::Ctl, code2::Code::default())
-            .on_persist_error(move |e| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                events.lock().unwrap().push(e.clone());
-            })
-            .build()
-            .unwrap()
-    };
-    let app = Arc::new(app);
-    // Several views and page loads: the value is reported once.
-    let mut page = TestPage::connect(app.clone(), PATH, group.clone()).await.unwrap();
-    assert_eq!(page.html(), "<p>0 0</p>");
-    assert!(page.act("click", Value::Null).await.error().is_none());
-    let mut other = TestPage::connect(app.clone(), PATH, group.clone()).await.unwrap();
-    assert_eq!(other.html(), "<p>0 0</p>");
-    // A successful action saves the field: the quarantined copy stays.
-    assert!(page.act("set", json!({"code": 42})).await.error().is_none());
-    assert!(other.act("click", Value::Null).await.error().is_none());
-    page.reconnect().await.unwrap();
-    assert_eq!(page.html(), "<p>42 0</p>");
-    assert!(page.act("set", json!({"code": 43})).await.error().is_none());
-    page.close().await;
-    other.close().await;
-    drop((page, other, app));
-
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "the hook is called once");
-    let event = events.lock().unwrap()[0].clone();
-    assert_eq!(event.page(), PATH);
-    assert_eq!(event.group(), &group);
-    assert_eq!(event.field(), "code");
-    assert_eq!(event.quarantine_key(), Some("code@quarantine"));
-    assert_eq!(event.stored_version(), Some(1));
-    assert_eq!(event.stored_shape(), Some("{\"root\":\"Str\",\"types\":{}}"));
-    assert!(event.reason().contains("does not fit"), "{}", event.reason());
-    let errors = log.errors();
-    assert_eq!(errors.len(), 1, "one ERROR line: {errors:#?}");
-    assert!(errors[0].contains("code@quarantine"), "{}", errors[0]);
-
-    let raw = dir.raw(&group).await;
-    assert_eq!(raw["code@quarantine"], original["code"], "kept byte for byte");
-    assert_eq!(raw["code@quarantine@shape"], original["code@shape"]);
-    assert_ne!(raw["code"], original["code"], "the field itself holds the new value");
-    assert_eq!(
-        persist::to_json(&raw["code@quarantine"], &raw["code@quarantine@shape"]).unwrap(),
-        json!("abc")
-    );
-
-    // Another restart with the same code: still one report in total (the store remembers).
-    let page = dir.open(&group, code2::Ctl, code2::Code::default()).await;
-    assert_eq!(page.html(), "<p>43 0</p>");
-    stop(page).await;
-    assert_eq!(log.errors().len(), 1);
-
-    // A later deploy adds a migration, and the operator restores the kept value.
-    let store = SledStore::open(&dir.0).unwrap();
-    persist::restore_quarantined(&store, &group, PATH, "code", "code@quarantine")
-        .await
-        .unwrap();
-    drop(store);
-    let page = dir.open(&group, code3::Ctl, code3::Code::default()).await;
-    assert_eq!(page.html(), "<p>3</p>");
-    stop(page).await;
-}
-
 #[tokio::test]
 async fn a_failed_migration_is_quarantined() {
     let dir = Dir::new("bad-migration");
@@ -1168,4 +1027,79 @@ async fn a_failed_migration_is_quarantined() {
     let raw = dir.raw(&group).await;
     assert_eq!(raw["people@quarantine"], before["people"]);
     assert_eq!(raw["people"], before["people"], "nothing saved over it");
+}
+
+/// A store whose quarantine writes fail (a full disk, say), around a real in-memory store.
+#[derive(Debug, Default)]
+struct NoQuarantine {
+    inner: livetemplate::MemoryStore,
+    refuse: std::sync::atomic::AtomicBool,
+}
+
+impl PersistStore for NoQuarantine {
+    fn load<'a>(
+        &'a self,
+        group: &'a GroupId,
+        page: &'a str,
+    ) -> livetemplate::core::BoxFuture<'a, livetemplate::Result<livetemplate::core::Fields>> {
+        self.inner.load(group, page)
+    }
+
+    fn save<'a>(
+        &'a self,
+        group: &'a GroupId,
+        page: &'a str,
+        fields: &'a [(&'a str, Vec<u8>)],
+    ) -> livetemplate::core::BoxFuture<'a, livetemplate::Result<()>> {
+        if self.refuse.load(Ordering::SeqCst) && fields.iter().any(|(k, _)| k.contains("@quarantine")) {
+            return Box::pin(async { Err(livetemplate::Error::msg("disk full")) });
+        }
+        self.inner.save(group, page, fields)
+    }
+}
+
+#[tokio::test]
+async fn a_value_that_cannot_be_quarantined_is_not_saved_over() {
+    let store = Arc::new(NoQuarantine::default());
+    let group = GroupId::random();
+    let shared: Arc<dyn PersistStore> = store.clone();
+    let mut page = TestPage::mount_route(
+        Arc::new(livetemplate::core::page::Page::new(
+            PATH,
+            code1::Ctl,
+            code1::Code::default(),
+        )),
+        shared.clone(),
+        group.clone(),
+    )
+    .await
+    .unwrap();
+    assert!(page.act("set", json!({"code": "abc"})).await.error().is_none());
+    page.close().await;
+    let original = store.load(&group, PATH).await.unwrap();
+
+    store.refuse.store(true, Ordering::SeqCst);
+    let route = Arc::new(livetemplate::core::page::Page::new(
+        PATH,
+        code2::Ctl,
+        code2::Code::default(),
+    ));
+    let mut page = TestPage::mount_route(route, shared.clone(), group.clone())
+        .await
+        .unwrap();
+    assert_eq!(page.html(), "<p>0 0</p>");
+    // The action succeeds on the page, but `code` is not written over the unreadable value.
+    assert!(page.act("set", json!({"code": 42})).await.error().is_none());
+    assert_eq!(page.html(), "<p>42 0</p>");
+    let now: HashMap<String, Vec<u8>> = store.load(&group, PATH).await.unwrap().into_iter().collect();
+    let before: HashMap<String, Vec<u8>> = original.into_iter().collect();
+    assert_eq!(now, before, "nothing written");
+
+    // Once the store takes the copy again, the next action keeps the old value aside and saves.
+    store.refuse.store(false, Ordering::SeqCst);
+    assert!(page.act("set", json!({"code": 43})).await.error().is_none());
+    let now: HashMap<String, Vec<u8>> = store.load(&group, PATH).await.unwrap().into_iter().collect();
+    assert_eq!(now["code@quarantine"], before["code"]);
+    assert_ne!(now["code"], before["code"]);
+    page.close().await;
 }

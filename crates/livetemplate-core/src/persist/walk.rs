@@ -14,9 +14,18 @@ use super::value::Value;
 /// stack.
 const MAX_DEPTH: usize = 128;
 
+/// Most items of no width (units, empty structs) read from one value: a corrupt length
+/// before a list of them must fail, not loop and allocate for 2^64 items.
+const MAX_EMPTY_ITEMS: usize = 1 << 20;
+
 /// Read `bytes` (all of them) as one value of `shape`.
 pub(crate) fn read(shape: &Shape, bytes: &[u8]) -> Result<Value, String> {
-    let mut r = Reader { bytes, pos: 0, shape };
+    let mut r = Reader {
+        bytes,
+        pos: 0,
+        shape,
+        empty_items: 0,
+    };
     let v = r.node(&shape.root, 0)?;
     if r.pos != bytes.len() {
         return Err(format!("{} bytes left over after the value", bytes.len() - r.pos));
@@ -28,6 +37,8 @@ struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
     shape: &'a Shape,
+    /// Items read so far that took no bytes.
+    empty_items: usize,
 }
 
 impl Reader<'_> {
@@ -97,9 +108,22 @@ impl Reader<'_> {
     fn items(&mut self, item: &Node, n: usize, depth: usize) -> Result<Vec<Value>, String> {
         let mut out = Vec::with_capacity(n.min(self.bytes.len() - self.pos));
         for _ in 0..n {
+            let at = self.pos;
             out.push(self.node(item, depth + 1)?);
+            self.count_empty(at)?;
         }
         Ok(out)
+    }
+
+    /// Count an item that started at `at` if it took no bytes.
+    fn count_empty(&mut self, at: usize) -> Result<(), String> {
+        if self.pos == at {
+            self.empty_items += 1;
+            if self.empty_items > MAX_EMPTY_ITEMS {
+                return Err("too many empty items (corrupt length?)".into());
+            }
+        }
+        Ok(())
     }
 
     fn tuple(&mut self, items: &[Node], depth: usize) -> Result<Value, String> {
@@ -192,8 +216,10 @@ impl Reader<'_> {
                 let n = self.len()?;
                 let mut map = Vec::with_capacity(n.min(self.bytes.len() - self.pos));
                 for _ in 0..n {
+                    let at = self.pos;
                     let key = self.node(k, depth + 1)?;
                     let value = self.node(v, depth + 1)?;
+                    self.count_empty(at)?;
                     map.push((key, value));
                 }
                 Value::Map(map)
@@ -227,5 +253,26 @@ impl Reader<'_> {
                 Value::Variant(name.clone(), Some(Box::new(content)))
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn a_huge_list_of_empty_items_fails_fast() {
+        let shape = Shape {
+            root: Node::Seq(Box::new(Node::Unit)),
+            types: BTreeMap::new(),
+        };
+        let mut bytes = vec![253];
+        bytes.extend_from_slice(&u64::MAX.to_le_bytes());
+        let err = read(&shape, &bytes).unwrap_err();
+        assert!(err.contains("empty items"), "{err}");
+        // A list of a few units reads.
+        assert_eq!(read(&shape, &[3]).unwrap(), Value::Seq(vec![Value::Unit; 3]));
     }
 }

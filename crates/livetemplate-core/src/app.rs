@@ -17,6 +17,7 @@ use crate::group::{
 use crate::hub::{Hub, LocalTransport, PubSubTransport, Push, Session};
 use crate::log_limit::LogLimit;
 use crate::page::{Page, PageRoute, Request, Services, error_frame};
+use crate::persist::{PersistError, PersistHook};
 use crate::state::Controller;
 use crate::store::{MemoryStore, PersistStore};
 use crate::throttle::Throttle;
@@ -156,6 +157,7 @@ pub struct AppBuilder {
     assets: Vec<Asset>,
     secret_key: Option<Vec<u8>>,
     previous_secret_keys: Vec<Vec<u8>>,
+    on_persist_error: PersistHook,
 }
 
 impl fmt::Debug for AppBuilder {
@@ -394,6 +396,25 @@ impl AppBuilder {
         self
     }
 
+    /// Call `hook` when a persisted value cannot be read back (its type changed in a way no
+    /// rule maps, a migration failed, the bytes are corrupt). The value has been kept under
+    /// the event's quarantine key and the field starts from its default; the hook runs once
+    /// per stored value, after the ERROR log line. Use it to alert or count; it runs on the
+    /// request's path, so hand slow work to a task.
+    ///
+    /// ```
+    /// # use livetemplate_core::App;
+    /// let app = App::builder()
+    ///     .on_persist_error(|e| eprintln!("{} {}: kept under {:?}", e.page(), e.field(), e.quarantine_key()))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(app);
+    /// ```
+    pub fn on_persist_error(mut self, hook: impl Fn(&PersistError) + Send + Sync + 'static) -> Self {
+        self.on_persist_error = PersistHook::new(hook);
+        self
+    }
+
     /// Check the pages and build the app.
     pub fn build(mut self) -> Result<App> {
         let mut routes = HashMap::new();
@@ -420,6 +441,7 @@ impl AppBuilder {
             svc: Services {
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 hub: Hub::with_push_wait(transport, self.config.slow_client_timeout),
+                on_persist_error: self.on_persist_error,
             },
             config: self.config,
             authenticator: self.authenticator,
@@ -494,6 +516,7 @@ impl App {
             assets: Vec::new(),
             secret_key: None,
             previous_secret_keys: Vec::new(),
+            on_persist_error: PersistHook::default(),
         }
     }
 

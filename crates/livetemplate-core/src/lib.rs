@@ -13,6 +13,7 @@ pub mod hub;
 pub mod log_limit;
 pub mod origin;
 pub mod page;
+pub mod persist;
 pub mod state;
 pub mod store;
 pub mod testing;
@@ -28,6 +29,7 @@ pub use error::{Error, Result};
 pub use group::GroupId;
 pub use hub::{Hub, PubSubTransport, Session};
 pub use page::{LiveConnection, PageRoute, Request, Services};
+pub use persist::{PersistError, PersistHook};
 pub use state::{Controller, LiveState, normalize_action};
 /// Re-exported for store implementations.
 pub use store::Fields;
@@ -39,7 +41,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Items the generated code names. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::state::{decode_field, encode_field};
+    pub use crate::persist::{
+        decode_field, decode_field_migrating, decode_field_version, encode_field, encode_field_version,
+    };
     pub use crate::tree::{Mark, MarkQueue, TreeSink, mark};
     pub use askama;
     pub use std::cell::Cell;

@@ -18,6 +18,7 @@ use crate::diff::{Encoder, write_json_str};
 use crate::error::{Error, Result};
 use crate::group::GroupId;
 use crate::hub::{Hub, PersistSlot};
+use crate::persist::{self, PersistHook};
 use crate::state::{Controller, LiveState, normalize_action};
 use crate::store::PersistStore;
 use crate::tree::Tree;
@@ -40,6 +41,8 @@ pub struct Services {
     pub store: Arc<dyn PersistStore>,
     /// Live connections, topics and presence.
     pub hub: Hub,
+    /// Told of every persisted value that could not be read (and was quarantined).
+    pub on_persist_error: PersistHook,
 }
 
 impl Services {
@@ -48,6 +51,7 @@ impl Services {
         Services {
             store,
             hub: Hub::local(),
+            on_persist_error: PersistHook::default(),
         }
     }
 }
@@ -211,13 +215,15 @@ impl<C: Controller> Page<C> {
 
     /// The state a view starts from: the group's last no-JS POST state or a fresh copy of the
     /// initial state, with persisted fields loaded over it, then mounted.
-    async fn prepare(&self, svc: &Services, at: &At<'_>) -> Result<(C::State, Effects)> {
+    ///
+    /// Also returns the persisted fields that must not be saved (see [`Held`]).
+    async fn prepare(&self, svc: &Services, at: &At<'_>) -> Result<(C::State, Effects, Held)> {
         let mut state = self.posted_state(at.group).unwrap_or_else(|| self.initial.clone());
-        load_persisted(&mut state, &*svc.store, at.group, &self.path).await;
+        let held = persist::load(&mut state, &*svc.store, &svc.on_persist_error, at.group, &self.path).await;
         let mut ctx = self.context("mount", Value::Null, at, &svc.hub);
         catch(self.controller.mount(&mut state, &mut ctx)).await?;
         catch(self.controller.handle_params(&mut state, &mut ctx)).await?;
-        Ok((state, ctx.take_effects()))
+        Ok((state, ctx.take_effects(), held))
     }
 
     /// Run `handle_params` for the URL in `at`; on success returns what it asked for. On
@@ -261,28 +267,17 @@ impl<C: Controller> Page<C> {
     }
 }
 
-/// Load the persisted fields of `page` for `group` into `state`. Fields that fail to decode
-/// (retyped, corrupt) keep their initial value, with a warning.
+/// Persisted fields a view must not save: their stored value could be neither read nor
+/// quarantined, so a save would destroy it.
+type Held = Vec<&'static str>;
+
+/// Load the persisted fields of `page` for `group` into `state`, with no hook.
+///
+/// Values (read through the shape they were written with) are rebuilt into today's types by
+/// field name; a value that cannot be read keeps the field's initial value and is
+/// quarantined and logged at ERROR once (see [`crate::persist`]).
 pub async fn load_persisted<S: LiveState>(state: &mut S, store: &dyn PersistStore, group: &GroupId, page: &str) {
-    if S::persisted_fields().is_empty() {
-        return;
-    }
-    let fields = match store.load(group, page).await {
-        Ok(f) => f,
-        Err(err) => {
-            tracing::warn!(page, error = %err, "could not load persisted state; starting from defaults");
-            return;
-        }
-    };
-    for (name, bytes) in fields {
-        if !S::persisted_fields().contains(&name.as_str()) {
-            tracing::debug!(page, field = %name, "stored field is no longer persisted; ignored");
-            continue;
-        }
-        if let Err(err) = state.decode_field(&name, &bytes) {
-            tracing::warn!(page, field = %name, error = %err, "persisted field could not be restored; using its default");
-        }
-    }
+    persist::load(state, store, &PersistHook::default(), group, page).await;
 }
 
 /// Encode the persisted fields of `state`.
@@ -318,7 +313,7 @@ impl<C: Controller> PageRoute for Page<C> {
                 conn: None,
                 query: &query,
             };
-            let (state, _) = self.prepare(svc, &at).await?;
+            let (state, _, _) = self.prepare(svc, &at).await?;
             state.render_html()
         })
     }
@@ -340,11 +335,12 @@ impl<C: Controller> PageRoute for Page<C> {
                 conn: None,
                 query: &query,
             };
-            let (mut state, _) = self.prepare(svc, &at).await?;
+            let (mut state, _, held) = self.prepare(svc, &at).await?;
             let before = encode_persisted(&state);
             let mut effects = self.run_action(&mut state, action, data, &at, &svc.hub, true).await?;
             let navigate = effects.navigate.take();
-            if persist(svc, &req.group, &self.path, &before, &encode_persisted(&state), None).await?
+            let after = encode_persisted(&state);
+            if persist(svc, &req.group, &self.path, &before, &after, &held, None).await?
                 && let Some(saves) = saves.as_mut()
             {
                 **saves += 1;
@@ -374,7 +370,7 @@ impl<C: Controller> PageRoute for Page<C> {
             };
             let prepared = self.prepare(&svc, &at).await;
             drop(saves);
-            let (mut state, mount_effects) = prepared?;
+            let (mut state, mount_effects, held) = prepared?;
             let mut ctx = self.context("connect", Value::Null, &at, &svc.hub);
             catch(self.controller.on_connect(&mut state, &mut ctx)).await?;
             mount_effects.apply(&svc.hub, Some(conn)).await;
@@ -392,6 +388,7 @@ impl<C: Controller> PageRoute for Page<C> {
                 tree,
                 encoder,
                 saved,
+                held,
                 slot,
                 seen,
                 query,
@@ -401,25 +398,30 @@ impl<C: Controller> PageRoute for Page<C> {
     }
 }
 
-/// Save the persisted fields that differ between `before` and `after` (durably), then tell
-/// the group's other connections of the page (all but `except`) to load them. Returns whether
-/// anything was saved.
+/// Save the persisted fields that differ between `before` and `after` (durably, each with
+/// its shape record), except the `held` ones, then tell the group's other connections of the
+/// page (all but `except`) to load them. Returns whether anything was saved.
 async fn persist(
     svc: &Services,
     group: &GroupId,
     page: &str,
     before: &[(&'static str, Vec<u8>)],
     after: &[(&'static str, Vec<u8>)],
+    held: &[&'static str],
     except: Option<u64>,
 ) -> Result<bool> {
-    let changed: Vec<(&'static str, Vec<u8>)> = after
+    let mut changed: Vec<(&str, Vec<u8>)> = after
         .iter()
-        .filter(|(name, bytes)| !before.iter().any(|(n, b)| n == name && b == bytes))
-        .cloned()
+        .filter(|(name, bytes)| !held.contains(name) && !before.iter().any(|(n, b)| n == name && b == bytes))
+        .map(|(name, bytes)| (*name, bytes.clone()))
         .collect();
     if changed.is_empty() {
         return Ok(false);
     }
+    // Value and shape in one write: a store that applies it atomically (sled, memory) never
+    // holds a value without the shape it was written with.
+    let shapes = persist::shape_records(&changed);
+    changed.extend(shapes.iter().map(|(k, v)| (k.as_str(), v.clone())));
     svc.store.save(group, page, &changed).await?;
     // Persisted fields belong to the group: its other tabs of this page show them too.
     svc.hub.reload_others(page, group, except);
@@ -436,6 +438,8 @@ struct LiveView<C: Controller> {
     tree: Tree,
     encoder: Encoder,
     saved: Vec<(&'static str, Vec<u8>)>,
+    /// Persisted fields not to save (see [`Held`]).
+    held: Held,
     /// The group's persist slot for this page, when it has persisted fields.
     slot: Option<Arc<PersistSlot>>,
     /// The slot's count of saves when this view last loaded or saved the fields.
@@ -445,6 +449,19 @@ struct LiveView<C: Controller> {
 }
 
 impl<C: Controller> LiveView<C> {
+    /// Load the persisted fields into this view's state; returns the fields not to save.
+    async fn load(&mut self) -> Held {
+        let svc = &self.svc;
+        persist::load(
+            &mut self.state,
+            &*svc.store,
+            &svc.on_persist_error,
+            &self.group,
+            &self.page.path,
+        )
+        .await
+    }
+
     /// Run an action and make the frame to send: the diff, or the error for the client.
     async fn respond(&mut self, run: Run<'_>, reply_to: Option<u64>) -> Option<String> {
         let action = match &run {
@@ -481,10 +498,12 @@ impl<C: Controller> LiveView<C> {
         // save since this view last looked is loaded first, so this action builds on it.
         let slot = self.slot.clone();
         let mut saves = lock_slot(&slot).await;
+        // Fields held back (their stored value could not be kept aside) are loaded again too:
+        // the store may take the quarantine copy now.
         if let Some(count) = saves.as_deref().copied()
-            && count != self.seen
+            && (count != self.seen || !self.held.is_empty())
         {
-            load_persisted(&mut self.state, &*self.svc.store, &self.group, &self.page.path).await;
+            self.held = self.load().await;
             self.saved = encode_persisted(&self.state);
             self.seen = count;
         }
@@ -543,6 +562,7 @@ impl<C: Controller> LiveView<C> {
             &self.page.path,
             &self.saved,
             &after,
+            &self.held,
             Some(self.conn),
         )
         .await
@@ -600,7 +620,7 @@ impl<C: Controller> LiveConnection for LiveView<C> {
         Box::pin(async move {
             let slot = self.slot.clone();
             let saves = lock_slot(&slot).await;
-            load_persisted(&mut self.state, &*self.svc.store, &self.group, &self.page.path).await;
+            self.held = self.load().await;
             self.saved = encode_persisted(&self.state);
             if let Some(count) = saves.as_deref() {
                 self.seen = *count;

@@ -1,5 +1,5 @@
 //! The traits the macros implement: [`LiveState`] for state structs and [`Controller`] for
-//! action impl blocks.
+//! action impl blocks. How persisted fields are encoded lives in [`crate::persist`].
 
 use crate::BoxFuture;
 use crate::context::Context;
@@ -16,9 +16,11 @@ pub trait LiveState: Clone + Send + Sync + 'static {
     fn render_html(&self) -> Result<String>;
     /// Names of the `#[lvt(persist)]` fields.
     fn persisted_fields() -> &'static [&'static str];
-    /// Encode persisted field `name`; `None` if there is no such persisted field.
+    /// Encode persisted field `name` (see [`crate::persist`] for the format); `None` if there
+    /// is no such persisted field.
     fn encode_field(&self, name: &str) -> Option<Result<Vec<u8>>>;
-    /// Decode persisted field `name` from `bytes` into `self`.
+    /// Decode persisted field `name` from `bytes` into `self`. On error the field is
+    /// unchanged (the caller quarantines the bytes).
     fn decode_field(&mut self, name: &str, bytes: &[u8]) -> Result<()>;
 }
 
@@ -104,43 +106,8 @@ pub fn normalize_action(name: &str) -> String {
     out
 }
 
-/// Largest persisted value decoded: corrupt length prefixes must fail, not allocate.
-const MAX_FIELD_BYTES: usize = 64 << 20;
-
-fn codec() -> impl bincode::config::Config {
-    bincode::config::standard().with_limit::<MAX_FIELD_BYTES>()
-}
-
-/// Encode a persisted field: its type name, a NUL, then bincode (standard config).
 #[doc(hidden)]
-pub fn encode_field<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
-    let mut out = std::any::type_name::<T>().as_bytes().to_vec();
-    out.push(0);
-    bincode::serde::encode_into_std_write(value, &mut out, codec())
-        .map_err(|e| crate::Error::decode(format!("could not encode a persisted field: {e}")))?;
-    Ok(out)
-}
-
-/// Decode a persisted field written by [`encode_field`]; fails when the stored type differs.
-#[doc(hidden)]
-pub fn decode_field<T: serde::de::DeserializeOwned>(slot: &mut T, bytes: &[u8]) -> Result<()> {
-    let name = std::any::type_name::<T>().as_bytes();
-    let Some(rest) = bytes.strip_prefix(name).and_then(|r| r.strip_prefix(&[0u8][..])) else {
-        let stored = bytes.split(|b| *b == 0).next().unwrap_or_default();
-        return Err(crate::Error::decode(format!(
-            "stored as `{}`, now `{}`",
-            String::from_utf8_lossy(stored),
-            std::any::type_name::<T>()
-        )));
-    };
-    let (value, used) = bincode::serde::decode_from_slice::<T, _>(rest, codec())
-        .map_err(|e| crate::Error::decode(format!("corrupt value: {e}")))?;
-    if used != rest.len() {
-        return Err(crate::Error::decode("trailing bytes after value"));
-    }
-    *slot = value;
-    Ok(())
-}
+pub use crate::persist::{decode_field, encode_field};
 
 #[cfg(test)]
 mod tests {

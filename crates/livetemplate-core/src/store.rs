@@ -23,7 +23,7 @@ pub trait PersistStore: Send + Sync + fmt::Debug + 'static {
         &'a self,
         group: &'a GroupId,
         page: &'a str,
-        fields: &'a [(&'static str, Vec<u8>)],
+        fields: &'a [(&'a str, Vec<u8>)],
     ) -> BoxFuture<'a, Result<()>>;
     /// Make every completed write durable (called on graceful shutdown).
     fn flush(&self) -> BoxFuture<'_, Result<()>> {
@@ -67,7 +67,7 @@ impl PersistStore for MemoryStore {
         &'a self,
         group: &'a GroupId,
         page: &'a str,
-        fields: &'a [(&'static str, Vec<u8>)],
+        fields: &'a [(&'a str, Vec<u8>)],
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());

@@ -31,7 +31,7 @@ impl PersistStore for FlushProbe {
         &'a self,
         group: &'a GroupId,
         page: &'a str,
-        fields: &'a [(&'static str, Vec<u8>)],
+        fields: &'a [(&'a str, Vec<u8>)],
     ) -> BoxFuture<'a, Result<()>> {
         self.inner.save(group, page, fields)
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields, LitStr, Path};
+use syn::{Data, DeriveInput, Field, Fields, LitInt, LitStr, Path};
 
 use crate::template::{Loader, flatten, mark, read_template};
 
@@ -51,6 +51,60 @@ fn parse_options(input: &DeriveInput, errors: &mut Vec<syn::Error>) -> Options {
     opts
 }
 
+/// A `#[lvt(persist)]` or `#[lvt(persist(version = N, migrate = path::to::fn))]` field.
+struct Persisted<'a> {
+    field: &'a Field,
+    /// The version values are written as (1 unless given).
+    version: u32,
+    /// Turns a value of an older version (JSON) into today's.
+    migrate: Option<Path>,
+}
+
+/// Parse what follows `persist` in `#[lvt(persist…)]`.
+fn parse_persist<'a>(field: &'a Field, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Persisted<'a>> {
+    let mut version: Option<(u32, Span)> = None;
+    let mut migrate: Option<Path> = None;
+    if meta.input.peek(syn::token::Paren) {
+        meta.parse_nested_meta(|inner| {
+            let key = inner.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+            match key.as_str() {
+                "version" => {
+                    let lit: LitInt = inner.value()?.parse()?;
+                    let v: u32 = lit.base10_parse()?;
+                    if v == 0 {
+                        return Err(syn::Error::new(lit.span(), "`version` starts at 1"));
+                    }
+                    version = Some((v, lit.span()));
+                }
+                "migrate" => migrate = Some(inner.value()?.parse()?),
+                _ => {
+                    return Err(inner.error(format!(
+                        "unknown `persist` key `{key}`; expected `version = N` or `migrate = path::to::fn`"
+                    )));
+                }
+            }
+            Ok(())
+        })?;
+    }
+    match (version, &migrate) {
+        (Some((v, span)), None) if v > 1 => Err(syn::Error::new(
+            span,
+            format!(
+                "`version = {v}` needs `migrate = path::to::fn`: a `fn(serde_json::Value, u32) -> Result<T, E>` that turns a value of an older version into today's"
+            ),
+        )),
+        (None | Some((1, _)), Some(path)) => Err(syn::Error::new(
+            path.span(),
+            "`migrate` needs `version = N` with N of 2 or more: the version values are written as from now on",
+        )),
+        _ => Ok(Persisted {
+            field,
+            version: version.map_or(1, |(v, _)| v),
+            migrate,
+        }),
+    }
+}
+
 pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
     let mut errors: Vec<syn::Error> = Vec::new();
     let opts = parse_options(&input, &mut errors);
@@ -85,7 +139,7 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
         for attr in f.attrs.iter().filter(|a| a.path().is_ident("lvt")) {
             let res = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("persist") {
-                    persisted.push(*f);
+                    persisted.push(parse_persist(f, &meta)?);
                     Ok(())
                 } else {
                     let key = meta.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
@@ -167,23 +221,30 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
 
     let names: Vec<LitStr> = persisted
         .iter()
-        .filter_map(|f| f.ident.as_ref())
+        .filter_map(|p| p.field.ident.as_ref())
         .map(|i| LitStr::new(&i.to_string(), i.span()))
         .collect();
-    let encode_arms = persisted.iter().filter_map(|f| {
-        let ident = f.ident.as_ref()?;
-        let ty = &f.ty;
+    let encode_arms = persisted.iter().filter_map(|p| {
+        let ident = p.field.ident.as_ref()?;
+        let ty = &p.field.ty;
+        let version = p.version;
         let lit = LitStr::new(&ident.to_string(), ident.span());
         Some(quote_spanned! {ty.span()=>
-            #lit => ::core::option::Option::Some(__lvt::encode_field::<#ty>(&self.#ident)),
+            #lit => ::core::option::Option::Some(__lvt::encode_field_version::<#ty>(&self.#ident, #version)),
         })
     });
-    let decode_arms = persisted.iter().filter_map(|f| {
-        let ident = f.ident.as_ref()?;
-        let ty = &f.ty;
+    let decode_arms = persisted.iter().filter_map(|p| {
+        let ident = p.field.ident.as_ref()?;
+        let ty = &p.field.ty;
+        let version = p.version;
         let lit = LitStr::new(&ident.to_string(), ident.span());
-        Some(quote_spanned! {ty.span()=>
-            #lit => __lvt::decode_field::<#ty>(&mut self.#ident, bytes),
+        Some(match &p.migrate {
+            None => quote_spanned! {ty.span()=>
+                #lit => __lvt::decode_field_version::<#ty>(&mut self.#ident, bytes, #version),
+            },
+            Some(path) => quote_spanned! {path.span()=>
+                #lit => __lvt::decode_field_migrating::<#ty, _, _>(&mut self.#ident, bytes, #version, #path),
+            },
         })
     });
     let marked_ty = format_ident!("__LvtMarked{}", name);

@@ -1,7 +1,9 @@
 //! A [`PersistStore`] on sled 0.34, the embedded default store of livetemplate.
 //!
 //! Keys are `group \0 page \0 field`; each persisted field is its own key, so a deploy that
-//! adds or removes a field leaves the others readable.
+//! adds or removes a field leaves the others readable. Beside a field the core writes its
+//! shape (`field@shape`) and, for values it could not read, quarantine copies
+//! (`field@quarantine`); see `livetemplate_core::persist`.
 //!
 //! Saves are durable on return, and concurrent saves share flushes (group commit). Groups not
 //! used for the idle limit (default 30 days) are deleted by [`SledStore::expire_idle`]: when
@@ -226,7 +228,7 @@ impl PersistStore for SledStore {
         &'a self,
         group: &'a GroupId,
         page: &'a str,
-        fields: &'a [(&'static str, Vec<u8>)],
+        fields: &'a [(&'a str, Vec<u8>)],
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let p = prefix(group, page);

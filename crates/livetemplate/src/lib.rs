@@ -44,8 +44,12 @@
 //! | `#[lvt(source = "...", ext = "html")]` | inline template source |
 //! | `#[lvt(crate = "path")]` | where the `livetemplate` crate is, if renamed |
 //! | `#[lvt(persist)]` on a field | stored after every successful action, restored before the first render |
+//! | `#[lvt(persist(version = 2, migrate = path::to::f))]` | as `persist`; values of older versions go through `f(old_json, old_version)` |
 //!
-//! Persisted fields need `serde::Serialize + serde::de::DeserializeOwned`.
+//! Persisted fields need `serde::Serialize + serde::de::DeserializeOwned`. They are read back
+//! by serde shape and field name, so most changes to their types need no code (see the
+//! guide's "Changing persisted types"); what cannot be read is kept aside (quarantined) and
+//! reported to [`AppBuilder::on_persist_error`].
 //!
 //! ## `#[actions]`
 //!
@@ -55,6 +59,8 @@
 //! signature are lifecycle hooks, not actions. `#[lvt(server)]` on an action keeps it out of a
 //! browser's reach (only `session.trigger_action`, publishes and presence run it).
 
+#[doc(inline)]
+pub use livetemplate_core::PersistError;
 #[doc(inline)]
 pub use livetemplate_core::{
     App, AppBuilder, Config, Context, Controller, Error, GroupId, LiveState, MemoryStore, PersistStore, Result,

@@ -73,7 +73,7 @@ impl PersistStore for FailingStore {
         &'a self,
         _group: &'a GroupId,
         _page: &'a str,
-        _fields: &'a [(&'static str, Vec<u8>)],
+        _fields: &'a [(&'a str, Vec<u8>)],
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async {
             Err(Error::store(

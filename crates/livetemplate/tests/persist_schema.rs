@@ -1,6 +1,7 @@
 //! Persisted state across deploys: a page whose state type changes (a field retyped, added or
-//! removed) restores every field it still can and starts the rest from their defaults; corrupt
-//! bytes in the store never crash a page.
+//! removed) restores every field it still can and starts the rest from their defaults (their
+//! stored values quarantined); corrupt bytes in the store never crash a page. Changes inside
+//! a field's type are covered by `persist_evolution.rs`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -169,17 +170,22 @@ async fn garbage_in_the_store_gives_defaults() {
         let store: Arc<dyn PersistStore> = Arc::new(MemoryStore::new());
         let group = GroupId::random();
         store
-            .save(&group, PATH, &[("count", bytes.clone()), ("notes", bytes)])
+            .save(&group, PATH, &[("count", bytes.clone()), ("notes", bytes.clone())])
             .await
             .unwrap();
         let mut page = TestPage::mount_route(v1(), store.clone(), group.clone())
             .await
             .unwrap_or_else(|e| panic!("garbage #{i}: mount failed: {e}"));
         assert_eq!(page.html(), "<p>count=0 notes=</p>", "garbage #{i}");
-        // The page works and its next save replaces the garbage.
+        // The page works and its next save replaces the garbage, which stays quarantined.
         assert!(page.act("bump", Value::Null).await.error().is_none());
         page.reconnect().await.unwrap();
         assert_eq!(page.html(), "<p>count=1 notes=bumped 1</p>", "garbage #{i}");
+        let stored = store.load(&group, PATH).await.unwrap();
+        for field in ["count@quarantine", "notes@quarantine"] {
+            let kept = stored.iter().find(|(k, _)| k == field).map(|(_, v)| v);
+            assert_eq!(kept, Some(&bytes), "garbage #{i}: {field}");
+        }
     }
 }
 

@@ -1,6 +1,20 @@
 //! DOM events to server actions: POST forms and `lvt-*` bindings, delegated on the live root,
 //! with `lvt-debounce` / `lvt-throttle` rate limits.
 
+import {
+  CHANGE,
+  CLICK,
+  DEBOUNCE,
+  DISABLE_WITH,
+  EVENT_PREFIX,
+  KEY,
+  PATCH,
+  SUBMIT,
+  THROTTLE,
+  VALUE_PREFIX,
+  WINDOW_PREFIX,
+  has as sel,
+} from './constants'
 import { isField, snap } from './morph'
 
 export type Data = Record<string, string | string[]>
@@ -38,7 +52,7 @@ export function formData(form: HTMLFormElement): Data {
 /** The `lvt-value-<name>` attributes of an element (names are lower case, as HTML makes them). */
 export function values(el: Element): Data {
   const d: Data = {}
-  for (const a of Array.from(el.attributes)) if (a.name.indexOf('lvt-value-') === 0) d[a.name.slice(10)] = a.value
+  for (const a of Array.from(el.attributes)) if (a.name.indexOf(VALUE_PREFIX) === 0) d[a.name.slice(VALUE_PREFIX.length)] = a.value
   return d
 }
 
@@ -74,12 +88,12 @@ const run = (s: Slot) => {
  * then at most once per `ms`, the last event of a window firing when the window ends.
  */
 export function limit(els: Array<Element | null | undefined>, kind: string, fire: () => void): void {
-  const h = els.find((e) => e && (e.hasAttribute('lvt-debounce') || e.hasAttribute('lvt-throttle')))
+  const h = els.find((e) => e && (e.hasAttribute(DEBOUNCE) || e.hasAttribute(THROTTLE)))
   if (!h) return fire()
   let all = slots.get(h)
   if (!all) slots.set(h, (all = {}))
   const s = all[kind] || (all[kind] = {})
-  const deb = h.getAttribute('lvt-debounce')
+  const deb = h.getAttribute(DEBOUNCE)
   if (deb != null) {
     clearTimeout(s.t)
     s.f = fire
@@ -88,7 +102,7 @@ export function limit(els: Array<Element | null | undefined>, kind: string, fire
     s.f = fire
   } else {
     fire()
-    const wait = ms(h.getAttribute('lvt-throttle'))
+    const wait = ms(h.getAttribute(THROTTLE))
     const tick = () => {
       const f = s.f
       s.f = undefined
@@ -132,14 +146,14 @@ export function bind(root: HTMLElement, c: Pusher): void {
     return d
   }
   const keyOk = (el: Element, e: KeyboardEvent) => {
-    const k = el.getAttribute('lvt-key')
+    const k = el.getAttribute(KEY)
     return !e.isComposing && (!k || k.toLowerCase() === (e.key || '').toLowerCase())
   }
 
   on('click', (e: MouseEvent) => {
     // An lvt-patch link, followed in the page when connected (a plain load of its URL else,
     // or when the user asks for a new tab or window).
-    const link = within(e, 'a[lvt-patch]') as HTMLAnchorElement | null
+    const link = within(e, 'a' + sel(PATCH)) as HTMLAnchorElement | null
     if (link) {
       if (c.open && !e.defaultPrevented && e.button === 0 && !(e.metaKey || e.ctrlKey || e.shiftKey || e.altKey)) {
         e.preventDefault()
@@ -147,7 +161,7 @@ export function bind(root: HTMLElement, c: Pusher): void {
       }
       return
     }
-    const el = within(e, '[lvt-click]')
+    const el = within(e, sel(CLICK))
     if (!el) return
     // Connected now or before: the action replaces a link's or button's default (while the socket
     // is down it is dropped: following the link or posting could lose the page to a dead server).
@@ -158,15 +172,15 @@ export function bind(root: HTMLElement, c: Pusher): void {
       (!c.open && /^(checkbox|radio)$/.test((e.target as HTMLInputElement).type))
     )
       e.preventDefault()
-    send(el, 'lvt-click', 'click', values(el))
+    send(el, CLICK, 'click', values(el))
   })
 
   on('submit', (e: SubmitEvent) => {
     const form = e.target as HTMLFormElement
     if (e.defaultPrevented || !root.contains(form)) return
     const btn = e.submitter as HTMLButtonElement | null
-    const a = (btn && btn.name) || form.getAttribute('lvt-submit')
-    if (!a || (!form.hasAttribute('lvt-submit') && (form.getAttribute('method') || '').toLowerCase() !== 'post')) return
+    const a = (btn && btn.name) || form.getAttribute(SUBMIT)
+    if (!a || (!form.hasAttribute(SUBMIT) && (form.getAttribute('method') || '').toLowerCase() !== 'post')) return
     // Never connected (WebSockets blocked): the server runs the POST. Connected before: posting
     // to a server that may be down would replace the page, and what the user typed with it.
     if (!c.open) {
@@ -183,7 +197,7 @@ export function bind(root: HTMLElement, c: Pusher): void {
     if (btn && btn.name && btn.hasAttribute('value')) add(d, btn.name, btn.value)
     const undo: Array<() => void> = []
     for (const b of Array.from(form.elements) as HTMLButtonElement[]) {
-      const w = b.getAttribute('lvt-form:disable-with')
+      const w = b.getAttribute(DISABLE_WITH)
       if (w == null) continue
       const saved: [string, boolean] = [label(b), b.disabled]
       c.disabled.set(b, saved)
@@ -204,7 +218,7 @@ export function bind(root: HTMLElement, c: Pusher): void {
   const change = (e: Event) => {
     const t = e.target as Target
     const form = t.form
-    const a = form && form.getAttribute('lvt-change')
+    const a = form && form.getAttribute(CHANGE)
     if (!a || !root.contains(form) || !c.open) return
     if (isField(t)) {
       const v = snap(t)
@@ -218,14 +232,14 @@ export function bind(root: HTMLElement, c: Pusher): void {
 
   for (const type of ['keydown', 'keyup']) {
     on(type, (e: KeyboardEvent) => {
-      const el = within(e, `[lvt-${type}]`)
-      if (el && keyOk(el, e)) send(el, `lvt-${type}`, type, data(el, { key: e.key }))
+      const el = within(e, sel(EVENT_PREFIX + type))
+      if (el && keyOk(el, e)) send(el, EVENT_PREFIX + type, type, data(el, { key: e.key }))
     })
     on(
       type,
       (e: KeyboardEvent) => {
-        root.querySelectorAll<Target>(`[lvt-window-${type}]`).forEach((el) => {
-          if (keyOk(el, e)) send(el, `lvt-window-${type}`, type, data(el, { key: e.key }))
+        root.querySelectorAll<Target>(sel(WINDOW_PREFIX + type)).forEach((el) => {
+          if (keyOk(el, e)) send(el, WINDOW_PREFIX + type, type, data(el, { key: e.key }))
         })
       },
       win,
@@ -239,12 +253,12 @@ export function bind(root: HTMLElement, c: Pusher): void {
         flush(el)
         flush(el.form)
       }
-      if (el.hasAttribute?.(`lvt-${type}`) && root.contains(el)) send(el, `lvt-${type}`, type, data(el))
+      if (el.hasAttribute?.(EVENT_PREFIX + type) && root.contains(el)) send(el, EVENT_PREFIX + type, type, data(el))
     }, root, true)
     win.addEventListener(type, (e) => {
       // Only the window's own focus changes: element focus events do not bubble, but be sure.
       if ((e.target as Node).nodeType) return
-      root.querySelectorAll<Target>(`[lvt-window-${type}]`).forEach((el) => send(el, `lvt-window-${type}`, type, values(el)))
+      root.querySelectorAll<Target>(sel(WINDOW_PREFIX + type)).forEach((el) => send(el, WINDOW_PREFIX + type, type, values(el)))
     })
   }
 }

@@ -3,8 +3,27 @@
 //! classes, the frame size limit, and form recovery after a reconnect.
 
 import { bind, formData, label, type Data, type Pusher } from './bindings'
+import {
+  CLOSE_BAD_DATA,
+  CLOSE_ERROR,
+  CLOSE_POLICY,
+  CLOSE_TOO_BIG,
+  CLOSE_UNSUPPORTED,
+  CONNECTED,
+  DISCONNECTED,
+  ERROR,
+  ERROR_MESSAGE,
+  EVENT,
+  has,
+  loading,
+  AUTO_RECOVER,
+  CHANGE,
+  MAX_FRAME,
+  PROTOCOL_VERSION,
+} from './constants'
 import { Hooks, type HookDef } from './hooks'
 import { morph, recordFields, type MorphOptions } from './morph'
+import { decode, type ActionFrame, type ServerFrame } from './protocol'
 import { pageUrl, Socket, type Closed, type WebSocketCtor } from './socket'
 import { Tree } from './tree'
 
@@ -29,10 +48,8 @@ interface InFlight {
   done?: (error?: string) => void
 }
 
-type Frame = Record<string, any>
-
 /** Close codes that mean the server refused what the client sent, or failed: worth telling the user. */
-const REFUSED = [1003, 1007, 1008, 1009, 1011]
+const REFUSED = [CLOSE_UNSUPPORTED, CLOSE_BAD_DATA, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_ERROR]
 
 export class Client implements Pusher {
   readonly tree = new Tree()
@@ -61,13 +78,13 @@ export class Client implements Pusher {
     o: ClientOptions = {},
   ) {
     const win = root.ownerDocument.defaultView!
-    this.max = +(root.getAttribute('data-lvt-max-frame') || 0) || Infinity
+    this.max = +(root.getAttribute(MAX_FRAME) || 0) || Infinity
     this.sock = new Socket({
       url: o.url || (() => pageUrl(win.location)),
       WebSocket: o.WebSocket || WebSocket,
       random: o.random,
       open: () => this.opens(),
-      frame: (f) => this.frame(f),
+      frame: (f) => this.frame(decode(f)),
       close: (why) => this.closes(why),
     })
     this.hooks = new Hooks({
@@ -141,16 +158,17 @@ export class Client implements Pusher {
   push(a: string, d: Data, els: Array<Element | null | undefined>, ev: string, x: Partial<InFlight> = {}): number {
     if (!this.open) return 0
     const r = ++this.ref
-    const text = JSON.stringify(Object.keys(d).length ? { a, d, r } : { a, r })
+    const msg: ActionFrame = Object.keys(d).length ? { a, d, r } : { a, r }
+    const text = JSON.stringify(msg)
     // UTF-8 takes at most 3 bytes per UTF-16 unit: short messages need no encoding to measure.
     const size = text.length * 3 > this.max ? new TextEncoder().encode(text).length : 0
     if (size <= this.max) this.sock.send(text)
-    const f: InFlight = { action: a, els: els.filter((e): e is Element => !!e), cls: ev && `lvt-${ev}-loading`, ...x }
+    const f: InFlight = { action: a, els: els.filter((e): e is Element => !!e), cls: ev && loading(ev), ...x }
     if (f.cls) f.els.forEach((e) => e.classList.add(f.cls))
     this.inFlight.set(r, f)
     // After the caller is done (it may be rendering, or recovering forms), as a reply would be.
     if (size > this.max)
-      Promise.resolve().then(() => this.frame({ r, e: `message too large: ${size} bytes, the limit is ${this.max}` }))
+      Promise.resolve().then(() => this.frame({ kind: 'error', r, e: `message too large: ${size} bytes, the limit is ${this.max}` }))
     return r
   }
 
@@ -161,7 +179,7 @@ export class Client implements Pusher {
    */
   dropped(action: string, el: Element): void {
     if (this.tree.root) this.render({ drafts: true })
-    this.root.dispatchEvent(new CustomEvent('lvt:dropped', { bubbles: true, detail: { action, el } }))
+    this.root.dispatchEvent(new CustomEvent(EVENT + 'dropped', { bubbles: true, detail: { action, el } }))
   }
 
   private settle(r: number, error?: string): InFlight | undefined {
@@ -176,8 +194,8 @@ export class Client implements Pusher {
   }
 
   private classes(connected: boolean): void {
-    this.root.classList.toggle('lvt-connected', connected)
-    this.root.classList.toggle('lvt-disconnected', !connected)
+    this.root.classList.toggle(CONNECTED, connected)
+    this.root.classList.toggle(DISCONNECTED, !connected)
   }
 
   private opens(): void {
@@ -188,7 +206,7 @@ export class Client implements Pusher {
   }
 
   private closes(why?: Closed): void {
-    const was = this.root.classList.contains('lvt-connected')
+    const was = this.root.classList.contains(CONNECTED)
     this.classes(false)
     this.inFlight.forEach((_, r) => this.settle(r, 'disconnected'))
     this.recovering.clear()
@@ -199,7 +217,7 @@ export class Client implements Pusher {
       const { code, reason } = why
       // 1009 before the first frame: the page itself is over the server's outbound frame limit.
       // Another attempt would get the same close, so stay disconnected until the page reloads.
-      const stuck = code === 1009 && !this.received
+      const stuck = code === CLOSE_TOO_BIG && !this.received
       if (stuck) this.sock.stop()
       this.fail(`connection closed by the server: ${reason || 'error'} (${code})`, stuck ? { code, reason, reconnect: false } : { code, reason })
     }
@@ -209,19 +227,20 @@ export class Client implements Pusher {
   private fail(message: string, detail: object): void {
     this.error = message
     this.showError()
-    this.root.classList.add('lvt-error')
-    this.root.dispatchEvent(new CustomEvent('lvt:error', { bubbles: true, detail: { message, ...detail } }))
+    this.root.classList.add(ERROR)
+    this.root.dispatchEvent(new CustomEvent(EVENT + 'error', { bubbles: true, detail: { message, ...detail } }))
   }
 
-  private frame(f: Frame): void {
+  private frame(f: ServerFrame): void {
     this.received++
-    if (f.v != null && f.v !== 1) console.warn('lvt: server speaks protocol', f.v)
-    const r: number | undefined = f.r
+    if (f.kind === 'heartbeat') return
+    if (f.kind === 'hello' && f.v !== PROTOCOL_VERSION) console.warn('lvt: server speaks protocol', f.v)
+    const r = f.r
     const done = r != null ? this.settle(r, f.e) : undefined
     const changed = this.tree.apply(f)
     // An error reply leaves the server's state as it was, but the browser may have changed the
     // page already (a clicked checkbox): re-render the cached tree, keeping the user's drafts.
-    const drafts = !changed && f.e != null && !!done && !!this.tree.root
+    const drafts = !changed && f.kind === 'error' && !!done && !!this.tree.root
     if (changed || drafts) this.dirty = true
     const replay = !!f.t && this.reconnected
     if (replay) {
@@ -231,15 +250,15 @@ export class Client implements Pusher {
     if (r != null) this.recovering.delete(r)
     if (this.dirty && !this.recovering.size) this.render(drafts ? { drafts } : { submitted: done && done.form })
     if (replay) this.hooks.each('reconnected')
-    if (f.e != null) this.fail(String(f.e), { ref: r, action: done && done.action })
+    if (f.kind === 'error') this.fail(f.e, { ref: r, action: done && done.action })
     else if (r != null) {
       this.error = ''
       this.showError()
-      this.root.classList.remove('lvt-error')
+      this.root.classList.remove(ERROR)
     }
-    for (const [name, payload] of (f.events || []) as Array<[string, unknown]>) {
+    for (const [name, payload] of f.events || []) {
       this.listeners.get(name)?.forEach((cb) => cb(payload))
-      this.root.dispatchEvent(new CustomEvent('lvt:' + name, { bubbles: true, detail: payload }))
+      this.root.dispatchEvent(new CustomEvent(EVENT + name, { bubbles: true, detail: payload }))
     }
     const win = this.root.ownerDocument.defaultView!
     if (f.patch != null) {
@@ -262,7 +281,7 @@ export class Client implements Pusher {
 
   /** Puts the last error message into the `lvt-error-message` elements, hidden when there is none. */
   private showError(): void {
-    this.root.querySelectorAll('[lvt-error-message]').forEach((el) => {
+    this.root.querySelectorAll(has(ERROR_MESSAGE)).forEach((el) => {
       if (el.textContent !== this.error) el.textContent = this.error
       el.toggleAttribute('hidden', !this.error)
     })
@@ -288,9 +307,9 @@ export class Client implements Pusher {
    */
   private recover(): void {
     this.root.querySelectorAll('form').forEach((form) => {
-      const ar = form.getAttribute('lvt-auto-recover')
+      const ar = form.getAttribute(AUTO_RECOVER)
       if (ar === 'ignore') return
-      const a = ar || (ar != null || form.id ? form.getAttribute('lvt-change') : null)
+      const a = ar || (ar != null || form.id ? form.getAttribute(CHANGE) : null)
       const r = a ? this.push(a, formData(form), [form], 'change') : 0
       if (r) this.recovering.add(r)
     })

@@ -1,6 +1,8 @@
 //! `lvt-hook` elements: user code called at the element's lifecycle points (mounted,
 //! beforeUpdate, updated, beforeDestroy, destroyed, disconnected, reconnected).
 
+import { HOOK, has } from './constants'
+
 /** A hook definition as registered in `window.LiveTemplate.hooks`. */
 export interface HookDef {
   mounted?(this: HookThis): void
@@ -59,7 +61,7 @@ export class Hooks {
 
   /** `el` and its subtree are about to leave the page. */
   removing(el: Element): void {
-    for (const e of [el, ...Array.from(el.querySelectorAll('[lvt-hook]'))]) {
+    for (const e of [el, ...Array.from(el.querySelectorAll(has(HOOK)))]) {
       const h = this.live.get(e)
       if (h) call(h, 'beforeDestroy')
     }
@@ -75,8 +77,8 @@ export class Hooks {
     })
     this.changed.forEach((h) => this.live.has(h.el) && call(h, 'updated'))
     this.changed.clear()
-    root.querySelectorAll<HTMLElement>('[lvt-hook]').forEach((el) => {
-      const def = !this.live.has(el) && this.host.defs()?.[el.getAttribute('lvt-hook')!]
+    root.querySelectorAll<HTMLElement>(has(HOOK)).forEach((el) => {
+      const def = !this.live.has(el) && this.host.defs()?.[el.getAttribute(HOOK)!]
       if (!def) return
       const h = Object.create(def) as Instance
       h.el = el

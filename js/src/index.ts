@@ -3,6 +3,7 @@
 
 import type { Data } from './bindings'
 import { Client } from './client'
+import { has, ROOT } from './constants'
 import type { HookDef } from './hooks'
 
 interface Api {
@@ -21,7 +22,7 @@ const api = (w.LiveTemplate = w.LiveTemplate || {}) as Api
 api.hooks = api.hooks || {}
 
 const boot = (): Client | undefined => {
-  const root = document.querySelector<HTMLElement>('[data-lvt-root]')
+  const root = document.querySelector<HTMLElement>(has(ROOT))
   if (!api.client && root) {
     api.client = new Client(root, { hooks: () => api.hooks })
     api.client.connect()

@@ -4,6 +4,7 @@
 //! `lvt-update` containers and `lvt-fx:scroll` positions.
 
 import morphdom from 'morphdom'
+import { CLICK, DATA_KEY, has, PRESERVE, ROOT, SCROLL, UPDATE } from './constants'
 
 // One shape for input, textarea and select: the members used here exist on all three or are guarded.
 type Field = HTMLInputElement & { options: HTMLOptionsCollection; multiple: boolean }
@@ -66,11 +67,11 @@ export function nodeKey(n: Node): string | undefined {
   if (n.nodeType !== 1) return
   const el = n as Element
   if (el.id) return '#' + el.id
-  let k = el.getAttribute('data-key')
+  let k = el.getAttribute(DATA_KEY)
   if (k == null) return
-  for (let p = el.parentElement; p && !p.hasAttribute('data-lvt-root'); p = p.parentElement) {
+  for (let p = el.parentElement; p && !p.hasAttribute(ROOT); p = p.parentElement) {
     if (p.id) return p.id + '\u0002' + k
-    const pk = p.getAttribute('data-key')
+    const pk = p.getAttribute(DATA_KEY)
     if (pk != null) k = pk + '\u0001' + k
   }
   return '\u0002' + k
@@ -79,12 +80,12 @@ export function nodeKey(n: Node): string | undefined {
 /** Does any key occur twice under `el`? morphdom would then lose or misplace elements. */
 const collides = (el: Element): boolean => {
   const seen = new Set<string>()
-  return Array.from(el.querySelectorAll('[id],[data-key]')).some((e) => seen.size === seen.add(nodeKey(e)!).size)
+  return Array.from(el.querySelectorAll('[id],' + has(DATA_KEY))).some((e) => seen.size === seen.add(nodeKey(e)!).size)
 }
 
 let warned = false
 
-const ownKey = (el: Element): string | null => el.id || el.getAttribute('data-key')
+const ownKey = (el: Element): string | null => el.id || el.getAttribute(DATA_KEY)
 
 /** `lvt-update="append|prepend"`: keep the current children, update those the server resent. */
 function appendOrPrepend(from: Element, to: Element, prepend: boolean): void {
@@ -107,8 +108,6 @@ function appendOrPrepend(from: Element, to: Element, prepend: boolean): void {
   to.append(...(prepend ? fresh.concat(kept as Element[]) : (kept as Element[]).concat(fresh)))
 }
 
-const SCROLL = 'lvt-fx:scroll'
-
 export interface MorphOptions {
   /** The form whose submit this frame answers: its fields take the server's values, focused or not. */
   submitted?: Element | null
@@ -126,9 +125,9 @@ export interface MorphOptions {
 const isToggle = (el: Field): boolean => el.type === 'checkbox' || el.type === 'radio'
 
 /** A checkbox or radio whose state an action sets (it is or is inside an `lvt-click` element). */
-const clicked = (el: Element): boolean => isToggle(el as Field) && !!el.closest('[lvt-click]')
+const clicked = (el: Element): boolean => isToggle(el as Field) && !!el.closest(has(CLICK))
 
-const preserved = (el: Field): boolean => !!el.form && el.form.hasAttribute('lvt-form:preserve')
+const preserved = (el: Field): boolean => !!el.form && el.form.hasAttribute(PRESERVE)
 
 /** Morphs the children of `root` into `html`. */
 export function morph(root: HTMLElement, html: string, o: MorphOptions = {}): void {
@@ -154,7 +153,7 @@ export function morph(root: HTMLElement, html: string, o: MorphOptions = {}): vo
   }
 
   const scroll = new Map<Element, [number, boolean]>()
-  root.querySelectorAll('[lvt-fx\\:scroll]').forEach((el) => {
+  root.querySelectorAll(has(SCROLL)).forEach((el) => {
     scroll.set(el, [el.scrollTop, el.scrollTop + el.clientHeight >= el.scrollHeight - 2])
   })
 
@@ -177,11 +176,11 @@ export function morph(root: HTMLElement, html: string, o: MorphOptions = {}): vo
         // Give the new version the user's state so morphdom leaves value and caret alone.
         if (v !== undefined) restore(to, v)
       }
-      const mode = to.getAttribute('lvt-update')
+      const mode = to.getAttribute(UPDATE)
       if (mode === 'append' || mode === 'prepend') appendOrPrepend(from, to, mode === 'prepend')
       return true
     },
-    onBeforeElChildrenUpdated: (from) => from.getAttribute('lvt-update') !== 'ignore',
+    onBeforeElChildrenUpdated: (from) => from.getAttribute(UPDATE) !== 'ignore',
     onNodeAdded(n) {
       if (isField(n)) rendered.set(n as Element, snap(n))
       return n
@@ -198,7 +197,7 @@ export function morph(root: HTMLElement, html: string, o: MorphOptions = {}): vo
   if (sel && active!.isConnected && (active!.selectionStart !== sel[0] || active!.selectionEnd !== sel[1]))
     active!.setSelectionRange(sel[0], sel[1])
 
-  root.querySelectorAll('[lvt-fx\\:scroll]').forEach((el) => {
+  root.querySelectorAll(has(SCROLL)).forEach((el) => {
     const mode = el.getAttribute(SCROLL)
     const was = scroll.get(el)
     if (mode === 'top') el.scrollTop = 0

@@ -2,6 +2,8 @@
 //! jitter, at once when the browser says the network or the page is back, and treats a missed
 //! heartbeat answer as a dead connection. Tells its owner the close code the server gave.
 
+import type { ClientFrame } from './protocol'
+
 /** What the socket needs of a WebSocket; tests inject a fake constructor. */
 export interface WebSocketLike {
   readyState: number
@@ -38,8 +40,11 @@ export interface SocketOptions {
   WebSocket: WebSocketCtor
   /** Called when a connection opens. */
   open: () => void
-  /** Called with every parsed frame; throwing drops the connection (the next one starts clean). */
-  frame: (f: Record<string, any>) => void
+  /**
+   * Called with every frame as parsed JSON (not yet checked: see `decode`); throwing drops the
+   * connection (the next one starts clean).
+   */
+  frame: (f: Record<string, unknown>) => void
   /** Called when a connection or an attempt ends; `why` when the socket itself closed. */
   close: (why?: Closed) => void
   random?: () => number
@@ -100,7 +105,7 @@ export class Socket {
   }
 
   /** Sends a frame (an object, or its JSON text); false when no connection is open. */
-  send(frame: object | string): boolean {
+  send(frame: ClientFrame | string): boolean {
     if (!this.open) return false
     this.ws!.send(typeof frame === 'string' ? frame : JSON.stringify(frame))
     return true

@@ -2,34 +2,16 @@
 //! node, patched by full trees (`t`) and diffs (`d`), and rendered back to the HTML the server
 //! would have sent (docs/protocol.md, "Values" and "Diffs").
 
-/** A template node: statics id `s` plus dynamic slots `"0"`, `"1"`, … */
-export interface TNode {
-  s: string | number | string[]
-  [slot: string]: unknown
-}
+import type { Dyn, ListOp, NodeDiff, Statics, TList, TNode } from './protocol'
 
-/** A `for` loop: its items and the optional else branch. */
-export interface TList {
-  l: TNode[]
-  e?: TNode | string
-}
-
-export type Dyn = string | TNode | TList
+export type { Dyn, ListOp, TList, TNode }
 
 type Obj = Record<string, any>
-
-/** One list operation of a `{"o": [...]}` dyn diff. */
-export type ListOp =
-  | ['r', number]
-  | ['i', number, TNode]
-  | ['m', number, number]
-  | ['u', number, Obj]
-  | ['o', Array<number | TNode>]
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null
 
 /** Applies a node diff; a diff that carries `s` is a whole new node. Copies, never mutates. */
-function patchNode(n: TNode, d: Obj): TNode {
+function patchNode(n: TNode, d: NodeDiff): TNode {
   if ('s' in d) return d as TNode
   if (!isObj(n)) throw new Error('lvt: diff for a slot that holds no node')
   const out: TNode = { ...n }
@@ -64,7 +46,7 @@ function patchDyn(cur: unknown, d: unknown): Dyn {
 
 /** The cached tree of one connection. */
 export class Tree {
-  statics: Record<string, string[]> = {}
+  statics: Statics = {}
   root: TNode | null = null
 
   /** Forgets everything: statics ids are only valid within one connection. */
@@ -74,7 +56,7 @@ export class Tree {
   }
 
   /** Applies the `s`, `t` and `d` keys of a server frame; true when the page changed. */
-  apply(f: { s?: Record<string, string[]>; t?: TNode; d?: Obj }): boolean {
+  apply(f: { s?: Statics; t?: TNode; d?: NodeDiff }): boolean {
     if (f.s) Object.assign(this.statics, f.s)
     if (f.t) this.root = f.t
     if (f.d) {

@@ -204,7 +204,7 @@ describe('Socket', () => {
   it('does not send while closed and ignores a replaced socket', () => {
     const s = make()
     s.connect()
-    expect(s.send({ a: 'x' })).toBe(false)
+    expect(s.send({ a: 'x', r: 0 })).toBe(false)
     const first = FakeWS.last
     s.connect()
     expect(first.closed).toBe(true)

@@ -1,0 +1,145 @@
+//! The wire format (docs/protocol.md): the values of a page tree and their diffs, the frames
+//! each side sends, and `decode`, which checks a server frame's shape and tags it with its
+//! kind before the client acts on it.
+
+import type { CLIENT_KEYS, SERVER_KEYS } from './constants'
+
+/** A template node: statics id `s` (or the statics themselves) plus dynamic slots `"0"`, `"1"`, … */
+export interface TNode {
+  s: string | number | string[]
+  [slot: string]: unknown
+}
+
+/** A `for` loop: its items and the optional else branch. */
+export interface TList {
+  l: TNode[]
+  e?: TNode | string
+}
+
+/** A dynamic slot's value: text, a branch's node or a loop. */
+export type Dyn = string | TNode | TList
+
+/** A node diff: `{"<slot>": <dyn diff>, …}`, or a whole new node when it has `s`. */
+export type NodeDiff = Record<string, unknown>
+
+/** One list operation of a `{"o": [...]}` dyn diff. */
+export type ListOp =
+  | ['r', number]
+  | ['i', number, TNode]
+  | ['m', number, number]
+  | ['u', number, NodeDiff]
+  | ['o', Array<number | TNode>]
+
+/** The statics table: `{"<id>": ["lit0", "lit1", …]}`. */
+export type Statics = Record<string, string[]>
+
+/** A `ctx.push_event`: its name and payload. */
+export type PushedEvent = [name: string, payload: unknown]
+
+/** What a frame may carry besides its kind: page content, events and navigation. */
+interface Content {
+  s?: Statics
+  t?: TNode
+  d?: NodeDiff
+  events?: PushedEvent[]
+  patch?: string
+  redirect?: string
+}
+
+/** The first frame of a connection: protocol version, statics and the full tree. */
+export interface HelloFrame extends Content {
+  kind: 'hello'
+  v: number
+  t: TNode
+  r?: number
+  e?: undefined
+}
+
+/** The answer to client message `r`: whatever changed (maybe nothing). */
+export interface ReplyFrame extends Content {
+  kind: 'reply'
+  r: number
+  e?: undefined
+}
+
+/** An action or a frame failed: `e` says why; `r` is missing when no ref could be read. */
+export interface ErrorFrame extends Content {
+  kind: 'error'
+  r?: number
+  e: string
+}
+
+/** What changed because of another connection or task (`trigger_action`, a publish, presence). */
+export interface PushFrame extends Content {
+  kind: 'push'
+  r?: undefined
+  e?: undefined
+}
+
+/** The answer to a heartbeat. */
+export interface HeartbeatFrame {
+  kind: 'heartbeat'
+  h: 1
+}
+
+/** A server frame, tagged by `decode` with its kind. */
+export type ServerFrame = HelloFrame | ReplyFrame | ErrorFrame | PushFrame | HeartbeatFrame
+
+/** Run action `a` with data `d`; `r` comes back on the reply. */
+export interface ActionFrame {
+  a: string
+  d?: Record<string, unknown>
+  r: number
+}
+
+/** The page's URL changed without a load: the server runs `handle_params` for `p`. */
+export interface ParamsFrame {
+  p: string
+  r: number
+}
+
+/** A heartbeat. */
+export interface PingFrame {
+  h: 1
+}
+
+/** A client frame. */
+export type ClientFrame = ActionFrame | ParamsFrame | PingFrame
+
+// The frame types and the key lists of constants.ts name the same keys: tsc fails otherwise.
+type Keys<T> = T extends unknown ? keyof T : never
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+type Assert<T extends true> = T
+/** Compile-time check: the server frame types use exactly `SERVER_KEYS`. */
+export type ServerKeysMatch = Assert<Same<Exclude<Keys<ServerFrame>, 'kind'>, (typeof SERVER_KEYS)[number]>>
+/** Compile-time check: the client frame types use exactly `CLIENT_KEYS`. */
+export type ClientKeysMatch = Assert<Same<Keys<ClientFrame>, (typeof CLIENT_KEYS)[number]>>
+
+const bad = (key: string): never => {
+  throw new Error('lvt: malformed server frame: ' + key)
+}
+
+const is = (v: unknown, type: string): boolean => v === undefined || typeof v === type
+
+/**
+ * Checks the types of a parsed server frame's keys and tags it with its kind (in place;
+ * unknown keys are kept and ignored). Throws on a frame that is not an object or has a key of
+ * the wrong type.
+ *
+ * ```ts
+ * decode(JSON.parse('{"r":1,"d":{"0":"1"}}')) // { kind: 'reply', r: 1, d: { '0': '1' } }
+ * ```
+ */
+export function decode(raw: unknown): ServerFrame {
+  const f = raw as any
+  if (!f || typeof f !== 'object' || Array.isArray(f)) return bad('not an object')
+  if (f.h != null) return { kind: 'heartbeat', h: 1 }
+  for (const k of ['v', 'r']) if (!is(f[k], 'number')) bad(k)
+  for (const k of ['e', 'patch', 'redirect']) if (!is(f[k], 'string')) bad(k)
+  for (const k of ['s', 't', 'd']) if (!is(f[k], 'object') || f[k] === null) bad(k)
+  const ev = f.events
+  if (ev !== undefined && !(Array.isArray(ev) && ev.every((x) => Array.isArray(x) && typeof x[0] === 'string'))) bad('events')
+  f.kind = f.e != null ? 'error' : f.v != null ? 'hello' : f.r != null ? 'reply' : 'push'
+  if (f.kind === 'hello' && !f.t) bad('t')
+  return f
+}

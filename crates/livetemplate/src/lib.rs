@@ -153,3 +153,9 @@ pub mod __private {
     pub use livetemplate_core::tree::Tree;
     pub use livetemplate_core::{BoxFuture, Context, Controller, Error, LiveState, Result};
 }
+
+/// The guide (`docs/guide.md`): pages, templates, actions, persistence, navigation, testing,
+/// server push and pubsub. Its Rust blocks are compiled and run as doctests.
+pub mod guide {
+    #![doc = include_str!("../../../docs/guide.md")]
+}

@@ -131,8 +131,8 @@ const is = (v: unknown, type: string): boolean => v === undefined || typeof v ==
  * ```
  */
 export function decode(raw: unknown): ServerFrame {
-  const f = raw as any
-  if (!f || typeof f !== 'object' || Array.isArray(f)) return bad('not an object')
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return bad('not an object')
+  const f = raw as Record<string, unknown>
   if (f.h != null) return { kind: 'heartbeat', h: 1 }
   for (const k of ['v', 'r']) if (!is(f[k], 'number')) bad(k)
   for (const k of ['e', 'patch', 'redirect']) if (!is(f[k], 'string')) bad(k)
@@ -141,5 +141,6 @@ export function decode(raw: unknown): ServerFrame {
   if (ev !== undefined && !(Array.isArray(ev) && ev.every((x) => Array.isArray(x) && typeof x[0] === 'string'))) bad('events')
   f.kind = f.e != null ? 'error' : f.v != null ? 'hello' : f.r != null ? 'reply' : 'push'
   if (f.kind === 'hello' && !f.t) bad('t')
-  return f
+  // Every key the frame types name has been checked above.
+  return f as unknown as ServerFrame
 }

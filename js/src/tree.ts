@@ -6,7 +6,7 @@ import type { Dyn, ListOp, NodeDiff, Statics, TList, TNode } from './protocol'
 
 export type { Dyn, ListOp, TList, TNode }
 
-type Obj = Record<string, any>
+type Obj = Record<string, unknown>
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null
 
@@ -23,7 +23,7 @@ function patchDyn(cur: unknown, d: unknown): Dyn {
   if (!isObj(d)) return d == null ? '' : String(d)
   if ('s' in d || 'l' in d) return d as Dyn
   if ('o' in d || 'e' in d) {
-    const old = isObj(cur) && Array.isArray(cur.l) ? (cur as TList) : { l: [] }
+    const old: TList = isObj(cur) && Array.isArray(cur.l) ? (cur as unknown as TList) : { l: [] }
     let l = old.l.slice()
     for (const [k, a, b] of (d.o || []) as ListOp[]) {
       if (k === 'r') l.splice(a as number, 1)
@@ -37,7 +37,7 @@ function patchDyn(cur: unknown, d: unknown): Dyn {
     }
     if (l.some((x) => !isObj(x))) throw new Error('lvt: list op out of range')
     const list: TList = { l }
-    const e = 'e' in d ? (isObj(d.e) && !('s' in d.e) ? patchNode(old.e as TNode, d.e) : d.e) : old.e
+    const e = 'e' in d ? (isObj(d.e) && !('s' in d.e) ? patchNode(old.e as TNode, d.e) : (d.e as TNode | string)) : old.e
     if (e !== undefined) list.e = e
     return list
   }

@@ -29,7 +29,9 @@ fn ts_close_codes(ts: &str) -> BTreeMap<String, u16> {
 
 /// The quoted strings of `export const <name> = [ ... ] as const` in constants.ts.
 fn ts_list(ts: &str, name: &str) -> BTreeSet<String> {
-    let start = ts.find(&format!("export const {name} = [")).unwrap_or_else(|| panic!("{name} missing"));
+    let start = ts
+        .find(&format!("export const {name} = ["))
+        .unwrap_or_else(|| panic!("{name} missing"));
     let rest = &ts[start..];
     let list = &rest[rest.find('[').unwrap() + 1..rest.find(']').unwrap()];
     list.split(',')
@@ -64,7 +66,10 @@ fn close_codes_match_core_and_the_protocol_doc() {
         .filter_map(|l| l.split(' ').next()?.parse().ok())
         .collect();
     let in_ts: BTreeSet<u16> = ts.values().copied().filter(|&c| c != CLOSE_NORMAL).collect();
-    assert_eq!(in_ts, documented, "close codes of js/src/constants.ts vs docs/protocol.md");
+    assert_eq!(
+        in_ts, documented,
+        "close codes of js/src/constants.ts vs docs/protocol.md"
+    );
 }
 
 #[derive(LiveState, Clone, Debug, Default)]
@@ -110,7 +115,10 @@ async fn frame_keys_match_what_the_server_writes_and_reads() {
     let mut client = BTreeSet::new();
     let mut server = keys(page.last_frame().text());
     for (sent, check) in [
-        (json!({"a": "add", "d": {"by": 5}, "r": 41}), json!({"r": 41, "d": {"0": "5"}})),
+        (
+            json!({"a": "add", "d": {"by": 5}, "r": 41}),
+            json!({"r": 41, "d": {"0": "5"}}),
+        ),
         (json!({"p": "/test?x=1", "r": 42}), json!({"r": 42})),
         (json!({"h": 1}), json!({"h": 1})),
     ] {
@@ -119,10 +127,18 @@ async fn frame_keys_match_what_the_server_writes_and_reads() {
         assert_eq!(got.json(), check, "answer to {sent}");
         server.extend(keys(got.text()));
     }
-    assert_eq!(client, ts_list(&ts, "CLIENT_KEYS"), "CLIENT_KEYS of js/src/constants.ts");
+    assert_eq!(
+        client,
+        ts_list(&ts, "CLIENT_KEYS"),
+        "CLIENT_KEYS of js/src/constants.ts"
+    );
 
     for action in ["fail", "go", "leave"] {
         server.extend(keys(page.act(action, Value::Null).await.text()));
     }
-    assert_eq!(server, ts_list(&ts, "SERVER_KEYS"), "SERVER_KEYS of js/src/constants.ts");
+    assert_eq!(
+        server,
+        ts_list(&ts, "SERVER_KEYS"),
+        "SERVER_KEYS of js/src/constants.ts"
+    );
 }

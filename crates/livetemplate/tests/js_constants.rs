@@ -1,6 +1,7 @@
 //! The JS client's `js/src/constants.ts` against the Rust side: its close codes equal core's
-//! constants and the table of docs/protocol.md, and its frame keys are exactly the keys the
-//! server writes and reads (found by running a page, not by reading Rust source).
+//! constants and the table of docs/protocol.md; its frame keys are exactly the keys the server
+//! writes and reads, and its protocol version the one the server states (found by running a
+//! page, not by reading Rust source).
 
 #![allow(clippy::unwrap_used)]
 #![allow(missing_docs, missing_debug_implementations)]
@@ -113,6 +114,16 @@ async fn frame_keys_match_what_the_server_writes_and_reads() {
 
     // Client keys: each frame below uses only keys the server reads, and each is understood.
     let mut client = BTreeSet::new();
+    let hello = page.last_frame().json();
+    let version = ts
+        .lines()
+        .find_map(|l| l.strip_prefix("export const PROTOCOL_VERSION = "))
+        .expect("PROTOCOL_VERSION in js/src/constants.ts");
+    assert_eq!(
+        hello["v"].to_string(),
+        version.trim(),
+        "PROTOCOL_VERSION of js/src/constants.ts"
+    );
     let mut server = keys(page.last_frame().text());
     for (sent, check) in [
         (

@@ -2,7 +2,6 @@
 //! (marked, for the live tree; plain, for HTML without markers) plus persisted-field codecs.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -105,7 +104,7 @@ fn parse_persist<'a>(field: &'a Field, meta: &syn::meta::ParseNestedMeta<'_>) ->
     }
 }
 
-pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
+pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<TokenStream> {
     let mut errors: Vec<syn::Error> = Vec::new();
     let opts = parse_options(&input, &mut errors);
     let name = &input.ident;
@@ -153,8 +152,7 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
     }
 
     // Template source.
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into()));
-    let mut loader = Loader::new(&root);
+    let mut loader = Loader::new(root);
     let mut marked = None;
     let mut ext = opts.ext.as_ref().map(|e| e.value());
     match (&opts.template, &opts.source) {

@@ -3,35 +3,10 @@
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::spanned::Spanned;
+use livetemplate_contract::normalize_action;
 use syn::{FnArg, ImplItem, ItemImpl, LitStr, Path, Type};
 
 const HOOKS: &[&str] = &["mount", "handle_params", "on_connect", "on_disconnect"];
-
-/// Same rule as `livetemplate_core::normalize_action`.
-fn snake(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if c == '-' {
-            out.push('_');
-        } else if c.is_uppercase() {
-            let prev = i.checked_sub(1).map(|p| chars[p]);
-            let next = chars.get(i + 1);
-            let boundary = match prev {
-                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
-                Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
-                _ => false,
-            };
-            if boundary && !out.ends_with('_') {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 fn state_type(arg: &FnArg) -> Option<&Type> {
     match arg {
@@ -144,9 +119,9 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
             hooks.push(f.sig.ident.clone());
         } else {
             if server {
-                server_only.push(LitStr::new(&snake(&name), f.sig.ident.span()));
+                server_only.push(LitStr::new(&normalize_action(&name), f.sig.ident.span()));
             }
-            actions.push((snake(&name), f.sig.ident.clone()));
+            actions.push((normalize_action(&name), f.sig.ident.clone()));
         }
     }
     let Some(state) = state else {
@@ -216,14 +191,3 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::snake;
-
-    #[test]
-    fn snake_case() {
-        assert_eq!(snake("saveNotes"), "save_notes");
-        assert_eq!(snake("save_notes"), "save_notes");
-        assert_eq!(snake("tempUp"), "temp_up");
-    }
-}

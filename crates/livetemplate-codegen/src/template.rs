@@ -5,18 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// Marker codes; must match `livetemplate_core::tree::mark`.
-mod mark {
-    pub(crate) const EXPR_OPEN: u32 = 1;
-    pub(crate) const EXPR_CLOSE: u32 = 2;
-    pub(crate) const BRANCH_OPEN: u32 = 3;
-    pub(crate) const BRANCH_BODY: u32 = 4;
-    pub(crate) const BRANCH_CLOSE: u32 = 5;
-    pub(crate) const LOOP_OPEN: u32 = 6;
-    pub(crate) const LOOP_ITEM: u32 = 7;
-    pub(crate) const LOOP_ELSE: u32 = 8;
-    pub(crate) const LOOP_CLOSE: u32 = 9;
-}
+use livetemplate_contract::mark;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TagKind {

@@ -1,9 +1,9 @@
 //! `#[actions]`: turns an impl block's async methods into a `Controller`.
 
+use livetemplate_contract::normalize_action;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::spanned::Spanned;
-use livetemplate_contract::normalize_action;
 use syn::{FnArg, ImplItem, ItemImpl, LitStr, Path, Type};
 
 const HOOKS: &[&str] = &["mount", "handle_params", "on_connect", "on_disconnect"];
@@ -46,20 +46,24 @@ fn take_lvt_attrs(f: &mut syn::ImplItemFn, errors: &mut Vec<syn::Error>) -> bool
 
 pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<TokenStream> {
     let mut krate: Path = syn::parse_quote!(::livetemplate);
+    let mut declared_state: Option<Type> = None;
     if !args.is_empty() {
         let parser = syn::meta::parser(|meta| {
             if meta.path.is_ident("crate") {
                 let s: LitStr = meta.value()?.parse()?;
                 krate = s.parse()?;
                 Ok(())
+            } else if meta.path.is_ident("state") {
+                declared_state = Some(meta.value()?.parse()?);
+                Ok(())
             } else {
-                Err(meta.error("unknown `actions` argument; expected `crate = \"...\"`"))
+                Err(meta.error("unknown `actions` argument; expected `state = Type` or `crate = \"...\"`"))
             }
         });
         syn::parse::Parser::parse2(parser, args)?;
     }
     let mut errors: Vec<syn::Error> = Vec::new();
-    let mut state: Option<Type> = None;
+    let mut state: Option<Type> = declared_state;
     let mut actions = Vec::new();
     let mut server_only = Vec::new();
     let mut hooks = Vec::new();
@@ -125,9 +129,10 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
         }
     }
     let Some(state) = state else {
+        // Nothing says which state the page has: an impl with no action and no hook.
         errors.push(syn::Error::new(
             Span::call_site(),
-            "#[actions] found no `async fn name(&self, state: &mut State, ctx: &mut Context)` method",
+            "#[actions] cannot tell the page's state type: this impl has no `async fn name(&self, state: &mut State, ctx: &mut Context)` method; for a read-only page write `#[actions(state = State)]`",
         ));
         let first = errors.remove(0);
         return Err(errors.into_iter().fold(first, |mut a, e| {
@@ -147,7 +152,7 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
     let hook_fns = hooks.iter().map(|h| {
         quote! {
             fn #h<'a>(&'a self, state: &'a mut #state, ctx: &'a mut __lvt::Context) -> __lvt::BoxFuture<'a, __lvt::Result<()>> {
-                ::std::boxed::Box::pin(#self_ty::#h(self, state, ctx))
+                ::std::boxed::Box::pin(<#self_ty>::#h(self, state, ctx))
             }
         }
     });
@@ -176,7 +181,7 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
                     ctx: &'a mut __lvt::Context,
                 ) -> __lvt::BoxFuture<'a, __lvt::Result<()>> {
                     match name {
-                        #(#names => ::std::boxed::Box::pin(#self_ty::#idents(self, state, ctx)),)*
+                        #(#names => ::std::boxed::Box::pin(<#self_ty>::#idents(self, state, ctx)),)*
                         _ => {
                             let known = <Self as __lvt::Controller>::action_names(self);
                             let err = __lvt::Error::unknown_action(name, ctx.page(), known);
@@ -190,4 +195,3 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
         };
     })
 }
-

@@ -1,14 +1,12 @@
 //! `#[derive(LiveState)]`: reads the template, marks it, and generates two askama templates
 //! (marked, for the live tree; plain, for HTML without markers) plus persisted-field codecs.
 
-use std::collections::HashMap;
-
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Field, Fields, LitInt, LitStr, Path};
 
-use crate::template::{Loader, flatten, mark, read_template};
+use crate::template::{Flattener, Loader, Origin, mark, read_template};
 
 struct Options {
     template: Option<LitStr>,
@@ -159,11 +157,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         (Some(t), None) => match loader.find(&t.value(), None) {
             None => errors.push(syn::Error::new(
                 t.span(),
-                format!(
-                    "template `{}` not found (looked in `{}/templates`)",
-                    t.value(),
-                    root.display()
-                ),
+                format!("template `{}` not found in {}", t.value(), loader.dirs_display()),
             )),
             Some(path) => match read_template(&path) {
                 Err(e) => errors.push(syn::Error::new(t.span(), e)),
@@ -172,16 +166,23 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
                     if ext.is_none() {
                         ext = path.extension().map(|e| e.to_string_lossy().into_owned());
                     }
-                    match flatten(&mut loader, &src, Some(&path), &HashMap::new(), 0).and_then(|f| mark(&f)) {
-                        Ok(m) => marked = Some(m),
-                        Err(e) => errors.push(syn::Error::new(t.span(), format!("template `{}`: {e}", t.value()))),
+                    let origin = Origin::file(Some(&path));
+                    match (Flattener { loader: &mut loader }).flatten_root(&src, &origin) {
+                        Ok(flat) => match mark(&flat) {
+                            Ok(m) => marked = Some(m),
+                            Err(e) => errors.push(syn::Error::new(t.span(), format!("template `{}`: {e}", t.value()))),
+                        },
+                        Err(e) => errors.push(syn::Error::new(t.span(), e.to_string())),
                     }
                 }
             },
         },
-        (None, Some(s)) => match flatten(&mut loader, &s.value(), None, &HashMap::new(), 0).and_then(|f| mark(&f)) {
-            Ok(m) => marked = Some(m),
-            Err(e) => errors.push(syn::Error::new(s.span(), format!("template source: {e}"))),
+        (None, Some(s)) => match (Flattener { loader: &mut loader }).flatten_root(&s.value(), &Origin::file(None)) {
+            Ok(flat) => match mark(&flat) {
+                Ok(m) => marked = Some(m),
+                Err(e) => errors.push(syn::Error::new(s.span(), format!("template source: {e}"))),
+            },
+            Err(e) => errors.push(syn::Error::new(s.span(), e.to_string())),
         },
         (Some(t), Some(_)) => errors.push(syn::Error::new(t.span(), "give either `template` or `source`, not both")),
         // An unknown key was reported already: a typo of `template` should not also say "missing".

@@ -203,11 +203,107 @@ fn ws(c: Option<char>) -> String {
     c.map(String::from).unwrap_or_default()
 }
 
+/// Where a piece of template source comes from, for error messages: the file (or the
+/// `source` attribute) and the line its first byte is on.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    /// The template file; `None` for a `source = "…"` template.
+    pub(crate) file: Option<PathBuf>,
+    /// Lines before the piece's first byte in its file.
+    pub(crate) line0: usize,
+}
+
+impl Origin {
+    pub(crate) fn file(file: Option<&Path>) -> Self {
+        Origin {
+            file: file.map(Path::to_path_buf),
+            line0: 0,
+        }
+    }
+
+    /// The origin of `src[offset..]`, where `src` starts at `self`.
+    fn at(&self, src: &str, offset: usize) -> Self {
+        Origin {
+            file: self.file.clone(),
+            line0: self.line0
+                + src.as_bytes()[..offset.min(src.len())]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count(),
+        }
+    }
+}
+
+/// A template mistake: the message and where it is.
+#[derive(Debug, Clone)]
+pub(crate) struct TemplateError {
+    pub(crate) msg: String,
+    /// The template file (relative to the crate root when it is inside it) and the 1-based
+    /// line; `None` where no place is known.
+    pub(crate) place: Option<(String, usize)>,
+}
+
+impl TemplateError {
+    fn at(loader: &Loader, origin: &Origin, src: &str, offset: usize, msg: impl Into<String>) -> Self {
+        let o = origin.at(src, offset);
+        TemplateError {
+            msg: msg.into(),
+            place: Some((loader.display(o.file.as_deref()), o.line0 + 1)),
+        }
+    }
+}
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.place {
+            Some((file, line)) => write!(f, "{file}:{line}: {}", self.msg),
+            None => f.write_str(&self.msg),
+        }
+    }
+}
+
+/// Byte offset of `part` inside `whole` (`part` must be a subslice of `whole`).
+fn offset_in(whole: &str, part: &str) -> usize {
+    (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
+}
+
+/// Parse `src` with askama's own parser so syntax mistakes are reported as askama reports
+/// them, with the user's file and line, before any rewriting.
+pub(crate) fn check_syntax(loader: &Loader, src: &str, origin: &Origin) -> Result<(), TemplateError> {
+    let syntax = askama_parser::Syntax::default();
+    match askama_parser::Ast::from_str(src, None, &syntax) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let msg = e.message.as_deref().unwrap_or("invalid syntax").to_string();
+            Err(TemplateError::at(loader, origin, src, e.offset, msg))
+        }
+    }
+}
+
+/// A block body, with the file it was written in (includes resolve relative to it).
+#[derive(Debug, Clone)]
+struct Body {
+    src: String,
+    origin: Origin,
+    /// Whitespace control inside the body's own `{% block %}` and `{% endblock %}` tags
+    /// (askama applies the outer marks of the tags being replaced and the inner marks of the
+    /// body chosen).
+    ws_inner: (Option<char>, Option<char>),
+}
+
+/// Block bodies by name, the most derived template's first: `super()` in one renders the next.
+type Overrides = HashMap<String, Vec<Body>>;
+
 /// Reads templates from the template directories and records every file it read.
 #[derive(Debug)]
 pub(crate) struct Loader {
+    root: PathBuf,
     dirs: Vec<PathBuf>,
     pub(crate) files: Vec<PathBuf>,
+    /// `{% import "…" as scope %}` of each file (`None`: the `source` attribute): scope to
+    /// the prefix its macros were renamed with.
+    imports: HashMap<Option<PathBuf>, HashMap<String, String>>,
+    next_import: usize,
 }
 
 impl Loader {
@@ -225,9 +321,29 @@ impl Loader {
             dirs.push(root.join("templates"));
         }
         Loader {
+            root: root.to_path_buf(),
             dirs,
             files: Vec::new(),
+            imports: HashMap::new(),
+            next_import: 0,
         }
+    }
+
+    /// A template file as the user knows it: relative to the crate root when inside it.
+    pub(crate) fn display(&self, file: Option<&Path>) -> String {
+        match file {
+            None => "the `source` attribute".into(),
+            Some(p) => p.strip_prefix(&self.root).unwrap_or(p).display().to_string(),
+        }
+    }
+
+    /// The template directories, relative to the crate root when inside it.
+    pub(crate) fn dirs_display(&self) -> String {
+        self.dirs
+            .iter()
+            .map(|d| format!("`{}`", self.display(Some(d))))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     pub(crate) fn find(&self, name: &str, from: Option<&Path>) -> Option<PathBuf> {
@@ -240,17 +356,12 @@ impl Loader {
         self.dirs.iter().map(|d| d.join(name)).find(|p| p.is_file())
     }
 
+    /// Read template `name` (relative to `from`'s directory or the template directories) and
+    /// check its syntax.
     fn load(&mut self, name: &str, from: Option<&Path>) -> Result<(PathBuf, String), String> {
-        let path = self.find(name, from).ok_or_else(|| {
-            format!(
-                "template `{name}` not found in {}",
-                self.dirs
-                    .iter()
-                    .map(|d| format!("`{}`", d.display()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })?;
+        let path = self
+            .find(name, from)
+            .ok_or_else(|| format!("template `{name}` not found in {}", self.dirs_display()))?;
         let src = read_template(&path)?;
         if !self.files.contains(&path) {
             self.files.push(path.clone());
@@ -275,154 +386,400 @@ fn string_arg(rest: &str) -> Option<&str> {
     Some(&rest[..rest.find('"')?])
 }
 
-/// Collect every `{% block name %}…{% endblock %}` body (nested ones too) of `src`.
-fn collect_blocks(src: &str, out: &mut HashMap<String, String>) -> Result<(), String> {
+/// Every `{% block name %}…{% endblock %}` body (nested ones too) of `src`, with the offset
+/// the body starts at.
+fn collect_blocks(src: &str) -> Result<HashMap<String, (String, usize, (Option<char>, Option<char>))>, String> {
     let toks = lex(src)?;
-    let mut stack: Vec<(String, usize)> = Vec::new();
-    let mut offset = 0usize;
+    let mut out = HashMap::new();
+    let mut stack: Vec<(String, usize, Option<char>)> = Vec::new();
     for t in &toks {
-        let len = match t {
-            Token::Lit(s) => s.len(),
-            Token::Tag { full, .. } => full.len(),
+        if let Token::Tag {
+            kind: TagKind::Block,
+            inner,
+            full,
+            ws_l,
+            ws_r,
+        } = t
+        {
+            let (kw, rest) = keyword(inner);
+            let at = offset_in(src, full);
+            if kw == "block" {
+                stack.push((
+                    rest.split_whitespace().next().unwrap_or("").to_string(),
+                    at + full.len(),
+                    *ws_r,
+                ));
+            } else if kw == "endblock" {
+                let (name, start, open_ws) = stack.pop().ok_or("`endblock` without `block`")?;
+                out.entry(name)
+                    .or_insert_with(|| (src[start..at].to_string(), start, (open_ws, *ws_l)));
+            }
+        }
+    }
+    if !stack.is_empty() {
+        return Err("unclosed `block`".into());
+    }
+    Ok(out)
+}
+
+/// The macro definitions and imports written outside blocks in a child template (askama
+/// keeps them; everything else there is dropped).
+fn child_top_level(src: &str) -> Result<Vec<(usize, usize)>, String> {
+    let toks = lex(src)?;
+    let mut out = Vec::new();
+    let mut block_depth = 0usize;
+    let mut macro_start: Option<(usize, usize)> = None; // (start, nesting)
+    for t in &toks {
+        let Token::Tag {
+            kind: TagKind::Block,
+            inner,
+            full,
+            ..
+        } = t
+        else {
+            continue;
         };
+        let at = offset_in(src, full);
+        match (keyword(inner).0, &mut macro_start) {
+            ("macro", Some((_, n))) => *n += 1,
+            ("macro", None) if block_depth == 0 => macro_start = Some((at, 1)),
+            ("endmacro", Some((start, n))) => {
+                *n -= 1;
+                if *n == 0 {
+                    out.push((*start, at + full.len()));
+                    macro_start = None;
+                }
+            }
+            ("import", None) if block_depth == 0 => out.push((at, at + full.len())),
+            ("block", None) => block_depth += 1,
+            ("endblock", None) => block_depth = block_depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The name a `{% call %}` tag calls, as `(scope, name)` with their offsets in `inner`, from
+/// `call name(…)`, `call scope::name(…)` or `call(args) name(…)`.
+fn call_target(inner: &str) -> Option<(Option<&str>, &str, usize)> {
+    let t = inner.trim_start();
+    let lead = inner.len() - t.len();
+    let rest = t.strip_prefix("call")?;
+    let mut pos = lead + 4;
+    let mut r = rest;
+    let trimmed = r.trim_start();
+    if trimmed.starts_with('(') {
+        let close = trimmed.find(')')?;
+        let skip = r.len() - trimmed.len() + close + 1;
+        pos += skip;
+        r = &r[skip..];
+    }
+    let trimmed = r.trim_start();
+    pos += r.len() - trimmed.len();
+    let end = trimmed.find('(')?;
+    let path = trimmed[..end].trim_end();
+    match path.split_once("::") {
+        Some((scope, name)) => Some((Some(scope.trim()), name.trim(), pos)),
+        None => Some((None, path, pos)),
+    }
+}
+
+/// Rename the macros defined at the top of `src` (and calls of them inside it) with
+/// `prefix`, so an imported file's macros can live in the importing template.
+fn rename_macros(src: &str, prefix: &str) -> Result<String, String> {
+    let toks = lex(src)?;
+    let mut names = Vec::new();
+    for t in &toks {
         if let Token::Tag {
             kind: TagKind::Block,
             inner,
             ..
         } = t
+            && keyword(inner).0 == "macro"
         {
-            let (kw, rest) = keyword(inner);
-            if kw == "block" {
-                stack.push((rest.split_whitespace().next().unwrap_or("").to_string(), offset + len));
-            } else if kw == "endblock" {
-                let (name, start) = stack.pop().ok_or("`endblock` without `block`")?;
-                out.entry(name).or_insert_with(|| src[start..offset].to_string());
-            }
+            let rest = keyword(inner).1;
+            let name = &rest[..rest.find('(').unwrap_or(rest.len())];
+            names.push(name.trim().to_string());
         }
-        offset += len;
     }
-    if !stack.is_empty() {
-        return Err("unclosed `block`".into());
-    }
-    Ok(())
-}
-
-/// Inline `include`s and resolve `extends`/`block` into one template source.
-pub(crate) fn flatten(
-    loader: &mut Loader,
-    src: &str,
-    file: Option<&Path>,
-    overrides: &HashMap<String, String>,
-    depth: usize,
-) -> Result<String, String> {
-    if depth > 32 {
-        return Err("templates include or extend each other too deeply (a cycle?)".into());
-    }
-    let toks = lex(src)?;
-    // extends: collect this template's blocks as overrides (deeper children win), render the parent.
+    let mut out = String::with_capacity(src.len() + names.len() * prefix.len() * 2);
     for t in &toks {
         match t {
-            Token::Lit(s) if s.trim().is_empty() => {}
-            Token::Tag {
-                kind: TagKind::Comment, ..
-            } => {}
-            Token::Tag {
-                kind: TagKind::Block,
-                inner,
-                ..
-            } if keyword(inner).0 == "extends" => {
-                let name = string_arg(keyword(inner).1).ok_or("`extends` needs a string path")?;
-                let mut blocks = HashMap::new();
-                collect_blocks(src, &mut blocks)?;
-                for (k, v) in overrides {
-                    blocks.insert(k.clone(), v.clone());
-                }
-                let (path, parent) = loader.load(name, file)?;
-                return flatten(loader, &parent, Some(&path), &blocks, depth + 1);
-            }
-            _ => break,
-        }
-    }
-    let mut out = String::with_capacity(src.len());
-    let mut i = 0;
-    while i < toks.len() {
-        match &toks[i] {
             Token::Lit(s) => out.push_str(s),
             Token::Tag {
                 kind: TagKind::Block,
                 inner,
-                ws_l,
-                ws_r,
                 full,
+                ..
             } => {
+                let inner_at = offset_in(full, inner);
                 let (kw, rest) = keyword(inner);
-                match kw {
-                    "include" => {
-                        let name = string_arg(rest).ok_or("`include` needs a string path")?;
-                        let (path, inc) = loader.load(name, file)?;
-                        out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
-                        out.push_str(&flatten(loader, &inc, Some(&path), &HashMap::new(), depth + 1)?);
-                        out.push_str(&format!("{{# {}#}}", ws(*ws_r)));
+                if kw == "macro" {
+                    let name_at = inner_at + offset_in(inner, rest);
+                    out.push_str(&full[..name_at]);
+                    out.push_str(prefix);
+                    out.push_str(&full[name_at..]);
+                } else if kw == "call"
+                    && let Some((None, name, at)) = call_target(inner)
+                    && names.iter().any(|n| n == name)
+                {
+                    out.push_str(&full[..inner_at + at]);
+                    out.push_str(prefix);
+                    out.push_str(&full[inner_at + at..]);
+                } else {
+                    out.push_str(full);
+                }
+            }
+            Token::Tag { full, .. } => out.push_str(full),
+        }
+    }
+    Ok(out)
+}
+
+/// What `flatten` needs besides the source: the loader, the block overrides of the
+/// templates that extend this one, and the bodies `{{ super() }}` renders.
+pub(crate) struct Flattener<'l> {
+    pub(crate) loader: &'l mut Loader,
+}
+
+impl Flattener<'_> {
+    /// Inline `include`s and `import`s and resolve `extends`/`block`/`super()` of the template
+    /// `src` (from `origin`) into one template source.
+    pub(crate) fn flatten_root(&mut self, src: &str, origin: &Origin) -> Result<String, TemplateError> {
+        check_syntax(self.loader, src, origin)?;
+        self.flatten(src, origin, &HashMap::new(), &[], 0)
+    }
+
+    fn load(&mut self, name: &str, origin: &Origin, src: &str, at: usize) -> Result<(PathBuf, String), TemplateError> {
+        let (path, text) = self
+            .loader
+            .load(name, origin.file.as_deref())
+            .map_err(|e| TemplateError::at(self.loader, origin, src, at, e))?;
+        check_syntax(self.loader, &text, &Origin::file(Some(&path)))?;
+        Ok((path, text))
+    }
+
+    /// A block body, between comments that carry its own tags' inner whitespace control.
+    fn flatten_body(
+        &mut self,
+        body: &Body,
+        overrides: &Overrides,
+        supers: &[Body],
+        depth: usize,
+    ) -> Result<String, TemplateError> {
+        let mut out = format!("{{# {}#}}", ws(body.ws_inner.0));
+        out.push_str(&self.flatten(&body.src, &body.origin, overrides, supers, depth + 1)?);
+        out.push_str(&format!("{{#{} #}}", ws(body.ws_inner.1)));
+        Ok(out)
+    }
+
+    fn flatten(
+        &mut self,
+        src: &str,
+        origin: &Origin,
+        overrides: &Overrides,
+        supers: &[Body],
+        depth: usize,
+    ) -> Result<String, TemplateError> {
+        let err = |loader: &Loader, at: usize, msg: String| TemplateError::at(loader, origin, src, at, msg);
+        if depth > 32 {
+            return Err(err(
+                self.loader,
+                0,
+                "templates include or extend each other too deeply (a cycle?)".into(),
+            ));
+        }
+        let toks = lex(src).map_err(|e| err(self.loader, 0, e))?;
+        // extends: this template's blocks join the overrides (after the deeper children's),
+        // its macros and imports outside blocks are kept, and the parent is rendered.
+        for t in &toks {
+            match t {
+                Token::Lit(s) if s.trim().is_empty() => {}
+                Token::Tag {
+                    kind: TagKind::Comment, ..
+                } => {}
+                Token::Tag {
+                    kind: TagKind::Block,
+                    inner,
+                    full,
+                    ..
+                } if keyword(inner).0 == "extends" => {
+                    let at = offset_in(src, full);
+                    let name = string_arg(keyword(inner).1)
+                        .ok_or_else(|| err(self.loader, at, "`extends` needs a string path".into()))?;
+                    let mut chains = overrides.clone();
+                    for (k, (body, start, ws_inner)) in collect_blocks(src).map_err(|e| err(self.loader, at, e))? {
+                        chains.entry(k).or_default().push(Body {
+                            src: body,
+                            origin: origin.at(src, start),
+                            ws_inner,
+                        });
                     }
-                    "import" => {
-                        return Err(
-                            "`import` is not supported in live templates yet: define the macros in this template or in an included file"
-                                .into(),
-                        );
+                    let mut out = String::new();
+                    for (start, end) in child_top_level(src).map_err(|e| err(self.loader, at, e))? {
+                        let kept = &src[start..end];
+                        out.push_str(&self.flatten(kept, &origin.at(src, start), &Overrides::new(), &[], depth + 1)?);
                     }
-                    "block" => {
-                        // Find the matching endblock.
-                        let name = rest.split_whitespace().next().unwrap_or("").to_string();
-                        let mut depth_b = 1;
-                        let mut j = i + 1;
-                        let mut body = String::new();
-                        let mut end_ws = None;
-                        while j < toks.len() {
-                            match &toks[j] {
-                                Token::Tag {
+                    let (path, parent) = self.load(name, origin, src, at)?;
+                    out.push_str(&self.flatten(&parent, &Origin::file(Some(&path)), &chains, &[], depth + 1)?);
+                    return Ok(out);
+                }
+                _ => break,
+            }
+        }
+        let mut out = String::with_capacity(src.len());
+        let mut i = 0;
+        while i < toks.len() {
+            match &toks[i] {
+                Token::Lit(s) => out.push_str(s),
+                Token::Tag {
+                    kind: TagKind::Expr,
+                    inner,
+                    ws_l,
+                    ws_r,
+                    full,
+                } if inner.trim() == "super()" => {
+                    let at = offset_in(src, full);
+                    let Some((parent, rest)) = supers.split_first() else {
+                        return Err(err(
+                            self.loader,
+                            at,
+                            "`super()` outside a block that overrides a parent's block".into(),
+                        ));
+                    };
+                    out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
+                    out.push_str(&self.flatten_body(parent, overrides, rest, depth)?);
+                    out.push_str(&format!("{{# {}#}}", ws(*ws_r)));
+                }
+                Token::Tag {
+                    kind: TagKind::Block,
+                    inner,
+                    ws_l,
+                    ws_r,
+                    full,
+                } => {
+                    let at = offset_in(src, full);
+                    let (kw, rest) = keyword(inner);
+                    match kw {
+                        "include" => {
+                            let name = string_arg(rest)
+                                .ok_or_else(|| err(self.loader, at, "`include` needs a string path".into()))?;
+                            let (path, inc) = self.load(name, origin, src, at)?;
+                            out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
+                            out.push_str(&self.flatten(
+                                &inc,
+                                &Origin::file(Some(&path)),
+                                &Overrides::new(),
+                                &[],
+                                depth + 1,
+                            )?);
+                            out.push_str(&format!("{{# {}#}}", ws(*ws_r)));
+                        }
+                        "import" => {
+                            let name = string_arg(rest)
+                                .ok_or_else(|| err(self.loader, at, "`import` needs a string path".into()))?;
+                            let scope = rest
+                                .rsplit_once(" as ")
+                                .map(|(_, s)| s.trim().to_string())
+                                .ok_or_else(|| err(self.loader, at, "`import` needs `as scope`".into()))?;
+                            let (path, imported) = self.load(name, origin, src, at)?;
+                            let macros =
+                                self.flatten(&imported, &Origin::file(Some(&path)), &Overrides::new(), &[], depth + 1)?;
+                            let prefix = format!("__lvt_import{}_", self.loader.next_import);
+                            self.loader.next_import += 1;
+                            // askama takes only the macro definitions of an imported file.
+                            let defs: String = child_top_level(&macros)
+                                .map_err(|e| err(self.loader, at, e))?
+                                .into_iter()
+                                .map(|(start, end)| &macros[start..end])
+                                .collect();
+                            let renamed = rename_macros(&defs, &prefix).map_err(|e| err(self.loader, at, e))?;
+                            self.loader
+                                .imports
+                                .entry(origin.file.clone())
+                                .or_default()
+                                .insert(scope, prefix);
+                            out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
+                            out.push_str(&renamed);
+                            out.push_str(&format!("{{# {}#}}", ws(*ws_r)));
+                        }
+                        "call" => match call_target(inner) {
+                            Some((Some(scope), name, name_at)) => {
+                                let prefix = self
+                                    .loader
+                                    .imports
+                                    .get(&origin.file)
+                                    .and_then(|m| m.get(scope))
+                                    .ok_or_else(|| {
+                                        err(
+                                            self.loader,
+                                            at,
+                                            format!("`{scope}::{name}`: no `{{% import \"…\" as {scope} %}}` in this template"),
+                                        )
+                                    })?;
+                                let inner_at = offset_in(full, inner);
+                                let scope_at = inner_at + name_at;
+                                let name_start = inner_at + offset_in(inner, name);
+                                out.push_str(&full[..scope_at]);
+                                out.push_str(prefix);
+                                out.push_str(&full[name_start..]);
+                            }
+                            _ => out.push_str(full),
+                        },
+                        "block" => {
+                            // Find the matching endblock.
+                            let name = rest.split_whitespace().next().unwrap_or("").to_string();
+                            let body_start = at + full.len();
+                            let mut depth_b = 1;
+                            let mut j = i + 1;
+                            let mut end = None;
+                            while j < toks.len() {
+                                if let Token::Tag {
                                     kind: TagKind::Block,
                                     inner,
                                     ws_r,
                                     full,
                                     ..
-                                } => {
+                                } = &toks[j]
+                                {
                                     let k = keyword(inner).0;
                                     if k == "block" {
                                         depth_b += 1;
                                     } else if k == "endblock" {
                                         depth_b -= 1;
                                         if depth_b == 0 {
-                                            end_ws = Some(*ws_r);
+                                            end = Some((*ws_r, offset_in(src, full), *ws_l));
                                             break;
                                         }
                                     }
-                                    body.push_str(full);
                                 }
-                                Token::Tag { full, .. } => body.push_str(full),
-                                Token::Lit(s) => body.push_str(s),
+                                j += 1;
                             }
-                            j += 1;
+                            let open_ws = *ws_r;
+                            let Some((end_ws, body_end, close_ws)) = end else {
+                                return Err(err(self.loader, at, format!("`block {name}` is not closed")));
+                            };
+                            let mut chain = overrides.get(&name).cloned().unwrap_or_default();
+                            chain.push(Body {
+                                src: src[body_start..body_end].to_string(),
+                                origin: origin.at(src, body_start),
+                                ws_inner: (open_ws, close_ws),
+                            });
+                            let first = chain.remove(0);
+                            out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
+                            out.push_str(&self.flatten_body(&first, overrides, &chain, depth)?);
+                            out.push_str(&format!("{{# {}#}}", ws(end_ws)));
+                            i = j;
                         }
-                        let Some(end_ws) = end_ws else {
-                            return Err(format!("unclosed `block {name}`"));
-                        };
-                        if body.contains("super()") {
-                            return Err("`super()` is not supported in live templates yet".into());
-                        }
-                        let chosen = overrides.get(&name).cloned().unwrap_or(body);
-                        out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
-                        out.push_str(&flatten(loader, &chosen, file, overrides, depth + 1)?);
-                        out.push_str(&format!("{{# {}#}}", ws(end_ws)));
-                        i = j;
+                        _ => out.push_str(full),
                     }
-                    _ => out.push_str(full),
                 }
+                Token::Tag { full, .. } => out.push_str(full),
             }
-            Token::Tag { full, .. } => out.push_str(full),
+            i += 1;
         }
-        i += 1;
+        Ok(out)
     }
-    Ok(out)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

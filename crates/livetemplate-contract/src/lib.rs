@@ -79,7 +79,14 @@ mod tests {
 
     #[test]
     fn spellings_meet() {
-        for s in ["saveNotes", "save-notes", "save_notes", "save notes", "save.notes", "SaveNotes"] {
+        for s in [
+            "saveNotes",
+            "save-notes",
+            "save_notes",
+            "save notes",
+            "save.notes",
+            "SaveNotes",
+        ] {
             assert_eq!(normalize_action(s), "save_notes", "{s}");
         }
         assert_eq!(normalize_action("HTTPReload"), "http_reload");

@@ -12,6 +12,7 @@
 //! the action-name rule come from `livetemplate-contract`, which the runtime uses too.
 
 mod actions;
+mod check;
 mod live_state;
 mod template;
 

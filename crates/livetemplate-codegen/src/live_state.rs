@@ -6,7 +6,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Field, Fields, LitInt, LitStr, Path};
 
-use crate::template::{Flattener, Loader, Origin, mark, read_template};
+use crate::template::{Flattener, Loader, Origin, check_names, mark, read_template};
 
 struct Options {
     template: Option<LitStr>,
@@ -157,7 +157,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         (Some(t), None) => match loader.find(&t.value(), None) {
             None => errors.push(syn::Error::new(
                 t.span(),
-                format!("template `{}` not found in {}", t.value(), loader.dirs_display()),
+                format!("template `{}` not found (looked in {})", t.value(), loader.dirs_display()),
             )),
             Some(path) => match read_template(&path) {
                 Err(e) => errors.push(syn::Error::new(t.span(), e)),
@@ -193,6 +193,21 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         )),
     }
 
+    if marked.is_some() {
+        let field_names = fields
+            .iter()
+            .filter_map(|f| f.ident.as_ref())
+            .map(|i| i.to_string())
+            .collect();
+        let span = opts
+            .template
+            .as_ref()
+            .or(opts.source.as_ref())
+            .map_or_else(Span::call_site, LitStr::span);
+        for e in check_names(&loader, &field_names) {
+            errors.push(syn::Error::new(span, e.to_string()));
+        }
+    }
     let mut errors = errors.into_iter();
     if let Some(first) = errors.next() {
         // In source order: the first mistake first.

@@ -234,6 +234,9 @@ impl Origin {
     }
 }
 
+/// How errors name a `source = "…"` template.
+const SOURCE_ATTRIBUTE: &str = "the `source` attribute";
+
 /// A template mistake: the message and where it is.
 #[derive(Debug, Clone)]
 pub(crate) struct TemplateError {
@@ -256,6 +259,7 @@ impl TemplateError {
 impl std::fmt::Display for TemplateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.place {
+            Some((file, line)) if file == SOURCE_ATTRIBUTE => write!(f, "line {line} of {file}: {}", self.msg),
             Some((file, line)) => write!(f, "{file}:{line}: {}", self.msg),
             None => f.write_str(&self.msg),
         }
@@ -278,6 +282,42 @@ pub(crate) fn check_syntax(loader: &Loader, src: &str, origin: &Origin) -> Resul
             Err(TemplateError::at(loader, origin, src, e.offset, msg))
         }
     }
+}
+
+/// Names the templates read that are neither a field (`fields`) nor bound anywhere in them:
+/// one error per name and place, with the user's file and line.
+pub(crate) fn check_names(loader: &Loader, fields: &std::collections::HashSet<String>) -> Vec<TemplateError> {
+    let syntax = askama_parser::Syntax::default();
+    let parsed: Vec<_> = loader
+        .sources
+        .iter()
+        .filter_map(|(o, src)| Some((o, src, askama_parser::Ast::from_str(src, None, &syntax).ok()?)))
+        .collect();
+    let mut bound = std::collections::HashSet::new();
+    for (_, _, ast) in &parsed {
+        crate::check::collect_bound(ast.nodes(), &mut bound);
+    }
+    let mut fields_list: Vec<&str> = fields.iter().map(String::as_str).collect();
+    fields_list.sort_unstable();
+    let mut errors = Vec::new();
+    for (origin, src, ast) in &parsed {
+        let mut unknown = Vec::new();
+        crate::check::unknown_names(ast.nodes(), fields, &bound, &mut unknown);
+        for u in unknown {
+            errors.push(TemplateError::at(
+                loader,
+                origin,
+                src,
+                u.offset,
+                format!(
+                    "`{}` is neither a field of the state nor a variable of the template (fields: {})",
+                    u.name,
+                    fields_list.join(", ")
+                ),
+            ));
+        }
+    }
+    errors
 }
 
 /// A block body, with the file it was written in (includes resolve relative to it).
@@ -304,6 +344,8 @@ pub(crate) struct Loader {
     /// the prefix its macros were renamed with.
     imports: HashMap<Option<PathBuf>, HashMap<String, String>>,
     next_import: usize,
+    /// Every template source read (the root and each file once), for the name check.
+    sources: Vec<(Origin, String)>,
 }
 
 impl Loader {
@@ -326,13 +368,14 @@ impl Loader {
             files: Vec::new(),
             imports: HashMap::new(),
             next_import: 0,
+            sources: Vec::new(),
         }
     }
 
     /// A template file as the user knows it: relative to the crate root when inside it.
     pub(crate) fn display(&self, file: Option<&Path>) -> String {
         match file {
-            None => "the `source` attribute".into(),
+            None => SOURCE_ATTRIBUTE.into(),
             Some(p) => p.strip_prefix(&self.root).unwrap_or(p).display().to_string(),
         }
     }
@@ -361,7 +404,7 @@ impl Loader {
     fn load(&mut self, name: &str, from: Option<&Path>) -> Result<(PathBuf, String), String> {
         let path = self
             .find(name, from)
-            .ok_or_else(|| format!("template `{name}` not found in {}", self.dirs_display()))?;
+            .ok_or_else(|| format!("template `{name}` not found (looked in {})", self.dirs_display()))?;
         let src = read_template(&path)?;
         if !self.files.contains(&path) {
             self.files.push(path.clone());
@@ -547,6 +590,7 @@ impl Flattener<'_> {
     /// `src` (from `origin`) into one template source.
     pub(crate) fn flatten_root(&mut self, src: &str, origin: &Origin) -> Result<String, TemplateError> {
         check_syntax(self.loader, src, origin)?;
+        self.loader.sources.push((origin.clone(), src.to_string()));
         self.flatten(src, origin, &HashMap::new(), &[], 0)
     }
 
@@ -555,7 +599,11 @@ impl Flattener<'_> {
             .loader
             .load(name, origin.file.as_deref())
             .map_err(|e| TemplateError::at(self.loader, origin, src, at, e))?;
-        check_syntax(self.loader, &text, &Origin::file(Some(&path)))?;
+        let file_origin = Origin::file(Some(&path));
+        check_syntax(self.loader, &text, &file_origin)?;
+        if !self.loader.sources.iter().any(|(o, _)| o.file.as_ref() == Some(&path)) {
+            self.loader.sources.push((file_origin, text.clone()));
+        }
         Ok((path, text))
     }
 

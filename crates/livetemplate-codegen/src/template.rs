@@ -429,9 +429,9 @@ fn string_arg(rest: &str) -> Option<&str> {
     Some(&rest[..rest.find('"')?])
 }
 
-/// Every `{% block name %}…{% endblock %}` body (nested ones too) of `src`, with the offset
-/// the body starts at.
-fn collect_blocks(src: &str) -> Result<HashMap<String, (String, usize, (Option<char>, Option<char>))>, String> {
+/// Every `{% block name %}…{% endblock %}` body (nested ones too) of `src` (which starts at
+/// `origin`), with its place and inner whitespace control.
+fn collect_blocks(src: &str, origin: &Origin) -> Result<HashMap<String, Body>, String> {
     let toks = lex(src)?;
     let mut out = HashMap::new();
     let mut stack: Vec<(String, usize, Option<char>)> = Vec::new();
@@ -454,8 +454,11 @@ fn collect_blocks(src: &str) -> Result<HashMap<String, (String, usize, (Option<c
                 ));
             } else if kw == "endblock" {
                 let (name, start, open_ws) = stack.pop().ok_or("`endblock` without `block`")?;
-                out.entry(name)
-                    .or_insert_with(|| (src[start..at].to_string(), start, (open_ws, *ws_l)));
+                out.entry(name).or_insert_with(|| Body {
+                    src: src[start..at].to_string(),
+                    origin: origin.at(src, start),
+                    ws_inner: (open_ws, *ws_l),
+                });
             }
         }
     }
@@ -656,12 +659,8 @@ impl Flattener<'_> {
                     let name = string_arg(keyword(inner).1)
                         .ok_or_else(|| err(self.loader, at, "`extends` needs a string path".into()))?;
                     let mut chains = overrides.clone();
-                    for (k, (body, start, ws_inner)) in collect_blocks(src).map_err(|e| err(self.loader, at, e))? {
-                        chains.entry(k).or_default().push(Body {
-                            src: body,
-                            origin: origin.at(src, start),
-                            ws_inner,
-                        });
+                    for (k, body) in collect_blocks(src, origin).map_err(|e| err(self.loader, at, e))? {
+                        chains.entry(k).or_default().push(body);
                     }
                     let mut out = String::new();
                     for (start, end) in child_top_level(src).map_err(|e| err(self.loader, at, e))? {

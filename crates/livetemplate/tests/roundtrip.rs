@@ -144,8 +144,8 @@ live_template!(SuperChain, SuperChainCtrl, template = "rt/leaf.html");
 /// A generic controller (`impl<S: …> Ctl<S>` under `#[actions]`), usable with every state.
 pub struct Generic<S>(std::marker::PhantomData<fn() -> S>);
 
-impl<S> Generic<S> {
-    pub fn new() -> Self {
+impl<S> Default for Generic<S> {
+    fn default() -> Self {
         Generic(std::marker::PhantomData)
     }
 }
@@ -329,5 +329,5 @@ roundtrip_tests! {
     import_macro_file => Imports, ImportsCtrl;
     child_macro_and_super => ChildMacro, ChildMacroCtrl;
     super_over_two_levels_with_import => SuperChain, SuperChainCtrl;
-    generic_controller => Imports, Generic::<Imports>::new();
+    generic_controller => Imports, Generic::<Imports>::default();
 }

@@ -77,6 +77,8 @@ pub trait Controller: Send + Sync + 'static {
 /// use livetemplate_core::normalize_action;
 /// assert_eq!(normalize_action("saveNotes"), "save_notes");
 /// assert_eq!(normalize_action("save-notes"), "save_notes");
+/// assert_eq!(normalize_action("tempUp"), "temp_up");
+/// assert_eq!(normalize_action("HTTPReload"), "http_reload");
 /// ```
 pub use livetemplate_contract::normalize_action;
 

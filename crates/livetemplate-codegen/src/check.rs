@@ -250,3 +250,39 @@ impl Walker<'_> {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    fn unknown(src: &str, fields: &[&str]) -> Vec<String> {
+        let ast = askama_parser::Ast::from_str(src, None, &askama_parser::Syntax::default()).unwrap();
+        let fields: HashSet<String> = fields.iter().map(|s| s.to_string()).collect();
+        let mut bound = HashSet::new();
+        collect_bound(ast.nodes(), &mut bound);
+        let mut out = Vec::new();
+        unknown_names(ast.nodes(), &fields, &bound, &mut out);
+        out.into_iter().map(|u| format!("{}@{}", u.name, u.offset)).collect()
+    }
+
+    #[test]
+    fn bound_names_fields_and_compiler_names_pass() {
+        let src = "{% for (i, t) in items %}{{ i }}{{ t.name }}{{ loop.index }}{% endfor %}\
+                   {% let n = items.len() %}{{ n }}{% if let Some(v) = opt %}{{ v }}{% endif %}\
+                   {% match opt %}{% when Some with (w) %}{{ w }}{% else %}{% endmatch %}\
+                   {% macro m(a) %}{{ a }}{% endmacro %}{{ self.hidden }}{{ helper(n) }}{{ MAX }}\
+                   {{ name|upper }}{{ \"x\"|fmt(name) }}";
+        assert_eq!(unknown(src, &["items", "opt", "name"]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_misspelled_field_is_found_with_its_offset() {
+        assert_eq!(unknown("ab{{ itemz }}", &["items"]), ["itemz@5"]);
+        assert_eq!(
+            unknown("{% for t in itemz %}{{ t + nn }}{% endfor %}", &["items"]),
+            ["itemz@12", "nn@27"]
+        );
+    }
+}

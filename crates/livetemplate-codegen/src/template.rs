@@ -1000,6 +1000,100 @@ mod tests {
         );
     }
 
+    /// A scratch template directory holding `files`.
+    fn dir(name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let root = std::env::temp_dir().join(format!("lvt-codegen-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("templates")).unwrap();
+        for (f, text) in files {
+            std::fs::write(root.join("templates").join(f), text).unwrap();
+        }
+        root
+    }
+
+    fn flatten_file(root: &Path, name: &str) -> Result<String, TemplateError> {
+        let mut loader = Loader::new(root);
+        let path = root.join("templates").join(name);
+        let src = read_template(&path).unwrap();
+        Flattener { loader: &mut loader }.flatten_root(&src, &Origin::file(Some(&path)))
+    }
+
+    #[test]
+    fn call_targets() {
+        assert_eq!(call_target(" call m::pill(a) "), Some((Some("m"), "pill", 6)));
+        assert_eq!(call_target(" call pill(a) "), Some((None, "pill", 6)));
+        assert_eq!(call_target(" call(x, y) m::pill() "), Some((Some("m"), "pill", 12)));
+    }
+
+    #[test]
+    fn imported_macros_are_renamed_with_their_calls() {
+        let out = rename_macros(
+            "{% macro a(x) %}{{ x }}{% endmacro %}{% macro b() %}{% call a(1) %}{% endcall %}{% call other() %}{% endcall %}{% endmacro %}",
+            "__p_",
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "{% macro __p_a(x) %}{{ x }}{% endmacro %}{% macro __p_b() %}{% call __p_a(1) %}{% endcall %}{% call other() %}{% endcall %}{% endmacro %}"
+        );
+    }
+
+    #[test]
+    fn super_renders_the_chain_and_child_macros_are_kept() {
+        let root = dir(
+            "super",
+            &[
+                ("base.html", "<t>{% block t %}base{% endblock %}</t>"),
+                (
+                    "mid.html",
+                    "{% extends \"base.html\" %}{% block t %}mid+{{ super() }}{% endblock %}",
+                ),
+                (
+                    "leaf.html",
+                    "{% extends \"mid.html\" %}\n{% macro m() %}M{% endmacro %}\ndropped\n{% block t %}leaf+{{ super() }}{% endblock %}",
+                ),
+            ],
+        );
+        let out = flatten_file(&root, "leaf.html").unwrap();
+        let plain: String = lex(&out)
+            .unwrap()
+            .iter()
+            .filter_map(|t| match t {
+                Token::Lit(s) => Some(*s),
+                Token::Tag {
+                    kind: TagKind::Block,
+                    full,
+                    ..
+                } => Some(*full),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(plain, "{% macro m() %}M{% endmacro %}<t>leaf+mid+base</t>");
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line_inside_a_block() {
+        let root = dir(
+            "lines",
+            &[
+                ("base.html", "<t>{% block t %}{% endblock %}</t>"),
+                (
+                    "child.html",
+                    "{% extends \"base.html\" %}\n\n{% block t %}\nok\n{% include \"gone.html\" %}\n{% endblock %}",
+                ),
+                ("broken.html", "a\nb\n{% if x %}\n{% endfo %}"),
+            ],
+        );
+        let e = flatten_file(&root, "child.html").unwrap_err().to_string();
+        assert!(
+            e.starts_with("templates/child.html:5: template `gone.html` not found"),
+            "{e}"
+        );
+        let e = flatten_file(&root, "broken.html").unwrap_err().to_string();
+        assert!(e.starts_with("templates/broken.html:4: "), "{e}");
+        std::fs::remove_dir_all(&root).ok();
+    }
+
     #[test]
     fn raw_blocks_stay_literal() {
         let out = mark("{% raw %}{{ x }}{% endraw %}").unwrap();

@@ -261,6 +261,14 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             },
         })
     });
+    // Errors the compiler finds in the template's expressions point at the askama derive:
+    // give it the span of the user's `template = "…"` / `source = "…"`.
+    let template_span = opts
+        .template
+        .as_ref()
+        .or(opts.source.as_ref())
+        .map_or_else(Span::call_site, LitStr::span);
+    let template_derive = quote_spanned!(template_span=> __lvt::askama::Template);
     let marked_ty = format_ident!("__LvtMarked{}", name);
     let plain_ty = format_ident!("__LvtPlain{}", name);
 
@@ -270,7 +278,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
 
             #(#deps)*
 
-            #[derive(__lvt::askama::Template)]
+            #[derive(#template_derive)]
             #[template(source = #marked_lit, ext = #ext_lit, askama = __lvt::askama)]
             struct #marked_ty<'a> {
                 __lvt_state: &'a #name,
@@ -291,7 +299,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
                 }
             }
 
-            #[derive(__lvt::askama::Template)]
+            #[derive(#template_derive)]
             #[template(#plain_attr, askama = __lvt::askama)]
             struct #plain_ty<'a> {
                 __lvt_state: &'a #name,

@@ -71,8 +71,7 @@ pub trait Controller: Send + Sync + 'static {
     }
 }
 
-/// Normalize an action name to snake case: `saveNotes`, `save-notes` and `save_notes` all give
-/// `save_notes`.
+/// Normalize an action name to snake case (the rule the derive applies to method names).
 ///
 /// ```
 /// use livetemplate_core::normalize_action;
@@ -81,30 +80,7 @@ pub trait Controller: Send + Sync + 'static {
 /// assert_eq!(normalize_action("tempUp"), "temp_up");
 /// assert_eq!(normalize_action("HTTPReload"), "http_reload");
 /// ```
-pub fn normalize_action(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c == '-' || c == ' ' || c == '.' {
-            out.push('_');
-        } else if c.is_uppercase() {
-            let prev = i.checked_sub(1).map(|p| chars[p]);
-            let next = chars.get(i + 1);
-            let boundary = match prev {
-                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
-                Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
-                _ => false,
-            };
-            if boundary && !out.ends_with('_') {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use livetemplate_contract::normalize_action;
 
 #[doc(hidden)]
 pub use crate::persist::{decode_field, encode_field};

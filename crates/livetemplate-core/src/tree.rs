@@ -15,28 +15,9 @@ use std::sync::{Mutex, OnceLock};
 
 use crate::error::{Error, Result};
 
-/// Marker codes written by the generated template wrapper.
+/// Marker codes written by the generated template wrapper (shared with the derive).
 #[doc(hidden)]
-pub mod mark {
-    /// Start of an expression's output.
-    pub const EXPR_OPEN: u32 = 1;
-    /// End of an expression's output.
-    pub const EXPR_CLOSE: u32 = 2;
-    /// Start of an `if` or `match`.
-    pub const BRANCH_OPEN: u32 = 3;
-    /// Start of the body of the branch taken.
-    pub const BRANCH_BODY: u32 = 4;
-    /// End of an `if` or `match`.
-    pub const BRANCH_CLOSE: u32 = 5;
-    /// Start of a `for`.
-    pub const LOOP_OPEN: u32 = 6;
-    /// Start of one iteration.
-    pub const LOOP_ITEM: u32 = 7;
-    /// Start of the loop's `else` body.
-    pub const LOOP_ELSE: u32 = 8;
-    /// End of a `for`.
-    pub const LOOP_CLOSE: u32 = 9;
-}
+pub use livetemplate_contract::mark;
 
 /// Markers waiting for the sink: a FIFO of 4-bit marker codes, oldest in the highest nibble.
 ///

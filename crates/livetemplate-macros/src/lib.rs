@@ -1,10 +1,8 @@
 //! Procedural macros of livetemplate: `#[derive(LiveState)]` and `#[actions]`.
 //!
-//! Use them through the `livetemplate` crate, which documents them.
-
-mod actions;
-mod live_state;
-mod template;
+//! A thin shell: the lexer, markers and code generation live in `livetemplate-codegen`, an
+//! ordinary library with its own tests. Use the macros through the `livetemplate` crate,
+//! which documents them. `LIVETEMPLATE_MACROS_DEBUG=1` prints each expansion.
 
 use proc_macro::TokenStream;
 
@@ -17,26 +15,17 @@ fn debug(name: &str, ts: &proc_macro2::TokenStream) {
 /// Derive `LiveState` for a struct with named fields. See the `livetemplate` crate.
 #[proc_macro_derive(LiveState, attributes(lvt))]
 pub fn derive_live_state(input: TokenStream) -> TokenStream {
-    let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    match live_state::derive(input) {
-        Ok(ts) => {
-            debug("LiveState", &ts);
-            ts.into()
-        }
-        Err(e) => e.to_compile_error().into(),
-    }
+    let root = livetemplate_codegen::manifest_dir();
+    let ts = livetemplate_codegen::derive_live_state(&root, input.into());
+    debug("LiveState", &ts);
+    ts.into()
 }
 
 /// Turn an impl block's `async fn name(&self, &mut State, &mut Context) -> Result<()>` methods
 /// into actions. See the `livetemplate` crate.
 #[proc_macro_attribute]
 pub fn actions(args: TokenStream, input: TokenStream) -> TokenStream {
-    let item = syn::parse_macro_input!(input as syn::ItemImpl);
-    match actions::expand(args.into(), item) {
-        Ok(ts) => {
-            debug("actions", &ts);
-            ts.into()
-        }
-        Err(e) => e.to_compile_error().into(),
-    }
+    let ts = livetemplate_codegen::actions(args.into(), input.into());
+    debug("actions", &ts);
+    ts.into()
 }

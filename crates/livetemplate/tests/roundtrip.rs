@@ -134,6 +134,30 @@ live_template!(
     ext = "html"
 );
 
+// Held-out constructs plain askama accepts: `{% import %}` of a macro file (macros calling
+// each other), a macro defined in a child template outside its blocks, `{{ super() }}` over
+// one and two levels of `extends`.
+live_template!(Imports, ImportsCtrl, template = "rt/import.html");
+live_template!(ChildMacro, ChildMacroCtrl, template = "rt/child_macro.html");
+live_template!(SuperChain, SuperChainCtrl, template = "rt/leaf.html");
+
+/// A generic controller (`impl<S: …> Ctl<S>` under `#[actions]`), usable with every state.
+pub struct Generic<S>(std::marker::PhantomData<fn() -> S>);
+
+impl<S> Default for Generic<S> {
+    fn default() -> Self {
+        Generic(std::marker::PhantomData)
+    }
+}
+
+#[actions]
+impl<S: LiveState + From<Data>> Generic<S> {
+    async fn set(&self, state: &mut S, ctx: &mut Context) -> Result<()> {
+        *state = ctx.bind::<Data>()?.into();
+        Ok(())
+    }
+}
+
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => "[a-c<>&\"' \u{E000}\u{E001}\u{E002}é漢😀\n\\\\/]{0,8}",
@@ -276,7 +300,7 @@ where
 }
 
 macro_rules! roundtrip_tests {
-    ($($test:ident => $state:ident, $ctrl:ident;)*) => {
+    ($($test:ident => $state:ident, $ctrl:expr;)*) => {
         proptest! {
             #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
             $(
@@ -302,4 +326,8 @@ roundtrip_tests! {
     whitespace_control => Whitespace, WhitespaceCtrl;
     break_continue_filter_raw => Control, ControlCtrl;
     mixed_keyed_match => Mixed, MixedCtrl;
+    import_macro_file => Imports, ImportsCtrl;
+    child_macro_and_super => ChildMacro, ChildMacroCtrl;
+    super_over_two_levels_with_import => SuperChain, SuperChainCtrl;
+    generic_controller => Imports, Generic::<Imports>::default();
 }

@@ -1,37 +1,12 @@
 //! `#[actions]`: turns an impl block's async methods into a `Controller`.
 
+use livetemplate_contract::normalize_action;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ItemImpl, LitStr, Path, Type};
 
 const HOOKS: &[&str] = &["mount", "handle_params", "on_connect", "on_disconnect"];
-
-/// Same rule as `livetemplate_core::normalize_action`.
-fn snake(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if c == '-' {
-            out.push('_');
-        } else if c.is_uppercase() {
-            let prev = i.checked_sub(1).map(|p| chars[p]);
-            let next = chars.get(i + 1);
-            let boundary = match prev {
-                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
-                Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
-                _ => false,
-            };
-            if boundary && !out.ends_with('_') {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 fn state_type(arg: &FnArg) -> Option<&Type> {
     match arg {
@@ -71,20 +46,24 @@ fn take_lvt_attrs(f: &mut syn::ImplItemFn, errors: &mut Vec<syn::Error>) -> bool
 
 pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<TokenStream> {
     let mut krate: Path = syn::parse_quote!(::livetemplate);
+    let mut declared_state: Option<Type> = None;
     if !args.is_empty() {
         let parser = syn::meta::parser(|meta| {
             if meta.path.is_ident("crate") {
                 let s: LitStr = meta.value()?.parse()?;
                 krate = s.parse()?;
                 Ok(())
+            } else if meta.path.is_ident("state") {
+                declared_state = Some(meta.value()?.parse()?);
+                Ok(())
             } else {
-                Err(meta.error("unknown `actions` argument; expected `crate = \"...\"`"))
+                Err(meta.error("unknown `actions` argument; expected `state = Type` or `crate = \"...\"`"))
             }
         });
         syn::parse::Parser::parse2(parser, args)?;
     }
     let mut errors: Vec<syn::Error> = Vec::new();
-    let mut state: Option<Type> = None;
+    let mut state: Option<Type> = declared_state;
     let mut actions = Vec::new();
     let mut server_only = Vec::new();
     let mut hooks = Vec::new();
@@ -144,15 +123,16 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
             hooks.push(f.sig.ident.clone());
         } else {
             if server {
-                server_only.push(LitStr::new(&snake(&name), f.sig.ident.span()));
+                server_only.push(LitStr::new(&normalize_action(&name), f.sig.ident.span()));
             }
-            actions.push((snake(&name), f.sig.ident.clone()));
+            actions.push((normalize_action(&name), f.sig.ident.clone()));
         }
     }
     let Some(state) = state else {
+        // Nothing says which state the page has: an impl with no action and no hook.
         errors.push(syn::Error::new(
             Span::call_site(),
-            "#[actions] found no `async fn name(&self, state: &mut State, ctx: &mut Context)` method",
+            "#[actions] cannot tell the page's state type: this impl has no `async fn name(&self, state: &mut State, ctx: &mut Context)` method; for a read-only page write `#[actions(state = State)]`",
         ));
         let first = errors.remove(0);
         return Err(errors.into_iter().fold(first, |mut a, e| {
@@ -172,7 +152,7 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
     let hook_fns = hooks.iter().map(|h| {
         quote! {
             fn #h<'a>(&'a self, state: &'a mut #state, ctx: &'a mut __lvt::Context) -> __lvt::BoxFuture<'a, __lvt::Result<()>> {
-                ::std::boxed::Box::pin(#self_ty::#h(self, state, ctx))
+                ::std::boxed::Box::pin(<#self_ty>::#h(self, state, ctx))
             }
         }
     });
@@ -201,7 +181,7 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
                     ctx: &'a mut __lvt::Context,
                 ) -> __lvt::BoxFuture<'a, __lvt::Result<()>> {
                     match name {
-                        #(#names => ::std::boxed::Box::pin(#self_ty::#idents(self, state, ctx)),)*
+                        #(#names => ::std::boxed::Box::pin(<#self_ty>::#idents(self, state, ctx)),)*
                         _ => {
                             let known = <Self as __lvt::Controller>::action_names(self);
                             let err = __lvt::Error::unknown_action(name, ctx.page(), known);
@@ -214,16 +194,4 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
             }
         };
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::snake;
-
-    #[test]
-    fn snake_case() {
-        assert_eq!(snake("saveNotes"), "save_notes");
-        assert_eq!(snake("save_notes"), "save_notes");
-        assert_eq!(snake("tempUp"), "temp_up");
-    }
 }

@@ -1,15 +1,12 @@
 //! `#[derive(LiveState)]`: reads the template, marks it, and generates two askama templates
 //! (marked, for the live tree; plain, for HTML without markers) plus persisted-field codecs.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Field, Fields, LitInt, LitStr, Path};
 
-use crate::template::{Loader, flatten, mark, read_template};
+use crate::template::{Flattener, Loader, Origin, check_names, mark, read_template};
 
 struct Options {
     template: Option<LitStr>,
@@ -105,7 +102,7 @@ fn parse_persist<'a>(field: &'a Field, meta: &syn::meta::ParseNestedMeta<'_>) ->
     }
 }
 
-pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
+pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<TokenStream> {
     let mut errors: Vec<syn::Error> = Vec::new();
     let opts = parse_options(&input, &mut errors);
     let name = &input.ident;
@@ -153,19 +150,14 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
     }
 
     // Template source.
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into()));
-    let mut loader = Loader::new(&root);
+    let mut loader = Loader::new(root);
     let mut marked = None;
     let mut ext = opts.ext.as_ref().map(|e| e.value());
     match (&opts.template, &opts.source) {
         (Some(t), None) => match loader.find(&t.value(), None) {
             None => errors.push(syn::Error::new(
                 t.span(),
-                format!(
-                    "template `{}` not found (looked in `{}/templates`)",
-                    t.value(),
-                    root.display()
-                ),
+                format!("template `{}` not found (looked in {})", t.value(), loader.dirs_display()),
             )),
             Some(path) => match read_template(&path) {
                 Err(e) => errors.push(syn::Error::new(t.span(), e)),
@@ -174,16 +166,23 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
                     if ext.is_none() {
                         ext = path.extension().map(|e| e.to_string_lossy().into_owned());
                     }
-                    match flatten(&mut loader, &src, Some(&path), &HashMap::new(), 0).and_then(|f| mark(&f)) {
-                        Ok(m) => marked = Some(m),
-                        Err(e) => errors.push(syn::Error::new(t.span(), format!("template `{}`: {e}", t.value()))),
+                    let origin = Origin::file(Some(&path));
+                    match (Flattener { loader: &mut loader }).flatten_root(&src, &origin) {
+                        Ok(flat) => match mark(&flat) {
+                            Ok(m) => marked = Some(m),
+                            Err(e) => errors.push(syn::Error::new(t.span(), format!("template `{}`: {e}", t.value()))),
+                        },
+                        Err(e) => errors.push(syn::Error::new(t.span(), e.to_string())),
                     }
                 }
             },
         },
-        (None, Some(s)) => match flatten(&mut loader, &s.value(), None, &HashMap::new(), 0).and_then(|f| mark(&f)) {
-            Ok(m) => marked = Some(m),
-            Err(e) => errors.push(syn::Error::new(s.span(), format!("template source: {e}"))),
+        (None, Some(s)) => match (Flattener { loader: &mut loader }).flatten_root(&s.value(), &Origin::file(None)) {
+            Ok(flat) => match mark(&flat) {
+                Ok(m) => marked = Some(m),
+                Err(e) => errors.push(syn::Error::new(s.span(), format!("template source: {e}"))),
+            },
+            Err(e) => errors.push(syn::Error::new(s.span(), e.to_string())),
         },
         (Some(t), Some(_)) => errors.push(syn::Error::new(t.span(), "give either `template` or `source`, not both")),
         // An unknown key was reported already: a typo of `template` should not also say "missing".
@@ -194,6 +193,21 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
         )),
     }
 
+    if marked.is_some() {
+        let field_names = fields
+            .iter()
+            .filter_map(|f| f.ident.as_ref())
+            .map(|i| i.to_string())
+            .collect();
+        let span = opts
+            .template
+            .as_ref()
+            .or(opts.source.as_ref())
+            .map_or_else(Span::call_site, LitStr::span);
+        for e in check_names(&loader, &field_names) {
+            errors.push(syn::Error::new(span, e.to_string()));
+        }
+    }
     let mut errors = errors.into_iter();
     if let Some(first) = errors.next() {
         // In source order: the first mistake first.
@@ -247,6 +261,14 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
             },
         })
     });
+    // Errors the compiler finds in the template's expressions point at the askama derive:
+    // give it the span of the user's `template = "…"` / `source = "…"`.
+    let template_span = opts
+        .template
+        .as_ref()
+        .or(opts.source.as_ref())
+        .map_or_else(Span::call_site, LitStr::span);
+    let template_derive = quote_spanned!(template_span=> __lvt::askama::Template);
     let marked_ty = format_ident!("__LvtMarked{}", name);
     let plain_ty = format_ident!("__LvtPlain{}", name);
 
@@ -256,7 +278,7 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
 
             #(#deps)*
 
-            #[derive(__lvt::askama::Template)]
+            #[derive(#template_derive)]
             #[template(source = #marked_lit, ext = #ext_lit, askama = __lvt::askama)]
             struct #marked_ty<'a> {
                 __lvt_state: &'a #name,
@@ -277,7 +299,7 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
                 }
             }
 
-            #[derive(__lvt::askama::Template)]
+            #[derive(#template_derive)]
             #[template(#plain_attr, askama = __lvt::askama)]
             struct #plain_ty<'a> {
                 __lvt_state: &'a #name,

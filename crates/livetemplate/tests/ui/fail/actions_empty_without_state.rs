@@ -1,0 +1,8 @@
+use livetemplate::prelude::*;
+
+pub struct About;
+
+#[actions]
+impl About {}
+
+fn main() {}

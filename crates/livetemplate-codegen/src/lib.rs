@@ -2,7 +2,7 @@
 //! tested without a compiler in the loop (askama's `askama_derive` split).
 //!
 //! - [`derive_live_state`]: `#[derive(LiveState)]`. Reads the template, flattens `extends`,
-//!   `block`, `include` and `import` into one source ([`template`]), checks it, wraps every
+//!   `block`, `include` and `import` into one source (the `template` module), checks it, wraps every
 //!   expression, branch and loop in markers, and generates the askama templates and the
 //!   `LiveState` impl.
 //! - [`actions`]: `#[actions]` on an impl block, generating the `Controller` impl.

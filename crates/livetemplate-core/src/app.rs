@@ -134,6 +134,9 @@ pub struct App {
     /// Signs and checks group cookies: set at build from configured keys, else on the first
     /// request from the key kept in the store.
     signer: tokio::sync::OnceCell<GroupSigner>,
+    /// The signer of configured keys, until the first request completes it (see
+    /// [`App::group_signer`]).
+    configured_signer: std::sync::Mutex<Option<GroupSigner>>,
 }
 
 impl fmt::Debug for App {
@@ -446,7 +449,8 @@ impl AppBuilder {
             config: self.config,
             authenticator: self.authenticator,
             assets: self.assets,
-            signer: tokio::sync::OnceCell::new_with(signer),
+            signer: tokio::sync::OnceCell::new(),
+            configured_signer: std::sync::Mutex::new(signer),
         })
     }
 }
@@ -599,8 +603,28 @@ impl App {
     pub async fn group_signer(&self) -> Result<&GroupSigner> {
         self.signer
             .get_or_try_init(|| async {
-                let key = stored_signing_key(&*self.svc.store).await?;
-                GroupSigner::new(key, &[] as &[&[u8]])
+                let configured = self.configured_signer.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let Some(signer) = configured else {
+                    let key = stored_signing_key(&*self.svc.store).await?;
+                    return GroupSigner::new(key, &[] as &[&[u8]]);
+                };
+                // A key made before one was configured still reads its cookies (re-signed with
+                // the configured key), so setting a key later keeps every user's session.
+                match find_signing_key(&*self.svc.store).await {
+                    Ok(Some(generated)) => {
+                        tracing::info!(
+                            "cookies signed with the key generated earlier (kept in the persist store) \
+                             are accepted and re-signed with the configured key"
+                        );
+                        signer.with_previous(generated)
+                    }
+                    Ok(None) => Ok(signer),
+                    Err(err) => {
+                        // Put it back: the next request tries the store again.
+                        *self.configured_signer.lock().unwrap_or_else(|p| p.into_inner()) = Some(signer);
+                        Err(err)
+                    }
+                }
             })
             .await
     }
@@ -969,24 +993,29 @@ pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Optio
     };
     Ok(ClientFrame::Action { action, data, reply_to })
 }
+/// The generated signing key kept in `store`, if one was made.
+async fn find_signing_key(store: &dyn PersistStore) -> Result<Option<Vec<u8>>> {
+    let (page, field) = KEY_RECORD;
+    Ok(store
+        .load(&GroupId::server(), page)
+        .await?
+        .into_iter()
+        .find(|(name, key)| name == field && key.len() >= crate::group::MIN_SECRET_KEY_BYTES)
+        .map(|(_, key)| key))
+}
+
 /// The generated signing key kept in `store`, made and saved there when there is none yet.
 async fn stored_signing_key(store: &dyn PersistStore) -> Result<Vec<u8>> {
     let server = GroupId::server();
     let (page, field) = KEY_RECORD;
-    let find = |fields: Vec<(String, Vec<u8>)>| {
-        fields
-            .into_iter()
-            .find(|(name, key)| name == field && key.len() >= crate::group::MIN_SECRET_KEY_BYTES)
-            .map(|(_, key)| key)
-    };
-    if let Some(key) = find(store.load(&server, page).await?) {
+    if let Some(key) = find_signing_key(store).await? {
         return Ok(key);
     }
     let key: [u8; 32] = crate::group::random_bytes();
     store.save(&server, page, &[(field, key.to_vec())]).await?;
     // Two nodes starting together on one store may both have made a key: read back, so all
     // adopt the one the store kept.
-    let kept = find(store.load(&server, page).await?).unwrap_or_else(|| key.to_vec());
+    let kept = find_signing_key(store).await?.unwrap_or_else(|| key.to_vec());
     tracing::info!(
         "made a secret key for signing session-group cookies and kept it in the persist store; \
          set {SECRET_KEY_ENV} to choose your own"

@@ -217,6 +217,17 @@ impl GroupSigner {
         Ok(GroupSigner { keys })
     }
 
+    /// This signer, also accepting cookies signed with `key` (added as the last previous key).
+    ///
+    /// # Errors
+    /// A configuration error when `key` is shorter than [`MIN_SECRET_KEY_BYTES`].
+    pub fn with_previous(mut self, key: impl AsRef<[u8]>) -> Result<Self> {
+        let n = self.keys.len();
+        self.keys
+            .push(keyed(key.as_ref(), &format!("previous secret key #{n}"))?);
+        Ok(self)
+    }
+
     /// A signer from the text of [`SECRET_KEY_ENV`]: keys separated by commas, each used as
     /// its bytes with surrounding whitespace trimmed; the first signs. `None` when the text
     /// holds no key (unset or empty).

@@ -23,6 +23,12 @@ use crate::state::{Controller, LiveState, normalize_action};
 use crate::store::PersistStore;
 use crate::tree::Tree;
 
+/// ERROR lines for failed actions: a client that can repeat a failing action (during a store
+/// outage, say) must not be able to grow the log without bound. Past the cap a minute, one
+/// line says how many were held back.
+pub(crate) static INTERNAL_ERRORS_LOG: crate::log_limit::LogLimit =
+    crate::log_limit::LogLimit::new("failed actions", 120);
+
 /// What a transport knows about the request behind a page view or connection.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -476,7 +482,9 @@ impl<C: Controller> LiveView<C> {
                 if err.is_unknown_action() {
                     tracing::debug!(page = %self.page.path, action, "pushed action not handled by this page");
                 } else if err.is_internal() {
-                    tracing::error!(page = %self.page.path, action, error = %err, "pushed action failed");
+                    if INTERNAL_ERRORS_LOG.allow() {
+                        tracing::error!(page = %self.page.path, action, error = %err, "pushed action failed");
+                    }
                 } else {
                     tracing::warn!(page = %self.page.path, action, error = %err, "pushed action failed");
                 }
@@ -485,7 +493,9 @@ impl<C: Controller> LiveView<C> {
             Err(err) => {
                 // The user reads the action's own message; an internal failure reaches them
                 // only as a reference to this log line.
-                if let Some(error_ref) = err.reference() {
+                if let Some(error_ref) = err.reference()
+                    && INTERNAL_ERRORS_LOG.allow()
+                {
                     tracing::error!(page = %self.page.path, action, error_ref, error = %err, "action failed");
                 }
                 Some(error_frame(reply_to, &err.client_message()))

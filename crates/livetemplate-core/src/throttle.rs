@@ -6,13 +6,19 @@
 //! the kernel's buffers, TCP's window closes, and the client's own sends block. Every frame is
 //! still read and applied, in order. A connection is closed (1008, `message flood`) only when
 //! its client keeps the throttle engaged without a pause for longer than
-//! [`Config::flood_close_after`](crate::Config::flood_close_after): for that whole time, each
-//! frame was already waiting when the previous token refilled.
+//! [`Config::flood_close_after`](crate::Config::flood_close_after): for that whole time, the
+//! bucket never refilled to [`PAUSE`]'s worth of tokens (half a second at the rate, at most the
+//! burst). The rule reads the bucket, not how promptly the reader woke up, so a server slowed
+//! by load still recognises a flood.
 
 use std::time::{Duration, Instant};
 
 /// The longest single wait [`Throttle::delay`] asks for (a rate of zero never refills).
 const MAX_DELAY: Duration = Duration::from_secs(60);
+
+/// How long a client must pause for its throttled stretch to end: a frame read when the
+/// bucket holds this many seconds of tokens (capped at the burst) starts afresh.
+pub const PAUSE: Duration = Duration::from_millis(500);
 
 /// A token bucket over a connection's client frames, with the flood rule.
 ///
@@ -37,8 +43,6 @@ pub struct Throttle {
     tokens: f64,
     last: Instant,
     close_after: Duration,
-    /// When the token the caller was last told to wait for arrives (cleared by each take).
-    ready_at: Option<Instant>,
     /// When the current stretch of non-stop throttling began.
     engaged_since: Option<Instant>,
     /// Frames of the current stretch.
@@ -70,7 +74,6 @@ impl Throttle {
             tokens: burst,
             last: now,
             close_after,
-            ready_at: None,
             engaged_since: None,
             engaged_frames: 0,
         }
@@ -103,25 +106,25 @@ impl Throttle {
         }
         // Rounded up to whole microseconds, so the token is there when the caller wakes.
         let micros = ((1.0 - self.tokens) / self.rate * 1e6).ceil();
-        let wait = Duration::from_micros(micros as u64).min(MAX_DELAY);
-        self.ready_at = Some(now + wait);
-        wait
+        Duration::from_micros(micros as u64).min(MAX_DELAY)
     }
 
     /// Count one frame read at `now`. Errors with a [`Flood`] when the throttle has been
     /// engaged without a pause for longer than the configured time: the caller closes the
     /// connection (1008).
     ///
-    /// The throttle counts as engaged for a frame when the reader had to wait for its token
-    /// and the frame was there within one token's time (`1 / rate`) of the token arriving.
-    /// A client that pauses for longer ends the stretch.
+    /// The throttle counts as engaged for a frame when the bucket holds less than [`PAUSE`]'s
+    /// worth of tokens (`rate × 0.5 s`, at most the burst, at least one) as it is read: the
+    /// client has been sending faster than the rate and has not paused since. A client that
+    /// pauses long enough for the bucket to refill that far ends the stretch; a reader that
+    /// wakes late under load does not.
     pub fn take(&mut self, now: Instant) -> Result<(), Flood> {
         if self.is_unlimited() {
             return Ok(());
         }
         self.refill(now);
-        let interval = Duration::try_from_secs_f64(1.0 / self.rate).unwrap_or(MAX_DELAY);
-        let engaged = self.ready_at.take().is_some_and(|ready| now <= ready + interval);
+        let pause = (self.rate * PAUSE.as_secs_f64()).max(1.0).min(self.burst);
+        let engaged = self.tokens < pause;
         // Never below one token of debt: a frame read early only makes the next wait longer.
         self.tokens = (self.tokens - 1.0).max(-1.0);
         if !engaged {
@@ -179,23 +182,46 @@ mod tests {
         let mut t = Throttle::starting_at(10.0, 5.0, Duration::from_secs(2), start);
         let flood = flood(&mut t, &mut now, 100).unwrap_err();
         assert!(flood.engaged_for > Duration::from_secs(2), "{flood:?}");
-        // The burst, then 2 s at 10/s, and one more.
-        assert!((21..=22).contains(&flood.frames), "{flood:?}");
+        // The stretch starts once the bucket is below half a second of tokens, within the
+        // burst: the rest of the burst, then 2 s at 10/s, and one more.
+        assert!((24..=26).contains(&flood.frames), "{flood:?}");
         assert!(now - start <= Duration::from_millis(2300), "{:?}", now - start);
     }
 
     #[test]
-    fn a_pause_of_two_tokens_ends_the_stretch() {
+    fn a_pause_of_half_a_second_ends_the_stretch() {
         let start = Instant::now();
         let mut now = start;
         let mut t = Throttle::starting_at(10.0, 5.0, Duration::from_secs(2), start);
         for _ in 0..10 {
             flood(&mut t, &mut now, 15).unwrap();
-            // An honest client stops for a moment: the next frame finds tokens waiting.
-            now += t.delay(now);
-            now += 200 * MS;
+            // An honest client stops for a moment: the next frame finds the bucket refilled.
+            now += 500 * MS;
             t.take(now).unwrap();
         }
+    }
+
+    #[test]
+    fn a_reader_that_wakes_late_still_sees_a_flood() {
+        // A loaded server: every wait the throttle asks for is overslept by 60 ms (three
+        // tokens at 50/s), while the client always has the next frame waiting.
+        let start = Instant::now();
+        let mut now = start;
+        let mut t = Throttle::starting_at(50.0, 100.0, Duration::from_secs(5), start);
+        let mut result = Ok(());
+        for _ in 0..2_000 {
+            let wait = t.delay(now);
+            if !wait.is_zero() {
+                now += wait + 60 * MS;
+            }
+            result = t.take(now);
+            if result.is_err() {
+                break;
+            }
+        }
+        let flood = result.unwrap_err();
+        assert!(flood.engaged_for > Duration::from_secs(5), "{flood:?}");
+        assert!(now - start < Duration::from_secs(10), "{:?}", now - start);
     }
 
     #[test]

@@ -103,7 +103,9 @@ where
             return server_error(&err);
         }
     };
-    let cookie = resolved.cookie.map(|c| c.set_cookie(is_https(&req)));
+    let cookie = resolved
+        .cookie
+        .map(|c| c.set_cookie(is_https(&req, shared.app.config())));
     let page_req = PageRequest {
         path,
         query,
@@ -236,7 +238,10 @@ where
                 .await
             }
             Some(error_ref) => {
-                tracing::error!(page = %page_req.path, %action, error_ref, error = %err, "form action failed");
+                static FAILED_POSTS: LogLimit = LogLimit::new("failed form actions", 120);
+                if FAILED_POSTS.allow() {
+                    tracing::error!(page = %page_req.path, %action, error_ref, error = %err, "form action failed");
+                }
                 let msg = format!("Nothing was changed: {}.", err.client_message());
                 failed_post(shared, page_req, StatusCode::INTERNAL_SERVER_ERROR, &msg).await
             }
@@ -428,9 +433,14 @@ fn log_refusal(what: &'static str, reason: &'static str) {
     }
 }
 
-/// Whether the browser reached us over HTTPS (directly or through a proxy that says so), so
-/// the group cookie gets `Secure`.
-fn is_https<B>(req: &Request<B>) -> bool {
+/// Whether the browser reached us over HTTPS, so the group cookie gets `Secure`: every
+/// configured public origin is `https` (a TLS-terminating proxy need not say so), the request
+/// URI says so, or a proxy does (`X-Forwarded-Proto`, `Forwarded`).
+fn is_https<B>(req: &Request<B>, config: &Config) -> bool {
+    let public = &config.public_origins;
+    if !public.is_empty() && public.iter().all(|o| o.starts_with("https://")) {
+        return true;
+    }
     if req.uri().scheme_str() == Some("https") {
         return true;
     }

@@ -143,6 +143,12 @@ async fn with_a_public_origin_host_and_forwarded_headers_do_not_count() {
     let public = "Origin: https://app.example.com";
     assert_eq!(status_of(addr, &upgrade(&local, &[public])).await.0, 101);
     assert_eq!(status_of(addr, &post("backend:8080", &[public])).await.0, 303);
+    // Every public origin is https: the group cookie is Secure even when the proxy does not
+    // say how the browser connected.
+    let (status, headers) = status_of(addr, &get("/counter", "backend:8080")).await;
+    assert_eq!(status, 200);
+    let cookie = headers.iter().find(|(k, _)| k == "set-cookie").map(|(_, v)| v.as_str());
+    assert!(cookie.is_some_and(|c| c.contains("; Secure")), "{cookie:?}");
     server.shutdown().await.unwrap();
 }
 

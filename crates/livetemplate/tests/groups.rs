@@ -298,6 +298,30 @@ async fn the_generated_key_survives_a_restart_on_sled() {
 }
 
 #[tokio::test]
+async fn a_key_configured_after_a_generated_one_keeps_the_sessions() {
+    if std::env::var_os(livetemplate::core::group::SECRET_KEY_ENV).is_some() {
+        return; // the first start must generate its key
+    }
+    let dir = TempDir::new("configured-later");
+    let open = || livetemplate::SledStore::open(&dir.0).unwrap();
+    let server = start(counter(App::builder().store(open()))).await;
+    let cookie = group_at(server.local_addr(), 3).await;
+    server.shutdown().await.unwrap();
+
+    // The operator follows the log's advice and sets a key: the generated one still reads.
+    let server = start(counter(App::builder().store(open()).secret_key(KEY_A))).await;
+    let addr = server.local_addr();
+    let resp = get(addr, &[&format!("lvt_group={cookie}")]).await;
+    assert_eq!(resp.count(), 3, "the session and its data are kept");
+    let signed = resp.new_group_cookie().expect("re-signed with the configured key");
+    assert_eq!(signed.split('.').next(), cookie.split('.').next(), "same group");
+    let again = get(addr, &[&format!("lvt_group={signed}")]).await;
+    assert_eq!(again.new_group_cookie(), None);
+    assert_eq!(again.count(), 3);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn groups_from_before_signed_cookies_are_re_signed_once() {
     let store: Arc<dyn PersistStore> = Arc::new(MemoryStore::new());
     let app = Arc::new(counter(App::builder().shared_store(store.clone()).secret_key(KEY_A)));

@@ -43,8 +43,14 @@ pub struct BroadcastingState {
     pub messages: Vec<Message>,
 }
 
-/// The shared log. In memory and uncapped, to keep the page about publish and subscribe; a
-/// real app would ring-buffer it or keep it in a store.
+/// The shared log, in memory: the last [`LOG_LEN`] messages of at most [`MAX_TEXT`]
+/// characters, so a page render stays far below the server's outbound frame limit however
+/// long the chat runs. A real app would keep it in a store.
+/// Messages the log keeps; older ones drop off.
+const LOG_LEN: usize = 100;
+/// Longest message, in characters.
+const MAX_TEXT: usize = 2_000;
+
 #[derive(Debug, Default)]
 struct Log {
     next_id: u64,
@@ -96,6 +102,12 @@ impl BroadcastingController {
         if text.is_empty() {
             return Ok(());
         }
+        let chars = text.chars().count();
+        if chars > MAX_TEXT {
+            return Err(Error::msg(format!(
+                "a message is at most {MAX_TEXT} characters (this one has {chars})"
+            )));
+        }
         {
             let mut log = self.log();
             log.next_id += 1;
@@ -105,6 +117,8 @@ impl BroadcastingController {
                 text: text.to_string(),
             };
             log.messages.push(message);
+            let over = log.messages.len().saturating_sub(LOG_LEN);
+            log.messages.drain(..over);
             state.messages = log.messages.clone();
         }
         // Queued; the peers receive it only after this action returned Ok, and the publisher

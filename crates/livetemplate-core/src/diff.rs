@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::fmt::Write as _;
 
+use crate::protocol::{ServerFrame, key};
 use crate::tree::{Dyn, Item, List, Node, Statics, StaticsData, TextRange, Tree, same_bytes, same_statics_ptr};
 
 /// Per-connection encoder: remembers which statics the client already holds.
@@ -125,12 +126,13 @@ impl Encoder {
         id
     }
 
-    /// Writes `"s":{...}` for statics not yet sent; returns false (writing nothing) when none.
-    fn write_pending(&mut self, out: &mut String) -> bool {
+    /// Adds `"s":{...}` to `frame` for statics not yet sent; adds nothing when none.
+    fn write_pending(&mut self, frame: &mut ServerFrame) {
         if self.pending.is_empty() {
-            return false;
+            return;
         }
-        out.push_str("\"s\":{");
+        let out = frame.field(key::STATICS);
+        out.push('{');
         for (n, id) in self.pending.drain(..).enumerate() {
             if n > 0 {
                 out.push(',');
@@ -146,7 +148,6 @@ impl Encoder {
             out.push(']');
         }
         out.push('}');
-        true
     }
 
     /// The first frame of a connection: protocol version, statics and the full tree.
@@ -154,25 +155,24 @@ impl Encoder {
         self.unique_prev.clear();
         let mut body = String::with_capacity(tree.text.len() * 2 + 128);
         self.write_node(tree, &tree.root, &mut body);
-        let mut out = String::with_capacity(body.len() + 64);
-        out.push_str("{\"v\":1");
-        if let Some(r) = reply_to {
-            let _ = write!(out, ",\"r\":{r}");
-        }
-        out.push(',');
-        self.write_pending(&mut out);
-        if out.ends_with(',') {
-            out.pop();
-        }
-        out.push_str(",\"t\":");
-        out.push_str(&body);
-        out.push('}');
-        out
+        let mut frame = ServerFrame::with_capacity(body.len() + 64);
+        frame.version();
+        frame.reply(reply_to);
+        self.write_pending(&mut frame);
+        frame.tree(&body);
+        frame.into_string()
     }
 
     /// The frame that brings a client holding `old` to `new`. `reply_to` is the ref of the
     /// client message this answers. Returns `None` when nothing changed and there is no ref.
     pub fn diff_frame(&mut self, old: &Tree, new: &Tree, reply_to: Option<u64>) -> Option<String> {
+        self.diff(old, new, reply_to).finish()
+    }
+
+    /// [`diff_frame`](Self::diff_frame) left open, so the caller can add keys after the diff
+    /// (navigation, events). Empty (allocating nothing) when nothing changed and there is no
+    /// ref.
+    pub fn diff(&mut self, old: &Tree, new: &Tree, reply_to: Option<u64>) -> ServerFrame {
         let mut body = std::mem::take(&mut self.body);
         body.clear();
         self.same = SameText::of(&old.text, &new.text);
@@ -191,31 +191,24 @@ impl Encoder {
         frame
     }
 
-    /// A frame around a diff (`"d"`) or whole-tree (`"t"`) body: none when the body is empty
-    /// and there is no ref to answer.
-    fn wrap(&mut self, body: &str, full: bool, reply_to: Option<u64>) -> Option<String> {
+    /// A frame around a diff (`"d"`) or whole-tree (`"t"`) body: empty when the body is
+    /// empty and there is no ref to answer.
+    #[inline]
+    fn wrap(&mut self, body: &str, full: bool, reply_to: Option<u64>) -> ServerFrame {
         if body.is_empty() && reply_to.is_none() {
-            return None;
+            return ServerFrame::new();
         }
-        let mut out = String::with_capacity(body.len() + 32);
-        out.push('{');
-        if let Some(r) = reply_to {
-            out.push_str("\"r\":");
-            push_u64(&mut out, r);
-            out.push(',');
-        }
+        let mut frame = ServerFrame::with_capacity(body.len() + 32);
+        frame.reply(reply_to);
         if !body.is_empty() {
-            if self.write_pending(&mut out) {
-                out.push(',');
+            self.write_pending(&mut frame);
+            if full {
+                frame.tree(body);
+            } else {
+                frame.diff(body);
             }
-            out.push_str(if full { "\"t\":" } else { "\"d\":" });
-            out.push_str(body);
         }
-        if out.ends_with(',') {
-            out.pop();
-        }
-        out.push('}');
-        Some(out)
+        frame
     }
 
     // --- full values --------------------------------------------------------------------------

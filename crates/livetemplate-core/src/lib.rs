@@ -11,14 +11,17 @@ pub mod error;
 pub mod group;
 pub mod hub;
 pub mod log_limit;
-pub mod origin;
 pub mod page;
 pub mod persist;
+pub mod protocol;
 pub mod state;
 pub mod store;
 pub mod testing;
 pub mod throttle;
+pub mod transport;
 pub mod tree;
+
+pub use transport::origin;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -14,11 +14,12 @@ use serde_json::Value;
 use crate::BoxFuture;
 use crate::context::Context;
 use crate::context::{Effects, Navigation};
-use crate::diff::{Encoder, write_json_str};
+use crate::diff::Encoder;
 use crate::error::{Error, Result};
 use crate::group::GroupId;
 use crate::hub::{Hub, PersistSlot};
 use crate::persist::{self, PersistHook};
+use crate::protocol::ServerFrame;
 use crate::state::{Controller, LiveState, normalize_action};
 use crate::store::PersistStore;
 use crate::tree::Tree;
@@ -100,7 +101,7 @@ pub trait LiveConnection: Send {
     /// run the page's `handle_params` for `url`; the frame to send back.
     fn params<'a>(&'a mut self, url: &'a str, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
         let _ = url;
-        Box::pin(async move { reply_to.map(|r| format!("{{\"r\":{r}}}")) })
+        Box::pin(async move { ServerFrame::ack(reply_to) })
     }
     /// Persisted fields changed elsewhere (another tab of the group): load them and return the
     /// diff frame, if anything changed.
@@ -584,9 +585,13 @@ impl<C: Controller> LiveView<C> {
         let events = std::mem::take(&mut effects.events);
         // Queued publishes go out only now: the action succeeded and its state is durable.
         effects.apply(&self.svc.hub, Some(self.conn)).await;
-        let frame = self.encoder.diff_frame(&self.tree, &tree, reply_to);
+        let mut frame = self.encoder.diff(&self.tree, &tree, reply_to);
         self.tree = tree;
-        Ok(with_extras(frame, navigate, &events))
+        if let Some(nav) = &navigate {
+            frame.navigation(nav);
+        }
+        frame.events(&events);
+        Ok(frame.finish())
     }
 }
 
@@ -660,48 +665,10 @@ impl<C: Controller> LiveConnection for LiveView<C> {
     }
 }
 
-/// Add navigation and hook events to a frame (making one when there is none).
-fn with_extras(frame: Option<String>, navigate: Option<Navigation>, events: &[(String, Value)]) -> Option<String> {
-    if navigate.is_none() && events.is_empty() {
-        return frame;
-    }
-    let mut out = frame.unwrap_or_else(|| "{}".to_string());
-    out.pop(); // the closing brace
-    let mut sep = if out.len() > 1 { "," } else { "" };
-    if let Some(nav) = navigate {
-        let key = match nav {
-            Navigation::Redirect(_) => "redirect",
-            Navigation::Patch(_) => "patch",
-        };
-        out.push_str(sep);
-        out.push_str(&format!("\"{key}\":"));
-        write_json_str(&mut out, nav.url());
-        sep = ",";
-    }
-    if !events.is_empty() {
-        out.push_str(sep);
-        out.push_str("\"events\":");
-        let list: Vec<Value> = events
-            .iter()
-            .map(|(name, payload)| Value::Array(vec![Value::String(name.clone()), payload.clone()]))
-            .collect();
-        out.push_str(&Value::Array(list).to_string());
-    }
-    out.push('}');
-    Some(out)
-}
-
 /// An error frame answering `reply_to`. `message` is shown to the user: pass
 /// [`Error::client_message`], never an internal error's own text.
 pub fn error_frame(reply_to: Option<u64>, message: &str) -> String {
-    let mut out = String::from("{");
-    if let Some(r) = reply_to {
-        out.push_str(&format!("\"r\":{r},"));
-    }
-    out.push_str("\"e\":");
-    write_json_str(&mut out, message);
-    out.push('}');
-    out
+    ServerFrame::error_frame(reply_to, message)
 }
 
 /// Run a future, turning a panic inside it into an error.

@@ -45,14 +45,16 @@
 mod assets;
 mod client_js;
 mod error;
-mod form;
-mod origin;
 mod routes;
 mod server;
 mod service;
+mod shutdown;
 mod socket;
 
 pub use client_js::{CLIENT_JS_PATH, client_script_url};
 pub use error::{Error, Result};
 pub use server::{Server, serve, serve_service, serve_with_shutdown};
-pub use service::{LiveService, ResponseBody, ResponseFuture, SHUTDOWN_GRACE};
+pub use service::{LiveService, ResponseFuture, SHUTDOWN_GRACE};
+
+/// The response body of every [`LiveService`] response.
+pub type ResponseBody = http_body_util::Full<hyper::body::Bytes>;

@@ -11,7 +11,7 @@
 //! | anything else | 404 (405 for another method on a page) |
 //!
 //! Before routing, a server without a public origin refuses (403) a `Host` that DNS rebinding
-//! could have chosen (see [`origin`]). Every answer carries the configured `Referrer-Policy`,
+//! could have chosen (see [`livetemplate_core::transport::origin`]). Every answer carries the configured `Referrer-Policy`,
 //! `X-Frame-Options` and `Content-Security-Policy` (defaults `same-origin`, `DENY`,
 //! `frame-ancestors 'none'`) and `X-Content-Type-Options: nosniff`. A form body slower than
 //! [`Config::body_timeout`](livetemplate_core::Config::body_timeout) gets 408 and the
@@ -27,14 +27,13 @@ use hyper::header::{
 use hyper::{Method, Request, Response, StatusCode};
 use livetemplate_core::Config;
 use livetemplate_core::Request as PageRequest;
-use livetemplate_core::group::RequestHead;
 use livetemplate_core::log_limit::LogLimit;
+use livetemplate_core::transport::{self, HeaderCount, Headers, RequestHead, Target, Verdict};
 
+use crate::ResponseBody;
 use crate::assets;
 use crate::client_js::{self, CLIENT_JS_PATH};
-use crate::form;
-use crate::origin::{self, Verdict};
-use crate::service::{Phase, ResponseBody, Shared};
+use crate::shutdown::{Phase, Shared};
 use crate::socket;
 
 /// Answer one request: the `Host` check, routing, then the security headers on whatever the
@@ -46,7 +45,7 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let config = shared.app.config();
-    let mut response = match origin::check_host(req.headers(), target(&req), config) {
+    let mut response = match transport::check_host(&HyperHeaders(req.headers()), target(&req), config) {
         Verdict::Allow => route_request(shared, req).await,
         Verdict::Deny(reason) => {
             log_refusal("request refused by the Host check", reason);
@@ -103,7 +102,8 @@ where
             return server_error(&err);
         }
     };
-    let cookie = resolved.cookie.map(|c| c.set_cookie(is_https(&req)));
+    let https = transport::is_https(&HyperHeaders(req.headers()), req.uri().scheme_str() == Some("https"));
+    let cookie = transport::group_cookie(&resolved, https);
     let page_req = PageRequest {
         path,
         query,
@@ -138,7 +138,9 @@ async fn page(shared: &Shared, req: &PageRequest) -> Response<ResponseBody> {
 }
 
 fn upgrade<B>(shared: &Arc<Shared>, mut req: Request<B>, page_req: PageRequest) -> Response<ResponseBody> {
-    if let Verdict::Deny(reason) = origin::check_upgrade(req.headers(), target(&req), shared.app.config()) {
+    if let Verdict::Deny(reason) =
+        transport::check_upgrade(&HyperHeaders(req.headers()), target(&req), shared.app.config())
+    {
         log_refusal("WebSocket upgrade refused", reason);
         return message_page(StatusCode::FORBIDDEN, "Forbidden", reason);
     }
@@ -168,7 +170,7 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let config = shared.app.config();
-    if let Verdict::Deny(reason) = origin::check_post(req.headers(), target(&req), config) {
+    if let Verdict::Deny(reason) = transport::check_post(&HyperHeaders(req.headers()), target(&req), config) {
         log_refusal("form POST refused", reason);
         return message_page(StatusCode::FORBIDDEN, "Forbidden", reason);
     }
@@ -202,12 +204,12 @@ where
             return message_page(StatusCode::BAD_REQUEST, "Bad request", "The form could not be read.");
         }
     };
-    let fields = form::parse_urlencoded(&body);
+    let fields = transport::parse_urlencoded(&body);
     let Some(route) = shared.app.route(&page_req.path) else {
         return message_page(StatusCode::NOT_FOUND, "Not found", "There is no such page.");
     };
     let actions = route.action_names();
-    let Some((action, data)) = form::choose_action(fields, actions) else {
+    let Some((action, data)) = transport::choose_action(fields, actions) else {
         let msg = format!(
             "The form names no action of {}: its submit button needs a name= that is one of: {}.",
             page_req.path,
@@ -388,8 +390,8 @@ fn request_timeout(timeout: std::time::Duration) -> Response<ResponseBody> {
 
 /// What the origin checks need of the request: its URI's authority (used when there is no
 /// `Host` header: HTTP/2, absolute-form URIs) and whether its URI says `https`.
-fn target<B>(req: &Request<B>) -> origin::Target<'_> {
-    origin::Target {
+fn target<B>(req: &Request<B>) -> Target<'_> {
+    Target {
         authority: req.uri().authority().map(|a| a.as_str()),
         https: req.uri().scheme_str() == Some("https"),
     }
@@ -428,23 +430,23 @@ fn log_refusal(what: &'static str, reason: &'static str) {
     }
 }
 
-/// Whether the browser reached us over HTTPS (directly or through a proxy that says so), so
-/// the group cookie gets `Secure`.
-fn is_https<B>(req: &Request<B>) -> bool {
-    if req.uri().scheme_str() == Some("https") {
-        return true;
+/// hyper's header map as the transport's HTTP checks read it: a value that is not text still
+/// counts (as one the checks refuse).
+struct HyperHeaders<'a>(&'a HeaderMap);
+
+impl Headers for HyperHeaders<'_> {
+    fn count(&self, name: &str) -> HeaderCount<'_> {
+        let mut values = self.0.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (None, _) => HeaderCount::Absent,
+            (Some(v), None) => HeaderCount::One(v.to_str().unwrap_or("\u{FFFD}")),
+            (Some(_), Some(_)) => HeaderCount::Many,
+        }
     }
-    let h = req.headers();
-    let forwarded_proto = h
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
-    let forwarded = h
-        .get("forwarded")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().contains("proto=https"));
-    forwarded_proto || forwarded
+
+    fn first(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.to_str().ok())
+    }
 }
 
 fn escape(s: &str) -> String {

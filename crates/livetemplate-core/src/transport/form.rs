@@ -1,14 +1,16 @@
-//! Reading a no-JS form POST: `application/x-www-form-urlencoded` decoding and finding the
-//! action the clicked button names.
+//! Reading a no-JS form POST: `application/x-www-form-urlencoded` decoding, finding the
+//! action the clicked button names, and the form's fields as action data.
 
-use livetemplate_core::normalize_action;
+use serde_json::Value;
+
+use crate::state::normalize_action;
 
 /// Decode an `application/x-www-form-urlencoded` body into `(name, value)` pairs, in order.
 ///
 /// `+` is a space and `%XX` a byte; a malformed escape is kept as written and bytes that are
 /// not UTF-8 become U+FFFD, as browsers do (the `form_urlencoded` crate, as for page URLs'
 /// queries in `Context::param`).
-pub(crate) fn parse_urlencoded(body: &[u8]) -> Vec<(String, String)> {
+pub fn parse_urlencoded(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
@@ -23,10 +25,7 @@ pub(crate) fn parse_urlencoded(body: &[u8]) -> Vec<(String, String)> {
 /// input that shares an action's name), then the first. Without such a field the page's
 /// `submit` action is used when it has one. The button's own field is left out of the data
 /// unless it carries a value, matching what the JS client sends.
-pub(crate) fn choose_action(
-    fields: Vec<(String, String)>,
-    actions: &[&str],
-) -> Option<(String, Vec<(String, String)>)> {
+pub fn choose_action(fields: Vec<(String, String)>, actions: &[&str]) -> Option<(String, Vec<(String, String)>)> {
     let known = |name: &str| actions.contains(&normalize_action(name).as_str());
     let pick = fields
         .iter()
@@ -44,6 +43,24 @@ pub(crate) fn choose_action(
         None if actions.contains(&"submit") => Some(("submit".to_string(), fields)),
         None => None,
     }
+}
+
+/// Form fields as action data: one string per name, an array when a name repeats.
+pub fn form_data(fields: &[(String, String)]) -> Value {
+    let mut map = serde_json::Map::new();
+    for (k, v) in fields {
+        match map.get_mut(k) {
+            None => {
+                map.insert(k.clone(), Value::String(v.clone()));
+            }
+            Some(Value::Array(a)) => a.push(Value::String(v.clone())),
+            Some(prev) => {
+                let first = prev.take();
+                *prev = Value::Array(vec![first, Value::String(v.clone())]);
+            }
+        }
+    }
+    Value::Object(map)
 }
 
 #[cfg(test)]

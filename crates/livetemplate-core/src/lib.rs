@@ -20,6 +20,7 @@ pub mod testing;
 pub mod throttle;
 pub mod transport;
 pub mod tree;
+mod view;
 
 pub use transport::origin;
 

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod asset;
+mod conformance;
 pub mod context;
 pub mod diff;
 pub mod error;

@@ -1,5 +1,6 @@
 //! Test support: a reference client that applies wire frames exactly as the browser client
-//! does, and [`TestPage`], which runs a page in process through the real frame path.
+//! does, [`TestPage`], which runs a page in process through the real frame path, and
+//! [`store_conformance`], which checks a [`PersistStore`](crate::PersistStore).
 //!
 //! ```
 //! # async fn demo() -> livetemplate_core::Result<()> {
@@ -20,6 +21,8 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+pub use crate::conformance::store_conformance;
 
 use crate::app::{App, Closing, Outbound, run_connection};
 use crate::error::{Error, Result};

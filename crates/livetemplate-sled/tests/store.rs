@@ -41,6 +41,13 @@ fn field(name: &str, value: &[u8]) -> (String, Vec<u8>) {
 }
 
 #[tokio::test]
+async fn sled_passes_the_store_conformance_suite() {
+    let dir = TempDir::new("conformance");
+    let store = SledStore::open(&dir.0).unwrap();
+    livetemplate_core::testing::store_conformance(&store).await;
+}
+
+#[tokio::test]
 async fn save_then_load_round_trips_across_reopen() {
     let dir = TempDir::new("roundtrip");
     let g = GroupId::random();

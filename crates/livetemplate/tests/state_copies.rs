@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use livetemplate::prelude::*;
+use livetemplate::testing::TestPage;
 use serde_json::Value;
 
 /// Copies of any [`Copies`] made so far.

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use livetemplate::{App, SledStore};
+use livetemplate::App;
+use livetemplate::store::SledStore;
 
 pub mod pages;
 

@@ -24,8 +24,10 @@ pub use crate::transport::{
     CLOSE_ERROR, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, Closing, Outbound, run_connection,
 };
 
-/// Limits and options of an [`App`].
+/// Limits and options of an [`App`]: start from [`Config::default`] and change fields in
+/// [`AppBuilder::config`]. New fields may be added in any release.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// Largest client frame accepted, in bytes (default 64 KiB); larger frames close the
     /// connection with 1009.

@@ -202,7 +202,7 @@ async fn garbage_written_into_sled_gives_defaults() {
     // Raw bytes under the field's key, bypassing the store's API.
     let mut key = group.as_str().as_bytes().to_vec();
     key.extend_from_slice(b"\0/schema\0count");
-    store.db().insert(key, &[0xde, 0xad, 0xbe, 0xef][..]).unwrap();
+    store.__insert_raw(&key, &[0xde, 0xad, 0xbe, 0xef]).unwrap();
 
     let mut state = V1 {
         count: 42,

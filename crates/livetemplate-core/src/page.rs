@@ -1,5 +1,5 @@
 //! One page (a path, a controller, an initial state): the first render of a GET, the no-JS
-//! POST, and opening a live view (see [`crate::view`]) on a connection; loading and saving
+//! POST, and opening a live view (see `view.rs`) on a connection; loading and saving
 //! persisted fields around an action.
 
 use std::collections::HashMap;
@@ -427,6 +427,7 @@ pub(crate) async fn persist(
 
 /// An error frame answering `reply_to`. `message` is shown to the user: pass
 /// [`Error::client_message`], never an internal error's own text.
+#[doc(hidden)]
 pub fn error_frame(reply_to: Option<u64>, message: &str) -> String {
     ServerFrame::error_frame(reply_to, message)
 }

@@ -1,6 +1,6 @@
 //! Test support: a reference client that applies wire frames exactly as the browser client
 //! does, [`TestPage`], which runs a page in process through the real frame path, and
-//! [`store_conformance`], which checks a [`PersistStore`](crate::PersistStore).
+//! [`store_conformance`], which checks a [`PersistStore`].
 //!
 //! ```
 //! # async fn demo() -> livetemplate_core::Result<()> {

@@ -147,7 +147,7 @@ pub mod pubsub {
 
 /// Who a request is: the [`Authenticator`](auth::Authenticator) an app with its own login
 /// implements, the [`RequestHead`](auth::RequestHead) it reads, and the
-/// [`GroupId`](auth::GroupId) it answers.
+/// [`GroupId`] it answers.
 pub mod auth {
     #[doc(inline)]
     pub use livetemplate_core::group::{Authenticator, GroupId, RequestHead, SECRET_KEY_ENV};

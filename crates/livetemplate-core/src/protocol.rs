@@ -12,8 +12,14 @@ use serde_json::Value;
 use crate::context::Navigation;
 use crate::diff::write_json_str;
 
-/// The keys of server frames, as `docs/protocol.md` names them.
+/// The keys of frames, as `docs/protocol.md` names them. `r` and `h` are in both directions.
 pub mod key {
+    /// Client frame: the action's name.
+    pub const ACTION: &str = "a";
+    /// Client frame: the action's data.
+    pub const DATA: &str = "d";
+    /// Client frame: the page's new URL (`lvt-patch`, back, forward).
+    pub const PARAMS: &str = "p";
     /// Protocol version, on the first frame of a connection.
     pub const VERSION: &str = "v";
     /// The ref of the client message a frame answers.
@@ -22,7 +28,7 @@ pub mod key {
     pub const STATICS: &str = "s";
     /// A full tree.
     pub const TREE: &str = "t";
-    /// A diff of the page tree.
+    /// A diff of the page tree (the same letter as a client frame's [`DATA`]).
     pub const DIFF: &str = "d";
     /// An error message for the user.
     pub const ERROR: &str = "e";
@@ -222,18 +228,18 @@ pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Optio
     let Value::Object(mut obj) = value else {
         return Err((None, "malformed frame: expected a JSON object".into()));
     };
-    let reply_to = match obj.get("r") {
+    let reply_to = match obj.get(key::REPLY) {
         None | Some(Value::Null) => None,
         Some(v) => Some(
             v.as_u64()
                 .ok_or((None, "malformed frame: `r` must be a non-negative integer".to_string()))?,
         ),
     };
-    if obj.contains_key("h") && !obj.contains_key("a") {
+    if obj.contains_key(key::HEARTBEAT) && !obj.contains_key(key::ACTION) {
         return Ok(ClientFrame::Heartbeat);
     }
-    if !obj.contains_key("a") && obj.contains_key("p") {
-        return match obj.remove("p") {
+    if !obj.contains_key(key::ACTION) && obj.contains_key(key::PARAMS) {
+        return match obj.remove(key::PARAMS) {
             Some(Value::String(url)) if url.len() <= MAX_PARAMS_URL => Ok(ClientFrame::Params { url, reply_to }),
             _ => Err((
                 reply_to,
@@ -241,7 +247,7 @@ pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Optio
             )),
         };
     }
-    let action = match obj.remove("a") {
+    let action = match obj.remove(key::ACTION) {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ACTION_NAME => s,
         Some(Value::String(_)) => {
             return Err((reply_to, "malformed frame: bad action name length".into()));
@@ -254,7 +260,7 @@ pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Optio
             ));
         }
     };
-    let data = match obj.remove("d") {
+    let data = match obj.remove(key::DATA) {
         None | Some(Value::Null) => Value::Object(Default::default()),
         Some(v @ Value::Object(_)) => v,
         Some(_) => return Err((reply_to, "malformed frame: `d` must be an object".into())),

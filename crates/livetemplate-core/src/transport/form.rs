@@ -25,6 +25,14 @@ pub fn parse_urlencoded(body: &[u8]) -> Vec<(String, String)> {
 /// input that shares an action's name), then the first. Without such a field the page's
 /// `submit` action is used when it has one. The button's own field is left out of the data
 /// unless it carries a value, matching what the JS client sends.
+///
+/// ```
+/// use livetemplate_core::transport::{choose_action, parse_urlencoded};
+/// let fields = parse_urlencoded(b"notes=hi&saveNotes=");
+/// let (action, data) = choose_action(fields, &["save_notes"]).unwrap();
+/// assert_eq!(action, "saveNotes");
+/// assert_eq!(data, [("notes".to_string(), "hi".to_string())]);
+/// ```
 pub fn choose_action(fields: Vec<(String, String)>, actions: &[&str]) -> Option<(String, Vec<(String, String)>)> {
     let known = |name: &str| actions.contains(&normalize_action(name).as_str());
     let pick = fields

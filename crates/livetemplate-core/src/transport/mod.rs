@@ -11,6 +11,8 @@ mod connection;
 pub mod form;
 pub mod origin;
 
+/// What a transport knows of the request behind a page view or a connection.
+pub use crate::page::Request;
 pub use connection::{
     CLOSE_BAD_DATA, CLOSE_ERROR, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_PROTOCOL, CLOSE_TOO_BIG,
     CLOSE_UNSUPPORTED, Closing, Outbound, run_connection,

@@ -222,8 +222,11 @@ where
         return failed_post(shared, page_req, StatusCode::UNPROCESSABLE_ENTITY, &msg).await;
     };
     match shared.app.post(page_req, &action, &data).await {
-        Ok(None) => see_other(&page_req.path, &page_req.query),
-        Ok(Some(url)) => see_other_url(&page_req.path, &url),
+        Ok(nav) => see_other(&transport::form::after_post(
+            &page_req.path,
+            &page_req.query,
+            nav.as_deref(),
+        )),
         Err(err) => match err.reference() {
             // The user reads the action's own message; an internal failure reaches them only
             // as a reference to the log line.
@@ -248,15 +251,10 @@ where
 
 /// A 415 unless the body is `application/x-www-form-urlencoded`.
 fn refuse_form_type(headers: &HeaderMap) -> Option<Response<ResponseBody>> {
-    let mime = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    if mime == "application/x-www-form-urlencoded" {
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let Err(mime) = transport::form::check_form_type(content_type) else {
         return None;
-    }
+    };
     Some(message_page(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "Unsupported form encoding",
@@ -283,15 +281,11 @@ async fn failed_post(shared: &Shared, req: &PageRequest, status: StatusCode, mes
     }
 }
 
-fn see_other(path: &str, query: &str) -> Response<ResponseBody> {
-    let location = if query.is_empty() {
-        path.to_string()
-    } else {
-        format!("{path}?{query}")
-    };
+/// `303 See Other` to `location` (`/` when it cannot be a header value).
+fn see_other(location: &str) -> Response<ResponseBody> {
     let mut resp = Response::new(Full::new(Bytes::new()));
     *resp.status_mut() = StatusCode::SEE_OTHER;
-    match HeaderValue::from_str(&location) {
+    match HeaderValue::from_str(location) {
         Ok(v) => {
             resp.headers_mut().insert(LOCATION, v);
         }
@@ -300,14 +294,6 @@ fn see_other(path: &str, query: &str) -> Response<ResponseBody> {
         }
     }
     resp
-}
-
-/// `303` to where the action sent the browser: a `?query` stays on the page's path.
-fn see_other_url(path: &str, url: &str) -> Response<ResponseBody> {
-    match url.strip_prefix('?') {
-        Some(query) => see_other(path, query),
-        None => see_other(url, ""),
-    }
 }
 
 fn html_response(status: StatusCode, html: String) -> Response<ResponseBody> {

@@ -1,5 +1,6 @@
-//! Reading a no-JS form POST: `application/x-www-form-urlencoded` decoding, finding the
-//! action the clicked button names, and the form's fields as action data.
+//! The no-JS form POST: its content type, `application/x-www-form-urlencoded` decoding,
+//! finding the action the clicked button names, the form's fields as action data, and where
+//! the `303` afterwards goes.
 
 use serde_json::Value;
 
@@ -69,6 +70,54 @@ pub fn form_data(fields: &[(String, String)]) -> Value {
         }
     }
     Value::Object(map)
+}
+
+/// Whether a POST's `Content-Type` is a urlencoded form (the only form body the no-JS path
+/// reads; parameters such as `charset` are ignored). On refusal, the media type it named,
+/// lower case (empty when there was none), for the 415 answer.
+///
+/// ```
+/// use livetemplate_core::transport::form::check_form_type;
+/// assert!(check_form_type(Some("application/x-www-form-urlencoded; charset=UTF-8")).is_ok());
+/// assert_eq!(check_form_type(Some("Multipart/Form-Data; boundary=x")), Err("multipart/form-data".into()));
+/// assert_eq!(check_form_type(None), Err(String::new()));
+/// ```
+pub fn check_form_type(content_type: Option<&str>) -> Result<(), String> {
+    let mime = content_type
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if mime == "application/x-www-form-urlencoded" {
+        Ok(())
+    } else {
+        Err(mime)
+    }
+}
+
+/// Where the `303` after a successful no-JS POST sends the browser: back to the page (`path`
+/// and its `query`), or where the action sent it (`navigated`: `ctx.redirect`'s URL, or
+/// `ctx.push_patch`'s, whose `?query` stays on the page's path).
+///
+/// ```
+/// use livetemplate_core::transport::form::after_post;
+/// assert_eq!(after_post("/todos", "", None), "/todos");
+/// assert_eq!(after_post("/todos", "page=2", None), "/todos?page=2");
+/// assert_eq!(after_post("/todos", "page=2", Some("?page=3")), "/todos?page=3");
+/// assert_eq!(after_post("/todos", "", Some("/login")), "/login");
+/// ```
+pub fn after_post(path: &str, query: &str, navigated: Option<&str>) -> String {
+    let (path, query) = match navigated {
+        None => (path, query),
+        Some(url) => match url.strip_prefix('?') {
+            Some(query) => (path, query),
+            None => (url, ""),
+        },
+    };
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,11 @@
 //! [`Config::body_timeout`](livetemplate_core::Config::body_timeout) gets 408 and the
 //! connection is closed. The threat model is in `docs/security.md`.
 //!
+//! The rules above that need no HTTP library (the `Host` and `Origin` checks, reading the form
+//! and choosing its action, the group cookie) and the connection loop are
+//! `livetemplate_core::transport`'s, shared with any other transport; this crate adapts them
+//! to hyper and fastwebsockets.
+//!
 //! Run it with [`serve`], embed it with [`LiveService`] (a hyper and tower service, so it
 //! mounts in an axum `Router`), or start a [`Server`] on port 0 in tests.
 //!

@@ -8,7 +8,8 @@
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use livetemplate::{GroupId, PersistStore, SledStore};
+use livetemplate::GroupId;
+use livetemplate::store::{PersistStore, SledStore};
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -1,29 +1,33 @@
-//! The application: its pages, store and limits, the HTML document around each page, and the
-//! transport-independent loop that runs one WebSocket connection.
+//! The application: its builder, pages, store and limits, the session group of a request,
+//! and the HTML document around each page. The loop that runs a connection is in
+//! [`crate::transport`], the frames in [`crate::protocol`].
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use serde_json::Value;
-use tokio::sync::{Notify, mpsc};
+use std::time::Duration;
 
 use crate::asset::{Asset, AssetBody};
 use crate::error::{Error, Result};
 use crate::group::{
     Authenticator, CookieGroup, GROUP_COOKIE, GroupId, GroupSigner, RequestHead, SECRET_KEY_ENV, SignedGroup,
 };
-use crate::hub::{Hub, LocalTransport, PubSubTransport, Push, Session};
-use crate::log_limit::LogLimit;
-use crate::page::{Page, PageRoute, Request, Services, error_frame};
+use crate::hub::{Hub, LocalTransport, PubSubTransport, Session};
+use crate::page::{Page, PageRoute, Request, Services};
 use crate::persist::{PersistError, PersistHook};
 use crate::state::Controller;
 use crate::store::{MemoryStore, PersistStore};
-use crate::throttle::Throttle;
+// Where these were before the protocol and the transport had their own modules.
+pub use crate::protocol::{ClientFrame, parse_client_frame};
+pub use crate::transport::form_data;
+pub use crate::transport::{
+    CLOSE_ERROR, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, Closing, Outbound, run_connection,
+};
 
-/// Limits and options of an [`App`].
+/// Limits and options of an [`App`]: start from [`Config::default`] and change fields in
+/// [`AppBuilder::config`]. New fields may be added in any release.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// Largest client frame accepted, in bytes (default 64 KiB); larger frames close the
     /// connection with 1009.
@@ -734,265 +738,10 @@ impl App {
     }
 }
 
-/// Form fields as action data: one string per name, an array when a name repeats.
-pub fn form_data(fields: &[(String, String)]) -> Value {
-    let mut map = serde_json::Map::new();
-    for (k, v) in fields {
-        match map.get_mut(k) {
-            None => {
-                map.insert(k.clone(), Value::String(v.clone()));
-            }
-            Some(Value::Array(a)) => a.push(Value::String(v.clone())),
-            Some(prev) => {
-                let first = prev.take();
-                *prev = Value::Array(vec![first, Value::String(v.clone())]);
-            }
-        }
-    }
-    Value::Object(map)
-}
-
 fn escape_text(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// A frame for the transport to write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outbound {
-    /// A text frame.
-    Text(String),
-}
-
-/// Why a connection ended, for the close frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Closing {
-    /// WebSocket close code.
-    pub code: u16,
-    /// Close reason (short).
-    pub reason: String,
-}
-
-impl Closing {
-    fn new(code: u16, reason: &str) -> Self {
-        Closing {
-            code,
-            reason: reason.into(),
-        }
-    }
-}
-
-/// Close code: normal.
-pub const CLOSE_NORMAL: u16 = 1000;
-/// Close code: server going away (shutdown); clients reconnect.
-pub const CLOSE_GOING_AWAY: u16 = 1001;
-/// Close code: policy violation (flood, too slow).
-pub const CLOSE_POLICY: u16 = 1008;
-/// Close code: message too big.
-pub const CLOSE_TOO_BIG: u16 = 1009;
-/// Close code: server error.
-pub const CLOSE_ERROR: u16 = 1011;
-
-/// Run one live connection: read client frames from `inbound` until it closes, answer on
-/// `outbound`. Returns how the connection should be closed.
-///
-/// The transport reads frames in its own task and forwards text frames here; when the
-/// socket closes it drops the sender. Limits, all from [`Config`]:
-/// - Past the rate (`rate_per_sec`, `rate_burst`) the loop stops taking frames from `inbound`
-///   until a token refills, so the transport's bounded queue fills and its reader stops too:
-///   the client is slowed down and every frame is still applied, in order. Only a client
-///   that keeps the throttle engaged for longer than `flood_close_after` is closed (1008,
-///   `message flood`); see [`Throttle`].
-/// - A frame over `max_frame_bytes` closes with 1009.
-/// - A frame for the client over `max_outbound_frame_bytes` is not sent: the connection
-///   closes with 1009 and a reason saying so (the server logs page, size and limit).
-/// - A full `outbound` queue is waited on for up to `slow_client_timeout`, then the client
-///   counts as too slow (1008). Server pushes wait in a queue of `push_queue` (see
-///   [`Hub::trigger`]).
-pub async fn run_connection(
-    app: Arc<App>,
-    req: Request,
-    mut inbound: mpsc::Receiver<String>,
-    outbound: mpsc::Sender<Outbound>,
-) -> Closing {
-    let Some(route) = app.route(&req.path).cloned() else {
-        return Closing::new(CLOSE_POLICY, "no such page");
-    };
-    let cfg = app.config();
-    let hub = app.hub().clone();
-    let (push_tx, mut push_rx) = mpsc::channel(cfg.push_queue.max(1));
-    let kill = Arc::new(Notify::new());
-    let id = hub.register(Arc::from(req.path.as_str()), req.group.clone(), push_tx, kill.clone());
-    let (mut conn, first) = match route.connect(app.svc.clone(), req.clone(), id).await {
-        Ok(c) => c,
-        Err(err) => {
-            hub.unregister(id);
-            tracing::error!(page = %req.path, error = %err, "could not start a live view");
-            return Closing::new(CLOSE_ERROR, "page failed to start");
-        }
-    };
-    if let Err(closing) = send_frame(&outbound, first, cfg, &req.path).await {
-        hub.unregister(id);
-        conn.close().await;
-        return closing;
-    }
-    let mut throttle = Throttle::new(cfg.rate_per_sec, cfg.rate_burst, cfg.flood_close_after);
-    let closing = loop {
-        let wait = throttle.delay(Instant::now());
-        // `recv` on both channels is cancel-safe; the socket itself is read in another task.
-        let reply = tokio::select! {
-            biased;
-            _ = kill.notified() => break Closing::new(CLOSE_POLICY, "client too slow"),
-            // Over the rate: leave the client's frames unread until a token refills.
-            () = tokio::time::sleep(wait), if !wait.is_zero() => None,
-            text = inbound.recv(), if wait.is_zero() => {
-                let Some(text) = text else {
-                    break Closing::new(CLOSE_NORMAL, "");
-                };
-                if text.len() > cfg.max_frame_bytes {
-                    break Closing::new(CLOSE_TOO_BIG, "frame too large");
-                }
-                if let Err(flood) = throttle.take(Instant::now()) {
-                    if FLOOD_LOG.allow() {
-                        tracing::warn!(
-                            page = %req.path,
-                            seconds = flood.engaged_for.as_secs(),
-                            messages = flood.frames,
-                            "client kept sending past the message rate; closing with 1008"
-                        );
-                    }
-                    break Closing::new(CLOSE_POLICY, "message flood");
-                }
-                match parse_client_frame(&text) {
-                    Ok(ClientFrame::Heartbeat) => Some("{\"h\":1}".to_string()),
-                    Ok(ClientFrame::Action { action, data, reply_to }) => conn.handle(&action, data, reply_to).await,
-                    Ok(ClientFrame::Params { url, reply_to }) => conn.params(&url, reply_to).await,
-                    Err((reply_to, msg)) => Some(error_frame(reply_to, &msg)),
-                }
-            }
-            Some(push) = push_rx.recv() => match push {
-                Push::Action { name, data } => conn.handle_push(&name, data).await,
-                Push::Reload => conn.reload().await,
-            },
-        };
-        if let Some(reply) = reply
-            && let Err(closing) = send_frame(&outbound, reply, cfg, &req.path).await
-        {
-            break closing;
-        }
-    };
-    hub.unregister(id);
-    conn.close().await;
-    closing
-}
-
-/// Warnings about floods, frames too large for the client, and clients too slow to read.
-static FLOOD_LOG: LogLimit = LogLimit::new("message flood", 10);
-static OUTBOUND_LOG: LogLimit = LogLimit::new("frame over max_outbound_frame_bytes", 10);
-static SLOW_LOG: LogLimit = LogLimit::new("client too slow to read", 10);
-
-/// Queue `text` for the client: refused when over the outbound frame limit, waited on while
-/// the queue is full (up to the slow-client timeout).
-async fn send_frame(outbound: &mpsc::Sender<Outbound>, text: String, cfg: &Config, page: &str) -> Result<(), Closing> {
-    let (size, limit) = (text.len(), cfg.max_outbound_frame_bytes);
-    if size > limit {
-        if OUTBOUND_LOG.allow() {
-            tracing::warn!(
-                page,
-                size,
-                limit,
-                "a frame for the client is over max_outbound_frame_bytes; not sent, closing with 1009"
-            );
-        }
-        return Err(Closing {
-            code: CLOSE_TOO_BIG,
-            reason: format!("page update too large ({size} bytes; the limit is {limit})"),
-        });
-    }
-    match outbound
-        .send_timeout(Outbound::Text(text), cfg.slow_client_timeout)
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
-            if SLOW_LOG.allow() {
-                tracing::warn!(page, "client too slow to read its frames; closing with 1008");
-            }
-            Err(Closing::new(CLOSE_POLICY, "client too slow"))
-        }
-        // The transport has stopped writing: nobody will read a close frame.
-        Err(mpsc::error::SendTimeoutError::Closed(_)) => Err(Closing::new(CLOSE_NORMAL, "")),
-    }
-}
-
-/// A parsed client frame.
-#[derive(Debug)]
-pub enum ClientFrame {
-    /// `{"h":1}`
-    Heartbeat,
-    /// `{"a":..., "d":..., "r":...}`
-    Action {
-        /// Action name as sent.
-        action: String,
-        /// Action data.
-        data: Value,
-        /// The client's ref.
-        reply_to: Option<u64>,
-    },
-    /// `{"p": "/items?page=2", "r":...}`: the page's URL changed without a page load (an
-    /// `lvt-patch` link, back or forward); the page's `handle_params` runs for it.
-    Params {
-        /// The URL now in the address bar (path and query).
-        url: String,
-        /// The client's ref.
-        reply_to: Option<u64>,
-    },
-}
-
-/// Parse a client frame; on error, the ref (if readable) and a message for the client.
-pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Option<u64>, String)> {
-    let value: Value = serde_json::from_str(text).map_err(|e| (None, format!("malformed frame: {e}")))?;
-    let Value::Object(mut obj) = value else {
-        return Err((None, "malformed frame: expected a JSON object".into()));
-    };
-    let reply_to = match obj.get("r") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_u64()
-                .ok_or((None, "malformed frame: `r` must be a non-negative integer".to_string()))?,
-        ),
-    };
-    if obj.contains_key("h") && !obj.contains_key("a") {
-        return Ok(ClientFrame::Heartbeat);
-    }
-    if !obj.contains_key("a") && obj.contains_key("p") {
-        return match obj.remove("p") {
-            Some(Value::String(url)) if url.len() <= 8192 => Ok(ClientFrame::Params { url, reply_to }),
-            _ => Err((
-                reply_to,
-                "malformed frame: `p` must be the page's URL (a string)".into(),
-            )),
-        };
-    }
-    let action = match obj.remove("a") {
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 => s,
-        Some(Value::String(_)) => {
-            return Err((reply_to, "malformed frame: bad action name length".into()));
-        }
-        None | Some(Value::Null) => return Err((reply_to, "malformed frame: missing action `a`".into())),
-        Some(_) => {
-            return Err((
-                reply_to,
-                "malformed frame: action `a` must be a string (the action's name)".into(),
-            ));
-        }
-    };
-    let data = match obj.remove("d") {
-        None | Some(Value::Null) => Value::Object(Default::default()),
-        Some(v @ Value::Object(_)) => v,
-        Some(_) => return Err((reply_to, "malformed frame: `d` must be an object".into())),
-    };
-    Ok(ClientFrame::Action { action, data, reply_to })
-}
 /// The generated signing key kept in `store`, if one was made.
 async fn find_signing_key(store: &dyn PersistStore) -> Result<Option<Vec<u8>>> {
     let (page, field) = KEY_RECORD;

@@ -80,6 +80,10 @@ impl Error {
     }
 
     /// The client asked for an action that does not exist.
+    ///
+    /// Not public API: for the code `#[actions]` and `#[derive(LiveState)]` generate and this
+    /// workspace's crates.
+    #[doc(hidden)]
     pub fn unknown_action(name: &str, page: &str, known: &[&str]) -> Self {
         Error::new(
             Kind::UnknownAction,
@@ -95,38 +99,47 @@ impl Error {
     }
 
     /// A client frame was not valid.
-    pub fn protocol(message: impl Into<String>) -> Self {
+    pub(crate) fn protocol(message: impl Into<String>) -> Self {
         Error::new(Kind::Protocol, message)
     }
 
     /// Rendering a template failed.
-    pub fn render(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub(crate) fn render(source: impl std::error::Error + Send + Sync + 'static) -> Self {
         let message = format!("template render failed: {source}");
         Error::new(Kind::Render, message).with_source(source)
     }
 
-    /// The persist store failed.
+    /// The persist store failed: for store implementations, with the store's own error as
+    /// the [`source`](std::error::Error::source).
     pub fn store(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         Error::new(Kind::Store, message).with_source(source)
     }
 
     /// A persisted field could not be decoded.
+    ///
+    /// Not public API: for the code `#[actions]` and `#[derive(LiveState)]` generate and this
+    /// workspace's crates.
+    #[doc(hidden)]
     pub fn decode(message: impl Into<String>) -> Self {
         Error::new(Kind::Decode, message)
     }
 
     /// The session group has no live connection.
-    pub fn no_connection(message: impl Into<String>) -> Self {
+    pub(crate) fn no_connection(message: impl Into<String>) -> Self {
         Error::new(Kind::NoConnection, message)
     }
 
     /// The application was configured wrongly.
+    ///
+    /// Not public API: for the code `#[actions]` and `#[derive(LiveState)]` generate and this
+    /// workspace's crates.
+    #[doc(hidden)]
     pub fn config(message: impl Into<String>) -> Self {
         Error::new(Kind::Config, message)
     }
 
     /// An action panicked.
-    pub fn panic(message: impl Into<String>) -> Self {
+    pub(crate) fn panic(message: impl Into<String>) -> Self {
         Error::new(Kind::Panic, message)
     }
 

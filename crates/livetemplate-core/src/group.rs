@@ -15,6 +15,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::error::{Error, Result};
+pub use crate::transport::RequestHead;
 
 /// Name of the session-group cookie.
 pub const GROUP_COOKIE: &str = "lvt_group";
@@ -320,6 +321,30 @@ fn mac(key: &Hmac<Sha256>, id: &str) -> Hmac<Sha256> {
     mac
 }
 
+/// Maps a request to a session group, for apps with their own login: every browser of a
+/// logged-in user then shares persisted state and server pushes.
+///
+/// Return `None` to fall back to the `lvt_group` cookie.
+///
+/// ```
+/// use livetemplate_core::group::{Authenticator, GroupId, RequestHead};
+///
+/// /// Trusts a `user` cookie set by the app's own (signed, in real life) login.
+/// struct ByUser;
+/// impl Authenticator for ByUser {
+///     fn group(&self, req: &RequestHead<'_>) -> Option<GroupId> {
+///         GroupId::from_app(&format!("user:{}", req.cookie("user")?))
+///     }
+/// }
+/// let headers = [("cookie", "user=ann; theme=dark")];
+/// let head = RequestHead { path: "/", headers: &headers };
+/// assert_eq!(ByUser.group(&head).unwrap().as_str(), "user:ann");
+/// ```
+pub trait Authenticator: Send + Sync + 'static {
+    /// The group of this request, or `None` to use the `lvt_group` cookie.
+    fn group(&self, req: &RequestHead<'_>) -> Option<GroupId>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,65 +440,4 @@ mod tests {
             "GroupId(éééééé…)"
         );
     }
-}
-
-/// The parts of an HTTP request an [`Authenticator`] may look at.
-#[derive(Debug, Clone, Copy)]
-pub struct RequestHead<'a> {
-    /// Request path.
-    pub path: &'a str,
-    /// Headers whose values are valid UTF-8, as (name, value); names are lower case.
-    pub headers: &'a [(&'a str, &'a str)],
-}
-
-impl<'a> RequestHead<'a> {
-    /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&'a str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| *v)
-    }
-
-    /// The value of cookie `name`, if the request carries it (the first, when it carries
-    /// several).
-    pub fn cookie(&self, name: &str) -> Option<&'a str> {
-        self.cookie_values(name).next()
-    }
-
-    /// Every value of cookie `name`, from every `Cookie` header, in order. A browser sends
-    /// several when cookies of the same name were set for different paths or domains.
-    pub fn cookie_values<'n>(&self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
-            .flat_map(|(_, v)| v.split(';'))
-            .filter_map(|kv| kv.trim().split_once('='))
-            .filter(move |(k, _)| *k == name)
-            .map(|(_, v)| v.trim())
-    }
-}
-
-/// Maps a request to a session group, for apps with their own login: every browser of a
-/// logged-in user then shares persisted state and server pushes.
-///
-/// Return `None` to fall back to the `lvt_group` cookie.
-///
-/// ```
-/// use livetemplate_core::group::{Authenticator, GroupId, RequestHead};
-///
-/// /// Trusts a `user` cookie set by the app's own (signed, in real life) login.
-/// struct ByUser;
-/// impl Authenticator for ByUser {
-///     fn group(&self, req: &RequestHead<'_>) -> Option<GroupId> {
-///         GroupId::from_app(&format!("user:{}", req.cookie("user")?))
-///     }
-/// }
-/// let headers = [("cookie", "user=ann; theme=dark")];
-/// let head = RequestHead { path: "/", headers: &headers };
-/// assert_eq!(ByUser.group(&head).unwrap().as_str(), "user:ann");
-/// ```
-pub trait Authenticator: Send + Sync + 'static {
-    /// The group of this request, or `None` to use the `lvt_group` cookie.
-    fn group(&self, req: &RequestHead<'_>) -> Option<GroupId>;
 }

@@ -1,24 +1,35 @@
 //! The engine of livetemplate: the template tree and its diff, the wire protocol, actions and
 //! their [`Context`], pages and connections, session groups and the persist store trait.
 //!
-//! Users depend on the `livetemplate` crate, which re-exports what is public here.
+//! Users depend on the `livetemplate` crate, which re-exports by name what they write or
+//! implement. A transport builds on [`transport`] and [`protocol`]; the tree, the diff and
+//! the limits' helpers are hidden: they change without notice.
 
 pub mod app;
 pub mod asset;
+mod conformance;
 pub mod context;
+#[doc(hidden)]
 pub mod diff;
 pub mod error;
 pub mod group;
 pub mod hub;
+#[doc(hidden)]
 pub mod log_limit;
-pub mod origin;
 pub mod page;
 pub mod persist;
+pub mod protocol;
 pub mod state;
 pub mod store;
 pub mod testing;
+#[doc(hidden)]
 pub mod throttle;
+pub mod transport;
+#[doc(hidden)]
 pub mod tree;
+mod view;
+
+pub use transport::origin;
 
 use std::future::Future;
 use std::pin::Pin;

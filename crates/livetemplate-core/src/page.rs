@@ -1,5 +1,6 @@
-//! One page (a path, a controller, an initial state) and the live view that runs it on one
-//! connection: load persisted fields, mount, run actions, persist, render and diff.
+//! One page (a path, a controller, an initial state): the first render of a GET, the no-JS
+//! POST, and opening a live view (see `view.rs`) on a connection; loading and saving
+//! persisted fields around an action.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,14 +15,15 @@ use serde_json::Value;
 use crate::BoxFuture;
 use crate::context::Context;
 use crate::context::{Effects, Navigation};
-use crate::diff::{Encoder, write_json_str};
+use crate::diff::Encoder;
 use crate::error::{Error, Result};
 use crate::group::GroupId;
 use crate::hub::{Hub, PersistSlot};
 use crate::persist::{self, PersistHook};
+use crate::protocol::ServerFrame;
 use crate::state::{Controller, LiveState, normalize_action};
 use crate::store::PersistStore;
-use crate::tree::Tree;
+pub(crate) use crate::view::LiveView;
 
 /// ERROR lines for failed actions: a client that can repeat a failing action (during a store
 /// outage, say) must not be able to grow the log without bound. Past the cap a minute, one
@@ -106,7 +108,7 @@ pub trait LiveConnection: Send {
     /// run the page's `handle_params` for `url`; the frame to send back.
     fn params<'a>(&'a mut self, url: &'a str, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
         let _ = url;
-        Box::pin(async move { reply_to.map(|r| format!("{{\"r\":{r}}}")) })
+        Box::pin(async move { ServerFrame::ack(reply_to) })
     }
     /// Persisted fields changed elsewhere (another tab of the group): load them and return the
     /// diff frame, if anything changed.
@@ -117,14 +119,14 @@ pub trait LiveConnection: Send {
 
 /// Who an action or mount runs for: the session group, the live connection (if any) and the
 /// query string of the page's URL.
-struct At<'a> {
-    group: &'a GroupId,
-    conn: Option<u64>,
-    query: &'a Arc<str>,
+pub(crate) struct At<'a> {
+    pub(crate) group: &'a GroupId,
+    pub(crate) conn: Option<u64>,
+    pub(crate) query: &'a Arc<str>,
 }
 
 /// Wait for the persist slot, when the page has one: the guard holds the count of saves.
-async fn lock_slot(slot: &Option<Arc<PersistSlot>>) -> Option<tokio::sync::MutexGuard<'_, u64>> {
+pub(crate) async fn lock_slot(slot: &Option<Arc<PersistSlot>>) -> Option<tokio::sync::MutexGuard<'_, u64>> {
     match slot {
         Some(slot) => Some(slot.lock().await),
         None => None,
@@ -132,7 +134,7 @@ async fn lock_slot(slot: &Option<Arc<PersistSlot>>) -> Option<tokio::sync::Mutex
 }
 
 /// What a step of a live view runs.
-enum Run<'a> {
+pub(crate) enum Run<'a> {
     /// An action, asked for by the browser (`from_client`) or pushed by the server.
     Action {
         name: &'a str,
@@ -144,15 +146,15 @@ enum Run<'a> {
 }
 
 /// The query string of a URL the page was patched to (`?page=2`, `/path?x=1#top`).
-fn query_of(url: &str) -> Arc<str> {
+pub(crate) fn query_of(url: &str) -> Arc<str> {
     let url = url.split('#').next().unwrap_or("");
     Arc::from(url.split_once('?').map(|(_, q)| q).unwrap_or(""))
 }
 
 /// A page: a controller and the initial state each view starts from.
 pub struct Page<C: Controller> {
-    path: Arc<str>,
-    controller: Arc<C>,
+    pub(crate) path: Arc<str>,
+    pub(crate) controller: Arc<C>,
     initial: C::State,
     /// Whole states left by no-JS POSTs, per group, so the GET after the `303` (and a
     /// connection opened from that page) shows the action's result, persisted fields or not.
@@ -188,7 +190,7 @@ impl<C: Controller> Page<C> {
         (!C::State::persisted_fields().is_empty()).then(|| svc.hub.persist_slot(&self.path, group))
     }
 
-    fn context(&self, action: &str, data: Value, at: &At<'_>, hub: &Hub) -> Context {
+    pub(crate) fn context(&self, action: &str, data: Value, at: &At<'_>, hub: &Hub) -> Context {
         Context::new(action, data, self.path.clone(), at.group.clone())
             .with_hub(hub.clone(), at.conn)
             .with_query(at.query.clone())
@@ -234,16 +236,18 @@ impl<C: Controller> Page<C> {
 
     /// Run `handle_params` for the URL in `at`; on success returns what it asked for. On
     /// failure the caller restores the state.
-    async fn run_params(&self, state: &mut C::State, at: &At<'_>, hub: &Hub) -> Result<Effects> {
+    pub(crate) async fn run_params(&self, state: &mut C::State, at: &At<'_>, hub: &Hub) -> Result<Effects> {
         let mut ctx = self.context("params", Value::Null, at, hub);
         catch(self.controller.handle_params(state, &mut ctx)).await?;
         Ok(ctx.take_effects())
     }
 
-    /// Run an action; on success returns what it asked for (publishes, subscriptions).
+    /// Run an action; on success returns what it asked for (publishes, subscriptions). On
+    /// failure (an error, a panic) `state` may be partly changed: the caller restores it from
+    /// its own copy or drops it, so a state is cloned at most once per action.
     /// `from_client`: a browser asked for it (a message or a form post), so `#[lvt(server)]`
     /// actions are out of its reach and not even named in the error.
-    async fn run_action(
+    pub(crate) async fn run_action(
         &self,
         state: &mut C::State,
         action: &str,
@@ -260,22 +264,15 @@ impl<C: Controller> Page<C> {
             let known: Vec<&str> = names.iter().copied().filter(|n| reachable(n)).collect();
             return Err(Error::unknown_action(action, &self.path, &known));
         }
-        let backup = state.clone();
         let mut ctx = self.context(action, data, at, hub);
-        let result = catch(self.controller.call(&name, state, &mut ctx)).await;
-        match result {
-            Ok(()) => Ok(ctx.take_effects()),
-            Err(err) => {
-                *state = backup;
-                Err(err)
-            }
-        }
+        catch(self.controller.call(&name, state, &mut ctx)).await?;
+        Ok(ctx.take_effects())
     }
 }
 
 /// Persisted fields a view must not save: their stored value could be neither read nor
 /// quarantined, so a save would destroy it.
-type Held = Vec<&'static str>;
+pub(crate) type Held = Vec<&'static str>;
 
 /// Load the persisted fields of `page` for `group` into `state`, with no hook.
 ///
@@ -407,7 +404,7 @@ impl<C: Controller> PageRoute for Page<C> {
 /// Save the persisted fields that differ between `before` and `after` (durably, each with
 /// its shape record), except the `held` ones, then tell the group's other connections of the
 /// page (all but `except`) to load them. Returns whether anything was saved.
-async fn persist(
+pub(crate) async fn persist(
     svc: &Services,
     group: &GroupId,
     page: &str,
@@ -434,284 +431,11 @@ async fn persist(
     Ok(true)
 }
 
-/// A page running on one connection.
-struct LiveView<C: Controller> {
-    page: Arc<Page<C>>,
-    svc: Services,
-    conn: u64,
-    group: GroupId,
-    state: C::State,
-    tree: Tree,
-    encoder: Encoder,
-    saved: Vec<(&'static str, Vec<u8>)>,
-    /// Persisted fields not to save (see [`Held`]).
-    held: Held,
-    /// The group's persist slot for this page, when it has persisted fields.
-    slot: Option<Arc<PersistSlot>>,
-    /// The slot's count of saves when this view last loaded or saved the fields.
-    seen: u64,
-    /// The query string of the page's URL: the WebSocket's, then the last `push_patch`'s.
-    query: Arc<str>,
-}
-
-impl<C: Controller> LiveView<C> {
-    /// Load the persisted fields into this view's state; returns the fields not to save.
-    async fn load(&mut self) -> Held {
-        let svc = &self.svc;
-        persist::load(
-            &mut self.state,
-            &*svc.store,
-            &svc.on_persist_error,
-            &self.group,
-            &self.page.path,
-        )
-        .await
-    }
-
-    /// Run an action and make the frame to send: the diff, or the error for the client.
-    async fn respond(&mut self, run: Run<'_>, reply_to: Option<u64>) -> Option<String> {
-        let action = match &run {
-            Run::Action { name, .. } => *name,
-            Run::Params => "handle_params",
-        };
-        match self.step(run, reply_to).await {
-            Ok(frame) => frame,
-            Err(err) if reply_to.is_none() => {
-                // A pushed action (trigger, publish, presence): the page may not handle it,
-                // or it failed; nobody is waiting for an answer.
-                if err.is_unknown_action() {
-                    tracing::debug!(page = %self.page.path, action, "pushed action not handled by this page");
-                } else if err.is_internal() {
-                    if INTERNAL_ERRORS_LOG.allow() {
-                        tracing::error!(page = %self.page.path, action, error = %err, "pushed action failed");
-                    }
-                } else {
-                    tracing::warn!(page = %self.page.path, action, error = %err, "pushed action failed");
-                }
-                None
-            }
-            Err(err) => {
-                // The user reads the action's own message; an internal failure reaches them
-                // only as a reference to this log line.
-                if let Some(error_ref) = err.reference()
-                    && INTERNAL_ERRORS_LOG.allow()
-                {
-                    tracing::error!(page = %self.page.path, action, error_ref, error = %err, "action failed");
-                }
-                Some(error_frame(reply_to, &err.client_message()))
-            }
-        }
-    }
-
-    async fn step(&mut self, run: Run<'_>, reply_to: Option<u64>) -> Result<Option<String>> {
-        // Load, act and save as one step for the group's persisted fields: another tab's
-        // save since this view last looked is loaded first, so this action builds on it.
-        let slot = self.slot.clone();
-        let mut saves = lock_slot(&slot).await;
-        // Fields held back (their stored value could not be kept aside) are loaded again too:
-        // the store may take the quarantine copy now.
-        if let Some(count) = saves.as_deref().copied()
-            && (count != self.seen || !self.held.is_empty())
-        {
-            self.held = self.load().await;
-            self.saved = encode_persisted(&self.state);
-            self.seen = count;
-        }
-        let backup = self.state.clone();
-        let at = At {
-            group: &self.group,
-            conn: Some(self.conn),
-            query: &self.query,
-        };
-        let mut effects = match run {
-            Run::Action {
-                name,
-                data,
-                from_client,
-            } => {
-                self.page
-                    .run_action(&mut self.state, name, data, &at, &self.svc.hub, from_client)
-                    .await?
-            }
-            Run::Params => match self.page.run_params(&mut self.state, &at, &self.svc.hub).await {
-                Ok(e) => e,
-                Err(err) => {
-                    self.state = backup;
-                    return Err(err);
-                }
-            },
-        };
-        if let Some(Navigation::Patch(url)) = &effects.navigate {
-            // The browser's URL changes: `handle_params` runs for it, and later actions see
-            // its query.
-            self.query = query_of(url);
-            let at = At {
-                group: &self.group,
-                conn: Some(self.conn),
-                query: &self.query,
-            };
-            match self.page.run_params(&mut self.state, &at, &self.svc.hub).await {
-                Ok(more) => effects.extend(more),
-                Err(err) => {
-                    self.state = backup;
-                    return Err(err);
-                }
-            }
-        }
-        let tree = match self.state.render_tree() {
-            Ok(t) => t,
-            Err(err) => {
-                self.state = backup;
-                return Err(err);
-            }
-        };
-        let after = encode_persisted(&self.state);
-        match persist(
-            &self.svc,
-            &self.group,
-            &self.page.path,
-            &self.saved,
-            &after,
-            &self.held,
-            Some(self.conn),
-        )
-        .await
-        {
-            Ok(true) => {
-                self.saved = after;
-                if let Some(count) = saves.as_mut() {
-                    **count += 1;
-                    self.seen = **count;
-                }
-            }
-            Ok(false) => {}
-            Err(err) => {
-                self.state = backup;
-                return Err(err);
-            }
-        }
-        let navigate = effects.navigate.take();
-        let events = std::mem::take(&mut effects.events);
-        // Queued publishes go out only now: the action succeeded and its state is durable.
-        effects.apply(&self.svc.hub, Some(self.conn)).await;
-        let frame = self.encoder.diff_frame(&self.tree, &tree, reply_to);
-        self.tree = tree;
-        Ok(with_extras(frame, navigate, &events))
-    }
-}
-
-impl<C: Controller> LiveConnection for LiveView<C> {
-    fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
-        let run = Run::Action {
-            name: action,
-            data,
-            from_client: true,
-        };
-        Box::pin(self.respond(run, reply_to))
-    }
-
-    fn handle_push<'a>(&'a mut self, action: &'a str, data: Value) -> BoxFuture<'a, Option<String>> {
-        let run = Run::Action {
-            name: action,
-            data,
-            from_client: false,
-        };
-        Box::pin(self.respond(run, None))
-    }
-
-    fn params<'a>(&'a mut self, url: &'a str, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
-        Box::pin(async move {
-            self.query = query_of(url);
-            self.respond(Run::Params, reply_to).await
-        })
-    }
-
-    fn reload(&mut self) -> BoxFuture<'_, Option<String>> {
-        Box::pin(async move {
-            let slot = self.slot.clone();
-            let saves = lock_slot(&slot).await;
-            self.held = self.load().await;
-            self.saved = encode_persisted(&self.state);
-            if let Some(count) = saves.as_deref() {
-                self.seen = *count;
-            }
-            drop(saves);
-            let tree = match self.state.render_tree() {
-                Ok(t) => t,
-                Err(err) => {
-                    tracing::warn!(page = %self.page.path, error = %err, "render after reload failed");
-                    return None;
-                }
-            };
-            let frame = self.encoder.diff_frame(&self.tree, &tree, None);
-            self.tree = tree;
-            frame
-        })
-    }
-
-    fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
-        Box::pin(async move {
-            let mut this = self;
-            let at = At {
-                group: &this.group,
-                conn: Some(this.conn),
-                query: &this.query,
-            };
-            let mut ctx = this.page.context("disconnect", Value::Null, &at, &this.svc.hub);
-            let page = this.page.clone();
-            if let Err(err) = catch(page.controller.on_disconnect(&mut this.state, &mut ctx)).await {
-                if err.is_internal() {
-                    tracing::error!(page = %page.path, error = %err, "on_disconnect failed");
-                } else {
-                    tracing::warn!(page = %page.path, error = %err, "on_disconnect failed");
-                }
-            }
-        })
-    }
-}
-
-/// Add navigation and hook events to a frame (making one when there is none).
-fn with_extras(frame: Option<String>, navigate: Option<Navigation>, events: &[(String, Value)]) -> Option<String> {
-    if navigate.is_none() && events.is_empty() {
-        return frame;
-    }
-    let mut out = frame.unwrap_or_else(|| "{}".to_string());
-    out.pop(); // the closing brace
-    let mut sep = if out.len() > 1 { "," } else { "" };
-    if let Some(nav) = navigate {
-        let key = match nav {
-            Navigation::Redirect(_) => "redirect",
-            Navigation::Patch(_) => "patch",
-        };
-        out.push_str(sep);
-        out.push_str(&format!("\"{key}\":"));
-        write_json_str(&mut out, nav.url());
-        sep = ",";
-    }
-    if !events.is_empty() {
-        out.push_str(sep);
-        out.push_str("\"events\":");
-        let list: Vec<Value> = events
-            .iter()
-            .map(|(name, payload)| Value::Array(vec![Value::String(name.clone()), payload.clone()]))
-            .collect();
-        out.push_str(&Value::Array(list).to_string());
-    }
-    out.push('}');
-    Some(out)
-}
-
 /// An error frame answering `reply_to`. `message` is shown to the user: pass
 /// [`Error::client_message`], never an internal error's own text.
+#[doc(hidden)]
 pub fn error_frame(reply_to: Option<u64>, message: &str) -> String {
-    let mut out = String::from("{");
-    if let Some(r) = reply_to {
-        out.push_str(&format!("\"r\":{r},"));
-    }
-    out.push_str("\"e\":");
-    write_json_str(&mut out, message);
-    out.push('}');
-    out
+    ServerFrame::error_frame(reply_to, message)
 }
 
 /// Run a future, turning a panic inside it into an error.

@@ -1,5 +1,6 @@
 //! Test support: a reference client that applies wire frames exactly as the browser client
-//! does, and [`TestPage`], which runs a page in process through the real frame path.
+//! does, [`TestPage`], which runs a page in process through the real frame path, and
+//! [`store_conformance`], which checks a [`PersistStore`].
 //!
 //! ```
 //! # async fn demo() -> livetemplate_core::Result<()> {
@@ -21,10 +22,13 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+pub use crate::conformance::store_conformance;
+
 use crate::app::{App, Closing, Outbound, run_connection};
 use crate::error::{Error, Result};
 use crate::group::GroupId;
 use crate::page::{Page, PageRoute, Request};
+use crate::protocol::key;
 use crate::state::Controller;
 use crate::store::{MemoryStore, PersistStore};
 
@@ -51,20 +55,20 @@ impl ClientTree {
         let Value::Object(mut obj) = value else {
             return Err(bad("frame is not an object"));
         };
-        if obj.contains_key("v") {
+        if obj.contains_key(key::VERSION) {
             // A new connection: its statics ids start over.
             self.statics.clear();
         }
-        if let Some(Value::Object(table)) = obj.remove("s") {
+        if let Some(Value::Object(table)) = obj.remove(key::STATICS) {
             for (id, parts) in table {
                 let parts: Vec<String> = serde_json::from_value(parts).map_err(|e| bad(format!("bad statics: {e}")))?;
                 self.statics.insert(id, parts);
             }
         }
-        if let Some(t) = obj.remove("t") {
+        if let Some(t) = obj.remove(key::TREE) {
             self.root = Some(t);
         }
-        if let Some(d) = obj.remove("d") {
+        if let Some(d) = obj.remove(key::DIFF) {
             let root = self.root.as_mut().ok_or_else(|| bad("diff before any tree"))?;
             apply_node_diff(root, d)?;
         }
@@ -253,7 +257,7 @@ impl Frame {
         if let Some(c) = &self.closed {
             return Some(format!("connection closed: {} {}", c.code, c.reason));
         }
-        self.json().get("e").and_then(Value::as_str).map(str::to_string)
+        self.json().get(key::ERROR).and_then(Value::as_str).map(str::to_string)
     }
 }
 
@@ -378,9 +382,9 @@ impl TestPage {
     /// client would send it, parsed by the server, and the reply applied to the client tree.
     pub async fn act(&mut self, name: &str, data: Value) -> Frame {
         let mut msg = Map::new();
-        msg.insert("a".into(), Value::String(name.into()));
+        msg.insert(key::ACTION.into(), Value::String(name.into()));
         if !data.is_null() {
-            msg.insert("d".into(), data);
+            msg.insert(key::DATA.into(), data);
         }
         self.request(msg).await
     }
@@ -390,11 +394,11 @@ impl TestPage {
     async fn request(&mut self, mut msg: Map<String, Value>) -> Frame {
         let r = self.next_ref;
         self.next_ref += 1;
-        msg.insert("r".into(), Value::from(r));
+        msg.insert(key::REPLY.into(), Value::from(r));
         self.send(&Value::Object(msg).to_string()).await;
         loop {
             let frame = self.receive().await;
-            if frame.is_empty() || frame.json().get("r").and_then(Value::as_u64) == Some(r) {
+            if frame.is_empty() || frame.json().get(key::REPLY).and_then(Value::as_u64) == Some(r) {
                 return frame;
             }
         }
@@ -406,7 +410,7 @@ impl TestPage {
     pub async fn patch(&mut self, url: &str) -> Frame {
         self.path = patched_url(&self.path, url);
         let mut msg = Map::new();
-        msg.insert("p".into(), Value::String(self.path.clone()));
+        msg.insert(key::PARAMS.into(), Value::String(self.path.clone()));
         self.request(msg).await
     }
 
@@ -472,7 +476,7 @@ impl TestPage {
         if text.contains("\"patch\"")
             && let Some(url) = serde_json::from_str::<Value>(&text)
                 .ok()
-                .and_then(|v| v.get("patch").and_then(Value::as_str).map(str::to_string))
+                .and_then(|v| v.get(key::PATCH).and_then(Value::as_str).map(str::to_string))
         {
             self.path = patched_url(&self.path, &url);
         }

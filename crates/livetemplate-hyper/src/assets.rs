@@ -13,8 +13,8 @@ use hyper::{Method, Response, StatusCode};
 use livetemplate_core::App;
 use livetemplate_core::asset::{Asset, ICON_PATH, ICON_SVG};
 
+use crate::ResponseBody;
 use crate::client_js::etag_matches;
-use crate::service::ResponseBody;
 
 const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const CACHE_REVALIDATE: &str = "no-cache";

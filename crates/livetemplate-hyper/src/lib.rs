@@ -33,6 +33,11 @@
 //! [`Config::body_timeout`](livetemplate_core::Config::body_timeout) gets 408 and the
 //! connection is closed. The threat model is in `docs/security.md`.
 //!
+//! The rules above that need no HTTP library (the `Host` and `Origin` checks, reading the form
+//! and choosing its action, the group cookie) and the connection loop are
+//! `livetemplate_core::transport`'s, shared with any other transport; this crate adapts them
+//! to hyper and fastwebsockets.
+//!
 //! Run it with [`serve`], embed it with [`LiveService`] (a hyper and tower service, so it
 //! mounts in an axum `Router`), or start a [`Server`] on port 0 in tests.
 //!
@@ -45,14 +50,16 @@
 mod assets;
 mod client_js;
 mod error;
-mod form;
-mod origin;
 mod routes;
 mod server;
 mod service;
+mod shutdown;
 mod socket;
 
 pub use client_js::{CLIENT_JS_PATH, client_script_url};
 pub use error::{Error, Result};
 pub use server::{Server, serve, serve_service, serve_with_shutdown};
-pub use service::{LiveService, ResponseBody, ResponseFuture, SHUTDOWN_GRACE};
+pub use service::{LiveService, ResponseFuture, SHUTDOWN_GRACE};
+
+/// The response body of every [`LiveService`] response.
+pub type ResponseBody = http_body_util::Full<hyper::body::Bytes>;

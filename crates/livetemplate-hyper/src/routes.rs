@@ -11,7 +11,7 @@
 //! | anything else | 404 (405 for another method on a page) |
 //!
 //! Before routing, a server without a public origin refuses (403) a `Host` that DNS rebinding
-//! could have chosen (see [`origin`]). Every answer carries the configured `Referrer-Policy`,
+//! could have chosen (see [`livetemplate_core::transport::origin`]). Every answer carries the configured `Referrer-Policy`,
 //! `X-Frame-Options` and `Content-Security-Policy` (defaults `same-origin`, `DENY`,
 //! `frame-ancestors 'none'`) and `X-Content-Type-Options: nosniff`. A form body slower than
 //! [`Config::body_timeout`](livetemplate_core::Config::body_timeout) gets 408 and the
@@ -27,14 +27,13 @@ use hyper::header::{
 use hyper::{Method, Request, Response, StatusCode};
 use livetemplate_core::Config;
 use livetemplate_core::Request as PageRequest;
-use livetemplate_core::group::RequestHead;
 use livetemplate_core::log_limit::LogLimit;
+use livetemplate_core::transport::{self, HeaderCount, Headers, RequestHead, Target, Verdict};
 
+use crate::ResponseBody;
 use crate::assets;
 use crate::client_js::{self, CLIENT_JS_PATH};
-use crate::form;
-use crate::origin::{self, Verdict};
-use crate::service::{Phase, ResponseBody, Shared};
+use crate::shutdown::{Phase, Shared};
 use crate::socket;
 
 /// Answer one request: the `Host` check, routing, then the security headers on whatever the
@@ -46,7 +45,7 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let config = shared.app.config();
-    let mut response = match origin::check_host(req.headers(), target(&req), config) {
+    let mut response = match transport::check_host(&HyperHeaders(req.headers()), target(&req), config) {
         Verdict::Allow => route_request(shared, req).await,
         Verdict::Deny(reason) => {
             log_refusal("request refused by the Host check", reason);
@@ -103,9 +102,12 @@ where
             return server_error(&err);
         }
     };
-    let cookie = resolved
-        .cookie
-        .map(|c| c.set_cookie(is_https(&req, shared.app.config())));
+    let https = transport::is_https(
+        &HyperHeaders(req.headers()),
+        req.uri().scheme_str() == Some("https"),
+        &shared.app.config().public_origins,
+    );
+    let cookie = transport::group_cookie(&resolved, https);
     let page_req = PageRequest {
         path,
         query,
@@ -140,7 +142,9 @@ async fn page(shared: &Shared, req: &PageRequest) -> Response<ResponseBody> {
 }
 
 fn upgrade<B>(shared: &Arc<Shared>, mut req: Request<B>, page_req: PageRequest) -> Response<ResponseBody> {
-    if let Verdict::Deny(reason) = origin::check_upgrade(req.headers(), target(&req), shared.app.config()) {
+    if let Verdict::Deny(reason) =
+        transport::check_upgrade(&HyperHeaders(req.headers()), target(&req), shared.app.config())
+    {
         log_refusal("WebSocket upgrade refused", reason);
         return message_page(StatusCode::FORBIDDEN, "Forbidden", reason);
     }
@@ -170,7 +174,7 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let config = shared.app.config();
-    if let Verdict::Deny(reason) = origin::check_post(req.headers(), target(&req), config) {
+    if let Verdict::Deny(reason) = transport::check_post(&HyperHeaders(req.headers()), target(&req), config) {
         log_refusal("form POST refused", reason);
         return message_page(StatusCode::FORBIDDEN, "Forbidden", reason);
     }
@@ -204,12 +208,12 @@ where
             return message_page(StatusCode::BAD_REQUEST, "Bad request", "The form could not be read.");
         }
     };
-    let fields = form::parse_urlencoded(&body);
+    let fields = transport::parse_urlencoded(&body);
     let Some(route) = shared.app.route(&page_req.path) else {
         return message_page(StatusCode::NOT_FOUND, "Not found", "There is no such page.");
     };
     let actions = route.action_names();
-    let Some((action, data)) = form::choose_action(fields, actions) else {
+    let Some((action, data)) = transport::choose_action(fields, actions) else {
         let msg = format!(
             "The form names no action of {}: its submit button needs a name= that is one of: {}.",
             page_req.path,
@@ -222,8 +226,11 @@ where
         return failed_post(shared, page_req, StatusCode::UNPROCESSABLE_ENTITY, &msg).await;
     };
     match shared.app.post(page_req, &action, &data).await {
-        Ok(None) => see_other(&page_req.path, &page_req.query),
-        Ok(Some(url)) => see_other_url(&page_req.path, &url),
+        Ok(nav) => see_other(&transport::form::after_post(
+            &page_req.path,
+            &page_req.query,
+            nav.as_deref(),
+        )),
         Err(err) => match err.reference() {
             // The user reads the action's own message; an internal failure reaches them only
             // as a reference to the log line.
@@ -251,15 +258,10 @@ where
 
 /// A 415 unless the body is `application/x-www-form-urlencoded`.
 fn refuse_form_type(headers: &HeaderMap) -> Option<Response<ResponseBody>> {
-    let mime = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    if mime == "application/x-www-form-urlencoded" {
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let Err(mime) = transport::form::check_form_type(content_type) else {
         return None;
-    }
+    };
     Some(message_page(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "Unsupported form encoding",
@@ -286,15 +288,11 @@ async fn failed_post(shared: &Shared, req: &PageRequest, status: StatusCode, mes
     }
 }
 
-fn see_other(path: &str, query: &str) -> Response<ResponseBody> {
-    let location = if query.is_empty() {
-        path.to_string()
-    } else {
-        format!("{path}?{query}")
-    };
+/// `303 See Other` to `location` (`/` when it cannot be a header value).
+fn see_other(location: &str) -> Response<ResponseBody> {
     let mut resp = Response::new(Full::new(Bytes::new()));
     *resp.status_mut() = StatusCode::SEE_OTHER;
-    match HeaderValue::from_str(&location) {
+    match HeaderValue::from_str(location) {
         Ok(v) => {
             resp.headers_mut().insert(LOCATION, v);
         }
@@ -303,14 +301,6 @@ fn see_other(path: &str, query: &str) -> Response<ResponseBody> {
         }
     }
     resp
-}
-
-/// `303` to where the action sent the browser: a `?query` stays on the page's path.
-fn see_other_url(path: &str, url: &str) -> Response<ResponseBody> {
-    match url.strip_prefix('?') {
-        Some(query) => see_other(path, query),
-        None => see_other(url, ""),
-    }
 }
 
 fn html_response(status: StatusCode, html: String) -> Response<ResponseBody> {
@@ -393,8 +383,8 @@ fn request_timeout(timeout: std::time::Duration) -> Response<ResponseBody> {
 
 /// What the origin checks need of the request: its URI's authority (used when there is no
 /// `Host` header: HTTP/2, absolute-form URIs) and whether its URI says `https`.
-fn target<B>(req: &Request<B>) -> origin::Target<'_> {
-    origin::Target {
+fn target<B>(req: &Request<B>) -> Target<'_> {
+    Target {
         authority: req.uri().authority().map(|a| a.as_str()),
         https: req.uri().scheme_str() == Some("https"),
     }
@@ -433,28 +423,23 @@ fn log_refusal(what: &'static str, reason: &'static str) {
     }
 }
 
-/// Whether the browser reached us over HTTPS, so the group cookie gets `Secure`: every
-/// configured public origin is `https` (a TLS-terminating proxy need not say so), the request
-/// URI says so, or a proxy does (`X-Forwarded-Proto`, `Forwarded`).
-fn is_https<B>(req: &Request<B>, config: &Config) -> bool {
-    let public = &config.public_origins;
-    if !public.is_empty() && public.iter().all(|o| o.starts_with("https://")) {
-        return true;
+/// hyper's header map as the transport's HTTP checks read it: a value that is not text still
+/// counts (as one the checks refuse).
+struct HyperHeaders<'a>(&'a HeaderMap);
+
+impl Headers for HyperHeaders<'_> {
+    fn count(&self, name: &str) -> HeaderCount<'_> {
+        let mut values = self.0.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (None, _) => HeaderCount::Absent,
+            (Some(v), None) => HeaderCount::One(v.to_str().unwrap_or("\u{FFFD}")),
+            (Some(_), Some(_)) => HeaderCount::Many,
+        }
     }
-    if req.uri().scheme_str() == Some("https") {
-        return true;
+
+    fn first(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.to_str().ok())
     }
-    let h = req.headers();
-    let forwarded_proto = h
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
-    let forwarded = h
-        .get("forwarded")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().contains("proto=https"));
-    forwarded_proto || forwarded
 }
 
 fn escape(s: &str) -> String {

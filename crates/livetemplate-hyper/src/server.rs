@@ -14,7 +14,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::service::{LiveService, Phase, reached};
+use crate::service::LiveService;
+use crate::shutdown::{Phase, reached};
 
 /// A client that has not sent its request headers after this long is dropped.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);

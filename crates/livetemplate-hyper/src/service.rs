@@ -1,5 +1,5 @@
-//! [`LiveService`]: the app as a hyper and tower service, and the shutdown sequence every
-//! WebSocket and request of the service takes part in.
+//! [`LiveService`]: the app as a hyper and tower service, and its shutdown sequence (the state
+//! it shares with requests and sockets is in [`crate::shutdown`]).
 
 use std::convert::Infallible;
 use std::fmt;
@@ -9,92 +9,19 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http_body_util::Full;
-use hyper::body::{Body, Bytes};
+use hyper::body::Body;
 use hyper::{Request, Response};
 use livetemplate_core::App;
 use tokio::sync::watch;
 
+use crate::ResponseBody;
 use crate::error::{Error, Result};
 use crate::routes;
+use crate::shutdown::{Phase, Shared, Tracker};
 
 /// How long shutdown waits for running actions and requests, and then again for sockets to
 /// take their close frame, before it gives up on stragglers.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// The response body of every [`LiveService`] response.
-pub type ResponseBody = Full<Bytes>;
-
-/// Where the service is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Phase {
-    /// Serving.
-    Running,
-    /// Shutting down: no new sockets or POSTs; running actions finish.
-    Draining,
-    /// Actions are done and the store is flushed: sockets close with 1001.
-    Closing,
-}
-
-/// Counts work in progress; shutdown waits for the count to reach zero.
-#[derive(Debug, Clone)]
-pub(crate) struct Tracker(watch::Sender<usize>);
-
-impl Tracker {
-    fn new() -> Self {
-        Tracker(watch::Sender::new(0))
-    }
-
-    /// Count one piece of work until the guard drops.
-    pub(crate) fn enter(&self) -> TrackGuard {
-        self.0.send_modify(|n| *n += 1);
-        TrackGuard(self.0.clone())
-    }
-
-    /// Wait until nothing is counted, or `grace` passes; false on timeout.
-    async fn wait_idle(&self, grace: Duration) -> bool {
-        let mut rx = self.0.subscribe();
-        tokio::time::timeout(grace, rx.wait_for(|n| *n == 0)).await.is_ok()
-    }
-
-    fn count(&self) -> usize {
-        *self.0.borrow()
-    }
-}
-
-/// Decrements its [`Tracker`] on drop.
-#[derive(Debug)]
-pub(crate) struct TrackGuard(watch::Sender<usize>);
-
-impl Drop for TrackGuard {
-    fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
-    }
-}
-
-/// State shared by every clone of a [`LiveService`] and the tasks it spawns.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) app: Arc<App>,
-    pub(crate) phase: watch::Sender<Phase>,
-    /// Requests being answered, actions running on sockets, HTTP connections.
-    pub(crate) work: Tracker,
-    /// WebSocket tasks not yet finished (their close frame not yet written).
-    pub(crate) sockets: Tracker,
-}
-
-impl Shared {
-    pub(crate) fn phase(&self) -> Phase {
-        *self.phase.borrow()
-    }
-}
-
-/// Wait until the service reaches `phase` (or a later one).
-pub(crate) async fn reached(rx: &mut watch::Receiver<Phase>, phase: Phase) {
-    // The borrow `wait_for` returns is a lock guard: drop it here, never hold it across an
-    // await. An error means the service is gone, which counts as reaching any phase.
-    let _ = rx.wait_for(|p| *p >= phase).await.map(|_| ());
-}
 
 /// A livetemplate [`App`] as an HTTP service: pages (GET), the no-JS form path (POST), the
 /// live WebSocket on each page's URL, and the client bundle at `/_lvt/client.js`.

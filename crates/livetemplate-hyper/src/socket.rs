@@ -34,25 +34,21 @@ use fastwebsockets::{Frame, OpCode, Payload, WebSocketError, WebSocketRead, WebS
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use livetemplate_core::Request;
-use livetemplate_core::app::{CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, Closing, Outbound, run_connection};
 use livetemplate_core::log_limit::LogLimit;
 use livetemplate_core::throttle::Throttle;
+use livetemplate_core::transport::{
+    CLOSE_BAD_DATA, CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_PROTOCOL, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, Closing,
+    Outbound, run_connection,
+};
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
-use crate::service::{Phase, Shared, TrackGuard, reached};
+use crate::shutdown::{Phase, Shared, TrackGuard, reached};
 
 type Stream = TokioIo<Upgraded>;
 type WsRead = WebSocketRead<ReadHalf<Stream>>;
 type WsWrite = WebSocketWrite<WriteHalf<Stream>>;
-
-/// Close code: protocol error (bad framing).
-const CLOSE_PROTOCOL: u16 = 1002;
-/// Close code: a data type we do not accept (binary frames).
-const CLOSE_UNSUPPORTED: u16 = 1003;
-/// Close code: a text message that is not UTF-8.
-const CLOSE_BAD_DATA: u16 = 1007;
 
 /// Client frames waiting for `run_connection`; when full the reader stops reading, and TCP
 /// pushes back on the client.

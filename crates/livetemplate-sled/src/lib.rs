@@ -182,12 +182,6 @@ impl SledStore {
         }
     }
 
-    /// The underlying database. Persisted fields live in its default tree, last-access times
-    /// in the tree named [`ACCESS_TREE`].
-    pub fn db(&self) -> &sled::Db {
-        &self.inner.db
-    }
-
     /// The idle limit this store was opened with.
     pub fn idle_expiry(&self) -> Duration {
         self.inner.idle_expiry
@@ -281,5 +275,59 @@ fn open_db(path: &Path) -> Result<sled::Db> {
                 ));
             }
         }
+    }
+}
+
+/// Reaching under the store's API, for this workspace's tests of corrupt data and expiry.
+/// Not public API: the sled database itself is never handed out.
+#[doc(hidden)]
+impl SledStore {
+    /// Write `value` under the raw key `key` of the fields tree (`group \0 page \0 field`).
+    pub fn __insert_raw(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.inner
+            .db
+            .insert(key, value)
+            .map(|_| ())
+            .map_err(|e| Error::store("sled write failed", e))
+    }
+
+    /// How many raw keys of the fields tree start with `prefix`.
+    pub fn __count_raw(&self, prefix: &[u8]) -> usize {
+        self.inner.db.scan_prefix(prefix).count()
+    }
+
+    /// Record that `group` was last used at `secs` (seconds since the epoch).
+    pub fn __set_last_access(&self, group: &GroupId, secs: u64) -> Result<()> {
+        self.access_tree()?
+            .insert(group.as_str(), &secs.to_be_bytes())
+            .map(|_| ())
+            .map_err(|e| Error::store("sled write failed", e))
+    }
+
+    /// Whether `group` has a last-access time.
+    pub fn __has_last_access(&self, group: &GroupId) -> Result<bool> {
+        self.access_tree()?
+            .contains_key(group.as_str())
+            .map_err(|e| Error::store("sled read failed", e))
+    }
+
+    /// Drop every last-access time, as a database from before they were kept, and flush.
+    pub fn __forget_access_times(&self) -> Result<()> {
+        self.inner
+            .db
+            .drop_tree(ACCESS_TREE)
+            .map_err(|e| Error::store("sled write failed", e))?;
+        self.inner
+            .db
+            .flush()
+            .map(|_| ())
+            .map_err(|e| Error::store("sled flush failed", e))
+    }
+
+    fn access_tree(&self) -> Result<sled::Tree> {
+        self.inner
+            .db
+            .open_tree(ACCESS_TREE)
+            .map_err(|e| Error::store("sled open_tree failed", e))
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use livetemplate_core::{GroupId, PersistStore};
-use livetemplate_sled::{ACCESS_TREE, SledStore};
+use livetemplate_sled::SledStore;
 
 /// A fresh directory, removed on drop.
 struct TempDir(PathBuf);
@@ -38,6 +38,13 @@ fn sorted(mut fields: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
 
 fn field(name: &str, value: &[u8]) -> (String, Vec<u8>) {
     (name.to_string(), value.to_vec())
+}
+
+#[tokio::test]
+async fn sled_passes_the_store_conformance_suite() {
+    let dir = TempDir::new("conformance");
+    let store = SledStore::open(&dir.0).unwrap();
+    livetemplate_core::testing::store_conformance(&store).await;
 }
 
 #[tokio::test]
@@ -100,8 +107,7 @@ async fn expiry_deletes_only_idle_groups() {
     }
     // Pretend `idle` was last used two hours ago.
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let access = store.db().open_tree(ACCESS_TREE).unwrap();
-    access.insert(idle.as_str(), &(now - 7200).to_be_bytes()).unwrap();
+    store.__set_last_access(&idle, now - 7200).unwrap();
 
     assert_eq!(store.expire_idle(Duration::from_secs(3 * 3600)).unwrap(), 0);
     assert_eq!(store.expire_idle(store.idle_expiry()).unwrap(), 1);
@@ -112,7 +118,7 @@ async fn expiry_deletes_only_idle_groups() {
     // Nothing left under the idle group's prefix, and a second sweep finds nothing.
     let mut p = idle.as_str().as_bytes().to_vec();
     p.push(0);
-    assert_eq!(store.db().scan_prefix(&p).count(), 0);
+    assert_eq!(store.__count_raw(&p), 0);
     assert_eq!(store.expire_idle(store.idle_expiry()).unwrap(), 0);
     // The expired group can come back.
     store.save(&idle, "/a", &[("x", vec![5])]).await.unwrap();
@@ -127,18 +133,10 @@ async fn groups_from_before_access_times_get_one_on_open() {
     {
         let store = SledStore::open(&dir.0).unwrap();
         store.save(&g, "/a", &[("x", vec![1])]).await.unwrap();
-        store.db().drop_tree(ACCESS_TREE).unwrap();
-        store.db().flush().unwrap();
+        store.__forget_access_times().unwrap();
     }
     let store = SledStore::open(&dir.0).unwrap();
-    assert!(
-        store
-            .db()
-            .open_tree(ACCESS_TREE)
-            .unwrap()
-            .contains_key(g.as_str())
-            .unwrap()
-    );
+    assert!(store.__has_last_access(&g).unwrap());
     assert_eq!(store.expire_idle(Duration::from_secs(60)).unwrap(), 0);
     assert_eq!(store.load(&g, "/a").await.unwrap(), vec![field("x", &[1])]);
 }
@@ -157,7 +155,7 @@ async fn garbage_bytes_load_back_verbatim() {
     let g = GroupId::random();
     let mut key = g.as_str().as_bytes().to_vec();
     key.extend_from_slice(b"\0/p\0count");
-    store.db().insert(key, &[0xff, 0x00, 0x13, 0x37][..]).unwrap();
+    store.__insert_raw(&key, &[0xff, 0x00, 0x13, 0x37]).unwrap();
     assert_eq!(
         store.load(&g, "/p").await.unwrap(),
         vec![field("count", &[0xff, 0x00, 0x13, 0x37])]
@@ -234,9 +232,8 @@ async fn the_server_group_never_expires() {
     let idle = GroupId::random();
     store.save(&server, "lvt:key", &[("k", vec![9])]).await.unwrap();
     store.save(&idle, "/a", &[("x", vec![1])]).await.unwrap();
-    let access = store.db().open_tree(ACCESS_TREE).unwrap();
     for g in [&server, &idle] {
-        access.insert(g.as_str(), &0u64.to_be_bytes()).unwrap();
+        store.__set_last_access(g, 0).unwrap();
     }
     assert_eq!(store.expire_idle(Duration::from_secs(60)).unwrap(), 1);
     assert!(store.load(&idle, "/a").await.unwrap().is_empty());

@@ -29,6 +29,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> livetemplate::Result<()> {
 //! // Test it in process, through the real wire format:
+//! use livetemplate::testing::TestPage;
 //! let mut page = TestPage::mount(CounterController, Counter::default()).await?;
 //! let frame = page.act("increment", serde_json::Value::Null).await;
 //! assert_eq!(page.html(), "<p>Count: 1</p>");
@@ -60,11 +61,8 @@
 //! browser's reach (only `session.trigger_action`, publishes and presence run it).
 
 #[doc(inline)]
-pub use livetemplate_core::PersistError;
-#[doc(inline)]
 pub use livetemplate_core::{
-    App, AppBuilder, Config, Context, Controller, Error, GroupId, LiveState, MemoryStore, PersistStore, Result,
-    Session, normalize_action,
+    App, AppBuilder, Config, Context, Controller, Error, GroupId, LiveState, PersistError, Result, Session,
 };
 pub use livetemplate_macros::{LiveState, actions};
 
@@ -113,7 +111,7 @@ pub use livetemplate_hyper::Error as TransportError;
 ///         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
 ///         .init();
 ///     let app = App::builder()
-///         .store(livetemplate::SledStore::open("data/app.sled")?)
+///         .store(livetemplate::store::SledStore::open("data/app.sled")?)
 ///         .page("/counter", CounterController, Counter::default())
 ///         .build()?;
 ///     livetemplate::serve("127.0.0.1:8080", app).await
@@ -124,27 +122,58 @@ pub async fn serve(addr: impl tokio::net::ToSocketAddrs, app: App) -> Result<()>
     Ok(livetemplate_hyper::serve(addr, app).await?)
 }
 
-#[cfg(feature = "sled")]
-#[doc(inline)]
-pub use livetemplate_sled::*;
-
-/// Test support: [`TestPage`](testing::TestPage) and the reference client.
-pub mod testing {
+/// Where persisted fields live: the [`PersistStore`](store::PersistStore) trait a store
+/// implements, the stores that ship, and the tools for quarantined values.
+///
+/// A new store implements [`PersistStore`](store::PersistStore) and runs
+/// [`testing::store_conformance`] in its tests.
+pub mod store {
     #[doc(inline)]
-    pub use livetemplate_core::testing::*;
+    pub use livetemplate_core::persist::{restore_quarantined, to_json};
+    #[doc(inline)]
+    pub use livetemplate_core::{Fields, MemoryStore, PersistStore};
+    #[cfg(feature = "sled")]
+    #[doc(inline)]
+    pub use livetemplate_sled::{SledStore, SledStoreBuilder};
 }
 
-/// The engine's lower-level pieces: tree, diff, wire, pages.
-pub mod core {
+/// Carrying publishes, `trigger_action` and presence between nodes: the
+/// [`PubSubTransport`](pubsub::PubSubTransport) trait a broker implements, its message
+/// ([`Envelope`](pubsub::Envelope)), and the in-process default.
+pub mod pubsub {
     #[doc(inline)]
-    pub use livetemplate_core::*;
+    pub use livetemplate_core::hub::{Deliver, Envelope, LocalTransport, PubSubTransport};
+}
+
+/// Who a request is: the [`Authenticator`](auth::Authenticator) an app with its own login
+/// implements, the [`RequestHead`](auth::RequestHead) it reads, and the
+/// [`GroupId`] it answers.
+pub mod auth {
+    #[doc(inline)]
+    pub use livetemplate_core::group::{Authenticator, GroupId, RequestHead, SECRET_KEY_ENV};
+}
+
+/// Test support: [`TestPage`](testing::TestPage) runs a page through the real wire format, the
+/// reference client rebuilds the HTML a browser would show, and
+/// [`store_conformance`](testing::store_conformance) checks a store.
+pub mod testing {
+    #[doc(inline)]
+    pub use livetemplate_core::testing::{ClientTree, Frame, TestPage, store_conformance};
+}
+
+/// The engine's pieces below the public API (tree, diff, pages, the transport loop), for this
+/// workspace's tests, benches and transports. Not public API: it changes without notice.
+#[doc(hidden)]
+pub mod core {
+    pub use livetemplate_core::{
+        BoxFuture, Controller, Fields, GroupId, LiveState, MemoryStore, PageRoute, PersistStore, Request, Services,
+        app, asset, context, diff, group, hub, page, persist, protocol, state, store, testing, transport, tree,
+    };
 }
 
 /// Everything a page needs: `use livetemplate::prelude::*;`.
 pub mod prelude {
-    pub use crate::testing::TestPage;
-    pub use crate::{App, Context, LiveState, Result, actions};
-    pub use livetemplate_core::Error;
+    pub use crate::{App, Context, Error, LiveState, Result, actions};
 }
 
 #[doc(hidden)]

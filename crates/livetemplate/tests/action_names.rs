@@ -7,6 +7,7 @@
 #![allow(missing_docs, missing_debug_implementations, non_snake_case)]
 
 use livetemplate::prelude::*;
+use livetemplate::testing::TestPage;
 
 #[derive(LiveState, Clone, Debug, Default)]
 #[lvt(source = "<p>{{ notes }} {{ temp }}</p>", ext = "html")]
@@ -36,8 +37,8 @@ fn derive_names_are_the_runtime_rule() {
     assert_eq!(
         names,
         &[
-            livetemplate::normalize_action("saveNotes").as_str(),
-            livetemplate::normalize_action("HTTPTempUp").as_str()
+            livetemplate::core::state::normalize_action("saveNotes").as_str(),
+            livetemplate::core::state::normalize_action("HTTPTempUp").as_str()
         ]
     );
     assert_eq!(names, &["save_notes", "http_temp_up"]);

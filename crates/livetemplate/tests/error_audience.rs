@@ -14,7 +14,9 @@ use std::time::Duration;
 use livetemplate::core::BoxFuture;
 use livetemplate::core::store::Fields;
 use livetemplate::prelude::*;
-use livetemplate::{GroupId, PersistStore, Server};
+use livetemplate::store::PersistStore;
+use livetemplate::testing::TestPage;
+use livetemplate::{GroupId, Server};
 use serde_json::Value;
 
 #[derive(LiveState, Clone, Debug, Default)]

@@ -5,6 +5,7 @@
 #![allow(missing_docs, missing_debug_implementations)]
 
 use livetemplate::prelude::*;
+use livetemplate::testing::TestPage;
 use serde_json::Value;
 
 #[derive(LiveState, Clone, Debug, Default)]

@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use livetemplate::core::group::GroupSigner;
 use livetemplate::prelude::*;
-use livetemplate::{AppBuilder, GroupId, MemoryStore, PersistStore, Server};
+use livetemplate::store::{MemoryStore, PersistStore};
+use livetemplate::testing::TestPage;
+use livetemplate::{AppBuilder, GroupId, Server};
 
 #[derive(LiveState, Clone, Debug, Default)]
 #[lvt(
@@ -270,7 +272,7 @@ impl Drop for TempDir {
 #[tokio::test]
 async fn the_generated_key_survives_a_restart_on_sled() {
     let dir = TempDir::new("restart");
-    let open = || livetemplate::SledStore::open(&dir.0).unwrap();
+    let open = || livetemplate::store::SledStore::open(&dir.0).unwrap();
     let server = start(counter(App::builder().store(open()))).await;
     let cookie = group_at(server.local_addr(), 5).await;
     server.shutdown().await.unwrap();
@@ -289,7 +291,7 @@ async fn the_generated_key_survives_a_restart_on_sled() {
     // The key is random per store, not a constant: another store refuses the cookie.
     if std::env::var_os(livetemplate::core::group::SECRET_KEY_ENV).is_none() {
         let other = TempDir::new("other");
-        let store = livetemplate::SledStore::open(&other.0).unwrap();
+        let store = livetemplate::store::SledStore::open(&other.0).unwrap();
         let server = start(counter(App::builder().store(store))).await;
         let resp = get(server.local_addr(), &[&format!("lvt_group={cookie}")]).await;
         assert!(resp.new_group_cookie().is_some());
@@ -303,7 +305,7 @@ async fn a_key_configured_after_a_generated_one_keeps_the_sessions() {
         return; // the first start must generate its key
     }
     let dir = TempDir::new("configured-later");
-    let open = || livetemplate::SledStore::open(&dir.0).unwrap();
+    let open = || livetemplate::store::SledStore::open(&dir.0).unwrap();
     let server = start(counter(App::builder().store(open()))).await;
     let cookie = group_at(server.local_addr(), 3).await;
     server.shutdown().await.unwrap();

@@ -18,7 +18,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use livetemplate::prelude::*;
-use livetemplate::{Controller, GroupId, PersistStore, SledStore};
+use livetemplate::store::{PersistStore, SledStore};
+use livetemplate::testing::TestPage;
+use livetemplate::{Controller, GroupId};
 use serde_json::{Value, json};
 
 const PATH: &str = "/todos";
@@ -1032,7 +1034,7 @@ async fn a_failed_migration_is_quarantined() {
 /// A store whose quarantine writes fail (a full disk, say), around a real in-memory store.
 #[derive(Debug, Default)]
 struct NoQuarantine {
-    inner: livetemplate::MemoryStore,
+    inner: livetemplate::store::MemoryStore,
     refuse: std::sync::atomic::AtomicBool,
 }
 

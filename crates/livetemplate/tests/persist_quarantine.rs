@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use livetemplate::core::persist::{self, PersistError};
 use livetemplate::prelude::*;
-use livetemplate::{Controller, GroupId, PersistStore, SledStore};
+use livetemplate::store::{PersistStore, SledStore};
+use livetemplate::testing::TestPage;
+use livetemplate::{Controller, GroupId};
 use serde_json::{Value, json};
 
 const PATH: &str = "/codes";

@@ -7,9 +7,11 @@
 
 use std::sync::Arc;
 
+use livetemplate::GroupId;
 use livetemplate::core::page::{Page, PageRoute, load_persisted};
 use livetemplate::prelude::*;
-use livetemplate::{GroupId, MemoryStore, PersistStore};
+use livetemplate::store::{MemoryStore, PersistStore};
+use livetemplate::testing::TestPage;
 use serde_json::Value;
 
 const PATH: &str = "/schema";
@@ -193,14 +195,14 @@ async fn garbage_in_the_store_gives_defaults() {
 async fn garbage_written_into_sled_gives_defaults() {
     let dir = std::env::temp_dir().join(format!("lvt-persist-schema-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = livetemplate::SledStore::open(&dir).unwrap();
+    let store = livetemplate::store::SledStore::open(&dir).unwrap();
     let group = GroupId::random();
     let good = livetemplate::core::state::encode_field(&String::from("kept")).unwrap();
     store.save(&group, PATH, &[("notes", good)]).await.unwrap();
     // Raw bytes under the field's key, bypassing the store's API.
     let mut key = group.as_str().as_bytes().to_vec();
     key.extend_from_slice(b"\0/schema\0count");
-    store.db().insert(key, &[0xde, 0xad, 0xbe, 0xef][..]).unwrap();
+    store.__insert_raw(&key, &[0xde, 0xad, 0xbe, 0xef]).unwrap();
 
     let mut state = V1 {
         count: 42,

@@ -4,6 +4,7 @@
 #![allow(missing_docs, missing_debug_implementations)]
 
 use livetemplate::prelude::*;
+use livetemplate::testing::TestPage;
 use serde_json::{Value, json};
 
 #[derive(LiveState, Clone, Debug, Default)]

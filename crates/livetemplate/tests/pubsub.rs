@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use livetemplate::core::app::{Outbound, run_connection};
 use livetemplate::core::{GroupId, Request};
 use livetemplate::prelude::*;
+use livetemplate::testing::TestPage;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 

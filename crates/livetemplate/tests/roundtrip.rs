@@ -5,6 +5,7 @@
 #![allow(missing_docs, missing_debug_implementations)]
 
 use livetemplate::prelude::*;
+use livetemplate::testing::TestPage;
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 

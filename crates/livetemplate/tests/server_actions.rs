@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use livetemplate::core::Request;
 use livetemplate::prelude::*;
+use livetemplate::testing::TestPage;
 use serde_json::json;
 
 #[derive(LiveState, Clone, Debug, Default)]

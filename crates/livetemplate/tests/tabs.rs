@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use livetemplate::core::GroupId;
 use livetemplate::prelude::*;
+use livetemplate::testing::TestPage;
 use serde_json::json;
 
 #[derive(LiveState, Clone, Debug, Default)]

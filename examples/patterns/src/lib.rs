@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use livetemplate::{App, SledStore};
+use livetemplate::App;
+use livetemplate::store::SledStore;
 
 pub mod pages;
 
@@ -68,7 +69,7 @@ impl Options {
 /// The app with every pattern page, storing persisted fields under `opts.data`.
 pub fn build_app(opts: &Options) -> livetemplate::Result<App> {
     std::fs::create_dir_all(&opts.data).map_err(|e| {
-        livetemplate::Error::config(format!("cannot create data directory `{}`: {e}", opts.data.display()))
+        livetemplate::Error::msg(format!("cannot create data directory `{}`: {e}", opts.data.display()))
     })?;
     let store = SledStore::open(opts.data.join("patterns.sled"))?;
     let mut builder = App::builder()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use example_patterns::pages::{counter, reconnection, thermostat};
 use livetemplate::core::page::Page;
 use livetemplate::core::{GroupId, MemoryStore, PageRoute, PersistStore};
-use livetemplate::prelude::*;
+use livetemplate::testing::TestPage;
 use serde_json::{Value, json};
 
 #[tokio::test]

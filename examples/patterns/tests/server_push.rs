@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use example_patterns::pages::server_push;
-use livetemplate::prelude::*;
+use livetemplate::testing::TestPage;
 use livetemplate::{App, GroupId};
 use serde_json::Value;
 

@@ -1,14 +1,17 @@
-//! Reading a no-JS form POST: `application/x-www-form-urlencoded` decoding and finding the
-//! action the clicked button names.
+//! The no-JS form POST: its content type, `application/x-www-form-urlencoded` decoding,
+//! finding the action the clicked button names, the form's fields as action data, and where
+//! the `303` afterwards goes.
 
-use livetemplate_core::normalize_action;
+use serde_json::Value;
+
+use crate::state::normalize_action;
 
 /// Decode an `application/x-www-form-urlencoded` body into `(name, value)` pairs, in order.
 ///
 /// `+` is a space and `%XX` a byte; a malformed escape is kept as written and bytes that are
 /// not UTF-8 become U+FFFD, as browsers do (the `form_urlencoded` crate, as for page URLs'
 /// queries in `Context::param`).
-pub(crate) fn parse_urlencoded(body: &[u8]) -> Vec<(String, String)> {
+pub fn parse_urlencoded(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
@@ -23,10 +26,15 @@ pub(crate) fn parse_urlencoded(body: &[u8]) -> Vec<(String, String)> {
 /// input that shares an action's name), then the first. Without such a field the page's
 /// `submit` action is used when it has one. The button's own field is left out of the data
 /// unless it carries a value, matching what the JS client sends.
-pub(crate) fn choose_action(
-    fields: Vec<(String, String)>,
-    actions: &[&str],
-) -> Option<(String, Vec<(String, String)>)> {
+///
+/// ```
+/// use livetemplate_core::transport::{choose_action, parse_urlencoded};
+/// let fields = parse_urlencoded(b"notes=hi&saveNotes=");
+/// let (action, data) = choose_action(fields, &["save_notes"]).unwrap();
+/// assert_eq!(action, "saveNotes");
+/// assert_eq!(data, [("notes".to_string(), "hi".to_string())]);
+/// ```
+pub fn choose_action(fields: Vec<(String, String)>, actions: &[&str]) -> Option<(String, Vec<(String, String)>)> {
     let known = |name: &str| actions.contains(&normalize_action(name).as_str());
     let pick = fields
         .iter()
@@ -43,6 +51,72 @@ pub(crate) fn choose_action(
         }
         None if actions.contains(&"submit") => Some(("submit".to_string(), fields)),
         None => None,
+    }
+}
+
+/// Form fields as action data: one string per name, an array when a name repeats.
+pub fn form_data(fields: &[(String, String)]) -> Value {
+    let mut map = serde_json::Map::new();
+    for (k, v) in fields {
+        match map.get_mut(k) {
+            None => {
+                map.insert(k.clone(), Value::String(v.clone()));
+            }
+            Some(Value::Array(a)) => a.push(Value::String(v.clone())),
+            Some(prev) => {
+                let first = prev.take();
+                *prev = Value::Array(vec![first, Value::String(v.clone())]);
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+/// Whether a POST's `Content-Type` is a urlencoded form (the only form body the no-JS path
+/// reads; parameters such as `charset` are ignored). On refusal, the media type it named,
+/// lower case (empty when there was none), for the 415 answer.
+///
+/// ```
+/// use livetemplate_core::transport::form::check_form_type;
+/// assert!(check_form_type(Some("application/x-www-form-urlencoded; charset=UTF-8")).is_ok());
+/// assert_eq!(check_form_type(Some("Multipart/Form-Data; boundary=x")), Err("multipart/form-data".into()));
+/// assert_eq!(check_form_type(None), Err(String::new()));
+/// ```
+pub fn check_form_type(content_type: Option<&str>) -> Result<(), String> {
+    let mime = content_type
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if mime == "application/x-www-form-urlencoded" {
+        Ok(())
+    } else {
+        Err(mime)
+    }
+}
+
+/// Where the `303` after a successful no-JS POST sends the browser: back to the page (`path`
+/// and its `query`), or where the action sent it (`navigated`: `ctx.redirect`'s URL, or
+/// `ctx.push_patch`'s, whose `?query` stays on the page's path).
+///
+/// ```
+/// use livetemplate_core::transport::form::after_post;
+/// assert_eq!(after_post("/todos", "", None), "/todos");
+/// assert_eq!(after_post("/todos", "page=2", None), "/todos?page=2");
+/// assert_eq!(after_post("/todos", "page=2", Some("?page=3")), "/todos?page=3");
+/// assert_eq!(after_post("/todos", "", Some("/login")), "/login");
+/// ```
+pub fn after_post(path: &str, query: &str, navigated: Option<&str>) -> String {
+    let (path, query) = match navigated {
+        None => (path, query),
+        Some(url) => match url.strip_prefix('?') {
+            Some(query) => (path, query),
+            None => (url, ""),
+        },
+    };
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
     }
 }
 

@@ -1,0 +1,243 @@
+//! The tree's model: a [`Tree`] owns its arenas (dynamic text, slot values, loop items,
+//! statics); nodes, lists and items are small copyable indices into them.
+
+use std::fmt;
+use std::num::NonZeroU32;
+
+/// The literal text of one template branch, split at its dynamic slots.
+///
+/// Statics are interned process-wide for the life of the process, like the templates they
+/// come from: equal statics are one allocation and compare by address.
+#[derive(PartialEq, Eq, Hash)]
+pub struct StaticsData {
+    pub(super) text: Box<str>,
+    pub(super) ends: Box<[u32]>,
+}
+
+impl StaticsData {
+    /// Number of literal parts (one more than the node's dynamic slots).
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when there are no parts (never the case for a built node).
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The literal part `i`.
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    /// Iterate over the parts.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+}
+
+impl fmt::Debug for StaticsData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Shared, interned statics.
+pub type Statics = &'static StaticsData;
+
+/// True when `a` and `b` are the same interned statics.
+#[inline]
+pub fn same_statics_ptr(a: Statics, b: Statics) -> bool {
+    std::ptr::eq(a, b)
+}
+
+/// A node's statics: an index into its tree's statics table ([`Tree::statics_of`]).
+///
+/// Nodes hold this small copyable index rather than the shared [`Statics`] themselves, so
+/// building and dropping a tree of many items touches no reference counts: a 1000-row list
+/// whose rows share their statics holds them once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StaticsId(NonZeroU32);
+
+impl StaticsId {
+    #[inline]
+    pub(super) fn new(index: usize) -> Self {
+        StaticsId(NonZeroU32::MIN.saturating_add(index as u32))
+    }
+
+    /// The index in [`Tree::statics`].
+    pub fn index(self) -> usize {
+        (self.0.get() - 1) as usize
+    }
+}
+
+/// One rendered template branch: its statics and the values of its dynamic slots.
+///
+/// Both live in the owning [`Tree`]: read them with [`Tree::statics_of`] and [`Tree::dyns`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Node {
+    /// Literal parts (one more than the slots): an entry of [`Tree::statics`].
+    pub statics: StaticsId,
+    /// The node's dynamic slot values: a span of [`Tree::dyns`].
+    pub dyns: Span,
+}
+
+/// A run of consecutive entries of one of a [`Tree`]'s arenas.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    /// Index of the first entry.
+    pub start: u32,
+    /// Number of entries.
+    pub len: u32,
+}
+
+impl Span {
+    #[inline]
+    pub(super) fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..(self.start + self.len) as usize
+    }
+}
+
+/// The value of one dynamic slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dyn {
+    /// An expression's escaped output: a range in [`Tree::text`].
+    Text(TextRange),
+    /// An `if`/`match`: the branch taken, or none.
+    Branch(Option<Node>),
+    /// A `for` loop.
+    List(List),
+}
+
+/// A byte range of a tree's dynamic text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextRange {
+    /// Start byte.
+    pub start: u32,
+    /// End byte (exclusive).
+    pub end: u32,
+}
+
+/// A rendered `for` loop.
+///
+/// Read its items with [`Tree::items`] and its `else` body with [`Tree::otherwise`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct List {
+    /// A span of [`Tree::items`]: one item per iteration or, when `otherwise` is set, the
+    /// `else` body as the only entry.
+    pub items: Span,
+    /// The loop ran no iteration and its `else` body ran.
+    pub otherwise: bool,
+}
+
+/// One loop iteration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Item {
+    /// The `data-key` of the item's root element, if it has one: a range in [`Tree::text`].
+    pub key: Option<TextRange>,
+    /// The iteration's content.
+    pub node: Node,
+}
+
+/// A whole rendered page: the root node, and the arenas its nodes point into.
+///
+/// A dropped tree hands its buffers to the next tree built on the same thread, so a live
+/// connection, which builds a tree and drops the previous one for every action, does not
+/// allocate them again.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    /// The root node.
+    pub root: Node,
+    /// All dynamic text of the tree (expression output, and item keys written in statics).
+    pub text: String,
+    /// The dynamic slot values of all nodes; each node's are consecutive.
+    pub dyns: Vec<Dyn>,
+    /// The items of all loops; each loop's are consecutive.
+    pub items: Vec<Item>,
+    /// The statics the nodes refer to by [`StaticsId`]; each distinct one is usually once.
+    pub statics: Vec<Statics>,
+}
+
+impl Tree {
+    /// The text of a dynamic slot.
+    pub fn text(&self, range: TextRange) -> &str {
+        &self.text[range.start as usize..range.end as usize]
+    }
+
+    /// The statics of `node`.
+    pub fn statics_of(&self, node: &Node) -> Statics {
+        self.statics[node.statics.index()]
+    }
+
+    /// The dynamic slot values of `node`.
+    pub fn dyns(&self, node: &Node) -> &[Dyn] {
+        &self.dyns[node.dyns.range()]
+    }
+
+    /// The items of `list` (none when its `else` body ran).
+    pub fn items(&self, list: &List) -> &[Item] {
+        if list.otherwise {
+            &[]
+        } else {
+            &self.items[list.items.range()]
+        }
+    }
+
+    /// The `else` body of `list`, when it ran.
+    pub fn otherwise(&self, list: &List) -> Option<&Node> {
+        if list.otherwise {
+            self.items.get(list.items.start as usize).map(|i| &i.node)
+        } else {
+            None
+        }
+    }
+
+    /// Bytes this tree holds on the heap (its arenas' capacity): what a live connection
+    /// keeps for the page between actions, besides the state.
+    pub fn heap_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.dyns.capacity() * std::mem::size_of::<Dyn>()
+            + self.items.capacity() * std::mem::size_of::<Item>()
+            + self.statics.capacity() * std::mem::size_of::<Statics>()
+    }
+
+    /// The key of `item`, if it has one.
+    pub fn key(&self, item: &Item) -> Option<&str> {
+        item.key.map(|r| self.text(r))
+    }
+
+    /// The HTML this tree stands for.
+    pub fn to_html(&self) -> String {
+        let mut out = String::with_capacity(self.text.len() * 2 + 64);
+        self.write_node(&self.root, &mut out);
+        out
+    }
+
+    /// Append the HTML of `node` to `out`.
+    pub fn write_node(&self, node: &Node, out: &mut String) {
+        let statics = self.statics_of(node);
+        let dyns = self.dyns(node);
+        for (i, dyn_) in dyns.iter().enumerate() {
+            out.push_str(statics.get(i));
+            self.write_dyn(dyn_, out);
+        }
+        out.push_str(statics.get(dyns.len()));
+    }
+
+    fn write_dyn(&self, dyn_: &Dyn, out: &mut String) {
+        match dyn_ {
+            Dyn::Text(r) => out.push_str(self.text(*r)),
+            Dyn::Branch(Some(node)) => self.write_node(node, out),
+            Dyn::Branch(None) => {}
+            Dyn::List(list) => {
+                for item in self.items(list) {
+                    self.write_node(&item.node, out);
+                }
+                if let Some(node) = self.otherwise(list) {
+                    self.write_node(node, out);
+                }
+            }
+        }
+    }
+}

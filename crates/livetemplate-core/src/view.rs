@@ -1,0 +1,269 @@
+//! The live view: a page running on one connection. It runs each action against its own
+//! state, saves the persisted fields, renders, diffs against the tree the client holds, and
+//! answers with a frame.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::BoxFuture;
+use crate::context::Navigation;
+use crate::diff::Encoder;
+use crate::error::Result;
+use crate::group::GroupId;
+use crate::hub::PersistSlot;
+use crate::page::{
+    At, Held, INTERNAL_ERRORS_LOG, LiveConnection, Page, Run, Services, catch, encode_persisted, lock_slot, persist,
+    query_of,
+};
+use crate::persist as persisted;
+use crate::protocol::ServerFrame;
+use crate::state::{Controller, LiveState};
+use crate::tree::Tree;
+
+/// A page running on one connection.
+pub(crate) struct LiveView<C: Controller> {
+    pub(crate) page: Arc<Page<C>>,
+    pub(crate) svc: Services,
+    pub(crate) conn: u64,
+    pub(crate) group: GroupId,
+    pub(crate) state: C::State,
+    pub(crate) tree: Tree,
+    pub(crate) encoder: Encoder,
+    pub(crate) saved: Vec<(&'static str, Vec<u8>)>,
+    /// Persisted fields not to save (see [`Held`]).
+    pub(crate) held: Held,
+    /// The group's persist slot for this page, when it has persisted fields.
+    pub(crate) slot: Option<Arc<PersistSlot>>,
+    /// The slot's count of saves when this view last loaded or saved the fields.
+    pub(crate) seen: u64,
+    /// The query string of the page's URL: the WebSocket's, then the last `push_patch`'s.
+    pub(crate) query: Arc<str>,
+}
+
+impl<C: Controller> LiveView<C> {
+    /// Load the persisted fields into this view's state; returns the fields not to save.
+    async fn load(&mut self) -> Held {
+        let svc = &self.svc;
+        persisted::load(
+            &mut self.state,
+            &*svc.store,
+            &svc.on_persist_error,
+            &self.group,
+            &self.page.path,
+        )
+        .await
+    }
+
+    /// Run an action and make the frame to send: the diff, or the error for the client.
+    async fn respond(&mut self, run: Run<'_>, reply_to: Option<u64>) -> Option<String> {
+        let action = match &run {
+            Run::Action { name, .. } => *name,
+            Run::Params => "handle_params",
+        };
+        match self.step(run, reply_to).await {
+            Ok(frame) => frame,
+            Err(err) if reply_to.is_none() => {
+                // A pushed action (trigger, publish, presence): the page may not handle it,
+                // or it failed; nobody is waiting for an answer.
+                if err.is_unknown_action() {
+                    tracing::debug!(page = %self.page.path, action, "pushed action not handled by this page");
+                } else if err.is_internal() {
+                    if INTERNAL_ERRORS_LOG.allow() {
+                        tracing::error!(page = %self.page.path, action, error = %err, "pushed action failed");
+                    }
+                } else {
+                    tracing::warn!(page = %self.page.path, action, error = %err, "pushed action failed");
+                }
+                None
+            }
+            Err(err) => {
+                // The user reads the action's own message; an internal failure reaches them
+                // only as a reference to this log line.
+                if let Some(error_ref) = err.reference()
+                    && INTERNAL_ERRORS_LOG.allow()
+                {
+                    tracing::error!(page = %self.page.path, action, error_ref, error = %err, "action failed");
+                }
+                Some(ServerFrame::error_frame(reply_to, &err.client_message()))
+            }
+        }
+    }
+
+    async fn step(&mut self, run: Run<'_>, reply_to: Option<u64>) -> Result<Option<String>> {
+        // Load, act and save as one step for the group's persisted fields: another tab's
+        // save since this view last looked is loaded first, so this action builds on it.
+        let slot = self.slot.clone();
+        let mut saves = lock_slot(&slot).await;
+        // Fields held back (their stored value could not be kept aside) are loaded again too:
+        // the store may take the quarantine copy now.
+        if let Some(count) = saves.as_deref().copied()
+            && (count != self.seen || !self.held.is_empty())
+        {
+            self.held = self.load().await;
+            self.saved = encode_persisted(&self.state);
+            self.seen = count;
+        }
+        // The one copy of the state per step: what a failure at any point below goes back to.
+        let backup = self.state.clone();
+        let at = At {
+            group: &self.group,
+            conn: Some(self.conn),
+            query: &self.query,
+        };
+        let mut effects = match run {
+            Run::Action {
+                name,
+                data,
+                from_client,
+            } => match self
+                .page
+                .run_action(&mut self.state, name, data, &at, &self.svc.hub, from_client)
+                .await
+            {
+                Ok(e) => e,
+                Err(err) => {
+                    self.state = backup;
+                    return Err(err);
+                }
+            },
+            Run::Params => match self.page.run_params(&mut self.state, &at, &self.svc.hub).await {
+                Ok(e) => e,
+                Err(err) => {
+                    self.state = backup;
+                    return Err(err);
+                }
+            },
+        };
+        if let Some(Navigation::Patch(url)) = &effects.navigate {
+            // The browser's URL changes: `handle_params` runs for it, and later actions see
+            // its query.
+            self.query = query_of(url);
+            let at = At {
+                group: &self.group,
+                conn: Some(self.conn),
+                query: &self.query,
+            };
+            match self.page.run_params(&mut self.state, &at, &self.svc.hub).await {
+                Ok(more) => effects.extend(more),
+                Err(err) => {
+                    self.state = backup;
+                    return Err(err);
+                }
+            }
+        }
+        let tree = match self.state.render_tree() {
+            Ok(t) => t,
+            Err(err) => {
+                self.state = backup;
+                return Err(err);
+            }
+        };
+        let after = encode_persisted(&self.state);
+        match persist(
+            &self.svc,
+            &self.group,
+            &self.page.path,
+            &self.saved,
+            &after,
+            &self.held,
+            Some(self.conn),
+        )
+        .await
+        {
+            Ok(true) => {
+                self.saved = after;
+                if let Some(count) = saves.as_mut() {
+                    **count += 1;
+                    self.seen = **count;
+                }
+            }
+            Ok(false) => {}
+            Err(err) => {
+                self.state = backup;
+                return Err(err);
+            }
+        }
+        let navigate = effects.navigate.take();
+        let events = std::mem::take(&mut effects.events);
+        // Queued publishes go out only now: the action succeeded and its state is durable.
+        effects.apply(&self.svc.hub, Some(self.conn)).await;
+        let mut frame = self.encoder.diff(&self.tree, &tree, reply_to);
+        self.tree = tree;
+        if let Some(nav) = &navigate {
+            frame.navigation(nav);
+        }
+        frame.events(&events);
+        Ok(frame.finish())
+    }
+}
+
+impl<C: Controller> LiveConnection for LiveView<C> {
+    fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
+        let run = Run::Action {
+            name: action,
+            data,
+            from_client: true,
+        };
+        Box::pin(self.respond(run, reply_to))
+    }
+
+    fn handle_push<'a>(&'a mut self, action: &'a str, data: Value) -> BoxFuture<'a, Option<String>> {
+        let run = Run::Action {
+            name: action,
+            data,
+            from_client: false,
+        };
+        Box::pin(self.respond(run, None))
+    }
+
+    fn params<'a>(&'a mut self, url: &'a str, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            self.query = query_of(url);
+            self.respond(Run::Params, reply_to).await
+        })
+    }
+
+    fn reload(&mut self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async move {
+            let slot = self.slot.clone();
+            let saves = lock_slot(&slot).await;
+            self.held = self.load().await;
+            self.saved = encode_persisted(&self.state);
+            if let Some(count) = saves.as_deref() {
+                self.seen = *count;
+            }
+            drop(saves);
+            let tree = match self.state.render_tree() {
+                Ok(t) => t,
+                Err(err) => {
+                    tracing::warn!(page = %self.page.path, error = %err, "render after reload failed");
+                    return None;
+                }
+            };
+            let frame = self.encoder.diff_frame(&self.tree, &tree, None);
+            self.tree = tree;
+            frame
+        })
+    }
+
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let mut this = self;
+            let at = At {
+                group: &this.group,
+                conn: Some(this.conn),
+                query: &this.query,
+            };
+            let mut ctx = this.page.context("disconnect", Value::Null, &at, &this.svc.hub);
+            let page = this.page.clone();
+            if let Err(err) = catch(page.controller.on_disconnect(&mut this.state, &mut ctx)).await {
+                if err.is_internal() {
+                    tracing::error!(page = %page.path, error = %err, "on_disconnect failed");
+                } else {
+                    tracing::warn!(page = %page.path, error = %err, "on_disconnect failed");
+                }
+            }
+        })
+    }
+}

@@ -141,6 +141,9 @@ live_template!(
 live_template!(Imports, ImportsCtrl, template = "rt/import.html");
 live_template!(ChildMacro, ChildMacroCtrl, template = "rt/child_macro.html");
 live_template!(SuperChain, SuperChainCtrl, template = "rt/leaf.html");
+// A macro overridden at each of three levels of `extends`: a block body calls the macro of
+// the template it was written in (then of the templates it is rendered inside), as askama does.
+live_template!(MacroOverride, MacroOverrideCtrl, template = "rt/ovr_child.html");
 
 /// A generic controller (`impl<S: …> Ctl<S>` under `#[actions]`), usable with every state.
 pub struct Generic<S>(std::marker::PhantomData<fn() -> S>);
@@ -330,5 +333,6 @@ roundtrip_tests! {
     import_macro_file => Imports, ImportsCtrl;
     child_macro_and_super => ChildMacro, ChildMacroCtrl;
     super_over_two_levels_with_import => SuperChain, SuperChainCtrl;
+    macro_overridden_over_three_levels => MacroOverride, MacroOverrideCtrl;
     generic_controller => Imports, Generic::<Imports>::default();
 }

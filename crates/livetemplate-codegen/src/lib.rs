@@ -13,6 +13,7 @@
 
 mod actions;
 mod check;
+mod config;
 mod live_state;
 mod template;
 

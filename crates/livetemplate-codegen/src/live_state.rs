@@ -6,12 +6,15 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Field, Fields, LitInt, LitStr, Path};
 
+use crate::config::{Config, Delims};
 use crate::template::{Flattener, Loader, Origin, check_names, mark, read_template};
 
 struct Options {
     template: Option<LitStr>,
     source: Option<LitStr>,
     ext: Option<LitStr>,
+    /// A syntax of `askama.toml` other than its default.
+    syntax: Option<LitStr>,
     krate: Path,
 }
 
@@ -20,6 +23,7 @@ fn parse_options(input: &DeriveInput, errors: &mut Vec<syn::Error>) -> Options {
         template: None,
         source: None,
         ext: None,
+        syntax: None,
         krate: syn::parse_quote!(::livetemplate),
     };
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("lvt")) {
@@ -29,13 +33,14 @@ fn parse_options(input: &DeriveInput, errors: &mut Vec<syn::Error>) -> Options {
                 "template" | "path" => opts.template = Some(meta.value()?.parse()?),
                 "source" => opts.source = Some(meta.value()?.parse()?),
                 "ext" => opts.ext = Some(meta.value()?.parse()?),
+                "syntax" => opts.syntax = Some(meta.value()?.parse()?),
                 "crate" => {
                     let s: LitStr = meta.value()?.parse()?;
                     opts.krate = s.parse()?;
                 }
                 _ => {
                     return Err(meta.error(format!(
-                        "unknown `lvt` key `{key}`; expected one of: template, source, ext, crate"
+                        "unknown `lvt` key `{key}`; expected one of: template, source, ext, syntax, crate"
                     )));
                 }
             }
@@ -149,8 +154,24 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         }
     }
 
+    // askama.toml: template directories and delimiters.
+    let config = Config::read(root).unwrap_or_else(|e| {
+        errors.push(syn::Error::new(Span::call_site(), e));
+        Config::default()
+    });
+    let delims = match config.syntax(opts.syntax.as_ref().map(LitStr::value).as_deref()) {
+        Ok(d) => d.clone(),
+        Err(e) => {
+            errors.push(syn::Error::new(
+                opts.syntax.as_ref().map_or_else(Span::call_site, LitStr::span),
+                e,
+            ));
+            Delims::default()
+        }
+    };
+
     // Template source.
-    let mut loader = Loader::new(root);
+    let mut loader = Loader::with_config(root, &config.dirs, delims);
     let mut marked = None;
     let mut ext = opts.ext.as_ref().map(|e| e.value());
     match (&opts.template, &opts.source) {
@@ -168,7 +189,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
                     }
                     let origin = Origin::file(Some(&path));
                     match (Flattener { loader: &mut loader }).flatten_root(&src, &origin) {
-                        Ok(flat) => match mark(&flat) {
+                        Ok(flat) => match mark(&flat, &loader.delims) {
                             Ok(m) => marked = Some(m),
                             Err(e) => errors.push(syn::Error::new(t.span(), format!("template `{}`: {e}", t.value()))),
                         },
@@ -178,7 +199,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             },
         },
         (None, Some(s)) => match (Flattener { loader: &mut loader }).flatten_root(&s.value(), &Origin::file(None)) {
-            Ok(flat) => match mark(&flat) {
+            Ok(flat) => match mark(&flat, &loader.delims) {
                 Ok(m) => marked = Some(m),
                 Err(e) => errors.push(syn::Error::new(s.span(), format!("template source: {e}"))),
             },
@@ -226,6 +247,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         (_, Some(s)) => quote!(source = #s, ext = #ext_lit),
         _ => quote!(),
     };
+    let syntax_attr = opts.syntax.as_ref().map(|s| quote!(syntax = #s,));
     let deps = loader.files.iter().map(|p| {
         let p = LitStr::new(&p.to_string_lossy(), Span::call_site());
         quote!(
@@ -279,7 +301,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             #(#deps)*
 
             #[derive(#template_derive)]
-            #[template(source = #marked_lit, ext = #ext_lit, askama = __lvt::askama)]
+            #[template(source = #marked_lit, ext = #ext_lit, #syntax_attr askama = __lvt::askama)]
             struct #marked_ty<'a> {
                 __lvt_state: &'a #name,
                 __lvt_cell: &'a __lvt::MarkQueue,
@@ -300,7 +322,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             }
 
             #[derive(#template_derive)]
-            #[template(#plain_attr, askama = __lvt::askama)]
+            #[template(#plain_attr, #syntax_attr askama = __lvt::askama)]
             struct #plain_ty<'a> {
                 __lvt_state: &'a #name,
             }

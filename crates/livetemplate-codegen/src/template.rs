@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use livetemplate_contract::mark;
 
+use crate::config::Delims;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TagKind {
     Expr,
@@ -35,34 +37,35 @@ fn is_ws_mark(c: u8) -> bool {
     matches!(c, b'-' | b'+' | b'~')
 }
 
-/// Split `src` into literal text and tags.
-fn lex(src: &str) -> Result<Vec<Token<'_>>, String> {
+/// Split `src` into literal text and tags, under the delimiters `d`.
+fn lex<'s>(src: &'s str, d: &Delims) -> Result<Vec<Token<'s>>, String> {
     let b = src.as_bytes();
+    // Longest opener first, so an opener that is a prefix of another does not win.
+    let mut openers = [
+        (d.expr_start.as_bytes(), d.expr_end.as_bytes(), TagKind::Expr),
+        (d.block_start.as_bytes(), d.block_end.as_bytes(), TagKind::Block),
+        (d.comment_start.as_bytes(), d.comment_end.as_bytes(), TagKind::Comment),
+    ];
+    openers.sort_by_key(|(open, _, _)| std::cmp::Reverse(open.len()));
     let mut out = Vec::new();
     let mut i = 0;
     let mut lit_start = 0;
-    while i + 1 < b.len() {
-        if b[i] != b'{' || !matches!(b[i + 1], b'{' | b'%' | b'#') {
+    while i < b.len() {
+        let Some(&(open, close, kind)) = openers.iter().find(|(open, _, _)| b[i..].starts_with(open)) else {
             i += 1;
             continue;
-        }
-        let kind = match b[i + 1] {
-            b'{' => TagKind::Expr,
-            b'%' => TagKind::Block,
-            _ => TagKind::Comment,
         };
         if lit_start < i {
             out.push(Token::Lit(&src[lit_start..i]));
         }
         let start = i;
         let end = match kind {
-            TagKind::Comment => find_comment_end(b, i)?,
-            TagKind::Expr => find_tag_end(b, i + 2, b'}')?,
-            TagKind::Block => find_tag_end(b, i + 2, b'%')?,
+            TagKind::Comment => find_comment_end(b, i, open, close)?,
+            _ => find_tag_end(b, i + open.len(), close)?,
         };
         // `end` is the index just past the closing delimiter.
-        let body_start = start + 2;
-        let body_end = end - 2;
+        let body_start = start + open.len();
+        let body_end = end - close.len();
         let mut is = body_start;
         let mut ie = body_end;
         let ws_l = if is < ie && is_ws_mark(b[is]) {
@@ -89,14 +92,15 @@ fn lex(src: &str) -> Result<Vec<Token<'_>>, String> {
         // `{% raw %}`: everything up to `{% endraw %}` is literal.
         if kind == TagKind::Block && keyword(&src[is..ie]).0 == "raw" {
             let rest = &src[end..];
+            let (bs, be) = (d.block_start.as_str(), d.block_end.as_bytes());
             let mut search = 0;
             loop {
-                let Some(p) = rest[search..].find("{%") else {
-                    return Err("unclosed `{% raw %}`".into());
+                let Some(p) = rest[search..].find(bs) else {
+                    return Err(format!("unclosed `{bs} raw {}`", d.block_end));
                 };
                 let p = search + p;
-                let tag_end = find_tag_end(rest.as_bytes(), p + 2, b'%')?;
-                let tag = &rest[p + 2..tag_end - 2];
+                let tag_end = find_tag_end(rest.as_bytes(), p + bs.len(), be)?;
+                let tag = &rest[p + bs.len()..tag_end - be.len()];
                 let tag = tag.trim_matches(|c: char| c.is_whitespace() || matches!(c, '-' | '+' | '~'));
                 if tag == "endraw" {
                     if p > 0 {
@@ -104,13 +108,12 @@ fn lex(src: &str) -> Result<Vec<Token<'_>>, String> {
                     }
                     let full = &rest[p..tag_end];
                     let tb = full.as_bytes();
-                    let ws_l = is_ws_mark(tb[2]).then(|| tb[2] as char);
-                    let ws_r = is_ws_mark(tb[tb.len() - 3]).then(|| tb[tb.len() - 3] as char);
+                    let (l, r) = (tb[bs.len()], tb[tb.len() - be.len() - 1]);
                     out.push(Token::Tag {
                         kind: TagKind::Block,
                         full,
-                        ws_l,
-                        ws_r,
+                        ws_l: is_ws_mark(l).then_some(l as char),
+                        ws_r: is_ws_mark(r).then_some(r as char),
                         inner: "endraw",
                     });
                     i = end + tag_end;
@@ -127,16 +130,16 @@ fn lex(src: &str) -> Result<Vec<Token<'_>>, String> {
     Ok(out)
 }
 
-fn find_comment_end(b: &[u8], start: usize) -> Result<usize, String> {
+fn find_comment_end(b: &[u8], start: usize, open: &[u8], close: &[u8]) -> Result<usize, String> {
     let mut depth = 0usize;
     let mut i = start;
-    while i + 1 < b.len() {
-        if b[i] == b'{' && b[i + 1] == b'#' {
+    while i < b.len() {
+        if b[i..].starts_with(open) {
             depth += 1;
-            i += 2;
-        } else if b[i] == b'#' && b[i + 1] == b'}' {
+            i += open.len();
+        } else if b[i..].starts_with(close) {
             depth -= 1;
-            i += 2;
+            i += close.len();
             if depth == 0 {
                 return Ok(i);
             }
@@ -144,12 +147,12 @@ fn find_comment_end(b: &[u8], start: usize) -> Result<usize, String> {
             i += 1;
         }
     }
-    Err("unclosed comment `{#`".into())
+    Err(format!("unclosed comment `{}`", String::from_utf8_lossy(open)))
 }
 
-/// Find the end of a tag whose body starts at `i`, closing with `close` + `}`; skips string
-/// and char literals.
-fn find_tag_end(b: &[u8], mut i: usize, close: u8) -> Result<usize, String> {
+/// Find the end of a tag whose body starts at `i`, closing with `close`; skips string and
+/// char literals.
+fn find_tag_end(b: &[u8], mut i: usize, close: &[u8]) -> Result<usize, String> {
     while i < b.len() {
         match b[i] {
             b'"' => {
@@ -185,11 +188,11 @@ fn find_tag_end(b: &[u8], mut i: usize, close: u8) -> Result<usize, String> {
                     };
                 }
             }
-            c if c == close && i + 1 < b.len() && b[i + 1] == b'}' => return Ok(i + 2),
+            _ if b[i..].starts_with(close) => return Ok(i + close.len()),
             _ => i += 1,
         }
     }
-    Err(format!("unclosed tag: expected `{}}}`", close as char))
+    Err(format!("unclosed tag: expected `{}`", String::from_utf8_lossy(close)))
 }
 
 /// The first word of a block tag and the rest.
@@ -197,10 +200,6 @@ fn keyword(inner: &str) -> (&str, &str) {
     let t = inner.trim_start();
     let end = t.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(t.len());
     (&t[..end], t[end..].trim())
-}
-
-fn ws(c: Option<char>) -> String {
-    c.map(String::from).unwrap_or_default()
 }
 
 /// Where a piece of template source comes from, for error messages: the file (or the
@@ -274,7 +273,10 @@ fn offset_in(whole: &str, part: &str) -> usize {
 /// Parse `src` with askama's own parser so syntax mistakes are reported as askama reports
 /// them, with the user's file and line, before any rewriting.
 pub(crate) fn check_syntax(loader: &Loader, src: &str, origin: &Origin) -> Result<(), TemplateError> {
-    let syntax = askama_parser::Syntax::default();
+    let syntax = loader
+        .delims
+        .parser_syntax()
+        .map_err(|e| TemplateError { msg: e, place: None })?;
     match askama_parser::Ast::from_str(src, None, &syntax) {
         Ok(_) => Ok(()),
         Err(e) => {
@@ -287,7 +289,9 @@ pub(crate) fn check_syntax(loader: &Loader, src: &str, origin: &Origin) -> Resul
 /// Names the templates read that are neither a field (`fields`) nor bound anywhere in them:
 /// one error per name and place, with the user's file and line.
 pub(crate) fn check_names(loader: &Loader, fields: &std::collections::HashSet<String>) -> Vec<TemplateError> {
-    let syntax = askama_parser::Syntax::default();
+    let Ok(syntax) = loader.delims.parser_syntax() else {
+        return Vec::new();
+    };
     let parsed: Vec<_> = loader
         .sources
         .iter()
@@ -375,6 +379,8 @@ pub(crate) struct Loader {
     pub(crate) files: Vec<PathBuf>,
     /// Every template source read (the root and each file once), for the name check.
     sources: Vec<(Origin, String)>,
+    /// The delimiters of the template's syntax.
+    pub(crate) delims: Delims,
     /// Every macro definition read.
     macros: Vec<MacroDef>,
     /// Interned scopes and their ids.
@@ -388,12 +394,15 @@ pub(crate) struct Loader {
 }
 
 impl Loader {
+    /// A loader over `templates/` with the default syntax.
+    #[cfg(test)]
     pub(crate) fn new(root: &Path) -> Self {
-        Self::with_dirs(root, Vec::new())
+        Self::with_config(root, &[], Delims::default())
     }
 
-    /// A loader over `dirs` (relative to `root`; `templates` when empty).
-    pub(crate) fn with_dirs(root: &Path, dirs: Vec<String>) -> Self {
+    /// A loader over `dirs` (relative to `root`; `templates` when empty), reading templates
+    /// written with the delimiters `delims`.
+    pub(crate) fn with_config(root: &Path, dirs: &[String], delims: Delims) -> Self {
         let mut dirs: Vec<PathBuf> = dirs.iter().map(|d| root.join(d)).collect();
         if dirs.is_empty() {
             dirs.push(root.join("templates"));
@@ -403,6 +412,7 @@ impl Loader {
             dirs,
             files: Vec::new(),
             sources: Vec::new(),
+            delims,
             macros: Vec::new(),
             scopes: Vec::new(),
             scope_ids: HashMap::new(),
@@ -509,8 +519,8 @@ fn string_arg(rest: &str) -> Option<&str> {
 
 /// Every `{% block name %}…{% endblock %}` body (nested ones too) of `src` (which starts at
 /// `origin` and has the macro scope `scope`), with its place and inner whitespace control.
-fn collect_blocks(src: &str, origin: &Origin, scope: ScopeId) -> Result<HashMap<String, Body>, String> {
-    let toks = lex(src)?;
+fn collect_blocks(src: &str, d: &Delims, origin: &Origin, scope: ScopeId) -> Result<HashMap<String, Body>, String> {
+    let toks = lex(src, d)?;
     let mut out = HashMap::new();
     let mut stack: Vec<(String, usize, Option<char>)> = Vec::new();
     for t in &toks {
@@ -574,8 +584,8 @@ fn macro_end(toks: &[Token<'_>], open: usize) -> Option<usize> {
 
 /// The macro definitions and imports of `src` outside blocks (askama's template context;
 /// a child template's other text outside blocks is dropped).
-fn top_level(src: &str, origin: &Origin) -> Result<Vec<TopItem>, String> {
-    let toks = lex(src)?;
+fn top_level(src: &str, d: &Delims, origin: &Origin) -> Result<Vec<TopItem>, String> {
+    let toks = lex(src, d)?;
     let mut out = Vec::new();
     let mut block_depth = 0usize;
     let mut i = 0;
@@ -737,14 +747,24 @@ impl Flattener<'_> {
             let def = self.loader.macros[id].clone();
             let renamed = format!("__lvt_s{scope}_{}", def.signature);
             let inner = self.flatten(&def.body, &def.origin, &Overrides::new(), &[], scope, 1)?;
-            out.push_str(&format!("{{% macro {renamed} {}%}}", ws(def.ws_inner.0)));
+            out.push_str(
+                &self
+                    .loader
+                    .delims
+                    .block(None, &format!("macro {renamed}"), def.ws_inner.0),
+            );
             out.push_str(&inner);
             let end_name = if def.end_name {
                 format!(" __lvt_s{scope}_{name}")
             } else {
                 String::new()
             };
-            out.push_str(&format!("{{%{} endmacro{end_name} %}}", ws(def.ws_inner.1)));
+            out.push_str(
+                &self
+                    .loader
+                    .delims
+                    .block(def.ws_inner.1, &format!("endmacro{end_name}"), None),
+            );
         }
         out.push_str(&body);
         Ok(out)
@@ -777,7 +797,8 @@ impl Flattener<'_> {
                 "templates import each other too deeply (a cycle?)",
             ));
         }
-        let items = top_level(src, origin).map_err(|e| TemplateError::at(self.loader, origin, src, 0, e))?;
+        let items = top_level(src, &self.loader.delims, origin)
+            .map_err(|e| TemplateError::at(self.loader, origin, src, 0, e))?;
         let mut scope = Scope::default();
         for item in items {
             match item {
@@ -808,9 +829,9 @@ impl Flattener<'_> {
         depth: usize,
     ) -> Result<String, TemplateError> {
         let scope = self.loader.merge(body.scope, outer);
-        let mut out = format!("{{# {}#}}", ws(body.ws_inner.0));
+        let mut out = self.loader.delims.comment(None, body.ws_inner.0);
         out.push_str(&self.flatten(&body.src, &body.origin, overrides, supers, scope, depth + 1)?);
-        out.push_str(&format!("{{#{} #}}", ws(body.ws_inner.1)));
+        out.push_str(&self.loader.delims.comment(body.ws_inner.1, None));
         Ok(out)
     }
 
@@ -855,7 +876,7 @@ impl Flattener<'_> {
                 "templates include or extend each other too deeply (a cycle?)".into(),
             ));
         }
-        let toks = lex(src).map_err(|e| err(self.loader, 0, e))?;
+        let toks = lex(src, &self.loader.delims).map_err(|e| err(self.loader, 0, e))?;
         // extends: this template's blocks join the overrides (after the deeper children's)
         // and the parent is rendered; its macros and imports are in the blocks' scope.
         for t in &toks {
@@ -875,7 +896,9 @@ impl Flattener<'_> {
                         .ok_or_else(|| err(self.loader, at, "`extends` needs a string path".into()))?;
                     let own = self.own_scope(src, origin, depth)?;
                     let mut chains = overrides.clone();
-                    for (k, body) in collect_blocks(src, origin, own).map_err(|e| err(self.loader, at, e))? {
+                    for (k, body) in
+                        collect_blocks(src, &self.loader.delims, origin, own).map_err(|e| err(self.loader, at, e))?
+                    {
                         chains.entry(k).or_default().push(body);
                     }
                     let (path, parent) = self.load(name, origin, src, at)?;
@@ -906,9 +929,9 @@ impl Flattener<'_> {
                             "`super()` outside a block that overrides a parent's block".into(),
                         ));
                     };
-                    out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
+                    out.push_str(&self.loader.delims.comment(*ws_l, None));
                     out.push_str(&self.flatten_body(parent, overrides, rest, scope, depth)?);
-                    out.push_str(&format!("{{# {}#}}", ws(*ws_r)));
+                    out.push_str(&self.loader.delims.comment(None, *ws_r));
                 }
                 Token::Tag {
                     kind: TagKind::Expr,
@@ -954,7 +977,7 @@ impl Flattener<'_> {
                             let inc_origin = Origin::file(Some(&path));
                             let own = self.own_scope(&inc, &inc_origin, depth + 1)?;
                             let inc_scope = self.loader.merge(own, scope);
-                            out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
+                            out.push_str(&self.loader.delims.comment(*ws_l, None));
                             out.push_str(&self.flatten(
                                 &inc,
                                 &inc_origin,
@@ -963,12 +986,12 @@ impl Flattener<'_> {
                                 inc_scope,
                                 depth + 1,
                             )?);
-                            out.push_str(&format!("{{# {}#}}", ws(*ws_r)));
+                            out.push_str(&self.loader.delims.comment(None, *ws_r));
                         }
                         // Imports are in the scope; what is left is their whitespace control.
                         "import" => {
-                            out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
-                            out.push_str(&format!("{{# {}#}}", ws(*ws_r)));
+                            out.push_str(&self.loader.delims.comment(*ws_l, None));
+                            out.push_str(&self.loader.delims.comment(None, *ws_r));
                         }
                         // Definitions are written before the template, once per scope they
                         // are called in; what is left is their outer whitespace control.
@@ -979,8 +1002,8 @@ impl Flattener<'_> {
                                 Token::Tag { ws_r, .. } => *ws_r,
                                 Token::Lit(_) => None,
                             };
-                            out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
-                            out.push_str(&format!("{{# {}#}}", ws(end_ws)));
+                            out.push_str(&self.loader.delims.comment(*ws_l, None));
+                            out.push_str(&self.loader.delims.comment(None, end_ws));
                             i = end;
                         }
                         "call" => match call_target(inner) {
@@ -1036,9 +1059,9 @@ impl Flattener<'_> {
                                 scope,
                             });
                             let first = chain.remove(0);
-                            out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
+                            out.push_str(&self.loader.delims.comment(*ws_l, None));
                             out.push_str(&self.flatten_body(&first, overrides, &chain, scope, depth)?);
-                            out.push_str(&format!("{{# {}#}}", ws(end_ws)));
+                            out.push_str(&self.loader.delims.comment(None, end_ws));
                             i = j;
                         }
                         _ => out.push_str(full),
@@ -1062,13 +1085,13 @@ enum Open {
     Other,
 }
 
-fn m(ws_l: Option<char>, code: u32, ws_r: Option<char>) -> String {
-    format!("{{{{{} self.__lvt_m({code})|safe {}}}}}", ws(ws_l), ws(ws_r))
+fn m(d: &Delims, ws_l: Option<char>, code: u32, ws_r: Option<char>) -> String {
+    d.expr(ws_l, &format!("self.__lvt_m({code})|safe"), ws_r)
 }
 
 /// Wrap every expression, branch and loop of a flattened template in markers.
-pub(crate) fn mark(src: &str) -> Result<String, String> {
-    let toks = lex(src)?;
+pub(crate) fn mark(src: &str, d: &Delims) -> Result<String, String> {
+    let toks = lex(src, d)?;
     let mut out = String::with_capacity(src.len() * 2);
     let mut stack: Vec<Open> = Vec::new();
     let mut capture = 0usize;
@@ -1097,11 +1120,11 @@ pub(crate) fn mark(src: &str) -> Result<String, String> {
                 if capture > 0 || macro_call {
                     out.push_str(full);
                 } else {
-                    out.push_str(&m(ws_l, mark::EXPR_OPEN, None));
-                    out.push_str("{{");
+                    out.push_str(&m(d, ws_l, mark::EXPR_OPEN, None));
+                    out.push_str(&d.expr_start);
                     out.push_str(inner);
-                    out.push_str("}}");
-                    out.push_str(&m(None, mark::EXPR_CLOSE, ws_r));
+                    out.push_str(&d.expr_end);
+                    out.push_str(&m(d, None, mark::EXPR_CLOSE, ws_r));
                 }
             }
             TagKind::Block => {
@@ -1115,22 +1138,20 @@ pub(crate) fn mark(src: &str) -> Result<String, String> {
                         _ => {}
                     }
                     if capture == 0 && stack.pop() == Some(Open::Filter) {
-                        out.push_str(&format!("{{%{} {} %}}", ws(ws_l), inner.trim()));
-                        out.push_str(&m(None, mark::EXPR_CLOSE, ws_r));
+                        out.push_str(&d.block(ws_l, inner.trim(), None));
+                        out.push_str(&m(d, None, mark::EXPR_CLOSE, ws_r));
                     } else {
                         out.push_str(full);
                     }
                     continue;
                 }
-                let plain = |ws_l: Option<char>, ws_r: Option<char>| {
-                    format!("{{%{} {} {}%}}", ws(ws_l), inner.trim(), ws(ws_r))
-                };
+                let plain = |ws_l: Option<char>, ws_r: Option<char>| d.block(ws_l, inner.trim(), ws_r);
                 match kw {
                     "if" => {
                         stack.push(Open::If);
-                        out.push_str(&m(ws_l, mark::BRANCH_OPEN, None));
+                        out.push_str(&m(d, ws_l, mark::BRANCH_OPEN, None));
                         out.push_str(&plain(None, None));
-                        out.push_str(&m(None, mark::BRANCH_BODY, ws_r));
+                        out.push_str(&m(d, None, mark::BRANCH_BODY, ws_r));
                     }
                     "elif" | "else" => {
                         let code = match stack.last() {
@@ -1139,22 +1160,22 @@ pub(crate) fn mark(src: &str) -> Result<String, String> {
                             _ => return Err(format!("`{kw}` outside `if`, `match` or `for`")),
                         };
                         out.push_str(&plain(ws_l, None));
-                        out.push_str(&m(None, code, ws_r));
+                        out.push_str(&m(d, None, code, ws_r));
                     }
                     "when" => {
                         out.push_str(&plain(ws_l, None));
-                        out.push_str(&m(None, mark::BRANCH_BODY, ws_r));
+                        out.push_str(&m(d, None, mark::BRANCH_BODY, ws_r));
                     }
                     "match" => {
                         stack.push(Open::Match);
-                        out.push_str(&m(ws_l, mark::BRANCH_OPEN, None));
+                        out.push_str(&m(d, ws_l, mark::BRANCH_OPEN, None));
                         out.push_str(&plain(None, ws_r));
                     }
                     "for" => {
                         stack.push(Open::For);
-                        out.push_str(&m(ws_l, mark::LOOP_OPEN, None));
+                        out.push_str(&m(d, ws_l, mark::LOOP_OPEN, None));
                         out.push_str(&plain(None, None));
-                        out.push_str(&m(None, mark::LOOP_ITEM, ws_r));
+                        out.push_str(&m(d, None, mark::LOOP_ITEM, ws_r));
                     }
                     "endif" | "endmatch" | "endfor" => {
                         let (want, code) = match kw {
@@ -1166,11 +1187,11 @@ pub(crate) fn mark(src: &str) -> Result<String, String> {
                             return Err(format!("`{kw}` does not close the innermost block"));
                         }
                         out.push_str(&plain(ws_l, None));
-                        out.push_str(&m(None, code, ws_r));
+                        out.push_str(&m(d, None, code, ws_r));
                     }
                     "filter" => {
                         capture = 1;
-                        out.push_str(&m(ws_l, mark::EXPR_OPEN, None));
+                        out.push_str(&m(d, ws_l, mark::EXPR_OPEN, None));
                         out.push_str(&plain(None, ws_r));
                         stack.push(Open::Filter);
                     }
@@ -1204,7 +1225,7 @@ mod tests {
 
     #[test]
     fn lexes_tags_with_strings_and_ws() {
-        let toks = lex("a{{- \"}}\" +}}b{%~ if x -%}{# c {# d #} #}").unwrap();
+        let toks = lex("a{{- \"}}\" +}}b{%~ if x -%}{# c {# d #} #}", &Delims::default()).unwrap();
         assert_eq!(toks.len(), 5);
         match &toks[1] {
             Token::Tag { ws_l, ws_r, inner, .. } => {
@@ -1218,7 +1239,11 @@ mod tests {
 
     #[test]
     fn marks_expressions_and_blocks() {
-        let out = mark("<p>{{- x }}</p>{% if a -%} y {%- else %}z{% endif %}").unwrap();
+        let out = mark(
+            "<p>{{- x }}</p>{% if a -%} y {%- else %}z{% endif %}",
+            &Delims::default(),
+        )
+        .unwrap();
         assert_eq!(
             out,
             "<p>{{- self.__lvt_m(1)|safe }}{{ x }}{{ self.__lvt_m(2)|safe }}</p>\
@@ -1297,7 +1322,7 @@ mod tests {
             ],
         );
         let out = flatten_file(&root, "c.html").unwrap();
-        let rendered: String = lex(&out)
+        let rendered: String = lex(&out, &Delims::default())
             .unwrap()
             .iter()
             .filter_map(|t| match t {
@@ -1368,7 +1393,7 @@ mod tests {
             ],
         );
         let out = flatten_file(&root, "leaf.html").unwrap();
-        let plain: String = lex(&out)
+        let plain: String = lex(&out, &Delims::default())
             .unwrap()
             .iter()
             .filter_map(|t| match t {
@@ -1412,7 +1437,7 @@ mod tests {
 
     #[test]
     fn raw_blocks_stay_literal() {
-        let out = mark("{% raw %}{{ x }}{% endraw %}").unwrap();
+        let out = mark("{% raw %}{{ x }}{% endraw %}", &Delims::default()).unwrap();
         assert_eq!(out, "{% raw %}{{ x }}{% endraw %}");
     }
 }

@@ -145,6 +145,15 @@ live_template!(SuperChain, SuperChainCtrl, template = "rt/leaf.html");
 // the template it was written in (then of the templates it is rendered inside), as askama does.
 live_template!(MacroOverride, MacroOverrideCtrl, template = "rt/ovr_child.html");
 
+// A syntax of askama.toml other than the default: `{{`, `{%` and `{#` are text there.
+live_template!(
+    Square,
+    SquareCtrl,
+    source = "<p title=\"{{ x }}\">{% raw %}[# c #]</p>[#- c -#] [[ name ]]\n[% for item in items -%]\n<i data-key=\"[[ item.id ]]\">[[- item.name|upper ~]] [% if flag %]on[% else %][[ n ]][% endif %]</i>\n[%- endfor %][% raw %][[ raw ]][% endraw %]",
+    ext = "html",
+    syntax = "square"
+);
+
 /// A generic controller (`impl<S: …> Ctl<S>` under `#[actions]`), usable with every state.
 pub struct Generic<S>(std::marker::PhantomData<fn() -> S>);
 
@@ -334,5 +343,6 @@ roundtrip_tests! {
     child_macro_and_super => ChildMacro, ChildMacroCtrl;
     super_over_two_levels_with_import => SuperChain, SuperChainCtrl;
     macro_overridden_over_three_levels => MacroOverride, MacroOverrideCtrl;
+    custom_syntax => Square, SquareCtrl;
     generic_controller => Imports, Generic::<Imports>::default();
 }

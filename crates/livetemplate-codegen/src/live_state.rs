@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Field, Fields, LitInt, LitStr, Path};
 
 use crate::config::{Config, Delims};
-use crate::template::{Flattener, Loader, Origin, check_names, mark, read_template};
+use crate::template::{Flattener, Loader, Origin, check_names, mark, read_template, replace_self};
 
 struct Options {
     template: Option<LitStr>,
@@ -107,6 +107,14 @@ fn parse_persist<'a>(field: &'a Field, meta: &syn::meta::ParseNestedMeta<'_>) ->
     }
 }
 
+/// Replace `Self` with the state type, then mark: the marked source, and the unmarked one
+/// when `Self` was replaced.
+fn mark_self(flat: &str, delims: &Delims, state: &str) -> Result<(String, Option<String>), String> {
+    let replaced = replace_self(flat, delims, state)?;
+    let marked = mark(replaced.as_deref().unwrap_or(flat), delims)?;
+    Ok((marked, replaced))
+}
+
 pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<TokenStream> {
     let mut errors: Vec<syn::Error> = Vec::new();
     let opts = parse_options(&input, &mut errors);
@@ -173,6 +181,10 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
     // Template source.
     let mut loader = Loader::with_config(root, &config.dirs, delims);
     let mut marked = None;
+    // The flattened source with `Self` replaced, when the template names `Self`: the plain
+    // template is compiled from it so `Self` means the state there too.
+    let mut plain_src: Option<String> = None;
+    let state_name = name.to_string();
     let mut ext = opts.ext.as_ref().map(|e| e.value());
     match (&opts.template, &opts.source) {
         (Some(t), None) => match loader.find(&t.value(), None) {
@@ -189,8 +201,11 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
                     }
                     let origin = Origin::file(Some(&path));
                     match (Flattener { loader: &mut loader }).flatten_root(&src, &origin) {
-                        Ok(flat) => match mark(&flat, &loader.delims) {
-                            Ok(m) => marked = Some(m),
+                        Ok(flat) => match mark_self(&flat, &loader.delims, &state_name) {
+                            Ok((m, p)) => {
+                                marked = Some(m);
+                                plain_src = p;
+                            }
                             Err(e) => errors.push(syn::Error::new(t.span(), format!("template `{}`: {e}", t.value()))),
                         },
                         Err(e) => errors.push(syn::Error::new(t.span(), e.to_string())),
@@ -199,8 +214,11 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             },
         },
         (None, Some(s)) => match (Flattener { loader: &mut loader }).flatten_root(&s.value(), &Origin::file(None)) {
-            Ok(flat) => match mark(&flat, &loader.delims) {
-                Ok(m) => marked = Some(m),
+            Ok(flat) => match mark_self(&flat, &loader.delims, &state_name) {
+                Ok((m, p)) => {
+                    marked = Some(m);
+                    plain_src = p;
+                }
                 Err(e) => errors.push(syn::Error::new(s.span(), format!("template source: {e}"))),
             },
             Err(e) => errors.push(syn::Error::new(s.span(), e.to_string())),
@@ -243,6 +261,10 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
     let marked_lit = LitStr::new(&marked, Span::call_site());
     let ext_lit = LitStr::new(&ext, Span::call_site());
     let plain_attr = match (&opts.template, &opts.source) {
+        _ if plain_src.is_some() => {
+            let src = LitStr::new(plain_src.as_deref().unwrap_or_default(), Span::call_site());
+            quote!(source = #src, ext = #ext_lit)
+        }
         (Some(t), _) => quote!(path = #t),
         (_, Some(s)) => quote!(source = #s, ext = #ext_lit),
         _ => quote!(),

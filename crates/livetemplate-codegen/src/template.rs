@@ -308,17 +308,20 @@ pub(crate) fn check_names(loader: &Loader, fields: &std::collections::HashSet<St
         let mut unknown = Vec::new();
         crate::check::unknown_names(ast.nodes(), fields, &bound, &mut unknown);
         for u in unknown {
-            errors.push(TemplateError::at(
-                loader,
-                origin,
-                src,
-                u.offset,
+            let msg = if u.name.starts_with("self.") {
+                format!(
+                    "`{}`: no such field on the state (fields: {})",
+                    u.name,
+                    fields_list.join(", ")
+                )
+            } else {
                 format!(
                     "`{}` is neither a field of the state nor a variable of the template (fields: {})",
                     u.name,
                     fields_list.join(", ")
-                ),
-            ));
+                )
+            };
+            errors.push(TemplateError::at(loader, origin, src, u.offset, msg));
         }
     }
     errors
@@ -1075,6 +1078,66 @@ impl Flattener<'_> {
     }
 }
 
+/// Replace the path segment `Self` in the expressions and block tags of a flattened template
+/// with `ty`, the state type: askama's `Self` is the template struct, which for a live
+/// template is the state, not the wrappers the derive renders through. String and char
+/// literals, comments and `raw` text are left alone. `None` when there is no `Self`.
+pub(crate) fn replace_self(src: &str, d: &Delims, ty: &str) -> Result<Option<String>, String> {
+    let toks = lex(src, d)?;
+    let mut out = String::with_capacity(src.len());
+    let mut changed = false;
+    for t in &toks {
+        match t {
+            Token::Tag {
+                kind: TagKind::Expr | TagKind::Block,
+                full,
+                ..
+            } if full.contains("Self") => {
+                let b = full.as_bytes();
+                let is_ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+                let mut i = 0;
+                let mut last = 0;
+                while i < b.len() {
+                    match b[i] {
+                        b'"' => {
+                            i += 1;
+                            while i < b.len() && b[i] != b'"' {
+                                i += if b[i] == b'\\' { 2 } else { 1 };
+                            }
+                            i += 1;
+                        }
+                        b'\'' if i + 2 < b.len() && (b[i + 2] == b'\'' || b[i + 1] == b'\\') => {
+                            // A char literal: skip to its closing quote.
+                            let mut j = i + 2;
+                            while j < b.len() && b[j] != b'\'' {
+                                j += 1;
+                            }
+                            i = j + 1;
+                        }
+                        c if is_ident(c) => {
+                            let start = i;
+                            while i < b.len() && is_ident(b[i]) {
+                                i += 1;
+                            }
+                            if &full[start..i] == "Self" && (start == 0 || b[start - 1] != b'.') {
+                                out.push_str(&full[last..start]);
+                                out.push_str(ty);
+                                last = i;
+                                changed = true;
+                            }
+                        }
+                        _ => i += 1,
+                    }
+                }
+                out.push_str(&full[last.min(full.len())..]);
+            }
+            Token::Lit(s) => out.push_str(s),
+            Token::Tag { full, .. } => out.push_str(full),
+        }
+    }
+    Ok(changed.then_some(out))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Open {
     If,
@@ -1433,6 +1496,22 @@ mod tests {
         let e = flatten_file(&root, "broken.html").unwrap_err().to_string();
         assert!(e.starts_with("templates/broken.html:4: "), "{e}");
         std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[test]
+    fn self_becomes_the_state_type_outside_literals() {
+        let d = Delims::default();
+        let out = replace_self(
+            "Self {{ Self::f(\"Self\", 'S') }}{% if Self::g(x.Self) %}{# Self #}{% endif %}{{ MySelf }}",
+            &d,
+            "Todos",
+        )
+        .unwrap();
+        assert_eq!(
+            out.as_deref(),
+            Some("Self {{ Todos::f(\"Self\", 'S') }}{% if Todos::g(x.Self) %}{# Self #}{% endif %}{{ MySelf }}")
+        );
+        assert_eq!(replace_self("{{ x }}", &d, "T").unwrap(), None);
     }
 
     #[test]

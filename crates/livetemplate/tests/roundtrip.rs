@@ -154,6 +154,24 @@ live_template!(
     syntax = "square"
 );
 
+// `Self` in expressions is the state type, as it is the template struct in plain askama.
+live_template!(
+    SelfPaths,
+    SelfPathsCtrl,
+    source = r#"<p title="{{ Self::shout(title.as_str()) }}">{{ Self::shout(name.as_str()) }} "Self" {# Self #}</p>{% if Self::big(n.clone()) %}<b>big</b>{% endif %}{% for item in items %}<i data-key="{{ item.id }}">{{ Self::shout(item.name.as_str()) }}</i>{% endfor %}"#,
+    ext = "html"
+);
+
+impl SelfPaths {
+    fn shout(s: &str) -> String {
+        s.to_uppercase()
+    }
+
+    fn big(n: i64) -> bool {
+        n > 10
+    }
+}
+
 /// A generic controller (`impl<S: …> Ctl<S>` under `#[actions]`), usable with every state.
 pub struct Generic<S>(std::marker::PhantomData<fn() -> S>);
 
@@ -344,5 +362,6 @@ roundtrip_tests! {
     super_over_two_levels_with_import => SuperChain, SuperChainCtrl;
     macro_overridden_over_three_levels => MacroOverride, MacroOverrideCtrl;
     custom_syntax => Square, SquareCtrl;
+    self_is_the_state_type => SelfPaths, SelfPathsCtrl;
     generic_controller => Imports, Generic::<Imports>::default();
 }

@@ -107,6 +107,44 @@ fn parse_persist<'a>(field: &'a Field, meta: &syn::meta::ParseNestedMeta<'_>) ->
     }
 }
 
+/// Beside the `compile_error!`s of a rejected derive, an impl of `LiveState` that only
+/// fails at run time, so each use of the state (`#[actions]`, `App::page`) does not add a
+/// ``the trait bound `X: LiveState` is not satisfied`` error to the real one. None for a
+/// generic type, whose bounds the stub cannot know.
+fn stub_impl(input: &DeriveInput, krate: &Path) -> TokenStream {
+    if !input.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let name = &input.ident;
+    let msg = LitStr::new(
+        &format!("`{name}`'s #[derive(LiveState)] was rejected at compile time"),
+        Span::call_site(),
+    );
+    quote! {
+        const _: () = {
+            use #krate::__private as __lvt;
+
+            impl __lvt::LiveState for #name {
+                fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
+                    ::core::result::Result::Err(__lvt::Error::msg(#msg))
+                }
+                fn render_html(&self) -> __lvt::Result<::std::string::String> {
+                    ::core::result::Result::Err(__lvt::Error::msg(#msg))
+                }
+                fn persisted_fields() -> &'static [&'static str] {
+                    &[]
+                }
+                fn encode_field(&self, _: &str) -> ::core::option::Option<__lvt::Result<::std::vec::Vec<u8>>> {
+                    ::core::option::Option::None
+                }
+                fn decode_field(&mut self, _: &str, _: &[u8]) -> __lvt::Result<()> {
+                    ::core::result::Result::Err(__lvt::Error::msg(#msg))
+                }
+            }
+        };
+    }
+}
+
 /// Replace `Self` with the state type, then mark: the marked source, and the unmarked one
 /// when `Self` was replaced.
 fn mark_self(flat: &str, delims: &Delims, state: &str) -> Result<(String, Option<String>), String> {
@@ -232,7 +270,9 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         )),
     }
 
-    if marked.is_some() {
+    // The name check needs the field names: not for a tuple struct or an enum (reported).
+    let named = matches!(&input.data, Data::Struct(s) if !matches!(s.fields, Fields::Unnamed(_)));
+    if marked.is_some() && named {
         let field_names = fields
             .iter()
             .filter_map(|f| f.ident.as_ref())
@@ -250,10 +290,13 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
     let mut errors = errors.into_iter();
     if let Some(first) = errors.next() {
         // In source order: the first mistake first.
-        return Err(errors.fold(first, |mut acc, e| {
+        let combined = errors.fold(first, |mut acc, e| {
             acc.combine(e);
             acc
-        }));
+        });
+        let mut out = combined.to_compile_error();
+        out.extend(stub_impl(&input, &opts.krate));
+        return Ok(out);
     }
     let marked = marked.unwrap_or_default();
     let ext = ext.unwrap_or_else(|| "html".into());

@@ -144,6 +144,22 @@ live_template!(SuperChain, SuperChainCtrl, template = "rt/leaf.html");
 // A macro overridden at each of three levels of `extends`: a block body calls the macro of
 // the template it was written in (then of the templates it is rendered inside), as askama does.
 live_template!(MacroOverride, MacroOverrideCtrl, template = "rt/ovr_child.html");
+live_template!(MinOverride, MinOverrideCtrl, template = "rt/min_child.html");
+
+/// The QA case of a macro overridden in a grandchild, with askama's output written out.
+#[test]
+fn grandchild_macro_override_renders_as_askama() {
+    let want = "<b><child>2</child><mid>1</mid>|<mid>3</mid></b>";
+    assert_eq!(MinOverride::default().render_html().unwrap(), want);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let page = TestPage::mount(MinOverrideCtrl, MinOverride::default()).await.unwrap();
+        assert_eq!(page.html(), want);
+    });
+}
 
 // A syntax of askama.toml other than the default: `{{`, `{%` and `{#` are text there.
 live_template!(

@@ -157,12 +157,6 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
     let mut errors: Vec<syn::Error> = Vec::new();
     let opts = parse_options(&input, &mut errors);
     let name = &input.ident;
-    if !input.generics.params.is_empty() {
-        errors.push(syn::Error::new(
-            input.generics.span(),
-            "a LiveState struct cannot have generic parameters",
-        ));
-    }
     let fields = match &input.data {
         Data::Struct(s) => match &s.fields {
             Fields::Named(f) => f.named.iter().collect::<Vec<_>>(),
@@ -222,7 +216,13 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
     // The flattened source with `Self` replaced, when the template names `Self`: the plain
     // template is compiled from it so `Self` means the state there too.
     let mut plain_src: Option<String> = None;
-    let state_name = name.to_string();
+    // `Self` in the template: the state type, with its type parameters spelled out.
+    let type_params: Vec<String> = input.generics.type_params().map(|p| p.ident.to_string()).collect();
+    let state_name = if type_params.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}::<{}>", type_params.join(", "))
+    };
     let mut ext = opts.ext.as_ref().map(|e| e.value());
     match (&opts.template, &opts.source) {
         (Some(t), None) => match loader.find(&t.value(), None) {
@@ -359,6 +359,12 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
     let marked_ty = format_ident!("__LvtMarked{}", name);
     let plain_ty = format_ident!("__LvtPlain{}", name);
 
+    // A generic state: its parameters on the impl, and on the wrappers after their `'a`.
+    let (impl_g, ty_g, where_c) = input.generics.split_for_impl();
+    let mut wrapper_generics = input.generics.clone();
+    wrapper_generics.params.insert(0, syn::parse_quote!('a));
+    let (w_impl, w_ty, w_where) = wrapper_generics.split_for_impl();
+    let w_params = &wrapper_generics;
     let out = quote! {
         const _: () = {
             use #krate::__private as __lvt;
@@ -367,19 +373,19 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
 
             #[derive(#template_derive)]
             #[template(source = #marked_lit, ext = #ext_lit, #syntax_attr askama = __lvt::askama)]
-            struct #marked_ty<'a> {
-                __lvt_state: &'a #name,
+            struct #marked_ty #w_params #w_where {
+                __lvt_state: &'a #name #ty_g,
                 __lvt_cell: &'a __lvt::MarkQueue,
             }
 
-            impl<'a> ::core::ops::Deref for #marked_ty<'a> {
-                type Target = #name;
-                fn deref(&self) -> &#name {
+            impl #w_impl ::core::ops::Deref for #marked_ty #w_ty #w_where {
+                type Target = #name #ty_g;
+                fn deref(&self) -> &#name #ty_g {
                     self.__lvt_state
                 }
             }
 
-            impl<'a> #marked_ty<'a> {
+            impl #w_impl #marked_ty #w_ty #w_where {
                 #[inline]
                 fn __lvt_m(&self, code: u32) -> __lvt::Mark<'a> {
                     __lvt::Mark::new(self.__lvt_cell, code)
@@ -388,18 +394,18 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
 
             #[derive(#template_derive)]
             #[template(#plain_attr, #syntax_attr askama = __lvt::askama)]
-            struct #plain_ty<'a> {
-                __lvt_state: &'a #name,
+            struct #plain_ty #w_params #w_where {
+                __lvt_state: &'a #name #ty_g,
             }
 
-            impl<'a> ::core::ops::Deref for #plain_ty<'a> {
-                type Target = #name;
-                fn deref(&self) -> &#name {
+            impl #w_impl ::core::ops::Deref for #plain_ty #w_ty #w_where {
+                type Target = #name #ty_g;
+                fn deref(&self) -> &#name #ty_g {
                     self.__lvt_state
                 }
             }
 
-            impl __lvt::LiveState for #name {
+            impl #impl_g __lvt::LiveState for #name #ty_g #where_c {
                 fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
                     let cell = __lvt::MarkQueue::new();
                     let marked = #marked_ty { __lvt_state: self, __lvt_cell: &cell };

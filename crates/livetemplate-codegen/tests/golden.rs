@@ -87,6 +87,19 @@ fn derive_custom_syntax_and_multi_line_dirs() {
 }
 
 #[test]
+fn derive_generic_state() {
+    check(
+        "derive_generic",
+        derive(quote! {
+            #[lvt(source = "<p>{{ tag.label() }} {{ Self::kind() }}</p>", ext = "html")]
+            struct Tagged<T: Label> where T: Clone {
+                tag: T,
+            }
+        }),
+    );
+}
+
+#[test]
 fn actions_with_hooks_and_server_actions() {
     check(
         "actions_basic",

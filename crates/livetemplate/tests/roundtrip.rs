@@ -188,6 +188,52 @@ impl SelfPaths {
     }
 }
 
+/// What the generic state below is generic over.
+pub trait Label: Clone + Default + Send + Sync + std::fmt::Debug + 'static {
+    const KIND: &'static str;
+    fn label(&self) -> String;
+}
+
+#[derive(Clone, Default, Debug)]
+pub struct Loud;
+
+impl Label for Loud {
+    const KIND: &'static str = "loud";
+    fn label(&self) -> String {
+        "LOUD".into()
+    }
+}
+
+// A generic state struct, as askama accepts a generic template struct.
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(
+    source = r#"<p>{{ tag.label() }} {{ name }} {{ Self::kind() }}</p>{% for item in items %}<i data-key="{{ item.id }}">{{ item.name }}</i>{% endfor %}"#,
+    ext = "html"
+)]
+pub struct Tagged<T: Label> {
+    pub tag: T,
+    pub name: String,
+    pub items: Vec<Row>,
+}
+
+impl<T: Label> Tagged<T> {
+    fn kind() -> &'static str {
+        T::KIND
+    }
+}
+
+impl<T: Label> From<Data> for Tagged<T> {
+    fn from(d: Data) -> Self {
+        Tagged {
+            tag: T::default(),
+            name: d.name,
+            items: d.items,
+        }
+    }
+}
+
+type TaggedLoud = Tagged<Loud>;
+
 /// A generic controller (`impl<S: …> Ctl<S>` under `#[actions]`), usable with every state.
 pub struct Generic<S>(std::marker::PhantomData<fn() -> S>);
 
@@ -379,5 +425,6 @@ roundtrip_tests! {
     macro_overridden_over_three_levels => MacroOverride, MacroOverrideCtrl;
     custom_syntax => Square, SquareCtrl;
     self_is_the_state_type => SelfPaths, SelfPathsCtrl;
+    generic_state => TaggedLoud, Generic::<TaggedLoud>::default();
     generic_controller => Imports, Generic::<Imports>::default();
 }

@@ -145,6 +145,11 @@ live_template!(SuperChain, SuperChainCtrl, template = "rt/leaf.html");
 // the template it was written in (then of the templates it is rendered inside), as askama does.
 live_template!(MacroOverride, MacroOverrideCtrl, template = "rt/ovr_child.html");
 live_template!(MinOverride, MinOverrideCtrl, template = "rt/min_child.html");
+// Three levels with nested blocks, macros overridden per level, an import of a file that
+// imports another, and an include (which sees its includer's macros) with its own import.
+live_template!(ThreeLevels, ThreeLevelsCtrl, template = "rt/lv3.html");
+// A child overriding only a macro: the parent's block body still calls the parent's macro.
+live_template!(ParentMacro, ParentMacroCtrl, template = "rt/pm_child.html");
 
 /// The QA case of a macro overridden in a grandchild, with askama's output written out.
 #[test]
@@ -426,5 +431,7 @@ roundtrip_tests! {
     custom_syntax => Square, SquareCtrl;
     self_is_the_state_type => SelfPaths, SelfPathsCtrl;
     generic_state => TaggedLoud, Generic::<TaggedLoud>::default();
+    three_levels_macros_imports_include => ThreeLevels, ThreeLevelsCtrl;
+    child_macro_not_seen_by_parent_block => ParentMacro, ParentMacroCtrl;
     generic_controller => Imports, Generic::<Imports>::default();
 }

@@ -1,6 +1,8 @@
-//! Template source handling: a small lexer over askama syntax, flattening of `extends`,
-//! `block` and `include`, and the injection of boundary markers around every expression,
-//! branch and loop.
+//! Template source handling: a small lexer over askama syntax (with the delimiters of the
+//! template's syntax), flattening of `extends`, `block`, `include`, `import` and macro calls
+//! (askama's scoping: each macro written once per scope it is called in, renamed), `Self`
+//! replacement, and the injection of boundary markers around every expression, branch and
+//! loop.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! A check of the names a template reads, before any code is generated: a bare name that is
 //! neither a field of the state struct nor bound anywhere in the template (`for`, `let`,
-//! `match` arms, `if let`, macro arguments, caller arguments) is a misspelling. Reporting it
+//! `match` arms, `if let`, macro arguments, caller arguments) is a misspelling, and so is a
+//! `self.name` whose `name` is no field of the state. Reporting it
 //! here names the user's template file and line, once; left to the compiler it reads
 //! ``no field `itemz` on type `&__LvtMarkedTodos<'a>` `` twice, pointing at the derive.
 //!
@@ -199,12 +200,23 @@ impl Walker<'_> {
                 self.expr(a);
                 self.expr(b);
             }
-            Expr::AssociatedItem(a, _)
-            | Expr::As(a, _)
-            | Expr::NamedArgument(_, a)
-            | Expr::Unary(_, a)
-            | Expr::Group(a)
-            | Expr::Try(a) => self.expr(a),
+            Expr::AssociatedItem(a, item) => {
+                // `self.name` reads a field of the state: it must be one.
+                if matches!(&***a, Expr::Var("self")) {
+                    let name: &str = &item.name;
+                    if !self.fields.contains(name) && !name.starts_with("__lvt") {
+                        self.out.push(Unknown {
+                            name: format!("self.{name}"),
+                            offset: a.span().byte_range().map_or(0, |r| r.start),
+                        });
+                    }
+                } else {
+                    self.expr(a);
+                }
+            }
+            Expr::As(a, _) | Expr::NamedArgument(_, a) | Expr::Unary(_, a) | Expr::Group(a) | Expr::Try(a) => {
+                self.expr(a)
+            }
             Expr::Filter(f) => f.arguments.iter().for_each(|x| self.expr(x)),
             Expr::BinOp(b) => {
                 self.expr(&b.lhs);
@@ -221,8 +233,11 @@ impl Walker<'_> {
             Expr::Call(c) => {
                 let c: &ExprCall<'_> = c;
                 // `name(…)` is a method of the template (`self.name(…)`), not a field.
-                if !matches!(&**c.path, Expr::Var(_)) {
-                    self.expr(&c.path);
+                // `x.method(…)` and `self.method(…)`: a method, not a field.
+                match &**c.path {
+                    Expr::Var(_) => {}
+                    Expr::AssociatedItem(obj, _) => self.expr(obj),
+                    _ => self.expr(&c.path),
                 }
                 c.args.iter().for_each(|x| self.expr(x));
             }
@@ -274,12 +289,19 @@ mod tests {
                    {% match opt %}{% when Some with (w) %}{{ w }}{% else %}{% endmatch %}\
                    {% macro m(a) %}{{ a }}{% endmacro %}{{ self.hidden }}{{ helper(n) }}{{ MAX }}\
                    {{ name|upper }}{{ \"x\"|fmt(name) }}";
-        assert_eq!(unknown(src, &["items", "opt", "name"]), Vec::<String>::new());
+        assert_eq!(unknown(src, &["items", "opt", "name", "hidden"]), Vec::<String>::new());
     }
 
     #[test]
     fn a_misspelled_field_is_found_with_its_offset() {
         assert_eq!(unknown("ab{{ itemz }}", &["items"]), ["itemz@5"]);
+        assert_eq!(
+            unknown(
+                "{{ self.titel }}{{ self.title }}{{ self.len() }}{{ self.items.len() }}",
+                &["title", "items"]
+            ),
+            ["self.titel@3"]
+        );
         assert_eq!(
             unknown("{% for t in itemz %}{{ t + nn }}{% endfor %}", &["items"]),
             ["itemz@12", "nn@27"]

@@ -1,10 +1,11 @@
 //! The code generation behind `livetemplate-macros`, as an ordinary library so it can be
 //! tested without a compiler in the loop (askama's `askama_derive` split).
 //!
-//! - [`derive_live_state`]: `#[derive(LiveState)]`. Reads the template, flattens `extends`,
-//!   `block`, `include` and `import` into one source (the `template` module), checks it, wraps every
-//!   expression, branch and loop in markers, and generates the askama templates and the
-//!   `LiveState` impl.
+//! - [`derive_live_state`]: `#[derive(LiveState)]`. Reads `askama.toml` (the `config`
+//!   module: template directories and delimiters), reads the template, flattens `extends`,
+//!   `block`, `include`, `import` and macro calls (scoped as askama scopes them) into one
+//!   source (the `template` module), checks it, wraps every expression, branch and loop in
+//!   markers, and generates the askama templates and the `LiveState` impl.
 //! - [`actions`]: `#[actions]` on an impl block, generating the `Controller` impl.
 //!
 //! Both take and return [`proc_macro2::TokenStream`]s; errors come back as
@@ -13,6 +14,7 @@
 
 mod actions;
 mod check;
+mod config;
 mod live_state;
 mod template;
 

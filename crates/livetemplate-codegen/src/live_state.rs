@@ -6,12 +6,15 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Field, Fields, LitInt, LitStr, Path};
 
-use crate::template::{Flattener, Loader, Origin, check_names, mark, read_template};
+use crate::config::{Config, Delims};
+use crate::template::{Flattener, Loader, Origin, check_names, mark, read_template, replace_self};
 
 struct Options {
     template: Option<LitStr>,
     source: Option<LitStr>,
     ext: Option<LitStr>,
+    /// A syntax of `askama.toml` other than its default.
+    syntax: Option<LitStr>,
     krate: Path,
 }
 
@@ -20,6 +23,7 @@ fn parse_options(input: &DeriveInput, errors: &mut Vec<syn::Error>) -> Options {
         template: None,
         source: None,
         ext: None,
+        syntax: None,
         krate: syn::parse_quote!(::livetemplate),
     };
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("lvt")) {
@@ -29,13 +33,14 @@ fn parse_options(input: &DeriveInput, errors: &mut Vec<syn::Error>) -> Options {
                 "template" | "path" => opts.template = Some(meta.value()?.parse()?),
                 "source" => opts.source = Some(meta.value()?.parse()?),
                 "ext" => opts.ext = Some(meta.value()?.parse()?),
+                "syntax" => opts.syntax = Some(meta.value()?.parse()?),
                 "crate" => {
                     let s: LitStr = meta.value()?.parse()?;
                     opts.krate = s.parse()?;
                 }
                 _ => {
                     return Err(meta.error(format!(
-                        "unknown `lvt` key `{key}`; expected one of: template, source, ext, crate"
+                        "unknown `lvt` key `{key}`; expected one of: template, source, ext, syntax, crate"
                     )));
                 }
             }
@@ -102,16 +107,56 @@ fn parse_persist<'a>(field: &'a Field, meta: &syn::meta::ParseNestedMeta<'_>) ->
     }
 }
 
+/// Beside the `compile_error!`s of a rejected derive, an impl of `LiveState` that only
+/// fails at run time, so each use of the state (`#[actions]`, `App::page`) does not add a
+/// ``the trait bound `X: LiveState` is not satisfied`` error to the real one. None for a
+/// generic type, whose bounds the stub cannot know.
+fn stub_impl(input: &DeriveInput, krate: &Path) -> TokenStream {
+    if !input.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let name = &input.ident;
+    let msg = LitStr::new(
+        &format!("`{name}`'s #[derive(LiveState)] was rejected at compile time"),
+        Span::call_site(),
+    );
+    quote! {
+        const _: () = {
+            use #krate::__private as __lvt;
+
+            impl __lvt::LiveState for #name {
+                fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
+                    ::core::result::Result::Err(__lvt::Error::msg(#msg))
+                }
+                fn render_html(&self) -> __lvt::Result<::std::string::String> {
+                    ::core::result::Result::Err(__lvt::Error::msg(#msg))
+                }
+                fn persisted_fields() -> &'static [&'static str] {
+                    &[]
+                }
+                fn encode_field(&self, _: &str) -> ::core::option::Option<__lvt::Result<::std::vec::Vec<u8>>> {
+                    ::core::option::Option::None
+                }
+                fn decode_field(&mut self, _: &str, _: &[u8]) -> __lvt::Result<()> {
+                    ::core::result::Result::Err(__lvt::Error::msg(#msg))
+                }
+            }
+        };
+    }
+}
+
+/// Replace `Self` with the state type, then mark: the marked source, and the unmarked one
+/// when `Self` was replaced.
+fn mark_self(flat: &str, delims: &Delims, state: &str) -> Result<(String, Option<String>), String> {
+    let replaced = replace_self(flat, delims, state)?;
+    let marked = mark(replaced.as_deref().unwrap_or(flat), delims)?;
+    Ok((marked, replaced))
+}
+
 pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<TokenStream> {
     let mut errors: Vec<syn::Error> = Vec::new();
     let opts = parse_options(&input, &mut errors);
     let name = &input.ident;
-    if !input.generics.params.is_empty() {
-        errors.push(syn::Error::new(
-            input.generics.span(),
-            "a LiveState struct cannot have generic parameters",
-        ));
-    }
     let fields = match &input.data {
         Data::Struct(s) => match &s.fields {
             Fields::Named(f) => f.named.iter().collect::<Vec<_>>(),
@@ -149,9 +194,35 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         }
     }
 
+    // askama.toml: template directories and delimiters.
+    let config = Config::read(root).unwrap_or_else(|e| {
+        errors.push(syn::Error::new(Span::call_site(), e));
+        Config::default()
+    });
+    let delims = match config.syntax(opts.syntax.as_ref().map(LitStr::value).as_deref()) {
+        Ok(d) => d.clone(),
+        Err(e) => {
+            errors.push(syn::Error::new(
+                opts.syntax.as_ref().map_or_else(Span::call_site, LitStr::span),
+                e,
+            ));
+            Delims::default()
+        }
+    };
+
     // Template source.
-    let mut loader = Loader::new(root);
+    let mut loader = Loader::with_config(root, &config.dirs, delims);
     let mut marked = None;
+    // The flattened source with `Self` replaced, when the template names `Self`: the plain
+    // template is compiled from it so `Self` means the state there too.
+    let mut plain_src: Option<String> = None;
+    // `Self` in the template: the state type, with its type parameters spelled out.
+    let type_params: Vec<String> = input.generics.type_params().map(|p| p.ident.to_string()).collect();
+    let state_name = if type_params.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}::<{}>", type_params.join(", "))
+    };
     let mut ext = opts.ext.as_ref().map(|e| e.value());
     match (&opts.template, &opts.source) {
         (Some(t), None) => match loader.find(&t.value(), None) {
@@ -168,8 +239,11 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
                     }
                     let origin = Origin::file(Some(&path));
                     match (Flattener { loader: &mut loader }).flatten_root(&src, &origin) {
-                        Ok(flat) => match mark(&flat) {
-                            Ok(m) => marked = Some(m),
+                        Ok(flat) => match mark_self(&flat, &loader.delims, &state_name) {
+                            Ok((m, p)) => {
+                                marked = Some(m);
+                                plain_src = p;
+                            }
                             Err(e) => errors.push(syn::Error::new(t.span(), format!("template `{}`: {e}", t.value()))),
                         },
                         Err(e) => errors.push(syn::Error::new(t.span(), e.to_string())),
@@ -178,8 +252,11 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             },
         },
         (None, Some(s)) => match (Flattener { loader: &mut loader }).flatten_root(&s.value(), &Origin::file(None)) {
-            Ok(flat) => match mark(&flat) {
-                Ok(m) => marked = Some(m),
+            Ok(flat) => match mark_self(&flat, &loader.delims, &state_name) {
+                Ok((m, p)) => {
+                    marked = Some(m);
+                    plain_src = p;
+                }
                 Err(e) => errors.push(syn::Error::new(s.span(), format!("template source: {e}"))),
             },
             Err(e) => errors.push(syn::Error::new(s.span(), e.to_string())),
@@ -193,7 +270,9 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         )),
     }
 
-    if marked.is_some() {
+    // The name check needs the field names: not for a tuple struct or an enum (reported).
+    let named = matches!(&input.data, Data::Struct(s) if !matches!(s.fields, Fields::Unnamed(_)));
+    if marked.is_some() && named {
         let field_names = fields
             .iter()
             .filter_map(|f| f.ident.as_ref())
@@ -211,10 +290,13 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
     let mut errors = errors.into_iter();
     if let Some(first) = errors.next() {
         // In source order: the first mistake first.
-        return Err(errors.fold(first, |mut acc, e| {
+        let combined = errors.fold(first, |mut acc, e| {
             acc.combine(e);
             acc
-        }));
+        });
+        let mut out = combined.to_compile_error();
+        out.extend(stub_impl(&input, &opts.krate));
+        return Ok(out);
     }
     let marked = marked.unwrap_or_default();
     let ext = ext.unwrap_or_else(|| "html".into());
@@ -222,10 +304,15 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
     let marked_lit = LitStr::new(&marked, Span::call_site());
     let ext_lit = LitStr::new(&ext, Span::call_site());
     let plain_attr = match (&opts.template, &opts.source) {
+        _ if plain_src.is_some() => {
+            let src = LitStr::new(plain_src.as_deref().unwrap_or_default(), Span::call_site());
+            quote!(source = #src, ext = #ext_lit)
+        }
         (Some(t), _) => quote!(path = #t),
         (_, Some(s)) => quote!(source = #s, ext = #ext_lit),
         _ => quote!(),
     };
+    let syntax_attr = opts.syntax.as_ref().map(|s| quote!(syntax = #s,));
     let deps = loader.files.iter().map(|p| {
         let p = LitStr::new(&p.to_string_lossy(), Span::call_site());
         quote!(
@@ -272,6 +359,12 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
     let marked_ty = format_ident!("__LvtMarked{}", name);
     let plain_ty = format_ident!("__LvtPlain{}", name);
 
+    // A generic state: its parameters on the impl, and on the wrappers after their `'a`.
+    let (impl_g, ty_g, where_c) = input.generics.split_for_impl();
+    let mut wrapper_generics = input.generics.clone();
+    wrapper_generics.params.insert(0, syn::parse_quote!('a));
+    let (w_impl, w_ty, w_where) = wrapper_generics.split_for_impl();
+    let w_params = &wrapper_generics;
     let out = quote! {
         const _: () = {
             use #krate::__private as __lvt;
@@ -279,20 +372,20 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             #(#deps)*
 
             #[derive(#template_derive)]
-            #[template(source = #marked_lit, ext = #ext_lit, askama = __lvt::askama)]
-            struct #marked_ty<'a> {
-                __lvt_state: &'a #name,
+            #[template(source = #marked_lit, ext = #ext_lit, #syntax_attr askama = __lvt::askama)]
+            struct #marked_ty #w_params #w_where {
+                __lvt_state: &'a #name #ty_g,
                 __lvt_cell: &'a __lvt::MarkQueue,
             }
 
-            impl<'a> ::core::ops::Deref for #marked_ty<'a> {
-                type Target = #name;
-                fn deref(&self) -> &#name {
+            impl #w_impl ::core::ops::Deref for #marked_ty #w_ty #w_where {
+                type Target = #name #ty_g;
+                fn deref(&self) -> &#name #ty_g {
                     self.__lvt_state
                 }
             }
 
-            impl<'a> #marked_ty<'a> {
+            impl #w_impl #marked_ty #w_ty #w_where {
                 #[inline]
                 fn __lvt_m(&self, code: u32) -> __lvt::Mark<'a> {
                     __lvt::Mark::new(self.__lvt_cell, code)
@@ -300,19 +393,19 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             }
 
             #[derive(#template_derive)]
-            #[template(#plain_attr, askama = __lvt::askama)]
-            struct #plain_ty<'a> {
-                __lvt_state: &'a #name,
+            #[template(#plain_attr, #syntax_attr askama = __lvt::askama)]
+            struct #plain_ty #w_params #w_where {
+                __lvt_state: &'a #name #ty_g,
             }
 
-            impl<'a> ::core::ops::Deref for #plain_ty<'a> {
-                type Target = #name;
-                fn deref(&self) -> &#name {
+            impl #w_impl ::core::ops::Deref for #plain_ty #w_ty #w_where {
+                type Target = #name #ty_g;
+                fn deref(&self) -> &#name #ty_g {
                     self.__lvt_state
                 }
             }
 
-            impl __lvt::LiveState for #name {
+            impl #impl_g __lvt::LiveState for #name #ty_g #where_c {
                 fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
                     let cell = __lvt::MarkQueue::new();
                     let marked = #marked_ty { __lvt_state: self, __lvt_cell: &cell };

@@ -1,11 +1,15 @@
-//! Template source handling: a small lexer over askama syntax, flattening of `extends`,
-//! `block` and `include`, and the injection of boundary markers around every expression,
-//! branch and loop.
+//! Template source handling: a small lexer over askama syntax (with the delimiters of the
+//! template's syntax), flattening of `extends`, `block`, `include`, `import` and macro calls
+//! (askama's scoping: each macro written once per scope it is called in, renamed), `Self`
+//! replacement, and the injection of boundary markers around every expression, branch and
+//! loop.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use livetemplate_contract::mark;
+
+use crate::config::Delims;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TagKind {
@@ -35,34 +39,35 @@ fn is_ws_mark(c: u8) -> bool {
     matches!(c, b'-' | b'+' | b'~')
 }
 
-/// Split `src` into literal text and tags.
-fn lex(src: &str) -> Result<Vec<Token<'_>>, String> {
+/// Split `src` into literal text and tags, under the delimiters `d`.
+fn lex<'s>(src: &'s str, d: &Delims) -> Result<Vec<Token<'s>>, String> {
     let b = src.as_bytes();
+    // Longest opener first, so an opener that is a prefix of another does not win.
+    let mut openers = [
+        (d.expr_start.as_bytes(), d.expr_end.as_bytes(), TagKind::Expr),
+        (d.block_start.as_bytes(), d.block_end.as_bytes(), TagKind::Block),
+        (d.comment_start.as_bytes(), d.comment_end.as_bytes(), TagKind::Comment),
+    ];
+    openers.sort_by_key(|(open, _, _)| std::cmp::Reverse(open.len()));
     let mut out = Vec::new();
     let mut i = 0;
     let mut lit_start = 0;
-    while i + 1 < b.len() {
-        if b[i] != b'{' || !matches!(b[i + 1], b'{' | b'%' | b'#') {
+    while i < b.len() {
+        let Some(&(open, close, kind)) = openers.iter().find(|(open, _, _)| b[i..].starts_with(open)) else {
             i += 1;
             continue;
-        }
-        let kind = match b[i + 1] {
-            b'{' => TagKind::Expr,
-            b'%' => TagKind::Block,
-            _ => TagKind::Comment,
         };
         if lit_start < i {
             out.push(Token::Lit(&src[lit_start..i]));
         }
         let start = i;
         let end = match kind {
-            TagKind::Comment => find_comment_end(b, i)?,
-            TagKind::Expr => find_tag_end(b, i + 2, b'}')?,
-            TagKind::Block => find_tag_end(b, i + 2, b'%')?,
+            TagKind::Comment => find_comment_end(b, i, open, close)?,
+            _ => find_tag_end(b, i + open.len(), close)?,
         };
         // `end` is the index just past the closing delimiter.
-        let body_start = start + 2;
-        let body_end = end - 2;
+        let body_start = start + open.len();
+        let body_end = end - close.len();
         let mut is = body_start;
         let mut ie = body_end;
         let ws_l = if is < ie && is_ws_mark(b[is]) {
@@ -89,14 +94,15 @@ fn lex(src: &str) -> Result<Vec<Token<'_>>, String> {
         // `{% raw %}`: everything up to `{% endraw %}` is literal.
         if kind == TagKind::Block && keyword(&src[is..ie]).0 == "raw" {
             let rest = &src[end..];
+            let (bs, be) = (d.block_start.as_str(), d.block_end.as_bytes());
             let mut search = 0;
             loop {
-                let Some(p) = rest[search..].find("{%") else {
-                    return Err("unclosed `{% raw %}`".into());
+                let Some(p) = rest[search..].find(bs) else {
+                    return Err(format!("unclosed `{bs} raw {}`", d.block_end));
                 };
                 let p = search + p;
-                let tag_end = find_tag_end(rest.as_bytes(), p + 2, b'%')?;
-                let tag = &rest[p + 2..tag_end - 2];
+                let tag_end = find_tag_end(rest.as_bytes(), p + bs.len(), be)?;
+                let tag = &rest[p + bs.len()..tag_end - be.len()];
                 let tag = tag.trim_matches(|c: char| c.is_whitespace() || matches!(c, '-' | '+' | '~'));
                 if tag == "endraw" {
                     if p > 0 {
@@ -104,13 +110,12 @@ fn lex(src: &str) -> Result<Vec<Token<'_>>, String> {
                     }
                     let full = &rest[p..tag_end];
                     let tb = full.as_bytes();
-                    let ws_l = is_ws_mark(tb[2]).then(|| tb[2] as char);
-                    let ws_r = is_ws_mark(tb[tb.len() - 3]).then(|| tb[tb.len() - 3] as char);
+                    let (l, r) = (tb[bs.len()], tb[tb.len() - be.len() - 1]);
                     out.push(Token::Tag {
                         kind: TagKind::Block,
                         full,
-                        ws_l,
-                        ws_r,
+                        ws_l: is_ws_mark(l).then_some(l as char),
+                        ws_r: is_ws_mark(r).then_some(r as char),
                         inner: "endraw",
                     });
                     i = end + tag_end;
@@ -127,16 +132,16 @@ fn lex(src: &str) -> Result<Vec<Token<'_>>, String> {
     Ok(out)
 }
 
-fn find_comment_end(b: &[u8], start: usize) -> Result<usize, String> {
+fn find_comment_end(b: &[u8], start: usize, open: &[u8], close: &[u8]) -> Result<usize, String> {
     let mut depth = 0usize;
     let mut i = start;
-    while i + 1 < b.len() {
-        if b[i] == b'{' && b[i + 1] == b'#' {
+    while i < b.len() {
+        if b[i..].starts_with(open) {
             depth += 1;
-            i += 2;
-        } else if b[i] == b'#' && b[i + 1] == b'}' {
+            i += open.len();
+        } else if b[i..].starts_with(close) {
             depth -= 1;
-            i += 2;
+            i += close.len();
             if depth == 0 {
                 return Ok(i);
             }
@@ -144,12 +149,12 @@ fn find_comment_end(b: &[u8], start: usize) -> Result<usize, String> {
             i += 1;
         }
     }
-    Err("unclosed comment `{#`".into())
+    Err(format!("unclosed comment `{}`", String::from_utf8_lossy(open)))
 }
 
-/// Find the end of a tag whose body starts at `i`, closing with `close` + `}`; skips string
-/// and char literals.
-fn find_tag_end(b: &[u8], mut i: usize, close: u8) -> Result<usize, String> {
+/// Find the end of a tag whose body starts at `i`, closing with `close`; skips string and
+/// char literals.
+fn find_tag_end(b: &[u8], mut i: usize, close: &[u8]) -> Result<usize, String> {
     while i < b.len() {
         match b[i] {
             b'"' => {
@@ -185,11 +190,11 @@ fn find_tag_end(b: &[u8], mut i: usize, close: u8) -> Result<usize, String> {
                     };
                 }
             }
-            c if c == close && i + 1 < b.len() && b[i + 1] == b'}' => return Ok(i + 2),
+            _ if b[i..].starts_with(close) => return Ok(i + close.len()),
             _ => i += 1,
         }
     }
-    Err(format!("unclosed tag: expected `{}}}`", close as char))
+    Err(format!("unclosed tag: expected `{}`", String::from_utf8_lossy(close)))
 }
 
 /// The first word of a block tag and the rest.
@@ -197,10 +202,6 @@ fn keyword(inner: &str) -> (&str, &str) {
     let t = inner.trim_start();
     let end = t.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(t.len());
     (&t[..end], t[end..].trim())
-}
-
-fn ws(c: Option<char>) -> String {
-    c.map(String::from).unwrap_or_default()
 }
 
 /// Where a piece of template source comes from, for error messages: the file (or the
@@ -274,7 +275,10 @@ fn offset_in(whole: &str, part: &str) -> usize {
 /// Parse `src` with askama's own parser so syntax mistakes are reported as askama reports
 /// them, with the user's file and line, before any rewriting.
 pub(crate) fn check_syntax(loader: &Loader, src: &str, origin: &Origin) -> Result<(), TemplateError> {
-    let syntax = askama_parser::Syntax::default();
+    let syntax = loader
+        .delims
+        .parser_syntax()
+        .map_err(|e| TemplateError { msg: e, place: None })?;
     match askama_parser::Ast::from_str(src, None, &syntax) {
         Ok(_) => Ok(()),
         Err(e) => {
@@ -287,7 +291,9 @@ pub(crate) fn check_syntax(loader: &Loader, src: &str, origin: &Origin) -> Resul
 /// Names the templates read that are neither a field (`fields`) nor bound anywhere in them:
 /// one error per name and place, with the user's file and line.
 pub(crate) fn check_names(loader: &Loader, fields: &std::collections::HashSet<String>) -> Vec<TemplateError> {
-    let syntax = askama_parser::Syntax::default();
+    let Ok(syntax) = loader.delims.parser_syntax() else {
+        return Vec::new();
+    };
     let parsed: Vec<_> = loader
         .sources
         .iter()
@@ -304,17 +310,20 @@ pub(crate) fn check_names(loader: &Loader, fields: &std::collections::HashSet<St
         let mut unknown = Vec::new();
         crate::check::unknown_names(ast.nodes(), fields, &bound, &mut unknown);
         for u in unknown {
-            errors.push(TemplateError::at(
-                loader,
-                origin,
-                src,
-                u.offset,
+            let msg = if u.name.starts_with("self.") {
+                format!(
+                    "`{}`: no such field on the state (fields: {})",
+                    u.name,
+                    fields_list.join(", ")
+                )
+            } else {
                 format!(
                     "`{}` is neither a field of the state nor a variable of the template (fields: {})",
                     u.name,
                     fields_list.join(", ")
-                ),
-            ));
+                )
+            };
+            errors.push(TemplateError::at(loader, origin, src, u.offset, msg));
         }
     }
     errors
@@ -329,10 +338,43 @@ struct Body {
     /// (askama applies the outer marks of the tags being replaced and the inner marks of the
     /// body chosen).
     ws_inner: (Option<char>, Option<char>),
+    /// The macro scope of the template the body was written in.
+    scope: ScopeId,
 }
 
 /// Block bodies by name, the most derived template's first: `super()` in one renders the next.
 type Overrides = HashMap<String, Vec<Body>>;
+
+/// Index of a [`Scope`] in [`Loader::scopes`].
+type ScopeId = usize;
+
+/// The macros and imports a piece of template sees (askama's `Context`): a macro name to its
+/// definition (an index in [`Loader::macros`]), an import scope to the imported file's own
+/// scope. Interned, so equal scopes share one id and one copy of each macro.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct Scope {
+    macros: BTreeMap<String, usize>,
+    imports: BTreeMap<String, ScopeId>,
+}
+
+/// A `{% macro %}…{% endmacro %}` as written.
+#[derive(Debug, Clone)]
+struct MacroDef {
+    /// What follows `macro` in the opening tag: `name(args)`.
+    signature: String,
+    /// Whitespace control inside the tags: after `{% macro … ` and before ` endmacro %}`.
+    ws_inner: (Option<char>, Option<char>),
+    /// The name after `endmacro`, if written.
+    end_name: bool,
+    body: String,
+    origin: Origin,
+}
+
+/// A template file's own items outside blocks: macro definitions and imports.
+enum TopItem {
+    Macro { name: String, def: MacroDef },
+    Import { path: String, scope: String, at: usize },
+}
 
 /// Reads templates from the template directories and records every file it read.
 #[derive(Debug)]
@@ -340,25 +382,33 @@ pub(crate) struct Loader {
     root: PathBuf,
     dirs: Vec<PathBuf>,
     pub(crate) files: Vec<PathBuf>,
-    /// `{% import "…" as scope %}` of each file (`None`: the `source` attribute): scope to
-    /// the prefix its macros were renamed with.
-    imports: HashMap<Option<PathBuf>, HashMap<String, String>>,
-    next_import: usize,
     /// Every template source read (the root and each file once), for the name check.
     sources: Vec<(Origin, String)>,
+    /// The delimiters of the template's syntax.
+    pub(crate) delims: Delims,
+    /// Every macro definition read.
+    macros: Vec<MacroDef>,
+    /// Interned scopes and their ids.
+    scopes: Vec<Scope>,
+    scope_ids: HashMap<Scope, ScopeId>,
+    /// Each file's own scope (`None`: the `source` attribute).
+    own_scopes: HashMap<Option<PathBuf>, ScopeId>,
+    /// Macro copies already asked for, by scope and name, and those still to write.
+    wanted: std::collections::HashSet<(ScopeId, String)>,
+    pending: Vec<(ScopeId, String)>,
 }
 
 impl Loader {
+    /// A loader over `templates/` with the default syntax.
+    #[cfg(test)]
     pub(crate) fn new(root: &Path) -> Self {
-        let mut dirs = Vec::new();
-        // Honour askama.toml's `dirs`, as askama does.
-        if let Ok(cfg) = std::fs::read_to_string(root.join("askama.toml"))
-            && let Some(line) = cfg.lines().find(|l| l.trim_start().starts_with("dirs"))
-        {
-            for part in line.split('"').skip(1).step_by(2) {
-                dirs.push(root.join(part));
-            }
-        }
+        Self::with_config(root, &[], Delims::default())
+    }
+
+    /// A loader over `dirs` (relative to `root`; `templates` when empty), reading templates
+    /// written with the delimiters `delims`.
+    pub(crate) fn with_config(root: &Path, dirs: &[String], delims: Delims) -> Self {
+        let mut dirs: Vec<PathBuf> = dirs.iter().map(|d| root.join(d)).collect();
         if dirs.is_empty() {
             dirs.push(root.join("templates"));
         }
@@ -366,9 +416,14 @@ impl Loader {
             root: root.to_path_buf(),
             dirs,
             files: Vec::new(),
-            imports: HashMap::new(),
-            next_import: 0,
             sources: Vec::new(),
+            delims,
+            macros: Vec::new(),
+            scopes: Vec::new(),
+            scope_ids: HashMap::new(),
+            own_scopes: HashMap::new(),
+            wanted: std::collections::HashSet::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -411,6 +466,44 @@ impl Loader {
         }
         Ok((path, src))
     }
+
+    fn intern(&mut self, scope: Scope) -> ScopeId {
+        if let Some(&id) = self.scope_ids.get(&scope) {
+            return id;
+        }
+        let id = self.scopes.len();
+        self.scopes.push(scope.clone());
+        self.scope_ids.insert(scope, id);
+        id
+    }
+
+    /// `own` with the macros and imports of `outer` it does not define itself: what a block
+    /// body, an included file or a `super()` body sees (askama's rule: the template the text
+    /// was written in first, then the one it is rendered inside).
+    fn merge(&mut self, own: ScopeId, outer: ScopeId) -> ScopeId {
+        if own == outer {
+            return own;
+        }
+        let mut s = self.scopes[own].clone();
+        for (k, v) in &self.scopes[outer].macros {
+            s.macros.entry(k.clone()).or_insert(*v);
+        }
+        for (k, v) in &self.scopes[outer].imports {
+            s.imports.entry(k.clone()).or_insert(*v);
+        }
+        self.intern(s)
+    }
+
+    /// The name the copy of macro `name` as seen in `scope` is written under, asking for
+    /// that copy to be written.
+    fn want(&mut self, scope: ScopeId, name: &str) -> String {
+        let key = (scope, name.to_string());
+        if !self.wanted.contains(&key) {
+            self.wanted.insert(key.clone());
+            self.pending.push(key);
+        }
+        format!("__lvt_s{scope}_{name}")
+    }
 }
 
 /// Read a template file as askama does: one trailing `\n` is dropped.
@@ -430,9 +523,9 @@ fn string_arg(rest: &str) -> Option<&str> {
 }
 
 /// Every `{% block name %}…{% endblock %}` body (nested ones too) of `src` (which starts at
-/// `origin`), with its place and inner whitespace control.
-fn collect_blocks(src: &str, origin: &Origin) -> Result<HashMap<String, Body>, String> {
-    let toks = lex(src)?;
+/// `origin` and has the macro scope `scope`), with its place and inner whitespace control.
+fn collect_blocks(src: &str, d: &Delims, origin: &Origin, scope: ScopeId) -> Result<HashMap<String, Body>, String> {
+    let toks = lex(src, d)?;
     let mut out = HashMap::new();
     let mut stack: Vec<(String, usize, Option<char>)> = Vec::new();
     for t in &toks {
@@ -458,6 +551,7 @@ fn collect_blocks(src: &str, origin: &Origin) -> Result<HashMap<String, Body>, S
                     src: src[start..at].to_string(),
                     origin: origin.at(src, start),
                     ws_inner: (open_ws, *ws_l),
+                    scope,
                 });
             }
         }
@@ -468,39 +562,94 @@ fn collect_blocks(src: &str, origin: &Origin) -> Result<HashMap<String, Body>, S
     Ok(out)
 }
 
-/// The macro definitions and imports written outside blocks in a child template (askama
-/// keeps them; everything else there is dropped).
-fn child_top_level(src: &str) -> Result<Vec<(usize, usize)>, String> {
-    let toks = lex(src)?;
+/// The index of the tag closing the `{% macro %}` at `toks[open]` (nested macros counted).
+fn macro_end(toks: &[Token<'_>], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (j, t) in toks.iter().enumerate().skip(open) {
+        if let Token::Tag {
+            kind: TagKind::Block,
+            inner,
+            ..
+        } = t
+        {
+            match keyword(inner).0 {
+                "macro" => depth += 1,
+                "endmacro" => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(j);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// The macro definitions and imports of `src` outside blocks (askama's template context;
+/// a child template's other text outside blocks is dropped).
+fn top_level(src: &str, d: &Delims, origin: &Origin) -> Result<Vec<TopItem>, String> {
+    let toks = lex(src, d)?;
     let mut out = Vec::new();
     let mut block_depth = 0usize;
-    let mut macro_start: Option<(usize, usize)> = None; // (start, nesting)
-    for t in &toks {
-        let Token::Tag {
+    let mut i = 0;
+    while i < toks.len() {
+        if let Token::Tag {
             kind: TagKind::Block,
             inner,
             full,
+            ws_r,
             ..
-        } = t
-        else {
-            continue;
-        };
-        let at = offset_in(src, full);
-        match (keyword(inner).0, &mut macro_start) {
-            ("macro", Some((_, n))) => *n += 1,
-            ("macro", None) if block_depth == 0 => macro_start = Some((at, 1)),
-            ("endmacro", Some((start, n))) => {
-                *n -= 1;
-                if *n == 0 {
-                    out.push((*start, at + full.len()));
-                    macro_start = None;
+        } = &toks[i]
+        {
+            let at = offset_in(src, full);
+            let (kw, rest) = keyword(inner);
+            match kw {
+                "macro" if block_depth == 0 => {
+                    let end = macro_end(&toks, i).ok_or("`macro` is not closed")?;
+                    let Token::Tag {
+                        full: end_full,
+                        inner: end_inner,
+                        ws_l: end_ws,
+                        ..
+                    } = &toks[end]
+                    else {
+                        return Err("`macro` is not closed".into());
+                    };
+                    let body_start = at + full.len();
+                    let body_end = offset_in(src, end_full);
+                    let name = rest[..rest.find('(').unwrap_or(rest.len())].trim().to_string();
+                    out.push(TopItem::Macro {
+                        name,
+                        def: MacroDef {
+                            signature: rest.to_string(),
+                            ws_inner: (*ws_r, *end_ws),
+                            end_name: !keyword(end_inner).1.is_empty(),
+                            body: src[body_start..body_end].to_string(),
+                            origin: origin.at(src, body_start),
+                        },
+                    });
+                    i = end;
                 }
+                "import" if block_depth == 0 => {
+                    let path = string_arg(rest).ok_or("`import` needs a string path")?;
+                    let scope = rest
+                        .rsplit_once(" as ")
+                        .map(|(_, s)| s.trim().to_string())
+                        .ok_or("`import` needs `as scope`")?;
+                    out.push(TopItem::Import {
+                        path: path.to_string(),
+                        scope,
+                        at,
+                    });
+                }
+                "block" => block_depth += 1,
+                "endblock" => block_depth = block_depth.saturating_sub(1),
+                _ => {}
             }
-            ("import", None) if block_depth == 0 => out.push((at, at + full.len())),
-            ("block", None) => block_depth += 1,
-            ("endblock", None) => block_depth = block_depth.saturating_sub(1),
-            _ => {}
         }
+        i += 1;
     }
     Ok(out)
 }
@@ -530,56 +679,54 @@ fn call_target(inner: &str) -> Option<(Option<&str>, &str, usize)> {
     }
 }
 
-/// Rename the macros defined at the top of `src` (and calls of them inside it) with
-/// `prefix`, so an imported file's macros can live in the importing template.
-fn rename_macros(src: &str, prefix: &str) -> Result<String, String> {
-    let toks = lex(src)?;
-    let mut names = Vec::new();
-    for t in &toks {
-        if let Token::Tag {
-            kind: TagKind::Block,
-            inner,
-            ..
-        } = t
-            && keyword(inner).0 == "macro"
-        {
-            let rest = keyword(inner).1;
-            let name = &rest[..rest.find('(').unwrap_or(rest.len())];
-            names.push(name.trim().to_string());
-        }
+/// An expression that is one call of a plain or `scope::` path, `name(…)` (askama's short
+/// macro call when `name` is a macro): `(scope, name, offset of the path, its length)`.
+fn short_call(inner: &str) -> Option<(Option<&str>, &str, usize, usize)> {
+    let t = inner.trim_start();
+    let start = inner.len() - t.len();
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    let first = t.find(|c: char| !is_ident(c))?;
+    let (mut scope, mut name, mut path_len) = (None, &t[..first], first);
+    if t[first..].starts_with("::") {
+        let r = &t[first + 2..];
+        let second = r.find(|c: char| !is_ident(c))?;
+        scope = Some(&t[..first]);
+        name = &r[..second];
+        path_len = first + 2 + second;
     }
-    let mut out = String::with_capacity(src.len() + names.len() * prefix.len() * 2);
-    for t in &toks {
-        match t {
-            Token::Lit(s) => out.push_str(s),
-            Token::Tag {
-                kind: TagKind::Block,
-                inner,
-                full,
-                ..
-            } => {
-                let inner_at = offset_in(full, inner);
-                let (kw, rest) = keyword(inner);
-                if kw == "macro" {
-                    let name_at = inner_at + offset_in(inner, rest);
-                    out.push_str(&full[..name_at]);
-                    out.push_str(prefix);
-                    out.push_str(&full[name_at..]);
-                } else if kw == "call"
-                    && let Some((None, name, at)) = call_target(inner)
-                    && names.iter().any(|n| n == name)
-                {
-                    out.push_str(&full[..inner_at + at]);
-                    out.push_str(prefix);
-                    out.push_str(&full[inner_at + at..]);
-                } else {
-                    out.push_str(full);
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let args = t[path_len..].trim_start();
+    if !args.starts_with('(') {
+        return None;
+    }
+    // The call must be the whole expression: its `)` is the last character.
+    let b = args.as_bytes();
+    let (mut depth, mut i) = (0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
                 }
             }
-            Token::Tag { full, .. } => out.push_str(full),
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return args[i + 1..]
+                        .trim()
+                        .is_empty()
+                        .then_some((scope, name, start, path_len));
+                }
+            }
+            _ => {}
         }
+        i += 1;
     }
-    Ok(out)
+    None
 }
 
 /// What `flatten` needs besides the source: the loader, the block overrides of the
@@ -589,12 +736,43 @@ pub(crate) struct Flattener<'l> {
 }
 
 impl Flattener<'_> {
-    /// Inline `include`s and `import`s and resolve `extends`/`block`/`super()` of the template
-    /// `src` (from `origin`) into one template source.
+    /// Inline `include`s and `import`s and resolve `extends`/`block`/`super()` and macro
+    /// calls of the template `src` (from `origin`) into one template source. Each macro is
+    /// written once per scope it is called in, renamed, before the template.
     pub(crate) fn flatten_root(&mut self, src: &str, origin: &Origin) -> Result<String, TemplateError> {
         check_syntax(self.loader, src, origin)?;
         self.loader.sources.push((origin.clone(), src.to_string()));
-        self.flatten(src, origin, &HashMap::new(), &[], 0)
+        let scope = self.own_scope(src, origin, 0)?;
+        let body = self.flatten(src, origin, &HashMap::new(), &[], scope, 0)?;
+        let mut out = String::new();
+        while let Some((scope, name)) = self.loader.pending.pop() {
+            let Some(&id) = self.loader.scopes[scope].macros.get(&name) else {
+                continue;
+            };
+            let def = self.loader.macros[id].clone();
+            let renamed = format!("__lvt_s{scope}_{}", def.signature);
+            let inner = self.flatten(&def.body, &def.origin, &Overrides::new(), &[], scope, 1)?;
+            out.push_str(
+                &self
+                    .loader
+                    .delims
+                    .block(None, &format!("macro {renamed}"), def.ws_inner.0),
+            );
+            out.push_str(&inner);
+            let end_name = if def.end_name {
+                format!(" __lvt_s{scope}_{name}")
+            } else {
+                String::new()
+            };
+            out.push_str(
+                &self
+                    .loader
+                    .delims
+                    .block(def.ws_inner.1, &format!("endmacro{end_name}"), None),
+            );
+        }
+        out.push_str(&body);
+        Ok(out)
     }
 
     fn load(&mut self, name: &str, origin: &Origin, src: &str, at: usize) -> Result<(PathBuf, String), TemplateError> {
@@ -610,18 +788,80 @@ impl Flattener<'_> {
         Ok((path, text))
     }
 
-    /// A block body, between comments that carry its own tags' inner whitespace control.
+    /// The scope of the whole template file `src` (at `origin`): its own macros and imports.
+    fn own_scope(&mut self, src: &str, origin: &Origin, depth: usize) -> Result<ScopeId, TemplateError> {
+        if let Some(&id) = self.loader.own_scopes.get(&origin.file) {
+            return Ok(id);
+        }
+        if depth > 32 {
+            return Err(TemplateError::at(
+                self.loader,
+                origin,
+                src,
+                0,
+                "templates import each other too deeply (a cycle?)",
+            ));
+        }
+        let items = top_level(src, &self.loader.delims, origin)
+            .map_err(|e| TemplateError::at(self.loader, origin, src, 0, e))?;
+        let mut scope = Scope::default();
+        for item in items {
+            match item {
+                TopItem::Macro { name, def } => {
+                    self.loader.macros.push(def);
+                    scope.macros.insert(name, self.loader.macros.len() - 1);
+                }
+                TopItem::Import { path, scope: name, at } => {
+                    let (file, text) = self.load(&path, origin, src, at)?;
+                    let id = self.own_scope(&text, &Origin::file(Some(&file)), depth + 1)?;
+                    scope.imports.insert(name, id);
+                }
+            }
+        }
+        let id = self.loader.intern(scope);
+        self.loader.own_scopes.insert(origin.file.clone(), id);
+        Ok(id)
+    }
+
+    /// A block body, between comments that carry its own tags' inner whitespace control,
+    /// seen from `outer` (the scope of the text it replaces or `super()`s from).
     fn flatten_body(
         &mut self,
         body: &Body,
         overrides: &Overrides,
         supers: &[Body],
+        outer: ScopeId,
         depth: usize,
     ) -> Result<String, TemplateError> {
-        let mut out = format!("{{# {}#}}", ws(body.ws_inner.0));
-        out.push_str(&self.flatten(&body.src, &body.origin, overrides, supers, depth + 1)?);
-        out.push_str(&format!("{{#{} #}}", ws(body.ws_inner.1)));
+        let scope = self.loader.merge(body.scope, outer);
+        let mut out = self.loader.delims.comment(None, body.ws_inner.0);
+        out.push_str(&self.flatten(&body.src, &body.origin, overrides, supers, scope, depth + 1)?);
+        out.push_str(&self.loader.delims.comment(body.ws_inner.1, None));
         Ok(out)
+    }
+
+    /// The new name of the macro a call names (`scope::name` or `name`), seen from `scope`.
+    fn resolve(&mut self, scope: ScopeId, import: Option<&str>, name: &str) -> Result<String, String> {
+        let target = match import {
+            None => scope,
+            Some(s) => *self.loader.scopes[scope]
+                .imports
+                .get(s)
+                .ok_or_else(|| format!("`{s}::{name}`: no `{{% import \"…\" as {s} %}}` in this template"))?,
+        };
+        if !self.loader.scopes[target].macros.contains_key(name) {
+            let known: Vec<&str> = self.loader.scopes[target].macros.keys().map(String::as_str).collect();
+            let known = if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            };
+            return Err(match import {
+                None => format!("macro `{name}` not found (macros here: {known})"),
+                Some(s) => format!("macro `{name}` not found in scope `{s}` (its macros: {known})"),
+            });
+        }
+        Ok(self.loader.want(target, name))
     }
 
     fn flatten(
@@ -630,6 +870,7 @@ impl Flattener<'_> {
         origin: &Origin,
         overrides: &Overrides,
         supers: &[Body],
+        scope: ScopeId,
         depth: usize,
     ) -> Result<String, TemplateError> {
         let err = |loader: &Loader, at: usize, msg: String| TemplateError::at(loader, origin, src, at, msg);
@@ -640,9 +881,9 @@ impl Flattener<'_> {
                 "templates include or extend each other too deeply (a cycle?)".into(),
             ));
         }
-        let toks = lex(src).map_err(|e| err(self.loader, 0, e))?;
-        // extends: this template's blocks join the overrides (after the deeper children's),
-        // its macros and imports outside blocks are kept, and the parent is rendered.
+        let toks = lex(src, &self.loader.delims).map_err(|e| err(self.loader, 0, e))?;
+        // extends: this template's blocks join the overrides (after the deeper children's)
+        // and the parent is rendered; its macros and imports are in the blocks' scope.
         for t in &toks {
             match t {
                 Token::Lit(s) if s.trim().is_empty() => {}
@@ -658,18 +899,17 @@ impl Flattener<'_> {
                     let at = offset_in(src, full);
                     let name = string_arg(keyword(inner).1)
                         .ok_or_else(|| err(self.loader, at, "`extends` needs a string path".into()))?;
+                    let own = self.own_scope(src, origin, depth)?;
                     let mut chains = overrides.clone();
-                    for (k, body) in collect_blocks(src, origin).map_err(|e| err(self.loader, at, e))? {
+                    for (k, body) in
+                        collect_blocks(src, &self.loader.delims, origin, own).map_err(|e| err(self.loader, at, e))?
+                    {
                         chains.entry(k).or_default().push(body);
                     }
-                    let mut out = String::new();
-                    for (start, end) in child_top_level(src).map_err(|e| err(self.loader, at, e))? {
-                        let kept = &src[start..end];
-                        out.push_str(&self.flatten(kept, &origin.at(src, start), &Overrides::new(), &[], depth + 1)?);
-                    }
                     let (path, parent) = self.load(name, origin, src, at)?;
-                    out.push_str(&self.flatten(&parent, &Origin::file(Some(&path)), &chains, &[], depth + 1)?);
-                    return Ok(out);
+                    let parent_origin = Origin::file(Some(&path));
+                    let parent_scope = self.own_scope(&parent, &parent_origin, depth + 1)?;
+                    return self.flatten(&parent, &parent_origin, &chains, &[], parent_scope, depth + 1);
                 }
                 _ => break,
             }
@@ -694,10 +934,37 @@ impl Flattener<'_> {
                             "`super()` outside a block that overrides a parent's block".into(),
                         ));
                     };
-                    out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
-                    out.push_str(&self.flatten_body(parent, overrides, rest, depth)?);
-                    out.push_str(&format!("{{# {}#}}", ws(*ws_r)));
+                    out.push_str(&self.loader.delims.comment(*ws_l, None));
+                    out.push_str(&self.flatten_body(parent, overrides, rest, scope, depth)?);
+                    out.push_str(&self.loader.delims.comment(None, *ws_r));
                 }
+                Token::Tag {
+                    kind: TagKind::Expr,
+                    inner,
+                    full,
+                    ..
+                } => match short_call(inner) {
+                    // `{{ name(…) }}` calls macro `name` when there is one.
+                    Some((import, name, path_at, path_len))
+                        if name != "caller"
+                            && name != "super"
+                            && match import {
+                                None => self.loader.scopes[scope].macros.contains_key(name),
+                                Some(s) => self.loader.scopes[scope]
+                                    .imports
+                                    .get(s)
+                                    .is_some_and(|&j| self.loader.scopes[j].macros.contains_key(name)),
+                            } =>
+                    {
+                        let at = offset_in(src, full);
+                        let renamed = self.resolve(scope, import, name).map_err(|e| err(self.loader, at, e))?;
+                        let inner_at = offset_in(full, inner);
+                        out.push_str(&full[..inner_at + path_at]);
+                        out.push_str(&renamed);
+                        out.push_str(&full[inner_at + path_at + path_len..]);
+                    }
+                    _ => out.push_str(full),
+                },
                 Token::Tag {
                     kind: TagKind::Block,
                     inner,
@@ -712,66 +979,49 @@ impl Flattener<'_> {
                             let name = string_arg(rest)
                                 .ok_or_else(|| err(self.loader, at, "`include` needs a string path".into()))?;
                             let (path, inc) = self.load(name, origin, src, at)?;
-                            out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
+                            let inc_origin = Origin::file(Some(&path));
+                            let own = self.own_scope(&inc, &inc_origin, depth + 1)?;
+                            let inc_scope = self.loader.merge(own, scope);
+                            out.push_str(&self.loader.delims.comment(*ws_l, None));
                             out.push_str(&self.flatten(
                                 &inc,
-                                &Origin::file(Some(&path)),
+                                &inc_origin,
                                 &Overrides::new(),
                                 &[],
+                                inc_scope,
                                 depth + 1,
                             )?);
-                            out.push_str(&format!("{{# {}#}}", ws(*ws_r)));
+                            out.push_str(&self.loader.delims.comment(None, *ws_r));
                         }
+                        // Imports are in the scope; what is left is their whitespace control.
                         "import" => {
-                            let name = string_arg(rest)
-                                .ok_or_else(|| err(self.loader, at, "`import` needs a string path".into()))?;
-                            let scope = rest
-                                .rsplit_once(" as ")
-                                .map(|(_, s)| s.trim().to_string())
-                                .ok_or_else(|| err(self.loader, at, "`import` needs `as scope`".into()))?;
-                            let (path, imported) = self.load(name, origin, src, at)?;
-                            let macros =
-                                self.flatten(&imported, &Origin::file(Some(&path)), &Overrides::new(), &[], depth + 1)?;
-                            let prefix = format!("__lvt_import{}_", self.loader.next_import);
-                            self.loader.next_import += 1;
-                            // askama takes only the macro definitions of an imported file.
-                            let defs: String = child_top_level(&macros)
-                                .map_err(|e| err(self.loader, at, e))?
-                                .into_iter()
-                                .map(|(start, end)| &macros[start..end])
-                                .collect();
-                            let renamed = rename_macros(&defs, &prefix).map_err(|e| err(self.loader, at, e))?;
-                            self.loader
-                                .imports
-                                .entry(origin.file.clone())
-                                .or_default()
-                                .insert(scope, prefix);
-                            out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
-                            out.push_str(&renamed);
-                            out.push_str(&format!("{{# {}#}}", ws(*ws_r)));
+                            out.push_str(&self.loader.delims.comment(*ws_l, None));
+                            out.push_str(&self.loader.delims.comment(None, *ws_r));
+                        }
+                        // Definitions are written before the template, once per scope they
+                        // are called in; what is left is their outer whitespace control.
+                        "macro" => {
+                            let end = macro_end(&toks, i)
+                                .ok_or_else(|| err(self.loader, at, "`macro` is not closed".into()))?;
+                            let end_ws = match &toks[end] {
+                                Token::Tag { ws_r, .. } => *ws_r,
+                                Token::Lit(_) => None,
+                            };
+                            out.push_str(&self.loader.delims.comment(*ws_l, None));
+                            out.push_str(&self.loader.delims.comment(None, end_ws));
+                            i = end;
                         }
                         "call" => match call_target(inner) {
-                            Some((Some(scope), name, name_at)) => {
-                                let prefix = self
-                                    .loader
-                                    .imports
-                                    .get(&origin.file)
-                                    .and_then(|m| m.get(scope))
-                                    .ok_or_else(|| {
-                                        err(
-                                            self.loader,
-                                            at,
-                                            format!("`{scope}::{name}`: no `{{% import \"…\" as {scope} %}}` in this template"),
-                                        )
-                                    })?;
+                            Some((import, name, name_at)) => {
+                                let renamed = self.resolve(scope, import, name).map_err(|e| err(self.loader, at, e))?;
                                 let inner_at = offset_in(full, inner);
-                                let scope_at = inner_at + name_at;
-                                let name_start = inner_at + offset_in(inner, name);
-                                out.push_str(&full[..scope_at]);
-                                out.push_str(prefix);
-                                out.push_str(&full[name_start..]);
+                                let path_at = inner_at + name_at;
+                                let name_end = inner_at + offset_in(inner, name) + name.len();
+                                out.push_str(&full[..path_at]);
+                                out.push_str(&renamed);
+                                out.push_str(&full[name_end..]);
                             }
-                            _ => out.push_str(full),
+                            None => out.push_str(full),
                         },
                         "block" => {
                             // Find the matching endblock.
@@ -811,11 +1061,12 @@ impl Flattener<'_> {
                                 src: src[body_start..body_end].to_string(),
                                 origin: origin.at(src, body_start),
                                 ws_inner: (open_ws, close_ws),
+                                scope,
                             });
                             let first = chain.remove(0);
-                            out.push_str(&format!("{{#{} #}}", ws(*ws_l)));
-                            out.push_str(&self.flatten_body(&first, overrides, &chain, depth)?);
-                            out.push_str(&format!("{{# {}#}}", ws(end_ws)));
+                            out.push_str(&self.loader.delims.comment(*ws_l, None));
+                            out.push_str(&self.flatten_body(&first, overrides, &chain, scope, depth)?);
+                            out.push_str(&self.loader.delims.comment(None, end_ws));
                             i = j;
                         }
                         _ => out.push_str(full),
@@ -829,6 +1080,66 @@ impl Flattener<'_> {
     }
 }
 
+/// Replace the path segment `Self` in the expressions and block tags of a flattened template
+/// with `ty`, the state type: askama's `Self` is the template struct, which for a live
+/// template is the state, not the wrappers the derive renders through. String and char
+/// literals, comments and `raw` text are left alone. `None` when there is no `Self`.
+pub(crate) fn replace_self(src: &str, d: &Delims, ty: &str) -> Result<Option<String>, String> {
+    let toks = lex(src, d)?;
+    let mut out = String::with_capacity(src.len());
+    let mut changed = false;
+    for t in &toks {
+        match t {
+            Token::Tag {
+                kind: TagKind::Expr | TagKind::Block,
+                full,
+                ..
+            } if full.contains("Self") => {
+                let b = full.as_bytes();
+                let is_ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+                let mut i = 0;
+                let mut last = 0;
+                while i < b.len() {
+                    match b[i] {
+                        b'"' => {
+                            i += 1;
+                            while i < b.len() && b[i] != b'"' {
+                                i += if b[i] == b'\\' { 2 } else { 1 };
+                            }
+                            i += 1;
+                        }
+                        b'\'' if i + 2 < b.len() && (b[i + 2] == b'\'' || b[i + 1] == b'\\') => {
+                            // A char literal: skip to its closing quote.
+                            let mut j = i + 2;
+                            while j < b.len() && b[j] != b'\'' {
+                                j += 1;
+                            }
+                            i = j + 1;
+                        }
+                        c if is_ident(c) => {
+                            let start = i;
+                            while i < b.len() && is_ident(b[i]) {
+                                i += 1;
+                            }
+                            if &full[start..i] == "Self" && (start == 0 || b[start - 1] != b'.') {
+                                out.push_str(&full[last..start]);
+                                out.push_str(ty);
+                                last = i;
+                                changed = true;
+                            }
+                        }
+                        _ => i += 1,
+                    }
+                }
+                out.push_str(&full[last.min(full.len())..]);
+            }
+            Token::Lit(s) => out.push_str(s),
+            Token::Tag { full, .. } => out.push_str(full),
+        }
+    }
+    Ok(changed.then_some(out))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Open {
     If,
@@ -839,13 +1150,13 @@ enum Open {
     Other,
 }
 
-fn m(ws_l: Option<char>, code: u32, ws_r: Option<char>) -> String {
-    format!("{{{{{} self.__lvt_m({code})|safe {}}}}}", ws(ws_l), ws(ws_r))
+fn m(d: &Delims, ws_l: Option<char>, code: u32, ws_r: Option<char>) -> String {
+    d.expr(ws_l, &format!("self.__lvt_m({code})|safe"), ws_r)
 }
 
 /// Wrap every expression, branch and loop of a flattened template in markers.
-pub(crate) fn mark(src: &str) -> Result<String, String> {
-    let toks = lex(src)?;
+pub(crate) fn mark(src: &str, d: &Delims) -> Result<String, String> {
+    let toks = lex(src, d)?;
     let mut out = String::with_capacity(src.len() * 2);
     let mut stack: Vec<Open> = Vec::new();
     let mut capture = 0usize;
@@ -867,14 +1178,18 @@ pub(crate) fn mark(src: &str) -> Result<String, String> {
             TagKind::Comment => out.push_str(full),
             TagKind::Expr => {
                 let expr = inner.trim();
-                if capture > 0 || expr.starts_with("caller") && expr[6..].trim_start().starts_with('(') {
+                // A macro's output (`caller(…)`, or a short call `{{ m(…) }}`, renamed by the
+                // flattening) carries its own markers.
+                let macro_call = expr.starts_with("caller") && expr[6..].trim_start().starts_with('(')
+                    || expr.starts_with("__lvt_s") && short_call(expr).is_some();
+                if capture > 0 || macro_call {
                     out.push_str(full);
                 } else {
-                    out.push_str(&m(ws_l, mark::EXPR_OPEN, None));
-                    out.push_str("{{");
+                    out.push_str(&m(d, ws_l, mark::EXPR_OPEN, None));
+                    out.push_str(&d.expr_start);
                     out.push_str(inner);
-                    out.push_str("}}");
-                    out.push_str(&m(None, mark::EXPR_CLOSE, ws_r));
+                    out.push_str(&d.expr_end);
+                    out.push_str(&m(d, None, mark::EXPR_CLOSE, ws_r));
                 }
             }
             TagKind::Block => {
@@ -888,22 +1203,20 @@ pub(crate) fn mark(src: &str) -> Result<String, String> {
                         _ => {}
                     }
                     if capture == 0 && stack.pop() == Some(Open::Filter) {
-                        out.push_str(&format!("{{%{} {} %}}", ws(ws_l), inner.trim()));
-                        out.push_str(&m(None, mark::EXPR_CLOSE, ws_r));
+                        out.push_str(&d.block(ws_l, inner.trim(), None));
+                        out.push_str(&m(d, None, mark::EXPR_CLOSE, ws_r));
                     } else {
                         out.push_str(full);
                     }
                     continue;
                 }
-                let plain = |ws_l: Option<char>, ws_r: Option<char>| {
-                    format!("{{%{} {} {}%}}", ws(ws_l), inner.trim(), ws(ws_r))
-                };
+                let plain = |ws_l: Option<char>, ws_r: Option<char>| d.block(ws_l, inner.trim(), ws_r);
                 match kw {
                     "if" => {
                         stack.push(Open::If);
-                        out.push_str(&m(ws_l, mark::BRANCH_OPEN, None));
+                        out.push_str(&m(d, ws_l, mark::BRANCH_OPEN, None));
                         out.push_str(&plain(None, None));
-                        out.push_str(&m(None, mark::BRANCH_BODY, ws_r));
+                        out.push_str(&m(d, None, mark::BRANCH_BODY, ws_r));
                     }
                     "elif" | "else" => {
                         let code = match stack.last() {
@@ -912,22 +1225,22 @@ pub(crate) fn mark(src: &str) -> Result<String, String> {
                             _ => return Err(format!("`{kw}` outside `if`, `match` or `for`")),
                         };
                         out.push_str(&plain(ws_l, None));
-                        out.push_str(&m(None, code, ws_r));
+                        out.push_str(&m(d, None, code, ws_r));
                     }
                     "when" => {
                         out.push_str(&plain(ws_l, None));
-                        out.push_str(&m(None, mark::BRANCH_BODY, ws_r));
+                        out.push_str(&m(d, None, mark::BRANCH_BODY, ws_r));
                     }
                     "match" => {
                         stack.push(Open::Match);
-                        out.push_str(&m(ws_l, mark::BRANCH_OPEN, None));
+                        out.push_str(&m(d, ws_l, mark::BRANCH_OPEN, None));
                         out.push_str(&plain(None, ws_r));
                     }
                     "for" => {
                         stack.push(Open::For);
-                        out.push_str(&m(ws_l, mark::LOOP_OPEN, None));
+                        out.push_str(&m(d, ws_l, mark::LOOP_OPEN, None));
                         out.push_str(&plain(None, None));
-                        out.push_str(&m(None, mark::LOOP_ITEM, ws_r));
+                        out.push_str(&m(d, None, mark::LOOP_ITEM, ws_r));
                     }
                     "endif" | "endmatch" | "endfor" => {
                         let (want, code) = match kw {
@@ -939,11 +1252,11 @@ pub(crate) fn mark(src: &str) -> Result<String, String> {
                             return Err(format!("`{kw}` does not close the innermost block"));
                         }
                         out.push_str(&plain(ws_l, None));
-                        out.push_str(&m(None, code, ws_r));
+                        out.push_str(&m(d, None, code, ws_r));
                     }
                     "filter" => {
                         capture = 1;
-                        out.push_str(&m(ws_l, mark::EXPR_OPEN, None));
+                        out.push_str(&m(d, ws_l, mark::EXPR_OPEN, None));
                         out.push_str(&plain(None, ws_r));
                         stack.push(Open::Filter);
                     }
@@ -977,7 +1290,7 @@ mod tests {
 
     #[test]
     fn lexes_tags_with_strings_and_ws() {
-        let toks = lex("a{{- \"}}\" +}}b{%~ if x -%}{# c {# d #} #}").unwrap();
+        let toks = lex("a{{- \"}}\" +}}b{%~ if x -%}{# c {# d #} #}", &Delims::default()).unwrap();
         assert_eq!(toks.len(), 5);
         match &toks[1] {
             Token::Tag { ws_l, ws_r, inner, .. } => {
@@ -991,7 +1304,11 @@ mod tests {
 
     #[test]
     fn marks_expressions_and_blocks() {
-        let out = mark("<p>{{- x }}</p>{% if a -%} y {%- else %}z{% endif %}").unwrap();
+        let out = mark(
+            "<p>{{- x }}</p>{% if a -%} y {%- else %}z{% endif %}",
+            &Delims::default(),
+        )
+        .unwrap();
         assert_eq!(
             out,
             "<p>{{- self.__lvt_m(1)|safe }}{{ x }}{{ self.__lvt_m(2)|safe }}</p>\
@@ -1026,15 +1343,102 @@ mod tests {
 
     #[test]
     fn imported_macros_are_renamed_with_their_calls() {
-        let out = rename_macros(
-            "{% macro a(x) %}{{ x }}{% endmacro %}{% macro b() %}{% call a(1) %}{% endcall %}{% call other() %}{% endcall %}{% endmacro %}",
-            "__p_",
-        )
-        .unwrap();
+        let root = dir(
+            "import",
+            &[
+                (
+                    "m.html",
+                    "{% macro a(x) %}{{ x }}{% endmacro %}{% macro b() %}{% call a(1) %}{% endcall %}{% endmacro %}",
+                ),
+                (
+                    "page.html",
+                    "{% import \"m.html\" as m %}{% call m::b() %}{% endcall %}",
+                ),
+            ],
+        );
+        let out = flatten_file(&root, "page.html").unwrap();
+        // The imported file's scope is 0 (made first), the page's 1.
         assert_eq!(
             out,
-            "{% macro __p_a(x) %}{{ x }}{% endmacro %}{% macro __p_b() %}{% call __p_a(1) %}{% endcall %}{% call other() %}{% endcall %}{% endmacro %}"
+            "{% macro __lvt_s0_b() %}{% call __lvt_s0_a(1) %}{% endcall %}{% endmacro %}\
+             {% macro __lvt_s0_a(x) %}{{ x }}{% endmacro %}\
+             {# #}{# #}{% call __lvt_s0_b() %}{% endcall %}"
         );
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[test]
+    fn a_block_body_calls_the_macro_of_its_own_template_first() {
+        let root = dir(
+            "override",
+            &[
+                (
+                    "b.html",
+                    "<b>{% block c %}{% endblock %}|{% block d %}{% endblock %}</b>",
+                ),
+                (
+                    "m.html",
+                    "{% extends \"b.html\" %}{% macro star(x) %}<mid>{{ x }}</mid>{% endmacro %}{% block c %}{% call star(1) %}{% endcall %}{% endblock %}{% block d %}{% call star(3) %}{% endcall %}{% endblock %}",
+                ),
+                (
+                    "c.html",
+                    "{% extends \"m.html\" %}{% macro star(x) %}<child>{{ x }}</child>{% endmacro %}{% block c %}{% call star(2) %}{% endcall %}{{ super() }}{% endblock %}",
+                ),
+            ],
+        );
+        let out = flatten_file(&root, "c.html").unwrap();
+        let rendered: String = lex(&out, &Delims::default())
+            .unwrap()
+            .iter()
+            .filter_map(|t| match t {
+                Token::Lit(s) => Some(*s),
+                Token::Tag {
+                    kind: TagKind::Block,
+                    full,
+                    ..
+                } => Some(*full),
+                _ => None,
+            })
+            .collect();
+        // Scopes: 0 = c.html, 1 = m.html, 2 = b.html; the body of `c` from c.html and the
+        // bodies of `d` and of `c`'s `super()` from m.html each call their own `star`.
+        assert!(rendered.contains("{% macro __lvt_s0_star(x) %}<child>"), "{rendered}");
+        assert!(rendered.contains("{% macro __lvt_s1_star(x) %}<mid>"), "{rendered}");
+        assert!(
+            rendered.ends_with(
+                "<b>{% call __lvt_s0_star(2) %}{% endcall %}{% call __lvt_s1_star(1) %}{% endcall %}|{% call __lvt_s1_star(3) %}{% endcall %}</b>"
+            ),
+            "{rendered}"
+        );
+        let e = flatten_file(&root, "b.html").map(|_| ());
+        assert!(e.is_ok());
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[test]
+    fn unknown_macros_are_reported_with_file_and_line() {
+        let root = dir(
+            "nosuch",
+            &[
+                ("m.html", "{% macro y() %}{% endmacro %}"),
+                ("a.html", "x\n{% call nosuch() %}{% endcall %}"),
+                (
+                    "b.html",
+                    "{% import \"m.html\" as m %}\n\n{% call m::z() %}{% endcall %}",
+                ),
+                ("c.html", "{% call q::y() %}{% endcall %}"),
+            ],
+        );
+        let e = flatten_file(&root, "a.html").unwrap_err().to_string();
+        assert_eq!(e, "templates/a.html:2: macro `nosuch` not found (macros here: none)");
+        let e = flatten_file(&root, "b.html").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "templates/b.html:3: macro `z` not found in scope `m` (its macros: y)"
+        );
+        let e = flatten_file(&root, "c.html").unwrap_err().to_string();
+        assert!(e.starts_with("templates/c.html:1: `q::y`: no `{% import"), "{e}");
+        std::fs::remove_dir_all(&root).ok();
     }
 
     #[test]
@@ -1054,7 +1458,7 @@ mod tests {
             ],
         );
         let out = flatten_file(&root, "leaf.html").unwrap();
-        let plain: String = lex(&out)
+        let plain: String = lex(&out, &Delims::default())
             .unwrap()
             .iter()
             .filter_map(|t| match t {
@@ -1067,7 +1471,9 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(plain, "{% macro m() %}M{% endmacro %}<t>leaf+mid+base</t>");
+        // The child's macro is in the scope of its blocks (written when called), its other text
+        // outside blocks is dropped.
+        assert_eq!(plain, "<t>leaf+mid+base</t>");
         std::fs::remove_dir_all(&root).ok();
     }
 
@@ -1095,8 +1501,24 @@ mod tests {
     }
 
     #[test]
+    fn self_becomes_the_state_type_outside_literals() {
+        let d = Delims::default();
+        let out = replace_self(
+            "Self {{ Self::f(\"Self\", 'S') }}{% if Self::g(x.Self) %}{# Self #}{% endif %}{{ MySelf }}",
+            &d,
+            "Todos",
+        )
+        .unwrap();
+        assert_eq!(
+            out.as_deref(),
+            Some("Self {{ Todos::f(\"Self\", 'S') }}{% if Todos::g(x.Self) %}{# Self #}{% endif %}{{ MySelf }}")
+        );
+        assert_eq!(replace_self("{{ x }}", &d, "T").unwrap(), None);
+    }
+
+    #[test]
     fn raw_blocks_stay_literal() {
-        let out = mark("{% raw %}{{ x }}{% endraw %}").unwrap();
+        let out = mark("{% raw %}{{ x }}{% endraw %}", &Delims::default()).unwrap();
         assert_eq!(out, "{% raw %}{{ x }}{% endraw %}");
     }
 }

@@ -68,6 +68,37 @@ fn derive_file_with_extends_import_super() {
     );
 }
 
+/// `askama.toml` with a multi-line `dirs` array and a custom default syntax: the template is
+/// found in `tpl/`, lexed and marked with `[% %]`, `[[ ]]`, `[# #]`; `{{` and `{%` are text.
+#[test]
+fn derive_custom_syntax_and_multi_line_dirs() {
+    let root = golden_dir().join("custom_syntax");
+    let ts = livetemplate_codegen::derive_live_state(
+        &root,
+        quote! {
+            #[lvt(template = "square.html")]
+            struct Todos {
+                title: String,
+                todos: Vec<String>,
+            }
+        },
+    );
+    check("derive_custom_syntax", ts);
+}
+
+#[test]
+fn derive_generic_state() {
+    check(
+        "derive_generic",
+        derive(quote! {
+            #[lvt(source = "<p>{{ tag.label() }} {{ Self::kind() }}</p>", ext = "html")]
+            struct Tagged<T: Label> where T: Clone {
+                tag: T,
+            }
+        }),
+    );
+}
+
 #[test]
 fn actions_with_hooks_and_server_actions() {
     check(

@@ -141,6 +141,103 @@ live_template!(
 live_template!(Imports, ImportsCtrl, template = "rt/import.html");
 live_template!(ChildMacro, ChildMacroCtrl, template = "rt/child_macro.html");
 live_template!(SuperChain, SuperChainCtrl, template = "rt/leaf.html");
+// A macro overridden at each of three levels of `extends`: a block body calls the macro of
+// the template it was written in (then of the templates it is rendered inside), as askama does.
+live_template!(MacroOverride, MacroOverrideCtrl, template = "rt/ovr_child.html");
+live_template!(MinOverride, MinOverrideCtrl, template = "rt/min_child.html");
+// Three levels with nested blocks, macros overridden per level, an import of a file that
+// imports another, and an include (which sees its includer's macros) with its own import.
+live_template!(ThreeLevels, ThreeLevelsCtrl, template = "rt/lv3.html");
+// A child overriding only a macro: the parent's block body still calls the parent's macro.
+live_template!(ParentMacro, ParentMacroCtrl, template = "rt/pm_child.html");
+
+/// The QA case of a macro overridden in a grandchild, with askama's output written out.
+#[test]
+fn grandchild_macro_override_renders_as_askama() {
+    let want = "<b><child>2</child><mid>1</mid>|<mid>3</mid></b>";
+    assert_eq!(MinOverride::default().render_html().unwrap(), want);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let page = TestPage::mount(MinOverrideCtrl, MinOverride::default()).await.unwrap();
+        assert_eq!(page.html(), want);
+    });
+}
+
+// A syntax of askama.toml other than the default: `{{`, `{%` and `{#` are text there.
+live_template!(
+    Square,
+    SquareCtrl,
+    source = "<p title=\"{{ x }}\">{% raw %}[# c #]</p>[#- c -#] [[ name ]]\n[% for item in items -%]\n<i data-key=\"[[ item.id ]]\">[[- item.name|upper ~]] [% if flag %]on[% else %][[ n ]][% endif %]</i>\n[%- endfor %][% raw %][[ raw ]][% endraw %]",
+    ext = "html",
+    syntax = "square"
+);
+
+// `Self` in expressions is the state type, as it is the template struct in plain askama.
+live_template!(
+    SelfPaths,
+    SelfPathsCtrl,
+    source = r#"<p title="{{ Self::shout(title.as_str()) }}">{{ Self::shout(name.as_str()) }} "Self" {# Self #}</p>{% if Self::big(n.clone()) %}<b>big</b>{% endif %}{% for item in items %}<i data-key="{{ item.id }}">{{ Self::shout(item.name.as_str()) }}</i>{% endfor %}"#,
+    ext = "html"
+);
+
+impl SelfPaths {
+    fn shout(s: &str) -> String {
+        s.to_uppercase()
+    }
+
+    fn big(n: i64) -> bool {
+        n > 10
+    }
+}
+
+/// What the generic state below is generic over.
+pub trait Label: Clone + Default + Send + Sync + std::fmt::Debug + 'static {
+    const KIND: &'static str;
+    fn label(&self) -> String;
+}
+
+#[derive(Clone, Default, Debug)]
+pub struct Loud;
+
+impl Label for Loud {
+    const KIND: &'static str = "loud";
+    fn label(&self) -> String {
+        "LOUD".into()
+    }
+}
+
+// A generic state struct, as askama accepts a generic template struct.
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(
+    source = r#"<p>{{ tag.label() }} {{ name }} {{ Self::kind() }}</p>{% for item in items %}<i data-key="{{ item.id }}">{{ item.name }}</i>{% endfor %}"#,
+    ext = "html"
+)]
+pub struct Tagged<T: Label> {
+    pub tag: T,
+    pub name: String,
+    pub items: Vec<Row>,
+}
+
+impl<T: Label> Tagged<T> {
+    fn kind() -> &'static str {
+        T::KIND
+    }
+}
+
+impl<T: Label> From<Data> for Tagged<T> {
+    fn from(d: Data) -> Self {
+        Tagged {
+            tag: T::default(),
+            name: d.name,
+            items: d.items,
+        }
+    }
+}
+
+type TaggedLoud = Tagged<Loud>;
 
 /// A generic controller (`impl<S: …> Ctl<S>` under `#[actions]`), usable with every state.
 pub struct Generic<S>(std::marker::PhantomData<fn() -> S>);
@@ -330,5 +427,11 @@ roundtrip_tests! {
     import_macro_file => Imports, ImportsCtrl;
     child_macro_and_super => ChildMacro, ChildMacroCtrl;
     super_over_two_levels_with_import => SuperChain, SuperChainCtrl;
+    macro_overridden_over_three_levels => MacroOverride, MacroOverrideCtrl;
+    custom_syntax => Square, SquareCtrl;
+    self_is_the_state_type => SelfPaths, SelfPathsCtrl;
+    generic_state => TaggedLoud, Generic::<TaggedLoud>::default();
+    three_levels_macros_imports_include => ThreeLevels, ThreeLevelsCtrl;
+    child_macro_not_seen_by_parent_block => ParentMacro, ParentMacroCtrl;
     generic_controller => Imports, Generic::<Imports>::default();
 }

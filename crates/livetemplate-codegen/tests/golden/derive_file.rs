@@ -11,7 +11,7 @@ const _: () = {
     );
     #[derive(__lvt::askama::Template)]
     #[template(
-        source = "{# #}{% macro __lvt_import0_badge(label) %}<b>{{ self.__lvt_m(1)|safe }}{{ label }}{{ self.__lvt_m(2)|safe }}</b>{% endmacro %}{# #}<title>{# #}{# #}{{ self.__lvt_m(1)|safe }}{{ title }}{{ self.__lvt_m(2)|safe }} · {# #}{# #}App{# #}{# #}{# #}{# #}</title>\n<main>{# #}{# #}{{ self.__lvt_m(6)|safe }}{% for t in todos %}{{ self.__lvt_m(7)|safe }}<li data-key=\"{{ self.__lvt_m(1)|safe }}{{ t }}{{ self.__lvt_m(2)|safe }}\">{% call __lvt_import0_badge(t) %}{% endcall %}</li>{% endfor %}{{ self.__lvt_m(9)|safe }}{# #}{# #}</main>",
+        source = "{% macro __lvt_s0_badge(label) %}<b>{{ self.__lvt_m(1)|safe }}{{ label }}{{ self.__lvt_m(2)|safe }}</b>{% endmacro %}<title>{# #}{# #}{{ self.__lvt_m(1)|safe }}{{ title }}{{ self.__lvt_m(2)|safe }} · {# #}{# #}App{# #}{# #}{# #}{# #}</title>\n<main>{# #}{# #}{{ self.__lvt_m(6)|safe }}{% for t in todos %}{{ self.__lvt_m(7)|safe }}<li data-key=\"{{ self.__lvt_m(1)|safe }}{{ t }}{{ self.__lvt_m(2)|safe }}\">{% call __lvt_s0_badge(t) %}{% endcall %}</li>{% endfor %}{{ self.__lvt_m(9)|safe }}{# #}{# #}</main>",
         ext = "html",
         askama = __lvt::askama
     )]

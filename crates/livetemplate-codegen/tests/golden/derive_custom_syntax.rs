@@ -1,0 +1,80 @@
+const _: () = {
+    use ::livetemplate::__private as __lvt;
+    const _: &[u8] = ::core::include_bytes!(
+        "$GOLDEN/custom_syntax/tpl/square.html"
+    );
+    #[derive(__lvt::askama::Template)]
+    #[template(
+        source = "<p>{{ not a tag }} {% neither %}</p>[# a comment #]\n<h1>[[- self.__lvt_m(1)|safe ]][[ title ]][[ self.__lvt_m(2)|safe ]]</h1>[[ self.__lvt_m(6)|safe ]][% for t in todos %][[ self.__lvt_m(7)|safe -]]\n<li>[[ self.__lvt_m(1)|safe ]][[ t|upper ]][[ self.__lvt_m(2)|safe ]][[ self.__lvt_m(3)|safe ]][% if t.is_empty() %][[ self.__lvt_m(4)|safe ]]empty[% endif %][[ self.__lvt_m(5)|safe ]]</li>\n[%- endfor %][[ self.__lvt_m(9)|safe ]][% raw %][[ raw ]][% endraw %]",
+        ext = "html",
+        askama = __lvt::askama
+    )]
+    struct __LvtMarkedTodos<'a> {
+        __lvt_state: &'a Todos,
+        __lvt_cell: &'a __lvt::MarkQueue,
+    }
+    impl<'a> ::core::ops::Deref for __LvtMarkedTodos<'a> {
+        type Target = Todos;
+        fn deref(&self) -> &Todos {
+            self.__lvt_state
+        }
+    }
+    impl<'a> __LvtMarkedTodos<'a> {
+        #[inline]
+        fn __lvt_m(&self, code: u32) -> __lvt::Mark<'a> {
+            __lvt::Mark::new(self.__lvt_cell, code)
+        }
+    }
+    #[derive(__lvt::askama::Template)]
+    #[template(path = "square.html", askama = __lvt::askama)]
+    struct __LvtPlainTodos<'a> {
+        __lvt_state: &'a Todos,
+    }
+    impl<'a> ::core::ops::Deref for __LvtPlainTodos<'a> {
+        type Target = Todos;
+        fn deref(&self) -> &Todos {
+            self.__lvt_state
+        }
+    }
+    impl __lvt::LiveState for Todos {
+        fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
+            let cell = __lvt::MarkQueue::new();
+            let marked = __LvtMarkedTodos {
+                __lvt_state: self,
+                __lvt_cell: &cell,
+            };
+            let mut sink = __lvt::TreeSink::new(&cell);
+            __lvt::askama::Template::render_into(&marked, &mut sink)?;
+            sink.finish()
+        }
+        fn render_html(&self) -> __lvt::Result<::std::string::String> {
+            let plain = __LvtPlainTodos {
+                __lvt_state: self,
+            };
+            ::core::result::Result::Ok(__lvt::askama::Template::render(&plain)?)
+        }
+        fn persisted_fields() -> &'static [&'static str] {
+            &[]
+        }
+        fn encode_field(
+            &self,
+            name: &str,
+        ) -> ::core::option::Option<__lvt::Result<::std::vec::Vec<u8>>> {
+            match name {
+                _ => ::core::option::Option::None,
+            }
+        }
+        fn decode_field(&mut self, name: &str, bytes: &[u8]) -> __lvt::Result<()> {
+            let _ = bytes;
+            match name {
+                _ => {
+                    ::core::result::Result::Err(
+                        __lvt::Error::decode(
+                            ::std::format!("no persisted field `{}`", name),
+                        ),
+                    )
+                }
+            }
+        }
+    }
+};

@@ -184,7 +184,7 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
                         #(#names => ::std::boxed::Box::pin(<#self_ty>::#idents(self, state, ctx)),)*
                         _ => {
                             let known = <Self as __lvt::Controller>::action_names(self);
-                            let err = __lvt::Error::unknown_action(name, ctx.page(), known);
+                            let err = __lvt::unknown_action(name, ctx.page(), known);
                             ::std::boxed::Box::pin(async move { ::core::result::Result::Err(err) })
                         }
                     }

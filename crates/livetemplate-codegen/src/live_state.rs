@@ -434,7 +434,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
                     let _ = bytes;
                     match name {
                         #(#decode_arms)*
-                        _ => ::core::result::Result::Err(__lvt::Error::decode(::std::format!("no persisted field `{}`", name))),
+                        _ => ::core::result::Result::Err(__lvt::decode_error(::std::format!("no persisted field `{}`", name))),
                     }
                 }
             }

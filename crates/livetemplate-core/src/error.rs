@@ -80,11 +80,7 @@ impl Error {
     }
 
     /// The client asked for an action that does not exist.
-    ///
-    /// Not public API: for the code `#[actions]` and `#[derive(LiveState)]` generate and this
-    /// workspace's crates.
-    #[doc(hidden)]
-    pub fn unknown_action(name: &str, page: &str, known: &[&str]) -> Self {
+    pub(crate) fn unknown_action(name: &str, page: &str, known: &[&str]) -> Self {
         Error::new(
             Kind::UnknownAction,
             format!(
@@ -116,11 +112,7 @@ impl Error {
     }
 
     /// A persisted field could not be decoded.
-    ///
-    /// Not public API: for the code `#[actions]` and `#[derive(LiveState)]` generate and this
-    /// workspace's crates.
-    #[doc(hidden)]
-    pub fn decode(message: impl Into<String>) -> Self {
+    pub(crate) fn decode(message: impl Into<String>) -> Self {
         Error::new(Kind::Decode, message)
     }
 
@@ -130,11 +122,7 @@ impl Error {
     }
 
     /// The application was configured wrongly.
-    ///
-    /// Not public API: for the code `#[actions]` and `#[derive(LiveState)]` generate and this
-    /// workspace's crates.
-    #[doc(hidden)]
-    pub fn config(message: impl Into<String>) -> Self {
+    pub(crate) fn config(message: impl Into<String>) -> Self {
         Error::new(Kind::Config, message)
     }
 

@@ -58,4 +58,21 @@ pub mod __private {
     pub use crate::tree::{Mark, MarkQueue, TreeSink, mark};
     pub use askama;
     pub use std::cell::Cell;
+
+    use crate::error::Error;
+
+    /// The error for an action the page does not have (generated `Controller::call`).
+    pub fn unknown_action(name: &str, page: &str, known: &[&str]) -> Error {
+        Error::unknown_action(name, page, known)
+    }
+
+    /// The error for a persisted field that cannot be decoded (generated `LiveState`).
+    pub fn decode_error(message: impl Into<String>) -> Error {
+        Error::decode(message)
+    }
+
+    /// A configuration error, for the transport crates of this workspace.
+    pub fn config_error(message: impl Into<String>) -> Error {
+        Error::config(message)
+    }
 }

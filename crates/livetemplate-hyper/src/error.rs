@@ -121,7 +121,7 @@ impl From<Error> for livetemplate_core::Error {
         let Inner { kind, message, source } = *err.inner;
         match (kind, source.map(|s| s.downcast::<livetemplate_core::Error>())) {
             (Kind::Store, Some(Ok(core))) => *core,
-            _ => livetemplate_core::Error::config(message),
+            _ => livetemplate_core::__private::config_error(message),
         }
     }
 }

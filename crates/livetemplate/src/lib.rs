@@ -43,6 +43,7 @@
 //! |---|---|
 //! | `#[lvt(template = "page.html")]` | askama template file under `templates/` (or askama.toml's `dirs`) |
 //! | `#[lvt(source = "...", ext = "html")]` | inline template source |
+//! | `#[lvt(syntax = "name")]` | a custom syntax (delimiters) named in askama.toml's `[[syntax]]`, as askama's own `syntax` attribute; askama.toml's `default_syntax` applies without it |
 //! | `#[lvt(crate = "path")]` | where the `livetemplate` crate is, if renamed |
 //! | `#[lvt(persist)]` on a field | stored after every successful action, restored before the first render |
 //! | `#[lvt(persist(version = 2, migrate = path::to::f))]` | as `persist`; values of older versions go through `f(old_json, old_version)` |

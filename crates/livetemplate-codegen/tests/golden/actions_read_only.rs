@@ -18,7 +18,7 @@ const _: () = {
             match name {
                 _ => {
                     let known = <Self as __lvt::Controller>::action_names(self);
-                    let err = __lvt::Error::unknown_action(name, ctx.page(), known);
+                    let err = __lvt::unknown_action(name, ctx.page(), known);
                     ::std::boxed::Box::pin(async move {
                         ::core::result::Result::Err(err)
                     })

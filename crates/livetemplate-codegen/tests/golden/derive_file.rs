@@ -75,7 +75,7 @@ const _: () = {
             match name {
                 _ => {
                     ::core::result::Result::Err(
-                        __lvt::Error::decode(
+                        __lvt::decode_error(
                             ::std::format!("no persisted field `{}`", name),
                         ),
                     )

@@ -88,7 +88,7 @@ const _: () = {
                 }
                 _ => {
                     ::core::result::Result::Err(
-                        __lvt::Error::decode(
+                        __lvt::decode_error(
                             ::std::format!("no persisted field `{}`", name),
                         ),
                     )

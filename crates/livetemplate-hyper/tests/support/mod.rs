@@ -71,7 +71,7 @@ impl LiveState for Counter {
         match name {
             "n" => livetemplate_core::state::decode_field(&mut self.n, bytes),
             "notes" => livetemplate_core::state::decode_field(&mut self.notes, bytes),
-            _ => Err(Error::decode(format!("no field {name}"))),
+            _ => Err(livetemplate_core::__private::decode_error(format!("no field {name}"))),
         }
     }
 }
@@ -104,7 +104,7 @@ impl Controller for CounterController {
                     self.slow_done.fetch_add(1, Ordering::SeqCst);
                 }
                 other => {
-                    return Err(Error::unknown_action(other, "/counter", self.action_names()));
+                    return Err(livetemplate_core::__private::unknown_action(other, "/counter", self.action_names()));
                 }
             }
             Ok(())

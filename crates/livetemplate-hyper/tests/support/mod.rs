@@ -104,7 +104,11 @@ impl Controller for CounterController {
                     self.slow_done.fetch_add(1, Ordering::SeqCst);
                 }
                 other => {
-                    return Err(livetemplate_core::__private::unknown_action(other, "/counter", self.action_names()));
+                    return Err(livetemplate_core::__private::unknown_action(
+                        other,
+                        "/counter",
+                        self.action_names(),
+                    ));
                 }
             }
             Ok(())

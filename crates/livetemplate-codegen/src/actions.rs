@@ -1,7 +1,7 @@
 //! `#[actions]`: turns an impl block's async methods into a `Controller`.
 
 use livetemplate_contract::normalize_action;
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
 use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ItemImpl, LitStr, Path, Type};
@@ -128,24 +128,17 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
             actions.push((normalize_action(&name), f.sig.ident.clone()));
         }
     }
-    let Some(state) = state else {
-        // Nothing says which state the page has: an impl with no action and no hook.
-        errors.push(syn::Error::new(
-            Span::call_site(),
-            "#[actions] cannot tell the page's state type: this impl has no `async fn name(&self, state: &mut State, ctx: &mut Context)` method; for a read-only page write `#[actions(state = State)]`",
-        ));
-        let first = errors.remove(0);
-        return Err(errors.into_iter().fold(first, |mut a, e| {
-            a.combine(e);
-            a
-        }));
-    };
     if let Some(first) = errors.first().cloned() {
         return Err(errors.into_iter().skip(1).fold(first, |mut a, e| {
             a.combine(e);
             a
         }));
     }
+    let Some(state) = state else {
+        // No action and no hook names the page's state type: a read-only page, whose state
+        // type the page learns from its initial state.
+        return Ok(expand_read_only(&krate, item));
+    };
     let self_ty = &item.self_ty;
     let names: Vec<LitStr> = actions.iter().map(|(n, i)| LitStr::new(n, i.span())).collect();
     let idents: Vec<_> = actions.iter().map(|(_, i)| i.clone()).collect();
@@ -194,4 +187,32 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
             }
         };
     })
+}
+
+/// An impl block with no action and no hook (and no `state = ...`): the type runs a read-only
+/// page of any state, through `IntoController<S>` and the `ReadOnly` controller.
+fn expand_read_only(krate: &Path, item: ItemImpl) -> TokenStream {
+    let self_ty = &item.self_ty;
+    let mut generics = item.generics.clone();
+    generics.params.push(syn::parse_quote!(__LvtState: __lvt::LiveState));
+    generics
+        .make_where_clause()
+        .predicates
+        .push(syn::parse_quote!(#self_ty: ::core::marker::Send + ::core::marker::Sync + 'static));
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    quote! {
+        #item
+
+        const _: () = {
+            use #krate::__private as __lvt;
+
+            impl #impl_generics __lvt::IntoController<__LvtState> for #self_ty #where_clause {
+                type Controller = __lvt::ReadOnly<Self, __LvtState>;
+
+                fn into_controller(self) -> Self::Controller {
+                    __lvt::ReadOnly::new(self)
+                }
+            }
+        };
+    }
 }

@@ -6,7 +6,8 @@
 //!   `block`, `include`, `import` and macro calls (scoped as askama scopes them) into one
 //!   source (the `template` module), checks it, wraps every expression, branch and loop in
 //!   markers, and generates the askama templates and the `LiveState` impl.
-//! - [`actions`]: `#[actions]` on an impl block, generating the `Controller` impl.
+//! - [`actions`]: `#[actions]` on an impl block, generating the `Controller` impl (or, for a
+//!   read-only page, `IntoController`).
 //!
 //! Both take and return [`proc_macro2::TokenStream`]s; errors come back as
 //! `compile_error!` tokens, so the proc-macro shell only converts types. The marker codes and
@@ -43,7 +44,9 @@ pub fn derive_live_state(root: &Path, input: TokenStream) -> TokenStream {
     }
 }
 
-/// Expand `#[actions]` (with its arguments `args`) on the impl block `input`.
+/// Expand `#[actions]` (with its arguments `args`) on the impl block `input`: a `Controller`
+/// impl, or, for a block with no action and no hook (and no `state = ...`), an
+/// `IntoController<S>` impl for every state `S` (a read-only page).
 ///
 /// ```
 /// let args = proc_macro2::TokenStream::new();

@@ -141,6 +141,16 @@ fn actions_read_only_page() {
     );
 }
 
+/// `#[actions] impl About {}`: nothing names the state, so the type becomes a read-only page
+/// of whatever state it is given (`IntoController<S>` through `ReadOnly`).
+#[test]
+fn actions_empty_impl_is_a_read_only_page_of_any_state() {
+    check(
+        "actions_empty",
+        livetemplate_codegen::actions(TokenStream::new(), quote!(impl About {})),
+    );
+}
+
 #[test]
 fn errors_are_compile_errors() {
     let out = derive(quote! {

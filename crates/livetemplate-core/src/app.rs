@@ -15,7 +15,7 @@ use crate::group::{
 use crate::hub::{Hub, LocalTransport, PubSubTransport, Session};
 use crate::page::{Page, PageRoute, Request, Services};
 use crate::persist::{PersistError, PersistHook};
-use crate::state::Controller;
+use crate::state::{IntoController, LiveState};
 use crate::store::{MemoryStore, PersistStore};
 // Where these were before the protocol and the transport had their own modules.
 pub use crate::protocol::{ClientFrame, parse_client_frame};
@@ -177,8 +177,17 @@ impl fmt::Debug for AppBuilder {
 
 impl AppBuilder {
     /// Add a page at `path`, run by `controller`, each view starting from `initial`.
-    pub fn page<C: Controller>(mut self, path: &str, controller: C, initial: C::State) -> Self {
-        self.pages.push(Arc::new(Page::new(path, controller, initial)));
+    ///
+    /// `controller` is the type of an `#[actions]` impl block: a [`Controller`](crate::Controller) whose state
+    /// is `S`, or, for a read-only page (`#[actions] impl About {}`, no action and no hook),
+    /// any `S`: the page's state type is the type of `initial`.
+    pub fn page<C, S>(mut self, path: &str, controller: C, initial: S) -> Self
+    where
+        C: IntoController<S>,
+        S: LiveState,
+    {
+        self.pages
+            .push(Arc::new(Page::new(path, controller.into_controller(), initial)));
         self
     }
 

@@ -42,6 +42,8 @@ pub use hub::{Hub, PubSubTransport, Session};
 pub use page::{LiveConnection, PageRoute, Request, Services};
 pub use persist::{PersistError, PersistHook};
 pub use state::{Controller, LiveState, normalize_action};
+#[doc(hidden)]
+pub use state::{IntoController, ReadOnly};
 /// Re-exported for store implementations.
 pub use store::Fields;
 pub use store::{MemoryStore, PersistStore};
@@ -55,6 +57,7 @@ pub mod __private {
     pub use crate::persist::{
         decode_field, decode_field_migrating, decode_field_version, encode_field, encode_field_version,
     };
+    pub use crate::state::{IntoController, ReadOnly};
     pub use crate::tree::{Mark, MarkQueue, TreeSink, mark};
     pub use askama;
     pub use std::cell::Cell;

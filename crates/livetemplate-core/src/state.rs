@@ -1,5 +1,10 @@
 //! The traits the macros implement: [`LiveState`] for state structs and [`Controller`] for
-//! action impl blocks. How persisted fields are encoded lives in [`crate::persist`].
+//! action impl blocks, and [`IntoController`], which lets an impl block with no action (a
+//! read-only page, wrapped in [`ReadOnly`]) stand where a controller is expected. How
+//! persisted fields are encoded lives in [`crate::persist`].
+
+use std::fmt;
+use std::marker::PhantomData;
 
 use crate::BoxFuture;
 use crate::context::Context;
@@ -68,6 +73,99 @@ pub trait Controller: Send + Sync + 'static {
     /// Called when a WebSocket connection closes.
     fn on_disconnect<'a>(&'a self, _state: &'a mut Self::State, _ctx: &'a mut Context) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })
+    }
+}
+
+/// Something that runs a page whose state is `S`: a [`Controller`] (its own `State` is `S`),
+/// or the type of an `#[actions]` impl block with no action and no hook, which `#[actions]`
+/// wraps in a [`ReadOnly`] because nothing in the block names the state type.
+///
+/// `App::builder().page(..)` and `TestPage::mount(..)` take an `IntoController<S>` and learn
+/// `S` from the initial state they are given. Users never implement it: every `Controller`
+/// has it, and `#[actions]` writes it for an empty impl block.
+///
+/// ```
+/// use livetemplate_core::state::{IntoController, ReadOnly};
+/// use livetemplate_core::{Controller, LiveState};
+///
+/// // What `#[actions] impl About {}` generates:
+/// struct About;
+/// impl<S: LiveState> IntoController<S> for About {
+///     type Controller = ReadOnly<About, S>;
+///     fn into_controller(self) -> ReadOnly<About, S> {
+///         ReadOnly::new(self)
+///     }
+/// }
+///
+/// fn names<S: LiveState>(c: impl IntoController<S>) -> &'static [&'static str] {
+///     c.into_controller().action_names()
+/// }
+/// ```
+#[doc(hidden)]
+pub trait IntoController<S: LiveState>: Sized {
+    /// The controller that runs the page.
+    type Controller: Controller<State = S>;
+
+    /// Turn `self` into the page's controller.
+    fn into_controller(self) -> Self::Controller;
+}
+
+impl<C: Controller> IntoController<C::State> for C {
+    type Controller = C;
+
+    fn into_controller(self) -> C {
+        self
+    }
+}
+
+/// The controller of a read-only page: the user's value `C` with no action and no hook, over
+/// state `S`. Every action a client sends fails with the unknown-action error, which lists no
+/// known action.
+///
+/// Built by the code `#[actions]` generates for an impl block with no method (see
+/// [`IntoController`]).
+#[doc(hidden)]
+pub struct ReadOnly<C, S> {
+    inner: C,
+    // `fn() -> S`: the wrapper holds no `S`, so it is `Send + Sync` whatever `S` is.
+    state: PhantomData<fn() -> S>,
+}
+
+impl<C, S> ReadOnly<C, S> {
+    /// Wrap the user's value.
+    pub fn new(inner: C) -> Self {
+        ReadOnly {
+            inner,
+            state: PhantomData,
+        }
+    }
+
+    /// The user's value.
+    pub fn get_ref(&self) -> &C {
+        &self.inner
+    }
+}
+
+impl<C: fmt::Debug, S> fmt::Debug for ReadOnly<C, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ReadOnly").field(&self.inner).finish()
+    }
+}
+
+impl<C, S> Controller for ReadOnly<C, S>
+where
+    C: Send + Sync + 'static,
+    S: LiveState,
+{
+    type State = S;
+
+    fn action_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn call<'a>(&'a self, name: &'a str, _state: &'a mut S, ctx: &'a mut Context) -> BoxFuture<'a, Result<()>> {
+        let err = crate::__private::unknown_action(name, ctx.page(), &[]);
+        Box::pin(async move { Err(err) })
     }
 }
 

@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::group::GroupId;
 use crate::page::{Page, PageRoute, Request};
 use crate::protocol::key;
-use crate::state::Controller;
+use crate::state::{IntoController, LiveState};
 use crate::store::{MemoryStore, PersistStore};
 
 /// The client side of the protocol: a statics table and the current tree, rebuilt into HTML.
@@ -310,8 +310,15 @@ impl TestPage {
     /// The client message rate limit is lifted, so a test can send as many actions as fast
     /// as it likes; to test with an app's own limits, build the app and use
     /// [`TestPage::connect`].
-    pub async fn mount<C: Controller>(controller: C, initial: C::State) -> Result<TestPage> {
-        let route: Arc<dyn PageRoute> = Arc::new(Page::new("/test", controller, initial));
+    ///
+    /// `controller` is a [`Controller`](crate::Controller) whose state is `S`, or a read-only page's type
+    /// (`#[actions] impl About {}`), whose state is the type of `initial`.
+    pub async fn mount<C, S>(controller: C, initial: S) -> Result<TestPage>
+    where
+        C: IntoController<S>,
+        S: LiveState,
+    {
+        let route: Arc<dyn PageRoute> = Arc::new(Page::new("/test", controller.into_controller(), initial));
         Self::mount_route(route, Arc::new(MemoryStore::new()), GroupId::random()).await
     }
 

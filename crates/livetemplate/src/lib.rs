@@ -59,7 +59,9 @@
 //! impl block is an action. A client may call it as `saveNotes`, `save-notes` or
 //! `save_notes`. `mount`, `handle_params`, `on_connect` and `on_disconnect` with the same
 //! signature are lifecycle hooks, not actions. `#[lvt(server)]` on an action keeps it out of a
-//! browser's reach (only `session.trigger_action`, publishes and presence run it).
+//! browser's reach (only `session.trigger_action`, publishes and presence run it). An impl
+//! block with neither actions nor hooks (`#[actions] impl About {}`) is a read-only page of
+//! whatever state `App::builder().page(..)` gives it; `#[actions(state = S)]` ties it to `S`.
 
 #[doc(inline)]
 pub use livetemplate_core::{

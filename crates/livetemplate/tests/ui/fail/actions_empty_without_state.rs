@@ -1,8 +1,0 @@
-use livetemplate::prelude::*;
-
-pub struct About;
-
-#[actions]
-impl About {}
-
-fn main() {}

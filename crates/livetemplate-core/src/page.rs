@@ -317,7 +317,7 @@ impl<C: Controller> PageRoute for Page<C> {
                 query: &query,
             };
             let (state, _, _) = self.prepare(svc, &at).await?;
-            state.render_html()
+            caught(|| state.render_html())
         })
     }
 
@@ -378,7 +378,7 @@ impl<C: Controller> PageRoute for Page<C> {
             catch(self.controller.on_connect(&mut state, &mut ctx)).await?;
             mount_effects.apply(&svc.hub, Some(conn)).await;
             ctx.take_effects().apply(&svc.hub, Some(conn)).await;
-            let tree = state.render_tree()?;
+            let tree = caught(|| state.render_tree())?;
             let mut encoder = Encoder::new();
             let first = encoder.full_frame(&tree, None);
             let saved = encode_persisted(&state);
@@ -439,6 +439,22 @@ pub fn error_frame(reply_to: Option<u64>, message: &str) -> String {
 }
 
 /// Run a future, turning a panic inside it into an error.
+/// Run `f` (a template render), turning a panic into an error as [`catch`] does for actions:
+/// a template that indexes out of bounds or a `Display` impl that panics fails that render,
+/// never the connection's task or the server.
+pub(crate) fn caught<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(panic_error(payload)))
+}
+
+fn panic_error(payload: Box<dyn std::any::Any + Send>) -> Error {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    Error::panic(format!("panic in the page's code: {msg}"))
+}
+
 pub(crate) async fn catch<T>(fut: BoxFuture<'_, Result<T>>) -> Result<T> {
     CatchUnwind { fut }.await
 }
@@ -454,15 +470,8 @@ impl<T> Future for CatchUnwind<'_, T> {
         let fut = &mut self.fut;
         match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
             Ok(p) => p,
-            Err(payload) => {
-                let msg = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                // Logged where the error is answered (with its reference), not here.
-                Poll::Ready(Err(Error::panic(format!("panic in the page's code: {msg}"))))
-            }
+            // Logged where the error is answered (with its reference), not here.
+            Err(payload) => Poll::Ready(Err(panic_error(payload))),
         }
     }
 }

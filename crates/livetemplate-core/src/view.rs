@@ -13,8 +13,8 @@ use crate::error::Result;
 use crate::group::GroupId;
 use crate::hub::PersistSlot;
 use crate::page::{
-    At, Held, INTERNAL_ERRORS_LOG, LiveConnection, Page, Run, Services, catch, encode_persisted, lock_slot, persist,
-    query_of,
+    At, Held, INTERNAL_ERRORS_LOG, LiveConnection, Page, Run, Services, catch, caught, encode_persisted, lock_slot,
+    persist, query_of,
 };
 use crate::persist as persisted;
 use crate::protocol::ServerFrame;
@@ -152,7 +152,7 @@ impl<C: Controller> LiveView<C> {
                 }
             }
         }
-        let tree = match self.state.render_tree() {
+        let tree = match caught(|| self.state.render_tree()) {
             Ok(t) => t,
             Err(err) => {
                 self.state = backup;
@@ -234,7 +234,7 @@ impl<C: Controller> LiveConnection for LiveView<C> {
                 self.seen = *count;
             }
             drop(saves);
-            let tree = match self.state.render_tree() {
+            let tree = match caught(|| self.state.render_tree()) {
                 Ok(t) => t,
                 Err(err) => {
                     tracing::warn!(page = %self.page.path, error = %err, "render after reload failed");

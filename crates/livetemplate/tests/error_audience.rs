@@ -62,6 +62,28 @@ impl BrokenCtrl {
     }
 }
 
+/// A page whose template panics when `items` is empty (`items[0]`): a render, not an action,
+/// fails.
+#[derive(LiveState, Clone, Debug)]
+#[lvt(source = "<p>{{ items[0] }} of {{ items.len() }}</p>", ext = "html")]
+pub struct Indexed {
+    pub items: Vec<i64>,
+}
+
+pub struct IndexedCtrl;
+
+#[actions]
+impl IndexedCtrl {
+    async fn clear(&self, s: &mut Indexed, _ctx: &mut Context) -> Result<()> {
+        s.items.clear();
+        Ok(())
+    }
+    async fn add(&self, s: &mut Indexed, _ctx: &mut Context) -> Result<()> {
+        s.items.push(7);
+        Ok(())
+    }
+}
+
 /// A store whose writes fail with a message no user should read.
 #[derive(Debug)]
 struct FailingStore;
@@ -138,6 +160,8 @@ fn app(store: impl PersistStore) -> App {
         .secret_key("a test key of thirty-two bytes or more")
         .page("/c", Ctrl, Counter::default())
         .page("/broken", BrokenCtrl, Broken::default())
+        .page("/indexed", IndexedCtrl, Indexed { items: vec![1] })
+        .page("/empty", IndexedCtrl, Indexed { items: Vec::new() })
         .config(|c| {
             c.rate_per_sec = f64::INFINITY;
             c.rate_burst = f64::INFINITY;
@@ -159,13 +183,26 @@ async fn over_the_socket_internal_failures_show_only_a_reference() {
     assert_eq!(page.html(), "<p>0</p>", "nothing changed");
 
     // A panic.
-    let mut page = TestPage::connect(app, "/c", GroupId::random()).await.unwrap();
+    let mut page = TestPage::connect(app.clone(), "/c", GroupId::random()).await.unwrap();
     let shown = page.act("boom", Value::Null).await.error().unwrap();
     assert!(!shown.contains("kaboom"), "{shown}");
     let line = log_line_with(&reference_in(&shown));
     assert!(line.contains("kaboom: secret internal detail 42"), "{line}");
 
+    // A panic while rendering the new state: the action is answered (rolled back), the
+    // connection keeps working.
+    let mut page = TestPage::connect(app.clone(), "/indexed", GroupId::random())
+        .await
+        .unwrap();
+    let shown = page.act("clear", Value::Null).await.error().unwrap();
+    assert!(shown.starts_with("internal error (ref "), "{shown}");
+    assert!(log_line_with(&reference_in(&shown)).contains("index out of bounds"));
+    assert_eq!(page.html(), "<p>1 of 1</p>", "the state was rolled back");
+    assert_eq!(page.act("add", Value::Null).await.error(), None);
+    assert_eq!(page.html(), "<p>1 of 2</p>");
+
     // An action's own message, as it is.
+    let mut page = TestPage::connect(app, "/c", GroupId::random()).await.unwrap();
     let frame = page.act("validate", Value::Null).await;
     assert_eq!(frame.error().as_deref(), Some("Name is required"));
     // A client mistake is the client's to read too.
@@ -221,6 +258,11 @@ async fn on_no_js_pages_internal_failures_show_only_a_reference() {
     assert_eq!(status, 500);
     assert!(!body.contains("/srv/app"), "{body}");
     assert!(log_line_with(&reference_in(&body)).contains("mount exploded"));
+
+    // A GET whose first render panics.
+    let (status, body) = http(addr, "GET /empty HTTP/1.1".into(), "").await;
+    assert_eq!(status, 500);
+    assert!(log_line_with(&reference_in(&body)).contains("index out of bounds"));
 
     // An action's own message is shown as it is.
     let (status, body) = http(addr, "POST /c HTTP/1.1".into(), "validate=").await;

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use livetemplate::core::app::{Outbound, run_connection};
-use livetemplate::core::{GroupId, Request};
 use livetemplate::prelude::*;
+use livetemplate_core::app::{Outbound, run_connection};
+use livetemplate_core::{GroupId, Request};
 use serde_json::json;
 use tokio::sync::mpsc;
 

@@ -8,9 +8,9 @@
 //! prints the frames' sizes; the `profile` binary loops one of them for callgrind. See
 //! `README.md` for how to run them and the measured numbers.
 
-use livetemplate::core::diff::Encoder;
-use livetemplate::core::tree::Tree;
 use livetemplate::prelude::*;
+use livetemplate_core::diff::Encoder;
+use livetemplate_core::tree::Tree;
 
 /// Criterion settings shared by the scenario benches: small enough that the whole set runs
 /// in about a minute on two cores.

@@ -6,8 +6,8 @@
 
 use std::hint::black_box;
 
-use livetemplate::core::LiveState;
 use livetemplate_benches::{Scenario, counter_increment, table_cell_changed, table_reversed, table_row_inserted};
+use livetemplate_core::LiveState;
 
 fn run<S: LiveState>(s: &Scenario<S>, what: &str, n: usize) {
     let mut live = s.connect();

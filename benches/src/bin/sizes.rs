@@ -2,10 +2,10 @@
 //!
 //! Run with: `cargo run --release -p livetemplate-benches --bin sizes`
 
-use livetemplate::core::LiveState;
 use livetemplate_benches::{
     Scenario, counter_increment, inserted_row, row_html, table_cell_changed, table_reversed, table_row_inserted,
 };
+use livetemplate_core::LiveState;
 
 fn report<S: LiveState>(s: &Scenario<S>, target: Option<usize>) {
     let mut live = s.connect();

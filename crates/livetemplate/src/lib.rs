@@ -164,16 +164,6 @@ pub mod testing {
     pub use livetemplate_core::testing::{ClientTree, Frame, TestPage, store_conformance};
 }
 
-/// The engine's pieces below the public API (tree, diff, pages, the transport loop), for this
-/// workspace's tests, benches and transports. Not public API: it changes without notice.
-#[doc(hidden)]
-pub mod core {
-    pub use livetemplate_core::{
-        BoxFuture, Controller, Fields, GroupId, LiveState, MemoryStore, PageRoute, PersistStore, Request, Services,
-        app, asset, context, diff, group, hub, page, persist, protocol, state, store, testing, transport, tree,
-    };
-}
-
 /// Everything a page needs: `use livetemplate::prelude::*;`.
 pub mod prelude {
     pub use crate::{App, Context, Error, LiveState, Result, actions};

@@ -37,8 +37,8 @@ fn derive_names_are_the_runtime_rule() {
     assert_eq!(
         names,
         &[
-            livetemplate::core::state::normalize_action("saveNotes").as_str(),
-            livetemplate::core::state::normalize_action("HTTPTempUp").as_str()
+            livetemplate_core::state::normalize_action("saveNotes").as_str(),
+            livetemplate_core::state::normalize_action("HTTPTempUp").as_str()
         ]
     );
     assert_eq!(names, &["save_notes", "http_temp_up"]);

@@ -11,12 +11,12 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use livetemplate::core::BoxFuture;
-use livetemplate::core::store::Fields;
 use livetemplate::prelude::*;
 use livetemplate::store::PersistStore;
 use livetemplate::testing::TestPage;
 use livetemplate::{GroupId, Server};
+use livetemplate_core::BoxFuture;
+use livetemplate_core::store::Fields;
 use serde_json::Value;
 
 #[derive(LiveState, Clone, Debug, Default)]

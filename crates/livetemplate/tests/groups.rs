@@ -13,11 +13,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use livetemplate::core::group::GroupSigner;
 use livetemplate::prelude::*;
 use livetemplate::store::{MemoryStore, PersistStore};
 use livetemplate::testing::TestPage;
 use livetemplate::{AppBuilder, GroupId, Server};
+use livetemplate_core::group::GroupSigner;
 
 #[derive(LiveState, Clone, Debug, Default)]
 #[lvt(
@@ -289,7 +289,7 @@ async fn the_generated_key_survives_a_restart_on_sled() {
     server.shutdown().await.unwrap();
 
     // The key is random per store, not a constant: another store refuses the cookie.
-    if std::env::var_os(livetemplate::core::group::SECRET_KEY_ENV).is_none() {
+    if std::env::var_os(livetemplate_core::group::SECRET_KEY_ENV).is_none() {
         let other = TempDir::new("other");
         let store = livetemplate::store::SledStore::open(&other.0).unwrap();
         let server = start(counter(App::builder().store(store))).await;
@@ -301,7 +301,7 @@ async fn the_generated_key_survives_a_restart_on_sled() {
 
 #[tokio::test]
 async fn a_key_configured_after_a_generated_one_keeps_the_sessions() {
-    if std::env::var_os(livetemplate::core::group::SECRET_KEY_ENV).is_some() {
+    if std::env::var_os(livetemplate_core::group::SECRET_KEY_ENV).is_some() {
         return; // the first start must generate its key
     }
     let dir = TempDir::new("configured-later");
@@ -419,7 +419,7 @@ async fn env_child() {
             let signer = app.group_signer().await.unwrap();
             assert_eq!(signer.sign(&g), current.sign(&g), "the first key signs");
             let read = signer.verify(old.sign(&g).as_str());
-            assert_eq!(read, livetemplate::core::group::CookieGroup::PreviousKey(g));
+            assert_eq!(read, livetemplate_core::group::CookieGroup::PreviousKey(g));
         }
         "empty" => {
             // Counts as unset: the key is generated (and kept in the store).

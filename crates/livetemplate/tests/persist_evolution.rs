@@ -1043,7 +1043,7 @@ impl PersistStore for NoQuarantine {
         &'a self,
         group: &'a GroupId,
         page: &'a str,
-    ) -> livetemplate::core::BoxFuture<'a, livetemplate::Result<livetemplate::core::Fields>> {
+    ) -> livetemplate_core::BoxFuture<'a, livetemplate::Result<livetemplate_core::Fields>> {
         self.inner.load(group, page)
     }
 
@@ -1052,7 +1052,7 @@ impl PersistStore for NoQuarantine {
         group: &'a GroupId,
         page: &'a str,
         fields: &'a [(&'a str, Vec<u8>)],
-    ) -> livetemplate::core::BoxFuture<'a, livetemplate::Result<()>> {
+    ) -> livetemplate_core::BoxFuture<'a, livetemplate::Result<()>> {
         if self.refuse.load(Ordering::SeqCst) && fields.iter().any(|(k, _)| k.contains("@quarantine")) {
             return Box::pin(async { Err(livetemplate::Error::msg("disk full")) });
         }
@@ -1066,7 +1066,7 @@ async fn a_value_that_cannot_be_quarantined_is_not_saved_over() {
     let group = GroupId::random();
     let shared: Arc<dyn PersistStore> = store.clone();
     let mut page = TestPage::mount_route(
-        Arc::new(livetemplate::core::page::Page::new(
+        Arc::new(livetemplate_core::page::Page::new(
             PATH,
             code1::Ctl,
             code1::Code::default(),
@@ -1081,7 +1081,7 @@ async fn a_value_that_cannot_be_quarantined_is_not_saved_over() {
     let original = store.load(&group, PATH).await.unwrap();
 
     store.refuse.store(true, Ordering::SeqCst);
-    let route = Arc::new(livetemplate::core::page::Page::new(
+    let route = Arc::new(livetemplate_core::page::Page::new(
         PATH,
         code2::Ctl,
         code2::Code::default(),

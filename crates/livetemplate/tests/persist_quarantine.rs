@@ -11,11 +11,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use livetemplate::core::persist::{self, PersistError};
 use livetemplate::prelude::*;
 use livetemplate::store::{PersistStore, SledStore};
 use livetemplate::testing::TestPage;
 use livetemplate::{Controller, GroupId};
+use livetemplate_core::persist::{self, PersistError};
 use serde_json::{Value, json};
 
 const PATH: &str = "/codes";

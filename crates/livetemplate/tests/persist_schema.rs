@@ -8,10 +8,10 @@
 use std::sync::Arc;
 
 use livetemplate::GroupId;
-use livetemplate::core::page::{Page, PageRoute, load_persisted};
 use livetemplate::prelude::*;
 use livetemplate::store::{MemoryStore, PersistStore};
 use livetemplate::testing::TestPage;
+use livetemplate_core::page::{Page, PageRoute, load_persisted};
 use serde_json::Value;
 
 const PATH: &str = "/schema";
@@ -147,7 +147,7 @@ async fn a_retyped_field_starts_from_its_default_and_the_others_are_restored() {
 fn garbage() -> Vec<Vec<u8>> {
     let mut right_prefix_truncated = b"i64\0".to_vec();
     right_prefix_truncated.push(0xfc); // a bincode varint tag with its bytes missing
-    let mut trailing = livetemplate::core::state::encode_field(&5i64).unwrap();
+    let mut trailing = livetemplate_core::state::encode_field(&5i64).unwrap();
     trailing.extend_from_slice(b"junk");
     let mut bad_utf8 = b"alloc::string::String\0".to_vec();
     bad_utf8.extend_from_slice(&[2, 0xff, 0xfe]);
@@ -197,7 +197,7 @@ async fn garbage_written_into_sled_gives_defaults() {
     let _ = std::fs::remove_dir_all(&dir);
     let store = livetemplate::store::SledStore::open(&dir).unwrap();
     let group = GroupId::random();
-    let good = livetemplate::core::state::encode_field(&String::from("kept")).unwrap();
+    let good = livetemplate_core::state::encode_field(&String::from("kept")).unwrap();
     store.save(&group, PATH, &[("notes", good)]).await.unwrap();
     // Raw bytes under the field's key, bypassing the store's API.
     let mut key = group.as_str().as_bytes().to_vec();

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use livetemplate::core::app::{Outbound, run_connection};
-use livetemplate::core::{GroupId, Request};
 use livetemplate::prelude::*;
 use livetemplate::testing::TestPage;
+use livetemplate_core::app::{Outbound, run_connection};
+use livetemplate_core::{GroupId, Request};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 

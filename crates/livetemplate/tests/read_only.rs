@@ -4,9 +4,9 @@
 #![allow(clippy::unwrap_used)]
 #![allow(missing_docs, missing_debug_implementations)]
 
-use livetemplate::core::Request;
 use livetemplate::prelude::*;
 use livetemplate::testing::TestPage;
+use livetemplate_core::Request;
 use serde_json::json;
 
 #[derive(LiveState, Clone, Debug, Default)]

@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use livetemplate::core::Request;
 use livetemplate::prelude::*;
 use livetemplate::testing::TestPage;
+use livetemplate_core::Request;
 use serde_json::json;
 
 #[derive(LiveState, Clone, Debug, Default)]

@@ -8,9 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use livetemplate::core::GroupId;
 use livetemplate::prelude::*;
 use livetemplate::testing::TestPage;
+use livetemplate_core::GroupId;
 use serde_json::json;
 
 #[derive(LiveState, Clone, Debug, Default)]

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use example_patterns::pages::{counter, reconnection, thermostat};
-use livetemplate::core::page::Page;
-use livetemplate::core::{GroupId, MemoryStore, PageRoute, PersistStore};
 use livetemplate::testing::TestPage;
+use livetemplate_core::page::Page;
+use livetemplate_core::{GroupId, MemoryStore, PageRoute, PersistStore};
 use serde_json::{Value, json};
 
 #[tokio::test]

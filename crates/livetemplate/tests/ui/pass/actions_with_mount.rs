@@ -2,7 +2,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 
-use livetemplate::core::Controller;
+use livetemplate_core::Controller;
 use livetemplate::prelude::*;
 use serde::de::value::MapDeserializer;
 

@@ -55,24 +55,24 @@ pub async fn store_conformance(store: &dyn PersistStore) {
         v
     };
 
-    assert_eq!(load(&group, "/a").await, own(&[]), "a page never saved must load empty");
+    expect(load(&group, "/a").await, own(&[]), "a page never saved must load empty");
 
     save(&group, "/a", vec![("x", b"1".to_vec()), ("y", Vec::new())]).await;
-    assert_eq!(
+    expect(
         load(&group, "/a").await,
         own(&[("x", b"1"), ("y", b"")]),
-        "every field of one save must be read back (an empty value too)"
+        "every field of one save must be read back (an empty value too)",
     );
 
     save(&group, "/a", vec![("x", b"2".to_vec())]).await;
-    assert_eq!(
+    expect(
         load(&group, "/a").await,
         own(&[("x", b"2"), ("y", b"")]),
-        "a save must replace the fields it names and keep the others"
+        "a save must replace the fields it names and keep the others",
     );
 
-    assert_eq!(load(&group, "/b").await, own(&[]), "pages of one group must be apart");
-    assert_eq!(load(&other, "/a").await, own(&[]), "groups must be apart");
+    expect(load(&group, "/b").await, own(&[]), "pages of one group must be apart");
+    expect(load(&other, "/a").await, own(&[]), "groups must be apart");
 
     let every_byte: Vec<u8> = (0..=255u8).collect();
     let big = vec![0xa5u8; 64 * 1024];
@@ -88,7 +88,7 @@ pub async fn store_conformance(store: &dyn PersistStore) {
         ],
     )
     .await;
-    assert_eq!(
+    expect(
         load(&group, "/bytes?q=1").await,
         own(&[
             ("big", &big),
@@ -97,7 +97,7 @@ pub async fn store_conformance(store: &dyn PersistStore) {
             ("bytes@shape", b"{}"),
             ("champ_é", b"\xc3"),
         ]),
-        "values must round trip byte for byte, and names as given"
+        "values must round trip byte for byte, and names as given",
     );
 
     let server = GroupId::server();
@@ -107,10 +107,10 @@ pub async fn store_conformance(store: &dyn PersistStore) {
         vec![("k", group.as_str().as_bytes().to_vec())],
     )
     .await;
-    assert_eq!(
+    expect(
         load(&server, "lvt:conformance").await,
         own(&[("k", group.as_str().as_bytes())]),
-        "the server's own group must be stored like any other"
+        "the server's own group must be stored like any other",
     );
 
     let (one, two) = (
@@ -118,15 +118,55 @@ pub async fn store_conformance(store: &dyn PersistStore) {
         save(&other, "/c", vec![("right", b"r".to_vec())]),
     );
     tokio::join!(one, two);
-    assert_eq!(
+    expect(
         load(&other, "/c").await,
         own(&[("left", b"l"), ("right", b"r")]),
-        "concurrent saves of different fields of one page must both stay"
+        "concurrent saves of different fields of one page must both stay",
     );
 
     if let Err(err) = store.flush().await {
         panic!("flush failed: {err}");
     }
+}
+
+/// Panic with `what` and a short account of how `got` differs from `want` (field by field;
+/// long values by length and first differing byte, never printed whole).
+fn expect(got: Fields, want: Fields, what: &str) {
+    if got == want {
+        return;
+    }
+    let show = |v: &[u8]| {
+        if v.len() <= 32 {
+            format!("{v:?}")
+        } else {
+            format!("{} bytes", v.len())
+        }
+    };
+    let mut lines = Vec::new();
+    for (name, value) in &want {
+        match got.iter().find(|(n, _)| n == name) {
+            None => lines.push(format!("field `{name}` is missing (expected {})", show(value))),
+            Some((_, v)) if v != value => {
+                let at = v
+                    .iter()
+                    .zip(value.iter())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(v.len().min(value.len()));
+                lines.push(format!(
+                    "field `{name}`: got {}, expected {} (first difference at byte {at})",
+                    show(v),
+                    show(value)
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, value) in &got {
+        if !want.iter().any(|(n, _)| n == name) {
+            lines.push(format!("field `{name}` should not be there (holds {})", show(value)));
+        }
+    }
+    panic!("{what}:\n  {}", lines.join("\n  "));
 }
 
 #[cfg(test)]
@@ -168,6 +208,43 @@ mod tests {
             map.insert((group.clone(), page.to_string()), fields);
             Box::pin(async { Ok(()) })
         }
+    }
+
+    /// A store that cuts values at 60,000 bytes.
+    #[derive(Debug, Default)]
+    struct Truncating(MemoryStore);
+
+    impl PersistStore for Truncating {
+        fn load<'a>(&'a self, group: &'a GroupId, page: &'a str) -> BoxFuture<'a, Result<Fields>> {
+            self.0.load(group, page)
+        }
+
+        fn save<'a>(
+            &'a self,
+            group: &'a GroupId,
+            page: &'a str,
+            fields: &'a [(&'a str, Vec<u8>)],
+        ) -> BoxFuture<'a, Result<()>> {
+            let cut: Vec<(&'a str, Vec<u8>)> = fields
+                .iter()
+                .map(|(k, v)| (*k, v[..v.len().min(60_000)].to_vec()))
+                .collect();
+            Box::pin(async move { self.0.save(group, page, &cut).await })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_difference_in_a_long_value_is_told_in_one_line() {
+        let panic = tokio::spawn(async { store_conformance(&Truncating::default()).await })
+            .await
+            .unwrap_err()
+            .into_panic();
+        let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(
+            msg.contains("field `big`: got 60000 bytes, expected 65536 bytes (first difference at byte 60000)"),
+            "{msg}"
+        );
+        assert!(msg.len() < 400, "{} bytes: {msg}", msg.len());
     }
 
     #[tokio::test]

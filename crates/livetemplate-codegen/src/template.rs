@@ -1288,6 +1288,23 @@ pub(crate) fn mark(src: &str, d: &Delims) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    /// The flattened source's literal text and block tags (`{% … %}`), expressions dropped.
+    fn literals_and_blocks(out: &str) -> String {
+        lex(out, &Delims::default())
+            .unwrap()
+            .iter()
+            .filter_map(|t| match t {
+                Token::Lit(s) => Some(*s),
+                Token::Tag {
+                    kind: TagKind::Block,
+                    full,
+                    ..
+                } => Some(*full),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn lexes_tags_with_strings_and_ws() {
         let toks = lex("a{{- \"}}\" +}}b{%~ if x -%}{# c {# d #} #}", &Delims::default()).unwrap();
@@ -1387,19 +1404,7 @@ mod tests {
             ],
         );
         let out = flatten_file(&root, "c.html").unwrap();
-        let rendered: String = lex(&out, &Delims::default())
-            .unwrap()
-            .iter()
-            .filter_map(|t| match t {
-                Token::Lit(s) => Some(*s),
-                Token::Tag {
-                    kind: TagKind::Block,
-                    full,
-                    ..
-                } => Some(*full),
-                _ => None,
-            })
-            .collect();
+        let rendered: String = literals_and_blocks(&out);
         // Scopes: 0 = c.html, 1 = m.html, 2 = b.html; the body of `c` from c.html and the
         // bodies of `d` and of `c`'s `super()` from m.html each call their own `star`.
         assert!(rendered.contains("{% macro __lvt_s0_star(x) %}<child>"), "{rendered}");
@@ -1458,19 +1463,7 @@ mod tests {
             ],
         );
         let out = flatten_file(&root, "leaf.html").unwrap();
-        let plain: String = lex(&out, &Delims::default())
-            .unwrap()
-            .iter()
-            .filter_map(|t| match t {
-                Token::Lit(s) => Some(*s),
-                Token::Tag {
-                    kind: TagKind::Block,
-                    full,
-                    ..
-                } => Some(*full),
-                _ => None,
-            })
-            .collect();
+        let plain: String = literals_and_blocks(&out);
         // The child's macro is in the scope of its blocks (written when called), its other text
         // outside blocks is dropped.
         assert_eq!(plain, "<t>leaf+mid+base</t>");

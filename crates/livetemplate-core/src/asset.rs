@@ -128,8 +128,10 @@ impl From<Vec<u8>> for AssetBody {
     }
 }
 
-/// FNV-1a, 64 bits: not a security hash, only a cache validator.
-const fn fnv1a(bytes: &[u8]) -> u64 {
+/// FNV-1a, 64 bits: not a security hash, only a cache validator (assets' versions and the
+/// transport's client bundle).
+#[doc(hidden)]
+pub const fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut i = 0;
     while i < bytes.len() {

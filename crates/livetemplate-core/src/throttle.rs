@@ -58,6 +58,22 @@ pub struct Flood {
     pub frames: u64,
 }
 
+impl Flood {
+    /// Log the flood for `page` (a WARN, rate limited process-wide) before the caller closes
+    /// the connection with 1008 `message flood`.
+    pub fn log(&self, page: &str) {
+        static FLOOD_LOG: crate::log_limit::LogLimit = crate::log_limit::LogLimit::new("message flood", 10);
+        if FLOOD_LOG.allow() {
+            tracing::warn!(
+                page,
+                seconds = self.engaged_for.as_secs(),
+                frames = self.frames,
+                "client kept sending past the message rate; closing with 1008"
+            );
+        }
+    }
+}
+
 impl Throttle {
     /// A bucket refilling at `rate_per_sec` tokens a second up to `burst` (starting full),
     /// that reports a [`Flood`] once the throttle has been engaged without a pause for longer

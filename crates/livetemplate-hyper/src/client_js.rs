@@ -12,6 +12,7 @@ use hyper::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH, VARY,
 };
 use hyper::{HeaderMap, Response, StatusCode};
+use livetemplate_core::asset::fnv1a;
 
 /// Where the client bundle is served.
 pub const CLIENT_JS_PATH: &str = "/_lvt/client.js";
@@ -26,17 +27,6 @@ const HASH: u64 = fnv1a(CLIENT_JS);
 const CACHE: &str = "public, max-age=3600";
 /// For `?v=<hash>` URLs, whose content can never change.
 const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";
-
-const fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut i = 0;
-    while i < bytes.len() {
-        hash ^= bytes[i] as u64;
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        i += 1;
-    }
-    hash
-}
 
 struct Variants {
     etag: String,

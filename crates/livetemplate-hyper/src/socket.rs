@@ -179,8 +179,6 @@ struct Limits {
 
 /// Warnings about client messages over the frame limit.
 static TOO_BIG_LOG: LogLimit = LogLimit::new("client message over max_frame_bytes", 10);
-/// Warnings about floods seen by the reader.
-static FLOOD_LOG: LogLimit = LogLimit::new("WebSocket frame flood", 10);
 
 /// The reader task: read until the peer closes or breaks the protocol, then hand the read
 /// half back so the caller decides when the socket closes.
@@ -259,14 +257,7 @@ async fn read_loop(
             return reject(CLOSE_PROTOCOL, "client frames must be masked").await;
         }
         if let Err(flood) = limits.throttle.take(Instant::now()) {
-            if FLOOD_LOG.allow() {
-                tracing::warn!(
-                    page = %limits.page,
-                    seconds = flood.engaged_for.as_secs(),
-                    frames = flood.frames,
-                    "client kept sending frames past the rate; closing with 1008"
-                );
-            }
+            flood.log(&limits.page);
             return reject(CLOSE_POLICY, "message flood").await;
         }
         let text = match (frame.opcode, frame.fin) {

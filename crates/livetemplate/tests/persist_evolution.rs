@@ -960,55 +960,9 @@ async fn values_written_by_the_previous_release_still_load() {
 
 // ---- Quarantine (the log and hook are tested in `persist_quarantine.rs`). ----
 
-mod code1 {
-    use livetemplate::prelude::*;
-
-    #[derive(LiveState, Clone, Debug, Default)]
-    #[lvt(source = "<p>{{ code }}</p>", ext = "html")]
-    pub struct Code {
-        #[lvt(persist)]
-        pub code: String,
-    }
-
-    #[derive(Debug)]
-    pub struct Ctl;
-
-    #[actions]
-    impl Ctl {
-        async fn set(&self, state: &mut Code, ctx: &mut Context) -> Result<()> {
-            state.code = ctx.get_string("code");
-            Ok(())
-        }
-    }
-}
-
-mod code2 {
-    use livetemplate::prelude::*;
-
-    /// `code` is a number now: a stored string cannot become one without help.
-    #[derive(LiveState, Clone, Debug, Default)]
-    #[lvt(source = "<p>{{ code }} {{ clicks }}</p>", ext = "html")]
-    pub struct Code {
-        #[lvt(persist)]
-        pub code: u64,
-        pub clicks: u32,
-    }
-
-    #[derive(Debug)]
-    pub struct Ctl;
-
-    #[actions]
-    impl Ctl {
-        async fn set(&self, state: &mut Code, ctx: &mut Context) -> Result<()> {
-            state.code = ctx.get_int("code") as u64;
-            Ok(())
-        }
-        async fn click(&self, state: &mut Code, _ctx: &mut Context) -> Result<()> {
-            state.clicks += 1;
-            Ok(())
-        }
-    }
-}
+#[path = "support/codes.rs"]
+mod codes;
+use codes::{code1, code2};
 
 #[tokio::test]
 async fn a_failed_migration_is_quarantined() {

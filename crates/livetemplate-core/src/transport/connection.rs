@@ -121,14 +121,7 @@ pub async fn run_connection(
                     break Closing::new(CLOSE_TOO_BIG, "frame too large");
                 }
                 if let Err(flood) = throttle.take(Instant::now()) {
-                    if FLOOD_LOG.allow() {
-                        tracing::warn!(
-                            page = %req.path,
-                            seconds = flood.engaged_for.as_secs(),
-                            messages = flood.frames,
-                            "client kept sending past the message rate; closing with 1008"
-                        );
-                    }
+                    flood.log(&req.path);
                     break Closing::new(CLOSE_POLICY, "message flood");
                 }
                 match parse_client_frame(&text) {
@@ -154,8 +147,7 @@ pub async fn run_connection(
     closing
 }
 
-/// Warnings about floods, frames too large for the client, and clients too slow to read.
-static FLOOD_LOG: LogLimit = LogLimit::new("message flood", 10);
+/// Warnings about frames too large for the client, and clients too slow to read.
 static OUTBOUND_LOG: LogLimit = LogLimit::new("frame over max_outbound_frame_bytes", 10);
 static SLOW_LOG: LogLimit = LogLimit::new("client too slow to read", 10);
 

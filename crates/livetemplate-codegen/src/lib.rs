@@ -14,6 +14,7 @@
 //! the action-name rule come from `livetemplate-contract`, which the runtime uses too.
 
 mod actions;
+mod askama_check;
 mod check;
 mod config;
 mod live_state;
@@ -27,7 +28,11 @@ use proc_macro2::TokenStream;
 /// `CARGO_MANIFEST_DIR`: `root/templates`, or the `dirs` of `root/askama.toml`).
 ///
 /// Returns the generated items, or `compile_error!` invocations naming every mistake (in the
-/// user's template file and line where the mistake is in a template).
+/// user's template file and line where the mistake is in a template). What askama's own
+/// code generator rejects (`{{ loop.revindex }}`, a macro called with too few arguments) is
+/// found by running it on the template as written, once, when `root` is the crate askama
+/// reads (`CARGO_MANIFEST_DIR`, as in the compiler); with another `root` it surfaces from the
+/// generated templates instead.
 ///
 /// ```
 /// let input: proc_macro2::TokenStream = quote::quote! {

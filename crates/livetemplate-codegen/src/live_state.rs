@@ -6,6 +6,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Field, Fields, LitInt, LitStr, Path};
 
+use crate::askama_check::{Template, askama_errors, askama_reads};
 use crate::config::{Config, Delims};
 use crate::template::{Flattener, Loader, Origin, check_names, mark, read_template, replace_self};
 
@@ -285,6 +286,26 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             .map_or_else(Span::call_site, LitStr::span);
         for e in check_names(&loader, &field_names) {
             errors.push(syn::Error::new(span, e.to_string()));
+        }
+    }
+    // What askama's own generator rejects, once, in the user's terms: then neither wrapper
+    // is generated (each would report it again, in the flattened and marked source).
+    if marked.is_some() && askama_reads(root) {
+        let ext = ext.as_deref().unwrap_or("html");
+        let template = match (&opts.template, &opts.source) {
+            (Some(t), None) => Some(Template::Path(t)),
+            (None, Some(s)) => Some(Template::Source(s, ext)),
+            _ => None,
+        };
+        if let Some(template) = template {
+            let span = opts
+                .template
+                .as_ref()
+                .or(opts.source.as_ref())
+                .map_or_else(Span::call_site, LitStr::span);
+            for e in askama_errors(&loader, &template, opts.syntax.as_ref()) {
+                errors.push(syn::Error::new(span, e.to_string()));
+            }
         }
     }
     let mut errors = errors.into_iter();

@@ -35,7 +35,8 @@ pub struct Config {
     /// Sustained client frames per second per connection (default 50; `f64::INFINITY` for no
     /// limit). A client over it is read more slowly, not refused: see
     /// [`flood_close_after`](Config::flood_close_after). The WebSocket transport counts every
-    /// frame (pings, pongs and close frames too); [`run_connection`] counts client messages.
+    /// frame (pings, pongs and close frames too); the connection loop behind every transport
+    /// counts client messages.
     pub rate_per_sec: f64,
     /// Burst of client frames allowed above the rate (default 100).
     pub rate_burst: f64,
@@ -192,6 +193,7 @@ impl AppBuilder {
     }
 
     /// Add a page built elsewhere.
+    #[doc(hidden)]
     pub fn route(mut self, page: Arc<dyn PageRoute>) -> Self {
         self.pages.push(page);
         self
@@ -384,8 +386,7 @@ impl AppBuilder {
         Ok(())
     }
 
-    /// Sign session-group cookies with `key` (at least
-    /// [`MIN_SECRET_KEY_BYTES`](crate::group::MIN_SECRET_KEY_BYTES) bytes, used as they are).
+    /// Sign session-group cookies with `key` (at least 32 bytes, used as they are).
     /// It takes precedence over `LVT_SECRET_KEY`. Without either, a random key is made on the
     /// first request and kept in the persist store (a reserved record), so restarts and
     /// every node on the same store share it.
@@ -538,6 +539,7 @@ impl App {
     }
 
     /// The page at `path`.
+    #[doc(hidden)]
     pub fn route(&self, path: &str) -> Option<&Arc<dyn PageRoute>> {
         self.routes.get(path)
     }
@@ -568,6 +570,7 @@ impl App {
     /// A store error while reading (or, on the very first request of a store, creating) the
     /// generated signing key, or while looking up an unsigned group. The request should fail
     /// then rather than replace the browser's cookie.
+    #[doc(hidden)]
     pub async fn resolve_group(&self, head: &RequestHead<'_>) -> Result<ResolvedGroup> {
         if let Some(group) = self.authenticator.as_ref().and_then(|auth| auth.group(head)) {
             return Ok(ResolvedGroup { group, cookie: None });
@@ -613,6 +616,7 @@ impl App {
     ///
     /// # Errors
     /// A store error reading or saving the generated key (tried again on the next call).
+    #[doc(hidden)]
     pub async fn group_signer(&self) -> Result<&GroupSigner> {
         self.signer
             .get_or_try_init(|| async {
@@ -674,6 +678,7 @@ impl App {
     }
 
     /// What pages use: store and hub.
+    #[doc(hidden)]
     pub fn services(&self) -> &Services {
         &self.svc
     }
@@ -689,6 +694,7 @@ impl App {
     }
 
     /// The static asset served at `path` (see [`AppBuilder::asset`]).
+    #[doc(hidden)]
     pub fn asset(&self, path: &str) -> Option<&Asset> {
         self.assets.iter().find(|a| a.path() == path)
     }
@@ -699,7 +705,7 @@ impl App {
     ///
     /// The live root carries `data-lvt-max-frame` (the frame limit), so the client can refuse
     /// a message the server would close the connection for and say why. Unless the configured
-    /// head names an icon, the transport's empty one ([`ICON_PATH`](crate::asset::ICON_PATH))
+    /// head names an icon, the transport's empty one (`/_lvt/icon.svg`)
     /// is declared so browsers do not ask for /favicon.ico. The document has no inline script
     /// or style: it works under `Content-Security-Policy: default-src 'self'; script-src 'self'`.
     pub fn document(&self, region: &str, script_src: &str) -> String {
@@ -728,6 +734,7 @@ impl App {
     }
 
     /// Render the full document for a GET of `req.path`, loading the client from `script_src`.
+    #[doc(hidden)]
     pub async fn render_page(&self, req: &Request, script_src: &str) -> Result<Option<String>> {
         let Some(route) = self.route(&req.path) else {
             return Ok(None);
@@ -738,6 +745,7 @@ impl App {
 
     /// Run a POST (no JavaScript): `action` with the form's `fields`. Returns the URL the
     /// action sent the browser to (`ctx.redirect`, `ctx.push_patch`), if any.
+    #[doc(hidden)]
     pub async fn post(&self, req: &Request, action: &str, fields: &[(String, String)]) -> Result<Option<String>> {
         let Some(route) = self.route(&req.path) else {
             return Err(Error::config(format!("no page at {}", req.path)));

@@ -131,6 +131,7 @@ pub struct Context {
 
 impl Context {
     /// A context for `action` on `page` of `group`, carrying `data`.
+    #[doc(hidden)]
     pub fn new(action: &str, data: Value, page: Arc<str>, group: GroupId) -> Self {
         let data = match data {
             Value::Object(m) => m,
@@ -154,12 +155,14 @@ impl Context {
     }
 
     /// Set the page URL's query string (without `?`).
+    #[doc(hidden)]
     pub fn with_query(mut self, query: Arc<str>) -> Self {
         self.query = query;
         self
     }
 
     /// Attach the app's hub and, on a live connection, the connection's id.
+    #[doc(hidden)]
     pub fn with_hub(mut self, hub: Hub, conn: Option<u64>) -> Self {
         self.hub = Some(hub);
         self.conn = conn;
@@ -167,6 +170,7 @@ impl Context {
     }
 
     /// Take what the action asked for (subscriptions, presence, publishes).
+    #[doc(hidden)]
     pub fn take_effects(&mut self) -> Effects {
         std::mem::take(&mut self.effects)
     }

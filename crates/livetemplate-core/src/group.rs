@@ -66,8 +66,8 @@ impl GroupId {
     /// Parse the text of a random id (44 base64url characters, or 43 for an id from before
     /// signed groups); `None` for anything else.
     ///
-    /// This checks the shape only. A browser's cookie is read with
-    /// [`GroupSigner::verify`], which also checks the server's signature.
+    /// This checks the shape only. A browser's cookie is read through the app, which also
+    /// checks the server's signature.
     pub fn parse(s: &str) -> Option<Self> {
         if s.len() > 44 {
             return None;
@@ -83,13 +83,13 @@ impl GroupId {
     }
 
     /// An id chosen by the application (for example from a logged-in user id through an
-    /// `Authenticator`). Any non-empty string up to 256 bytes, except the reserved
-    /// [`SERVER_GROUP`].
+    /// `Authenticator`). Any non-empty string up to 256 bytes, except the reserved `_lvt`
+    /// (the server's own records).
     pub fn from_app(s: &str) -> Option<Self> {
         (!s.is_empty() && s.len() <= 256 && s != SERVER_GROUP).then(|| GroupId(s.into()))
     }
 
-    /// The reserved group the server keeps its own records under ([`SERVER_GROUP`]).
+    /// The reserved group the server keeps its own records under (`_lvt`).
     pub fn server() -> Self {
         GroupId(SERVER_GROUP.into())
     }

@@ -203,6 +203,7 @@ impl Hub {
 
     /// The persist slot of `page` for `group`: the same one for every caller while any holds
     /// it (see [`PersistSlot`]).
+    #[doc(hidden)]
     pub fn persist_slot(&self, page: &str, group: &GroupId) -> Arc<PersistSlot> {
         let mut slots = self.inner.persist_slots.lock().unwrap_or_else(|p| p.into_inner());
         let key: (Arc<str>, GroupId) = (Arc::from(page), group.clone());
@@ -219,6 +220,7 @@ impl Hub {
     }
 
     /// Register a connection; returns its id.
+    #[doc(hidden)]
     pub fn register(&self, page: Arc<str>, group: GroupId, tx: mpsc::Sender<Push>, kill: Arc<Notify>) -> u64 {
         let id = self.inner.next.fetch_add(1, Ordering::Relaxed);
         let mut st = self.lock();
@@ -238,6 +240,7 @@ impl Hub {
     }
 
     /// Remove a connection: its subscriptions end and its presence leaves.
+    #[doc(hidden)]
     pub fn unregister(&self, id: u64) {
         let left = {
             let mut st = self.lock();
@@ -278,6 +281,7 @@ impl Hub {
     }
 
     /// Subscribe connection `id` to `topic`.
+    #[doc(hidden)]
     pub fn subscribe(&self, id: u64, topic: &str) {
         let mut st = self.lock();
         if let Some(conn) = st.conns.get_mut(&id) {
@@ -287,6 +291,7 @@ impl Hub {
     }
 
     /// Unsubscribe connection `id` from `topic`.
+    #[doc(hidden)]
     pub fn unsubscribe(&self, id: u64, topic: &str) {
         let mut st = self.lock();
         if let Some(conn) = st.conns.get_mut(&id) {
@@ -314,6 +319,7 @@ impl Hub {
     }
 
     /// Deliver an envelope to this node's subscribers (called by the transport).
+    #[doc(hidden)]
     pub fn deliver(&self, env: Envelope) {
         let targets: Vec<(u64, mpsc::Sender<Push>)> = {
             let st = self.lock();
@@ -412,6 +418,7 @@ impl Hub {
 
     /// Tell every live connection of `group` on `page` except `except` to reload its
     /// persisted fields (they were just saved by `except`, or by a no-JS POST).
+    #[doc(hidden)]
     pub fn reload_others(&self, page: &str, group: &GroupId, except: Option<u64>) {
         let targets = self.group_targets(page, group, except);
         for (id, tx) in targets {
@@ -452,6 +459,7 @@ impl Hub {
     }
 
     /// Track connection `id` as present on `topic` with `meta`.
+    #[doc(hidden)]
     pub fn track(&self, id: u64, topic: &str, meta: Value) {
         {
             let mut st = self.lock();
@@ -468,6 +476,7 @@ impl Hub {
     }
 
     /// Stop tracking connection `id` on `topic`.
+    #[doc(hidden)]
     pub fn untrack(&self, id: u64, topic: &str) {
         let left = {
             let mut st = self.lock();

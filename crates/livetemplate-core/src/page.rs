@@ -278,7 +278,7 @@ pub(crate) type Held = Vec<&'static str>;
 ///
 /// Values (read through the shape they were written with) are rebuilt into today's types by
 /// field name; a value that cannot be read keeps the field's initial value and is
-/// quarantined and logged at ERROR once (see [`crate::persist`]).
+/// quarantined and logged at ERROR once (see "Changing persisted types" in the guide).
 pub async fn load_persisted<S: LiveState>(state: &mut S, store: &dyn PersistStore, group: &GroupId, page: &str) {
     persist::load(state, store, &PersistHook::default(), group, page).await;
 }

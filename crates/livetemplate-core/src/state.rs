@@ -16,13 +16,15 @@ use crate::tree::Tree;
 /// Implemented by `#[derive(LiveState)]`; see the `livetemplate` crate for its attributes.
 pub trait LiveState: Clone + Send + Sync + 'static {
     /// Render the marked template into a tree.
+    #[doc(hidden)]
     fn render_tree(&self) -> Result<Tree>;
     /// Render the template as plain HTML, exactly as askama does.
     fn render_html(&self) -> Result<String>;
     /// Names of the `#[lvt(persist)]` fields.
     fn persisted_fields() -> &'static [&'static str];
-    /// Encode persisted field `name` (see [`crate::persist`] for the format); `None` if there
-    /// is no such persisted field.
+    /// Encode persisted field `name` (a format byte, the hash of the value's serde shape, the
+    /// field's version, then the value in bincode); `None` if there is no such persisted
+    /// field.
     fn encode_field(&self, name: &str) -> Option<Result<Vec<u8>>>;
     /// Decode persisted field `name` from `bytes` into `self`. On error the field is
     /// unchanged (the caller quarantines the bytes).

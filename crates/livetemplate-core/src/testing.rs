@@ -324,6 +324,7 @@ impl TestPage {
 
     /// Mount an existing page route with the given store and group (rate limit lifted, as
     /// for [`TestPage::mount`]).
+    #[doc(hidden)]
     pub async fn mount_route(
         route: Arc<dyn PageRoute>,
         store: Arc<dyn PersistStore>,

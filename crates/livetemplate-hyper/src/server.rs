@@ -37,8 +37,9 @@ pub async fn serve(addr: impl ToSocketAddrs, app: App) -> Result<()> {
     serve_with_shutdown(listener, Arc::new(app), shutdown_signal()).await
 }
 
-/// Serve `app` on `listener` until `shutdown` completes, then shut down gracefully (see
-/// [`serve`]).
+/// Serve `app` on `listener` until `shutdown` completes, then shut down gracefully, as
+/// `serve` does on Ctrl-C: stop accepting, finish running actions, flush the store, close
+/// sockets with 1001.
 ///
 /// ```no_run
 /// # async fn demo(app: std::sync::Arc<livetemplate_core::App>) -> Result<(), livetemplate_hyper::Error> {
@@ -211,7 +212,8 @@ impl Server {
         &self.service
     }
 
-    /// Shut down gracefully (see [`serve`]) and wait until done.
+    /// Shut down gracefully (as `serve` does on Ctrl-C; see [`LiveService::shutdown`]) and wait
+    /// until done.
     pub async fn shutdown(mut self) -> Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

@@ -27,7 +27,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// live WebSocket on each page's URL, and the client bundle at `/_lvt/client.js`.
 ///
 /// It implements both [`hyper::service::Service`] and [`tower_service::Service`] for any
-/// request body, so it can be served by hyper directly (see [`serve`](crate::serve)) or
+/// request body, so it can be served by hyper directly (as `serve` and [`Server`](crate::Server) do) or
 /// mounted in an axum `Router`:
 ///
 /// ```no_run
@@ -122,7 +122,7 @@ impl LiveService {
     /// [`SHUTDOWN_GRACE`].
     ///
     /// When the service runs inside another server (axum), stop that server from accepting
-    /// first, then call this. [`serve`](crate::serve) and [`Server`](crate::Server) call it
+    /// first, then call this. `serve` and [`Server`](crate::Server) call it
     /// for you.
     ///
     /// ```

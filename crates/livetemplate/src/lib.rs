@@ -64,6 +64,8 @@
 //! whatever state `App::builder().page(..)` gives it; `#[actions(state = S)]` ties it to `S`.
 
 #[doc(inline)]
+pub use livetemplate_core::asset::AssetBody;
+#[doc(inline)]
 pub use livetemplate_core::{
     App, AppBuilder, Config, Context, Controller, Error, GroupId, LiveState, PersistError, Result, Session,
 };
@@ -140,12 +142,14 @@ pub mod store {
     pub use livetemplate_sled::{SledStore, SledStoreBuilder};
 }
 
-/// Carrying publishes, `trigger_action` and presence between nodes: the
+/// Carrying publishes, `trigger_action` and presence between nodes: the app's
+/// [`Hub`](pubsub::Hub) (`app.hub()`: publish to a topic from outside any action, trigger an
+/// action on a group's connections, read presence), the
 /// [`PubSubTransport`](pubsub::PubSubTransport) trait a broker implements, its message
 /// ([`Envelope`](pubsub::Envelope)), and the in-process default.
 pub mod pubsub {
     #[doc(inline)]
-    pub use livetemplate_core::hub::{Deliver, Envelope, LocalTransport, PubSubTransport};
+    pub use livetemplate_core::hub::{Deliver, Envelope, Hub, LocalTransport, PubSubTransport};
 }
 
 /// Who a request is: the [`Authenticator`](auth::Authenticator) an app with its own login
@@ -153,15 +157,21 @@ pub mod pubsub {
 /// [`GroupId`] it answers.
 pub mod auth {
     #[doc(inline)]
-    pub use livetemplate_core::group::{Authenticator, GroupId, RequestHead, SECRET_KEY_ENV};
+    pub use livetemplate_core::group::{Authenticator, RequestHead, SECRET_KEY_ENV};
+    // The same item as `livetemplate::GroupId`: listed as a re-export, not a second page.
+    #[doc(no_inline)]
+    pub use crate::GroupId;
 }
 
 /// Test support: [`TestPage`](testing::TestPage) runs a page through the real wire format, the
-/// reference client rebuilds the HTML a browser would show, and
+/// reference client rebuilds the HTML a browser would show, [`Closing`](testing::Closing)
+/// tells how the server closed a connection, and
 /// [`store_conformance`](testing::store_conformance) checks a store.
 pub mod testing {
     #[doc(inline)]
     pub use livetemplate_core::testing::{ClientTree, Frame, TestPage, store_conformance};
+    #[doc(inline)]
+    pub use livetemplate_core::transport::Closing;
 }
 
 /// Everything a page needs: `use livetemplate::prelude::*;`.

@@ -83,6 +83,7 @@ impl<'a> RequestHead<'a> {
     }
 }
 
+#[doc(hidden)]
 impl Headers for RequestHead<'_> {
     fn count(&self, name: &str) -> HeaderCount<'_> {
         count_in(self.headers, name)

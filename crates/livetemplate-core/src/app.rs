@@ -124,10 +124,12 @@ impl Default for Config {
 /// A livetemplate application: pages by path, a persist store, limits.
 ///
 /// ```no_run
-/// # use livetemplate_core::{App, MemoryStore};
-/// # fn pages(b: livetemplate_core::AppBuilder) -> livetemplate_core::AppBuilder { b }
+/// # mod livetemplate { pub use livetemplate_core::{App, AppBuilder}; pub mod store { pub use livetemplate_core::MemoryStore; } }
+/// use livetemplate::App;
+/// use livetemplate::store::MemoryStore;
+/// # fn pages(b: livetemplate::AppBuilder) -> livetemplate::AppBuilder { b }
 /// let app = pages(App::builder().store(MemoryStore::new()).title("Demo")).build().unwrap();
-/// assert!(app.route("/missing").is_none());
+/// assert_eq!(app.paths(), [] as [String; 0]);
 /// ```
 pub struct App {
     routes: HashMap<String, Arc<dyn PageRoute>>,
@@ -287,7 +289,9 @@ impl AppBuilder {
     /// ```
     /// # use livetemplate_core::App;
     /// let app = App::builder().asset("/logo.svg", "image/svg+xml", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>").build().unwrap();
-    /// assert_eq!(app.asset("/logo.svg").unwrap().content_type(), "image/svg+xml");
+    /// # assert_eq!(app.asset("/logo.svg").unwrap().content_type(), "image/svg+xml");
+    /// // Served at /logo.svg, and at /logo.svg?v=<hash of the bytes> as immutable.
+    /// assert!(App::builder().asset("logo.svg", "image/svg+xml", "<svg/>").build().is_err(), "not absolute");
     /// ```
     pub fn asset(mut self, path: &str, content_type: &str, body: impl Into<AssetBody>) -> Self {
         self.assets.push(Asset::new(path, content_type, body));
@@ -392,7 +396,8 @@ impl AppBuilder {
     /// every node on the same store share it.
     ///
     /// ```
-    /// use livetemplate_core::App;
+    /// # use livetemplate_core as livetemplate;
+    /// use livetemplate::App;
     /// let app = App::builder().secret_key("a key of at least 32 bytes, from a vault").build();
     /// assert!(app.is_ok());
     /// let err = App::builder().secret_key("short").build().unwrap_err();

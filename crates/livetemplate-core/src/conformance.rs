@@ -17,8 +17,9 @@ use crate::store::{Fields, PersistStore};
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// use livetemplate_core::MemoryStore;
-/// use livetemplate_core::testing::store_conformance;
+/// # mod livetemplate { pub mod store { pub use livetemplate_core::MemoryStore; } pub use livetemplate_core::testing; }
+/// use livetemplate::store::MemoryStore;
+/// use livetemplate::testing::store_conformance;
 /// store_conformance(&MemoryStore::new()).await;
 /// # }
 /// ```

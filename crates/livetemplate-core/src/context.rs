@@ -110,7 +110,8 @@ impl Effects {
 /// The context of one action call.
 ///
 /// ```
-/// use livetemplate_core::Context;
+/// # use livetemplate_core as livetemplate;
+/// use livetemplate::Context;
 /// let ctx = Context::for_test(serde_json::json!({"notes": "  two\nlines  ", "n": "41", "on": "on"}));
 /// assert_eq!(ctx.get_string("notes"), "  two\nlines  ");
 /// assert_eq!(ctx.get_int("n"), 41);
@@ -180,7 +181,8 @@ impl Context {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// let mut ctx = livetemplate_core::Context::for_test(serde_json::Value::Null);
+    /// # use livetemplate_core as livetemplate;
+    /// let mut ctx = livetemplate::Context::for_test(serde_json::Value::Null);
     /// let session = ctx.session();
     /// assert!(session.trigger_action("tick", 1).await.is_err(), "no live connection in a unit test");
     /// # });
@@ -233,7 +235,8 @@ impl Context {
     /// action returns `Ok`: a full page load. Without JavaScript the POST's `303` goes there.
     ///
     /// ```
-    /// let mut ctx = livetemplate_core::Context::for_test(serde_json::Value::Null);
+    /// # use livetemplate_core as livetemplate;
+    /// let mut ctx = livetemplate::Context::for_test(serde_json::Value::Null);
     /// assert!(ctx.redirect("/login").is_ok());
     /// assert!(ctx.redirect("javascript:alert(1)").is_err());
     /// ```
@@ -297,7 +300,8 @@ impl Context {
     /// `push_patch` the patched one.
     ///
     /// ```
-    /// use livetemplate_core::Context;
+    /// # use livetemplate_core as livetemplate;
+    /// use livetemplate::Context;
     /// let ctx = Context::for_test(serde_json::Value::Null).with_query("page=2&q=a+b%26c".into());
     /// assert_eq!(ctx.query(), "page=2&q=a+b%26c");
     /// assert_eq!(ctx.param("page").as_deref(), Some("2"));
@@ -398,7 +402,8 @@ impl Context {
     /// ```
     /// #[derive(serde::Deserialize)]
     /// struct Todo { title: String }
-    /// let ctx = livetemplate_core::Context::for_test(serde_json::json!({"title": "milk"}));
+    /// # use livetemplate_core as livetemplate;
+    /// let ctx = livetemplate::Context::for_test(serde_json::json!({"title": "milk"}));
     /// assert_eq!(ctx.bind::<Todo>().unwrap().title, "milk");
     /// ```
     pub fn bind<T: DeserializeOwned>(&self) -> Result<T> {

@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 /// available through [`std::error::Error::source`].
 ///
 /// ```
-/// use livetemplate_core::Error;
+/// # use livetemplate_core as livetemplate;
+/// use livetemplate::Error;
 /// let err = Error::msg("notes too long");
 /// assert!(err.is_action());
 /// assert_eq!(err.to_string(), "notes too long");
@@ -190,7 +191,8 @@ impl Error {
     /// template details).
     ///
     /// ```
-    /// use livetemplate_core::Error;
+    /// # use livetemplate_core as livetemplate;
+    /// use livetemplate::Error;
     /// assert_eq!(Error::msg("Name is required").client_message(), "Name is required");
     /// let err = Error::store("sled write to /var/lib/app failed", std::io::Error::other("disk full"));
     /// let shown = err.client_message();

@@ -48,7 +48,8 @@ const LEGACY_ID_BYTES: usize = 32;
 /// application's own text).
 ///
 /// ```
-/// use livetemplate_core::GroupId;
+/// # use livetemplate_core as livetemplate;
+/// use livetemplate::GroupId;
 /// let g = GroupId::random();
 /// assert_eq!(g.as_str().len(), 44);
 /// assert_eq!(GroupId::parse(g.as_str()), Some(g.clone()));
@@ -327,7 +328,8 @@ fn mac(key: &Hmac<Sha256>, id: &str) -> Hmac<Sha256> {
 /// Return `None` to fall back to the `lvt_group` cookie.
 ///
 /// ```
-/// use livetemplate_core::group::{Authenticator, GroupId, RequestHead};
+/// # mod livetemplate { pub mod auth { pub use livetemplate_core::group::{Authenticator, GroupId, RequestHead}; } }
+/// use livetemplate::auth::{Authenticator, GroupId, RequestHead};
 ///
 /// /// Trusts a `user` cookie set by the app's own (signed, in real life) login.
 /// struct ByUser;

@@ -518,8 +518,9 @@ impl Hub {
 /// A handle on one session group's live connections of one page, for background tasks.
 ///
 /// ```
-/// # use livetemplate_core::hub::{Hub, Session};
-/// # use livetemplate_core::GroupId;
+/// # mod livetemplate { pub use livetemplate_core::{GroupId, Session}; pub mod pubsub { pub use livetemplate_core::hub::Hub; } }
+/// use livetemplate::pubsub::Hub;
+/// use livetemplate::{GroupId, Session};
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let session = Session::new(Hub::local(), "/timer".into(), GroupId::random());
 /// // Nobody is connected: the call fails, which is how a background task knows to stop.

@@ -53,7 +53,8 @@ fn variants() -> &'static Variants {
 /// are cached as immutable, so a document that links this URL never loads a stale client.
 ///
 /// ```
-/// let url = livetemplate_hyper::client_script_url();
+/// # mod livetemplate { pub use livetemplate_core::{App, Result}; pub use livetemplate_hyper::{LiveService, Server, serve_with_shutdown, client_script_url, Error as TransportError}; }
+/// let url = livetemplate::client_script_url();
 /// assert!(url.starts_with("/_lvt/client.js?v="));
 /// ```
 pub fn client_script_url() -> String {

@@ -11,8 +11,8 @@ use std::fmt;
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use livetemplate_core::App;
-/// use livetemplate_hyper::Server;
+/// # mod livetemplate { pub use livetemplate_core::{App, Result}; pub use livetemplate_hyper::{LiveService, Server, serve_with_shutdown, client_script_url, Error as TransportError}; }
+/// use livetemplate::{App, Server};
 /// let first = Server::bind("127.0.0.1:0", App::builder().build()?).await?;
 /// // The port is taken.
 /// let err = Server::bind(first.local_addr(), App::builder().build()?).await.unwrap_err();
@@ -104,9 +104,10 @@ impl std::error::Error for Error {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// use livetemplate_core::App;
-/// async fn run(app: App, addr: std::net::SocketAddr) -> livetemplate_core::Result<()> {
-///     livetemplate_hyper::Server::bind(addr, app).await?.shutdown().await?;
+/// # mod livetemplate { pub use livetemplate_core::{App, Result}; pub use livetemplate_hyper::{LiveService, Server, serve_with_shutdown, client_script_url, Error as TransportError}; }
+/// use livetemplate::{App, Server};
+/// async fn run(app: App, addr: std::net::SocketAddr) -> livetemplate::Result<()> {
+///     Server::bind(addr, app).await?.shutdown().await?;
 ///     Ok(())
 /// }
 /// let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

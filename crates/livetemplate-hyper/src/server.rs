@@ -42,10 +42,11 @@ pub async fn serve(addr: impl ToSocketAddrs, app: App) -> Result<()> {
 /// sockets with 1001.
 ///
 /// ```no_run
-/// # async fn demo(app: std::sync::Arc<livetemplate_core::App>) -> Result<(), livetemplate_hyper::Error> {
+/// # mod livetemplate { pub use livetemplate_core::{App, Result}; pub use livetemplate_hyper::{LiveService, Server, serve_with_shutdown, client_script_url, Error as TransportError}; }
+/// # async fn demo(app: std::sync::Arc<livetemplate::App>) -> Result<(), livetemplate::TransportError> {
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-/// let server = tokio::spawn(livetemplate_hyper::serve_with_shutdown(listener, app, async {
+/// let server = tokio::spawn(livetemplate::serve_with_shutdown(listener, app, async {
 ///     let _ = stopped.await;
 /// }));
 /// // ...
@@ -159,8 +160,9 @@ async fn shutdown_signal() {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// use livetemplate_core::App;
-/// let server = livetemplate_hyper::Server::bind("127.0.0.1:0", App::builder().build().unwrap())
+/// # mod livetemplate { pub use livetemplate_core::{App, Result}; pub use livetemplate_hyper::{LiveService, Server, serve_with_shutdown, client_script_url, Error as TransportError}; }
+/// use livetemplate::{App, Server};
+/// let server = Server::bind("127.0.0.1:0", App::builder().build().unwrap())
 ///     .await
 ///     .unwrap();
 /// let addr = server.local_addr();

@@ -31,8 +31,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// mounted in an axum `Router`:
 ///
 /// ```no_run
-/// # async fn demo(app: livetemplate_core::App) -> Result<(), Box<dyn std::error::Error>> {
-/// use livetemplate_hyper::LiveService;
+/// # mod livetemplate { pub use livetemplate_core::{App, Result}; pub use livetemplate_hyper::{LiveService, Server, serve_with_shutdown, client_script_url, Error as TransportError}; }
+/// # async fn demo(app: livetemplate::App) -> Result<(), Box<dyn std::error::Error>> {
+/// use livetemplate::LiveService;
 ///
 /// let live = LiveService::new(app);
 /// let router = axum::Router::new()
@@ -70,8 +71,8 @@ impl LiveService {
     /// Serve `app`.
     ///
     /// ```
-    /// use livetemplate_core::App;
-    /// use livetemplate_hyper::LiveService;
+    /// # mod livetemplate { pub use livetemplate_core::{App, Result}; pub use livetemplate_hyper::{LiveService, Server, serve_with_shutdown, client_script_url, Error as TransportError}; }
+    /// use livetemplate::{App, LiveService};
     /// let service = LiveService::new(App::builder().build().unwrap());
     /// assert!(service.app().paths().is_empty());
     /// ```
@@ -128,8 +129,9 @@ impl LiveService {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// use livetemplate_core::App;
-    /// let service = livetemplate_hyper::LiveService::new(App::builder().build().unwrap());
+    /// # mod livetemplate { pub use livetemplate_core::{App, Result}; pub use livetemplate_hyper::{LiveService, Server, serve_with_shutdown, client_script_url, Error as TransportError}; }
+    /// use livetemplate::{App, LiveService};
+    /// let service = LiveService::new(App::builder().build().unwrap());
     /// service.shutdown().await.unwrap();
     /// assert!(service.is_shutting_down());
     /// # }

@@ -164,10 +164,12 @@ impl SledStore {
     /// Options for opening the database in directory `path`.
     ///
     /// ```
-    /// # fn main() -> livetemplate_core::Result<()> {
+    /// # mod livetemplate { pub use livetemplate_core::Result; pub mod store { pub use livetemplate_sled::SledStore; } }
+    /// # fn main() -> livetemplate::Result<()> {
+    /// use livetemplate::store::SledStore;
     /// use std::time::Duration;
     /// let dir = std::env::temp_dir().join(format!("lvt-doc-builder-{}", std::process::id()));
-    /// let store = livetemplate_sled::SledStore::builder(&dir)
+    /// let store = SledStore::builder(&dir)
     ///     .idle_expiry(Duration::from_secs(7 * 24 * 60 * 60))
     ///     .open()?;
     /// // No tokio runtime here, so nothing sweeps on its own: call it from time to time.

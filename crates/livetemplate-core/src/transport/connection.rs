@@ -33,8 +33,10 @@ impl Closing {
     /// A close with `code` and `reason`.
     ///
     /// ```
-    /// use livetemplate_core::transport::{CLOSE_POLICY, Closing};
-    /// assert_eq!(Closing::new(CLOSE_POLICY, "message flood").code, 1008);
+    /// # mod livetemplate { pub mod testing { pub use livetemplate_core::transport::Closing; } }
+    /// use livetemplate::testing::Closing;
+    /// let c = Closing::new(1008, "message flood");
+    /// assert_eq!((c.code, c.reason.as_str()), (1008, "message flood"));
     /// ```
     pub fn new(code: u16, reason: &str) -> Self {
         Closing {

@@ -26,6 +26,24 @@ pub use crate::transport::{
 
 /// Limits and options of an [`App`]: start from [`Config::default`] and change fields in
 /// [`AppBuilder::config`]. New fields may be added in any release.
+///
+/// ```
+/// # use livetemplate_core as livetemplate;
+/// use std::time::Duration;
+///
+/// use livetemplate::{App, Config};
+///
+/// let app = App::builder()
+///     .config(|c| {
+///         c.max_frame_bytes = 16 * 1024; // smaller client messages only
+///         c.rate_per_sec = 20.0;
+///         c.slow_client_timeout = Duration::from_secs(5);
+///     })
+///     .build()
+///     .unwrap();
+/// assert_eq!(app.config().max_frame_bytes, 16 * 1024);
+/// assert_eq!(app.config().rate_burst, Config::default().rate_burst, "the rest keep their defaults");
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {

@@ -34,7 +34,28 @@ pub enum Push {
     Reload,
 }
 
-/// A published action on its way to every subscriber of `topic`.
+/// A published action on its way to every subscriber of `topic`: what a
+/// [`PubSubTransport`] carries between nodes. It is serde-serializable, so a broker transport
+/// sends it as JSON (or any serde format).
+///
+/// ```
+/// # mod livetemplate {
+/// #     pub use livetemplate_core::{App, GroupId, Result};
+/// #     pub mod pubsub { pub use livetemplate_core::hub::{Deliver, Envelope, Hub, LocalTransport, PubSubTransport}; }
+/// # }
+/// use livetemplate::pubsub::Envelope;
+///
+/// let env = Envelope {
+///     topic: "chat".into(),
+///     action: "message".into(),
+///     data: serde_json::json!({"text": "hi"}),
+///     node: 7,
+///     from: None,
+/// };
+/// let wire = serde_json::to_string(&env).unwrap();
+/// let back: Envelope = serde_json::from_str(&wire).unwrap();
+/// assert_eq!((back.topic.as_str(), back.action.as_str(), back.node), ("chat", "message", 7));
+/// ```
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Envelope {
     /// Topic.
@@ -49,10 +70,71 @@ pub struct Envelope {
     pub from: Option<u64>,
 }
 
-/// Hands envelopes to this node's subscribers.
+/// Hands envelopes to this node's subscribers: given to [`PubSubTransport::start`]; the
+/// transport calls it with every envelope that reaches this node (its own publishes too).
 pub type Deliver = Arc<dyn Fn(Envelope) + Send + Sync>;
 
 /// Carries publishes between nodes. The default, [`LocalTransport`], delivers in process.
+///
+/// A transport for several nodes sends each [`Envelope`] to every node through its broker
+/// (Redis, NATS, Postgres `NOTIFY`…), and each node hands what it receives to the
+/// [`Deliver`] it was started with. A complete transport that loops envelopes through their
+/// JSON form, as a broker would:
+///
+/// ```
+/// # mod livetemplate {
+/// #     pub use livetemplate_core::{App, GroupId, Result};
+/// #     pub mod pubsub { pub use livetemplate_core::hub::{Deliver, Envelope, Hub, LocalTransport, PubSubTransport}; }
+/// # }
+/// use std::future::Future;
+/// use std::pin::Pin;
+/// use std::sync::{Arc, OnceLock};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// use livetemplate::pubsub::{Deliver, Envelope, PubSubTransport};
+/// use livetemplate::{App, Result};
+///
+/// #[derive(Default)]
+/// struct Loopback {
+///     deliver: OnceLock<Deliver>,
+///     sent: Arc<AtomicUsize>,
+/// }
+///
+/// impl std::fmt::Debug for Loopback {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.debug_struct("Loopback").field("sent", &self.sent).finish()
+///     }
+/// }
+///
+/// impl PubSubTransport for Loopback {
+///     fn start(&self, deliver: Deliver) {
+///         let _ = self.deliver.set(deliver);
+///     }
+///
+///     fn publish(&self, env: Envelope) -> Pin<Box<dyn Future<Output = Result<()>> + Send + '_>> {
+///         Box::pin(async move {
+///             // A broker client sends these bytes to every node, this one included…
+///             let wire = serde_json::to_vec(&env).expect("an envelope is JSON");
+///             self.sent.fetch_add(1, Ordering::Relaxed);
+///             // …and each node delivers what it receives.
+///             let received: Envelope = serde_json::from_slice(&wire).expect("sent as JSON");
+///             if let Some(deliver) = self.deliver.get() {
+///                 deliver(received);
+///             }
+///             Ok(())
+///         })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> livetemplate::Result<()> {
+/// let transport = Loopback::default();
+/// let sent = transport.sent.clone();
+/// let app = App::builder().pubsub(transport).build()?;
+/// app.hub().publish("news", "refresh", serde_json::json!({}), None).await?;
+/// assert_eq!(sent.load(Ordering::Relaxed), 1);
+/// # Ok(()) }
+/// ```
 pub trait PubSubTransport: Send + Sync + fmt::Debug + 'static {
     /// Called once, before any publish, with the function that delivers an envelope to this
     /// node's connections.
@@ -61,7 +143,21 @@ pub trait PubSubTransport: Send + Sync + fmt::Debug + 'static {
     fn publish(&self, env: Envelope) -> BoxFuture<'_, Result<()>>;
 }
 
-/// In-process pubsub: a publish reaches the connections of this process only.
+/// In-process pubsub: a publish reaches the connections of this process only. An app uses it
+/// unless [`AppBuilder::pubsub`](crate::AppBuilder::pubsub) gives another transport.
+///
+/// ```
+/// # mod livetemplate {
+/// #     pub use livetemplate_core::{App, GroupId, Result};
+/// #     pub mod pubsub { pub use livetemplate_core::hub::{Deliver, Envelope, Hub, LocalTransport, PubSubTransport}; }
+/// # }
+/// use livetemplate::App;
+/// use livetemplate::pubsub::LocalTransport;
+///
+/// // The same as leaving `.pubsub(..)` out.
+/// let app = App::builder().pubsub(LocalTransport::default()).build().unwrap();
+/// # drop(app);
+/// ```
 #[derive(Default)]
 pub struct LocalTransport {
     deliver: OnceLock<Deliver>,
@@ -143,6 +239,31 @@ impl PersistSlot {
 }
 
 /// The registry of live connections of one app, and its pubsub. Cheap to clone.
+///
+/// Reached through [`App::hub`](crate::App::hub), it lets code outside any action (a
+/// background task, a webhook handler) publish to a topic, run an action on a session
+/// group's connections, and read presence.
+///
+/// ```
+/// # mod livetemplate {
+/// #     pub use livetemplate_core::{App, GroupId, Result};
+/// #     pub mod pubsub { pub use livetemplate_core::hub::{Deliver, Envelope, Hub, LocalTransport, PubSubTransport}; }
+/// # }
+/// use livetemplate::{App, GroupId};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> livetemplate::Result<()> {
+/// let app = App::builder().build()?;
+/// let hub = app.hub().clone();
+/// // Every connection subscribed to "news" (`ctx.subscribe("news")`) runs `refresh`.
+/// hub.publish("news", "refresh", serde_json::json!({"id": 42}), None).await?;
+/// // Nobody tracked on "room-1", and no connection at all yet:
+/// assert!(hub.presence("room-1").is_empty());
+/// assert_eq!(hub.connection_count(), 0);
+/// // `trigger` runs an action on one group's live connections of a page; none are live.
+/// assert!(hub.trigger("/chat", &GroupId::random(), "ping", serde_json::json!(null)).await.is_err());
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Hub {
     inner: Arc<Inner>,

@@ -66,9 +66,65 @@
 #[doc(inline)]
 pub use livetemplate_core::asset::AssetBody;
 #[doc(inline)]
-pub use livetemplate_core::{
-    App, AppBuilder, Config, Context, Controller, Error, GroupId, LiveState, PersistError, Result, Session,
-};
+pub use livetemplate_core::{App, AppBuilder, Config, Context, Controller, Error, GroupId, LiveState, Result, Session};
+
+/// A value that cannot be read back is kept aside, the field starts from its initial value,
+/// and the hook sees this:
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+///
+/// use livetemplate::GroupId;
+/// use livetemplate::prelude::*;
+/// use livetemplate::store::{MemoryStore, PersistStore};
+/// use livetemplate::testing::TestPage;
+///
+/// #[derive(LiveState, Clone, Default)]
+/// #[lvt(source = "<p>{{ count }}</p>", ext = "html")]
+/// pub struct Counter {
+///     #[lvt(persist)]
+///     pub count: i64,
+/// }
+///
+/// pub struct CounterController;
+///
+/// #[actions]
+/// impl CounterController {
+///     async fn increment(&self, state: &mut Counter, _ctx: &mut Context) -> Result<()> {
+///         state.count += 1;
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> livetemplate::Result<()> {
+/// let store = Arc::new(MemoryStore::new());
+/// let group = GroupId::random();
+/// // Bytes no version of `count` was ever written as.
+/// store.save(&group, "/c", &[("count", b"not a counter".to_vec())]).await?;
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let log = seen.clone();
+/// let app = App::builder()
+///     .shared_store(store.clone())
+///     .on_persist_error(move |e| {
+///         let key = e.quarantine_key().map(str::to_string);
+///         log.lock().unwrap().push((e.page().to_string(), e.field().to_string(), key));
+///     })
+///     .page("/c", CounterController, Counter::default())
+///     .build()?;
+///
+/// let page = TestPage::connect(Arc::new(app), "/c", group.clone()).await?;
+/// assert_eq!(page.html(), "<p>0</p>", "the field starts from its initial value");
+/// let seen = seen.lock().unwrap().clone();
+/// assert_eq!(seen, [("/c".to_string(), "count".to_string(), Some("count@quarantine".to_string()))]);
+/// // The bytes are kept, for `store::restore_quarantined` once a migration can read them.
+/// let kept = store.load(&group, "/c").await?;
+/// assert!(kept.iter().any(|(k, v)| k == "count@quarantine" && v == b"not a counter"));
+/// # Ok(()) }
+/// ```
+#[doc(inline)]
+pub use livetemplate_core::PersistError;
 pub use livetemplate_macros::{LiveState, actions};
 
 #[cfg(feature = "hyper")]
@@ -169,7 +225,67 @@ pub mod auth {
 /// [`store_conformance`](testing::store_conformance) checks a store.
 pub mod testing {
     #[doc(inline)]
-    pub use livetemplate_core::testing::{ClientTree, Frame, TestPage, store_conformance};
+    pub use livetemplate_core::testing::{ClientTree, Frame, store_conformance};
+
+    /// A test of a page: its actions, what a browser shows after each, the errors a user
+    /// sees, and how the server closes a connection that breaks the rules.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use livetemplate::GroupId;
+    /// use livetemplate::prelude::*;
+    /// use livetemplate::testing::TestPage;
+    ///
+    /// #[derive(LiveState, Clone, Default)]
+    /// #[lvt(source = "<ul>{% for t in todos %}<li>{{ t }}</li>{% endfor %}</ul>", ext = "html")]
+    /// pub struct Todos {
+    ///     #[lvt(persist)]
+    ///     pub todos: Vec<String>,
+    /// }
+    ///
+    /// pub struct TodosController;
+    ///
+    /// #[actions]
+    /// impl TodosController {
+    ///     async fn add(&self, state: &mut Todos, ctx: &mut Context) -> Result<()> {
+    ///         let title = ctx.get_string("title");
+    ///         if title.trim().is_empty() {
+    ///             return Err(Error::msg("A todo needs a title"));
+    ///         }
+    ///         state.todos.push(title);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> livetemplate::Result<()> {
+    /// // One page, in an app of its own, with an in-memory store:
+    /// let mut page = TestPage::mount(TodosController, Todos::default()).await?;
+    /// page.act("add", serde_json::json!({"title": "milk"})).await;
+    /// assert_eq!(page.html(), "<ul><li>milk</li></ul>");
+    ///
+    /// // An action's error reaches the user; the state is unchanged.
+    /// let frame = page.act("add", serde_json::json!({"title": " "})).await;
+    /// assert_eq!(frame.error().as_deref(), Some("A todo needs a title"));
+    /// assert_eq!(page.html(), "<ul><li>milk</li></ul>");
+    ///
+    /// // A page of a real app, for a session group: a second tab of the same group sees the
+    /// // persisted todos.
+    /// let app = Arc::new(App::builder().page("/todos", TodosController, Todos::default()).build()?);
+    /// let group = GroupId::random();
+    /// let mut tab = TestPage::connect(app.clone(), "/todos", group.clone()).await?;
+    /// tab.act("add", serde_json::json!({"title": "bread"})).await;
+    /// let other = TestPage::connect(app, "/todos", group).await?;
+    /// assert_eq!(other.html(), "<ul><li>bread</li></ul>");
+    ///
+    /// // A message over the frame limit (64 KiB by default) closes the connection with 1009.
+    /// let frame = tab.act("add", serde_json::json!({"title": "x".repeat(100_000)})).await;
+    /// assert_eq!(frame.closed().map(|c| c.code), Some(1009));
+    /// # Ok(()) }
+    /// ```
+    #[doc(inline)]
+    pub use livetemplate_core::testing::TestPage;
     #[doc(inline)]
     pub use livetemplate_core::transport::Closing;
 }

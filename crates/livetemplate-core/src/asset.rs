@@ -93,8 +93,10 @@ impl Asset {
     }
 }
 
-/// The bytes of an [`Asset`]: from a `&'static str`, `&'static [u8]` (an `include_bytes!`),
-/// `String` or `Vec<u8>`.
+/// The bytes of an asset ([`AppBuilder::asset`](crate::AppBuilder::asset),
+/// [`stylesheet`](crate::AppBuilder::stylesheet), [`script`](crate::AppBuilder::script)): from
+/// a `&'static str` or `&'static [u8]` (an `include_str!` or `include_bytes!`, borrowed, not
+/// copied), or a `String` or `Vec<u8>` built at startup.
 #[derive(Debug, Clone)]
 pub struct AssetBody(Cow<'static, [u8]>);
 

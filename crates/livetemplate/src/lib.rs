@@ -68,8 +68,9 @@ pub use livetemplate_core::asset::AssetBody;
 #[doc(inline)]
 pub use livetemplate_core::{App, AppBuilder, Config, Context, Controller, Error, GroupId, LiveState, Result, Session};
 
-/// A value that cannot be read back is kept aside, the field starts from its initial value,
-/// and the hook sees this:
+/// What the [`on_persist_error`](AppBuilder::on_persist_error) hook is given when a persisted
+/// value cannot be read back. Here, bytes no version of the field was written as: the value
+/// is kept aside, the field starts from its initial value, and the hook sees it once.
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
@@ -227,8 +228,9 @@ pub mod testing {
     #[doc(inline)]
     pub use livetemplate_core::testing::{ClientTree, Frame, store_conformance};
 
-    /// A test of a page: its actions, what a browser shows after each, the errors a user
-    /// sees, and how the server closes a connection that breaks the rules.
+    /// Tests of a page through the real wire format. Here: its actions, the HTML a browser
+    /// shows after each, an error the user sees, two tabs of one session group, and how the
+    /// server closes a connection that breaks the rules.
     ///
     /// ```
     /// use std::sync::Arc;

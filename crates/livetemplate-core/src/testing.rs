@@ -606,3 +606,64 @@ impl TestPage {
         self.app.store()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATICS: &str =
+        r#""s":{"0":["<ul>","</ul>"],"1":["<li>","</li>"],"2":["<li class=x>","</li>"],"3":["<b>","</b>"]}"#;
+
+    fn client(tree: &str) -> ClientTree {
+        let mut c = ClientTree::new();
+        c.apply(&format!(r#"{{"v":2,{STATICS},"t":{tree}}}"#)).unwrap();
+        c
+    }
+
+    #[test]
+    fn both_item_forms_in_one_list() {
+        let c = client(r#"{"s":0,"0":{"s":1,"l":[["a"],{"s":2,"0":"b"},["c"]]}}"#);
+        assert_eq!(c.html(), "<ul><li>a</li><li class=x>b</li><li>c</li></ul>");
+    }
+
+    #[test]
+    fn ops_insert_rebuild_and_update_either_form() {
+        let mut c = client(r#"{"s":0,"0":{"s":1,"l":[["a"],["b"]]}}"#);
+        c.apply(r#"{"d":{"0":{"o":[["i",1,["x"]],["i",0,{"s":2,"0":"y"}],["u",3,{"0":"B"}]]}}}"#)
+            .unwrap();
+        assert_eq!(c.html(), "<ul><li class=x>y</li><li>a</li><li>x</li><li>B</li></ul>");
+        // An array in a rebuild is a new item, an integer a current one.
+        c.apply(r#"{"d":{"0":{"o":[["o",[3,["n"],0]]]}}}"#).unwrap();
+        assert_eq!(c.html(), "<ul><li>B</li><li>n</li><li class=x>y</li></ul>");
+    }
+
+    #[test]
+    fn an_ops_s_holds_for_its_own_items_and_later_ones() {
+        // An empty list has no `s`; ops give it one.
+        let mut c = client(r#"{"s":0,"0":{"l":[]}}"#);
+        c.apply(r#"{"d":{"0":{"s":2,"o":[["i",0,["p"]]]}}}"#).unwrap();
+        c.apply(r#"{"d":{"0":{"o":[["i",1,["q"]]]}}}"#).unwrap();
+        assert_eq!(c.html(), "<ul><li class=x>p</li><li class=x>q</li></ul>");
+        // A positional item with no `s` to read it by is an error, not a guess.
+        let mut c = client(r#"{"s":0,"0":{"l":[]}}"#);
+        assert!(c.apply(r#"{"d":{"0":{"o":[["i",0,["p"]]]}}}"#).is_err());
+    }
+
+    #[test]
+    fn lists_inside_positional_items_and_full_replacements() {
+        // Slot 0 of each item holds a nested list of `<b>` items.
+        let mut c = ClientTree::new();
+        c.apply(
+            r#"{"v":2,"s":{"0":["<ul>","</ul>"],"1":["<li>","</li>"],"2":["<b>","</b>"]},"t":{"s":0,"0":{"s":1,"l":[[{"s":2,"l":[["x"],["y"]]}]]}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.html(), "<ul><li><b>x</b><b>y</b></li></ul>");
+        c.apply(r#"{"d":{"0":{"o":[["u",0,{"0":{"o":[["u",1,{"0":"Y"}]]}}]]}}}"#)
+            .unwrap();
+        assert_eq!(c.html(), "<ul><li><b>x</b><b>Y</b></li></ul>");
+        // A full list in a diff is checked for `l` before `s`.
+        c.apply(r#"{"d":{"0":{"s":1,"l":[[""],[{"s":2,"l":[["z"]]}]]}}}"#)
+            .unwrap();
+        assert_eq!(c.html(), "<ul><li></li><li><b>z</b></li></ul>");
+    }
+}

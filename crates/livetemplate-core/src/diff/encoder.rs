@@ -383,15 +383,7 @@ impl Encoder {
         out.push_str("]}");
     }
 
-    fn positional_ops(
-        &mut self,
-        ot: &Tree,
-        oi: &[Item],
-        nt: &Tree,
-        ni: &[Item],
-        ls: Statics,
-        ops: &mut Vec<String>,
-    ) {
+    fn positional_ops(&mut self, ot: &Tree, oi: &[Item], nt: &Tree, ni: &[Item], ls: Statics, ops: &mut Vec<String>) {
         let common = oi.len().min(ni.len());
         for i in (ni.len()..oi.len()).rev() {
             ops.push(format!("[\"r\",{i}]"));

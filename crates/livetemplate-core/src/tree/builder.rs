@@ -405,10 +405,7 @@ impl<'a> TreeSink<'a> {
                     (
                         Role::Item,
                         Some(Frame::Loop {
-                            last,
-                            key_slot,
-                            direct,
-                            ..
+                            last, key_slot, direct, ..
                         }),
                     ) => {
                         // Where the key comes from was worked out when the statics were

@@ -361,7 +361,8 @@ mod tests {
                 len: dyns.len() as u32,
             },
         };
-        item_key(&statics, &node, &dyns, &mut tree_text).map(|r| tree_text[r.start as usize..r.end as usize].to_string())
+        item_key(&statics, &node, &dyns, &mut tree_text)
+            .map(|r| tree_text[r.start as usize..r.end as usize].to_string())
     }
 
     #[test]
@@ -382,9 +383,15 @@ mod tests {
     #[test]
     fn id_is_the_key_without_data_key() {
         assert_eq!(plan(&["<li id=\"", "\">", "</li>"]), KeyPlan::Slot(0));
-        assert_eq!(key(&["<li class=a id=\"item-", "\">", "</li>"], &["7", "x"]).as_deref(), Some("item-7"));
+        assert_eq!(
+            key(&["<li class=a id=\"item-", "\">", "</li>"], &["7", "x"]).as_deref(),
+            Some("item-7")
+        );
         // `data-key` wins wherever it is.
-        assert_eq!(plan(&["<li id=\"a", "\" data-key=\"", "\">", "</li>"]), KeyPlan::Slot(1));
+        assert_eq!(
+            plan(&["<li id=\"a", "\" data-key=\"", "\">", "</li>"]),
+            KeyPlan::Slot(1)
+        );
         // Not an attribute of the root element, or not an attribute at all.
         assert_eq!(plan(&["<li><span id=\"", "\">", "</span></li>"]), KeyPlan::None);
         assert_eq!(plan(&["<li title=\"id=", "\">", "</li>"]), KeyPlan::None);
@@ -395,10 +402,19 @@ mod tests {
 
     #[test]
     fn keys_made_of_pieces_and_literals() {
-        assert_eq!(key(&["<tr data-key=\"r-", "-", "\">", "</tr>"], &["1", "2", "x"]).as_deref(), Some("r-1-2"));
-        assert_eq!(key(&["<tr data-key=k1><td>", "</td></tr>"], &["x"]).as_deref(), Some("k1"));
+        assert_eq!(
+            key(&["<tr data-key=\"r-", "-", "\">", "</tr>"], &["1", "2", "x"]).as_deref(),
+            Some("r-1-2")
+        );
+        assert_eq!(
+            key(&["<tr data-key=k1><td>", "</td></tr>"], &["x"]).as_deref(),
+            Some("k1")
+        );
         assert_eq!(key(&["<tr data-key=\"a b\">", "</tr>"], &["x"]).as_deref(), Some("a b"));
-        assert_eq!(key(&["<tr title='>' data-key='q'>", "</tr>"], &["x"]).as_deref(), Some("q"));
+        assert_eq!(
+            key(&["<tr title='>' data-key='q'>", "</tr>"], &["x"]).as_deref(),
+            Some("q")
+        );
         assert_eq!(key(&["<tr xdata-key=\"no\">", "</tr>"], &["x"]), None);
         assert_eq!(key(&["<tr data-key=\"\">", "</tr>"], &["x"]).as_deref(), Some(""));
     }

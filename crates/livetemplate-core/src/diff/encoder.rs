@@ -458,6 +458,7 @@ impl Encoder {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn keyed_ops(
         &mut self,
         ot: &Tree,

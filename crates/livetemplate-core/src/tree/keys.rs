@@ -432,15 +432,9 @@ mod tests {
 
     #[test]
     fn attr_value_reads_quoted_and_bare() {
-        assert_eq!(attr_value("<tr data-key=\"a b\">", "data-key").as_deref(), Some("a b"));
-        assert_eq!(
-            attr_value("<tr class=x data-key=k1>", "data-key").as_deref(),
-            Some("k1")
-        );
+        assert_eq!(attr_value("<tr data-key=\"a b\">", "data-key"), Some("a b"));
+        assert_eq!(attr_value("<tr class=x data-key=k1>", "data-key"), Some("k1"));
         assert_eq!(attr_value("<tr xdata-key=\"no\">", "data-key"), None);
-        assert_eq!(
-            attr_value("<tr title='>' data-key='q'>", "data-key").as_deref(),
-            Some("q")
-        );
+        assert_eq!(attr_value("<tr title='>' data-key='q'>", "data-key"), Some("q"));
     }
 }

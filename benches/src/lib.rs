@@ -476,6 +476,20 @@ mod tests {
     }
 
     #[test]
+    fn the_click_tables_first_frame_is_positional() {
+        let first = table_click_id_first().connect().first_frame;
+        assert!(
+            first.contains(r#""l":[["1","1","1","row-1","0","1"],["2","2","2","row-2","0","2"],"#),
+            "{}",
+            &first[..300]
+        );
+        // 39,703 bytes with protocol version 2 (69,697 with node objects for items).
+        assert!(first.len() <= 39_800, "{} bytes", first.len());
+        // The round trip's connection sends the same first frame.
+        assert_eq!(RoundTrip::connect(TABLE_ROWS).first_frame.len(), first.len());
+    }
+
+    #[test]
     fn click_rows_are_keyed_wherever_data_key_sits() {
         for tree in [
             table_click_id_first().before.render_tree().unwrap(),

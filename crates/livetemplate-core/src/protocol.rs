@@ -125,7 +125,7 @@ impl ServerFrame {
         &mut self.out
     }
 
-    /// `"v":1`.
+    /// `"v":<PROTOCOL_VERSION>`.
     pub fn version(&mut self) {
         let out = self.field(key::VERSION);
         out.push_str(itoa::Buffer::new().format(PROTOCOL_VERSION));

@@ -111,7 +111,8 @@ impl KeyPlan {
             while is_space(units.get(ahead)) {
                 ahead += 1;
             }
-            if byte(units.get(ahead)) == Some(b'=') {
+            let has_value = byte(units.get(ahead)) == Some(b'=');
+            if has_value {
                 at = ahead + 1;
                 while is_space(units.get(at)) {
                     at += 1;
@@ -142,6 +143,10 @@ impl KeyPlan {
                         at += 1;
                     },
                 }
+            }
+            if !has_value {
+                // `<li hidden>`: a bare attribute is no key.
+                continue;
             }
             if name == b"data-key" {
                 return KeyPlan::from_parts(value);
@@ -397,6 +402,8 @@ mod tests {
         assert_eq!(plan(&["<li title=\"id=", "\">", "</li>"]), KeyPlan::None);
         assert_eq!(plan(&["<li data-id=\"", "\">", "</li>"]), KeyPlan::None);
         assert_eq!(plan(&["plain text"]), KeyPlan::None);
+        assert_eq!(plan(&["<li data-key id=\"", "\">", "</li>"]), KeyPlan::Slot(0));
+        assert_eq!(plan(&["<br data-key/>", ""]), KeyPlan::None);
         assert_eq!(key(&["plain ", " text"], &["x"]), None);
     }
 

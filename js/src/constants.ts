@@ -51,7 +51,7 @@ export const SERVER_KEYS = ['v', 's', 't', 'd', 'r', 'e', 'h', 'redirect', 'patc
 /** The keys a client frame may have (docs/protocol.md, "Client to server"). */
 export const CLIENT_KEYS = ['a', 'd', 'r', 'h', 'p'] as const
 /** The protocol version this client speaks. */
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 
 // WebSocket close codes (RFC 6455; docs/protocol.md, "Connection-level errors").
 export const CLOSE_NORMAL = 1000

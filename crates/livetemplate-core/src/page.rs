@@ -235,7 +235,7 @@ impl<C: Controller> Page<C> {
     }
 
     /// Run `handle_params` for the URL in `at`; on success returns what it asked for. On
-    /// failure the caller restores the state.
+    /// failure `state` keeps what ran before it failed, as for an action.
     pub(crate) async fn run_params(&self, state: &mut C::State, at: &At<'_>, hub: &Hub) -> Result<Effects> {
         let mut ctx = self.context("params", Value::Null, at, hub);
         catch(self.controller.handle_params(state, &mut ctx)).await?;
@@ -243,8 +243,8 @@ impl<C: Controller> Page<C> {
     }
 
     /// Run an action; on success returns what it asked for (publishes, subscriptions). On
-    /// failure (an error, a panic) `state` may be partly changed: the caller restores it from
-    /// its own copy or drops it, so a state is cloned at most once per action.
+    /// failure (an error, a panic) `state` keeps what the action changed before failing: a
+    /// live view keeps it unsaved, a no-JS POST drops it. No copy of the state is made.
     /// `from_client`: a browser asked for it (a message or a form post), so `#[lvt(server)]`
     /// actions are out of its reach and not even named in the error.
     pub(crate) async fn run_action(

@@ -43,7 +43,10 @@ pub mod key {
 }
 
 /// The protocol version the first frame of a connection states.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// Version 2 writes loop items positionally (an array of the item's slot values, its statics
+/// the list's `"s"`); see `docs/protocol.md`, "Values".
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Longest action name a client frame may carry, in bytes.
 const MAX_ACTION_NAME: usize = 128;
@@ -122,7 +125,7 @@ impl ServerFrame {
         &mut self.out
     }
 
-    /// `"v":1`.
+    /// `"v":<PROTOCOL_VERSION>`.
     pub fn version(&mut self) {
         let out = self.field(key::VERSION);
         out.push_str(itoa::Buffer::new().format(PROTOCOL_VERSION));
@@ -295,7 +298,7 @@ mod tests {
         let mut frame = ServerFrame::new();
         frame.version();
         frame.tree(r#"{"s":0}"#);
-        assert_eq!(frame.into_string(), r#"{"v":1,"t":{"s":0}}"#);
+        assert_eq!(frame.into_string(), r#"{"v":2,"t":{"s":0}}"#);
         assert_eq!(ServerFrame::new().into_string(), "{}");
         assert_eq!(ServerFrame::ack(Some(7)).unwrap(), r#"{"r":7}"#);
         assert_eq!(ServerFrame::ack(None), None);

@@ -6,9 +6,13 @@
 //! # async fn demo() -> livetemplate_core::Result<()> {
 //! # use livetemplate_core::testing::ClientTree;
 //! let mut client = ClientTree::new();
-//! client.apply(r#"{"v":1,"s":{"0":["<p>","</p>"]},"t":{"s":0,"0":"1"}}"#)?;
+//! client.apply(r#"{"v":2,"s":{"0":["<p>","</p>"]},"t":{"s":0,"0":"1"}}"#)?;
 //! client.apply(r#"{"r":1,"d":{"0":"2"}}"#)?;
 //! assert_eq!(client.html(), "<p>2</p>");
+//! // A list: items as arrays of their slot values, their statics the list's `s`.
+//! client.apply(r#"{"v":2,"s":{"0":["<ul>","</ul>"],"1":["<li>","</li>"]},"t":{"s":0,"0":{"s":1,"l":[["a"],["b"]]}}}"#)?;
+//! client.apply(r#"{"d":{"0":{"o":[["i",2,["c"]],["u",0,{"0":"A"}]]}}}"#)?;
+//! assert_eq!(client.html(), "<ul><li>A</li><li>b</li><li>c</li></ul>");
 //! # Ok(()) }
 //! ```
 
@@ -33,6 +37,10 @@ use crate::state::{IntoController, LiveState};
 use crate::store::{MemoryStore, PersistStore};
 
 /// The client side of the protocol: a statics table and the current tree, rebuilt into HTML.
+///
+/// Positional loop items (arrays of slot values) are kept as node objects with the list's
+/// statics id (`{"s":id,"0":…}`), so node diffs and renders treat both item forms alike; a
+/// list keeps its `"s"` for the items later ops insert.
 #[derive(Debug, Default, Clone)]
 pub struct ClientTree {
     statics: HashMap<String, Vec<String>>,
@@ -65,7 +73,8 @@ impl ClientTree {
                 self.statics.insert(id, parts);
             }
         }
-        if let Some(t) = obj.remove(key::TREE) {
+        if let Some(mut t) = obj.remove(key::TREE) {
+            normalize(&mut t)?;
             self.root = Some(t);
         }
         if let Some(d) = obj.remove(key::DIFF) {
@@ -140,29 +149,84 @@ fn apply_node_diff(node: &mut Value, diff: Value) -> Result<()> {
     Ok(())
 }
 
+/// Turn the positional items of every list in the full value `v` into node objects (see
+/// [`ClientTree`]).
+fn normalize(v: &mut Value) -> Result<()> {
+    let Value::Object(o) = v else { return Ok(()) };
+    if o.contains_key("l") {
+        let list_statics = o.get("s").cloned();
+        if let Some(Value::Array(items)) = o.get_mut("l") {
+            for item in items {
+                normalize_item(item, list_statics.as_ref())?;
+            }
+        }
+        if let Some(e) = o.get_mut("e") {
+            normalize(e)?;
+        }
+        return Ok(());
+    }
+    for (k, d) in o.iter_mut() {
+        if k != "s" {
+            normalize(d)?;
+        }
+    }
+    Ok(())
+}
+
+/// A list item in either form, as a node object; `list_statics` is the list's `s`.
+fn normalize_item(item: &mut Value, list_statics: Option<&Value>) -> Result<()> {
+    if let Value::Array(dyns) = item {
+        let s = list_statics.ok_or_else(|| bad("positional item in a list without \"s\""))?;
+        let mut node = Map::new();
+        node.insert("s".into(), s.clone());
+        for (i, d) in std::mem::take(dyns).into_iter().enumerate() {
+            node.insert(i.to_string(), d);
+        }
+        *item = Value::Object(node);
+    }
+    if !matches!(item, Value::Object(o) if o.contains_key("s")) {
+        return Err(bad("list item is neither an array nor a node"));
+    }
+    normalize(item)
+}
+
 fn apply_dyn_diff(slot: &mut Value, diff: Value) -> Result<()> {
+    // `l` (a full list) and `o` (list ops) before `s`: lists carry `s` too.
     match diff {
+        Value::Object(o) if o.contains_key("l") => {
+            let mut v = Value::Object(o);
+            normalize(&mut v)?;
+            *slot = v;
+            Ok(())
+        }
         Value::Object(mut o) if o.contains_key("o") => {
             let ops = o
                 .remove("o")
                 .and_then(|v| if let Value::Array(a) = v { Some(a) } else { None });
-            let list = slot
-                .as_object_mut()
-                .and_then(|m| m.get_mut("l"))
+            let m = slot.as_object_mut().ok_or_else(|| bad("list ops on a non-list"))?;
+            // A new `s` holds for the items of these ops and later ones.
+            if let Some(s) = o.remove("s") {
+                m.insert("s".into(), s);
+            }
+            let list_statics = m.get("s").cloned();
+            let list = m
+                .get_mut("l")
                 .and_then(Value::as_array_mut)
                 .ok_or_else(|| bad("list ops on a non-list"))?;
             for op in ops.unwrap_or_default() {
-                apply_op(list, op)?;
+                apply_op(list, op, list_statics.as_ref())?;
             }
-            if let Some(e) = o.remove("e")
+            if let Some(mut e) = o.remove("e")
                 && let Some(m) = slot.as_object_mut()
             {
+                normalize(&mut e)?;
                 m.insert("e".into(), e);
             }
             Ok(())
         }
-        Value::Object(o) if !o.contains_key("s") && !o.contains_key("l") => apply_node_diff(slot, Value::Object(o)),
-        other => {
+        Value::Object(o) if !o.contains_key("s") => apply_node_diff(slot, Value::Object(o)),
+        mut other => {
+            normalize(&mut other)?;
             *slot = other;
             Ok(())
         }
@@ -177,7 +241,7 @@ fn index(v: Option<&Value>, len: usize) -> Result<usize> {
     Ok(i)
 }
 
-fn apply_op(list: &mut Vec<Value>, op: Value) -> Result<()> {
+fn apply_op(list: &mut Vec<Value>, op: Value, list_statics: Option<&Value>) -> Result<()> {
     let Value::Array(op) = op else {
         return Err(bad("list op is not an array"));
     };
@@ -188,7 +252,9 @@ fn apply_op(list: &mut Vec<Value>, op: Value) -> Result<()> {
         }
         Some("i") => {
             let i = index(op.get(1), list.len())?;
-            list.insert(i, op.get(2).cloned().unwrap_or(Value::Null));
+            let mut item = op.get(2).cloned().unwrap_or(Value::Null);
+            normalize_item(&mut item, list_statics)?;
+            list.insert(i, item);
         }
         Some("m") => {
             let from = index(op.get(1), list.len().saturating_sub(1))?;
@@ -212,7 +278,11 @@ fn apply_op(list: &mut Vec<Value>, op: Value) -> Result<()> {
                         let i = n.as_u64().ok_or_else(|| bad("bad rebuild index"))? as usize;
                         next.push(list.get(i).cloned().ok_or_else(|| bad("rebuild index out of range"))?);
                     }
-                    node => next.push(node.clone()),
+                    item => {
+                        let mut item = item.clone();
+                        normalize_item(&mut item, list_statics)?;
+                        next.push(item);
+                    }
                 }
             }
             *list = next;
@@ -535,5 +605,66 @@ impl TestPage {
     /// The store this page persists into.
     pub fn store(&self) -> &Arc<dyn PersistStore> {
         self.app.store()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATICS: &str =
+        r#""s":{"0":["<ul>","</ul>"],"1":["<li>","</li>"],"2":["<li class=x>","</li>"],"3":["<b>","</b>"]}"#;
+
+    fn client(tree: &str) -> ClientTree {
+        let mut c = ClientTree::new();
+        c.apply(&format!(r#"{{"v":2,{STATICS},"t":{tree}}}"#)).unwrap();
+        c
+    }
+
+    #[test]
+    fn both_item_forms_in_one_list() {
+        let c = client(r#"{"s":0,"0":{"s":1,"l":[["a"],{"s":2,"0":"b"},["c"]]}}"#);
+        assert_eq!(c.html(), "<ul><li>a</li><li class=x>b</li><li>c</li></ul>");
+    }
+
+    #[test]
+    fn ops_insert_rebuild_and_update_either_form() {
+        let mut c = client(r#"{"s":0,"0":{"s":1,"l":[["a"],["b"]]}}"#);
+        c.apply(r#"{"d":{"0":{"o":[["i",1,["x"]],["i",0,{"s":2,"0":"y"}],["u",3,{"0":"B"}]]}}}"#)
+            .unwrap();
+        assert_eq!(c.html(), "<ul><li class=x>y</li><li>a</li><li>x</li><li>B</li></ul>");
+        // An array in a rebuild is a new item, an integer a current one.
+        c.apply(r#"{"d":{"0":{"o":[["o",[3,["n"],0]]]}}}"#).unwrap();
+        assert_eq!(c.html(), "<ul><li>B</li><li>n</li><li class=x>y</li></ul>");
+    }
+
+    #[test]
+    fn an_ops_s_holds_for_its_own_items_and_later_ones() {
+        // An empty list has no `s`; ops give it one.
+        let mut c = client(r#"{"s":0,"0":{"l":[]}}"#);
+        c.apply(r#"{"d":{"0":{"s":2,"o":[["i",0,["p"]]]}}}"#).unwrap();
+        c.apply(r#"{"d":{"0":{"o":[["i",1,["q"]]]}}}"#).unwrap();
+        assert_eq!(c.html(), "<ul><li class=x>p</li><li class=x>q</li></ul>");
+        // A positional item with no `s` to read it by is an error, not a guess.
+        let mut c = client(r#"{"s":0,"0":{"l":[]}}"#);
+        assert!(c.apply(r#"{"d":{"0":{"o":[["i",0,["p"]]]}}}"#).is_err());
+    }
+
+    #[test]
+    fn lists_inside_positional_items_and_full_replacements() {
+        // Slot 0 of each item holds a nested list of `<b>` items.
+        let mut c = ClientTree::new();
+        c.apply(
+            r#"{"v":2,"s":{"0":["<ul>","</ul>"],"1":["<li>","</li>"],"2":["<b>","</b>"]},"t":{"s":0,"0":{"s":1,"l":[[{"s":2,"l":[["x"],["y"]]}]]}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.html(), "<ul><li><b>x</b><b>y</b></li></ul>");
+        c.apply(r#"{"d":{"0":{"o":[["u",0,{"0":{"o":[["u",1,{"0":"Y"}]]}}]]}}}"#)
+            .unwrap();
+        assert_eq!(c.html(), "<ul><li><b>x</b><b>Y</b></li></ul>");
+        // A full list in a diff is checked for `l` before `s`.
+        c.apply(r#"{"d":{"0":{"s":1,"l":[[""],[{"s":2,"l":[["z"]]}]]}}}"#)
+            .unwrap();
+        assert_eq!(c.html(), "<ul><li></li><li><b>z</b></li></ul>");
     }
 }

@@ -104,8 +104,10 @@ impl<C: Controller> LiveView<C> {
             self.saved = encode_persisted(&self.state);
             self.seen = count;
         }
-        // The one copy of the state per step: what a failure at any point below goes back to.
-        let backup = self.state.clone();
+        // No copy of the state: a step that fails (the action, `handle_params`, the render, the
+        // save) answers the error and changes neither the client's tree nor the store; the
+        // state keeps what ran before the failure (see `docs/architecture.md`, "Pages and
+        // connections").
         let at = At {
             group: &self.group,
             conn: Some(self.conn),
@@ -116,24 +118,12 @@ impl<C: Controller> LiveView<C> {
                 name,
                 data,
                 from_client,
-            } => match self
-                .page
-                .run_action(&mut self.state, name, data, &at, &self.svc.hub, from_client)
-                .await
-            {
-                Ok(e) => e,
-                Err(err) => {
-                    self.state = backup;
-                    return Err(err);
-                }
-            },
-            Run::Params => match self.page.run_params(&mut self.state, &at, &self.svc.hub).await {
-                Ok(e) => e,
-                Err(err) => {
-                    self.state = backup;
-                    return Err(err);
-                }
-            },
+            } => {
+                self.page
+                    .run_action(&mut self.state, name, data, &at, &self.svc.hub, from_client)
+                    .await?
+            }
+            Run::Params => self.page.run_params(&mut self.state, &at, &self.svc.hub).await?,
         };
         if let Some(Navigation::Patch(url)) = &effects.navigate {
             // The browser's URL changes: `handle_params` runs for it, and later actions see
@@ -144,21 +134,9 @@ impl<C: Controller> LiveView<C> {
                 conn: Some(self.conn),
                 query: &self.query,
             };
-            match self.page.run_params(&mut self.state, &at, &self.svc.hub).await {
-                Ok(more) => effects.extend(more),
-                Err(err) => {
-                    self.state = backup;
-                    return Err(err);
-                }
-            }
+            effects.extend(self.page.run_params(&mut self.state, &at, &self.svc.hub).await?);
         }
-        let tree = match caught(|| self.state.render_tree()) {
-            Ok(t) => t,
-            Err(err) => {
-                self.state = backup;
-                return Err(err);
-            }
-        };
+        let tree = caught(|| self.state.render_tree())?;
         let after = encode_persisted(&self.state);
         match persist(
             &self.svc,
@@ -179,10 +157,7 @@ impl<C: Controller> LiveView<C> {
                 }
             }
             Ok(false) => {}
-            Err(err) => {
-                self.state = backup;
-                return Err(err);
-            }
+            Err(err) => return Err(err),
         }
         let navigate = effects.navigate.take();
         let events = std::mem::take(&mut effects.events);

@@ -209,3 +209,93 @@ async fn long_edit_sequences_stay_right_and_repeats_fall_back() {
         }
     }
 }
+
+/// Items keyed by `id` alone (no `data-key`), the key made of literal text and a slot.
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(
+    source = r#"<ul>{% for r in rows %}<li class="row" id="row-{{ r.id }}" title="{{ r.label }}">{{ r.label }}</li>{% endfor %}</ul>"#,
+    ext = "html"
+)]
+pub struct IdList {
+    pub rows: Vec<Row>,
+}
+
+/// `data-key` last in the tag, after an `id` and another slot.
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(
+    source = r#"<ul>{% for r in rows %}<li id="x{{ r.id }}" class="{{ r.label }}" data-key="{{ r.id }}">{{ r.label }}</li>{% endfor %}</ul>"#,
+    ext = "html"
+)]
+pub struct KeyLast {
+    pub rows: Vec<Row>,
+}
+
+pub struct IdListCtrl;
+
+#[actions]
+impl IdListCtrl {
+    async fn set(&self, state: &mut IdList, ctx: &mut Context) -> Result<()> {
+        state.rows = serde_json::from_value(ctx.data()["rows"].clone()).map_err(|e| Error::msg(e.to_string()))?;
+        Ok(())
+    }
+}
+
+pub struct KeyLastCtrl;
+
+#[actions]
+impl KeyLastCtrl {
+    async fn set(&self, state: &mut KeyLast, ctx: &mut Context) -> Result<()> {
+        state.rows = serde_json::from_value(ctx.data()["rows"].clone()).map_err(|e| Error::msg(e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// The list ops of `set` on `page` (which holds `TEN`), checking the HTML against `expected`.
+async fn set_ops(page: &mut TestPage, after: Vec<Row>, expected: String) -> Vec<Value> {
+    let frame = page.act("set", json!({ "rows": after })).await;
+    assert!(frame.error().is_none(), "{}", frame.text());
+    assert_eq!(page.html(), expected, "frame: {}", frame.text());
+    frame.json()["d"]["0"]["o"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn keys_from_id_or_a_late_data_key_diff_by_key() {
+    // "b" moves to the end, then "x" goes in at 3.
+    let moved: Vec<&str> = ["a", "c", "d", "e", "f", "g", "h", "i", "j", "b"].to_vec();
+    let mut inserted = moved.clone();
+    inserted.insert(3, "x");
+
+    let mut page = TestPage::mount(IdListCtrl, IdList { rows: rows(&TEN) }).await.unwrap();
+    let ops = set_ops(
+        &mut page,
+        rows(&moved),
+        IdList { rows: rows(&moved) }.render_html().unwrap(),
+    )
+    .await;
+    assert_eq!(ops, [json!(["m", 1, 9])]);
+    let ops = set_ops(
+        &mut page,
+        rows(&inserted),
+        IdList { rows: rows(&inserted) }.render_html().unwrap(),
+    )
+    .await;
+    assert_eq!(ops, [json!(["i", 3, ["x", "row x", "row x"]])]);
+
+    let mut page = TestPage::mount(KeyLastCtrl, KeyLast { rows: rows(&TEN) })
+        .await
+        .unwrap();
+    let ops = set_ops(
+        &mut page,
+        rows(&moved),
+        KeyLast { rows: rows(&moved) }.render_html().unwrap(),
+    )
+    .await;
+    assert_eq!(ops, [json!(["m", 1, 9])]);
+    let ops = set_ops(
+        &mut page,
+        rows(&inserted),
+        KeyLast { rows: rows(&inserted) }.render_html().unwrap(),
+    )
+    .await;
+    assert_eq!(ops, [json!(["i", 3, ["x", "row x", "x", "row x"]])]);
+}

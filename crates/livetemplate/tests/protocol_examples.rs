@@ -61,10 +61,10 @@ async fn frames_in_the_protocol_doc() {
         page.send_raw("{\"h\":1}").await.text().to_string(),
     ];
     let expected = [
-        r#"{"v":1,"s":{"0":["<p>Count: ","</p>","<ul>","</ul>"],"1":["<li data-key=\"","\">","</li>"]},"t":{"s":0,"0":"0","1":"","2":{"l":[{"s":1,"0":"milk","1":"milk"},{"s":1,"0":"eggs","1":"eggs"}]}}}"#,
+        r#"{"v":2,"s":{"0":["<p>Count: ","</p>","<ul>","</ul>"],"1":["<li data-key=\"","\">","</li>"]},"t":{"s":0,"0":"0","1":"","2":{"s":1,"l":[["milk","milk"],["eggs","eggs"]]}}}"#,
         r#"{"r":1,"d":{"0":"1"}}"#,
         r#"{"r":2,"s":{"2":["<b>many</b>"]},"d":{"0":"2","1":{"s":2}}}"#,
-        r#"{"r":3,"d":{"2":{"o":[["i",1,{"s":1,"0":"tea","1":"tea"}]]}}}"#,
+        r#"{"r":3,"d":{"2":{"o":[["i",1,["tea","tea"]]]}}}"#,
         r#"{"r":4,"d":{"2":{"o":[["m",1,0],["m",2,0]]}}}"#,
         r#"{"r":5,"e":"title is required"}"#,
         r#"{"r":6,"e":"action `nope` not found on /test; known: increment, add, reverse, fail"}"#,

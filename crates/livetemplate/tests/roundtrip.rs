@@ -97,6 +97,12 @@ live_template!(
     ext = "html"
 );
 live_template!(
+    KeysAnywhere,
+    KeysAnywhereCtrl,
+    source = r#"<ul>{% for item in items %}<li class="{{ cls }}" id="i-{{ item.id }}">{{ item.name }}</li>{% endfor %}</ul><ol>{% for item in items %}<li title="{{ item.name }}" data-key="{{ item.id }}" id="k{{ item.id }}">{{ item.id }}</li>{% endfor %}</ol><p>{% for item in items %}<b data-n={{ n }} data-key="{{ item.id }}">{{ item.name }}</b><i {% if flag %}hidden{% endif %} id="{{ item.id }}">{{ item.name }}</i>{% endfor %}</p>"#,
+    ext = "html"
+);
+live_template!(
     Nested,
     NestedCtrl,
     source = r#"<table>{% for row in grid %}<tr>{% for c in row %}<td>{{ c }}</td>{% else %}<td>-</td>{% endfor %}</tr>{% endfor %}</table>{% for item in items %}<p data-key="{{ item.id }}">{% for r in grid %}{{ r.len() }}{% endfor %}{{ item.name }}</p>{% endfor %}"#,
@@ -416,6 +422,7 @@ roundtrip_tests! {
     if_elif_else => Conds, CondsCtrl;
     match_option => Matches, MatchesCtrl;
     for_loop_index_else => Loops, LoopsCtrl;
+    keys_from_id_or_anywhere_in_the_tag => KeysAnywhere, KeysAnywhereCtrl;
     nested_loops => Nested, NestedCtrl;
     let_bindings => Lets, LetsCtrl;
     macros => Macros, MacrosCtrl;

@@ -1,4 +1,6 @@
-//! An action copies the page's state once (the copy a failure goes back to), not twice.
+//! An action copies none of the page's state; a failed action answers its error, saves
+//! nothing and leaves the client's page as it was, and the state keeps what the action did
+//! before failing.
 
 #![allow(clippy::unwrap_used)]
 #![allow(missing_docs, missing_debug_implementations)]
@@ -45,13 +47,13 @@ impl Ctrl {
 }
 
 #[tokio::test]
-async fn one_copy_per_action_and_a_failure_still_rolls_back() {
+async fn no_copy_per_action_and_a_failure_keeps_the_client_page() {
     let mut page = TestPage::mount(Ctrl, Counter::default()).await.unwrap();
     let before = COPIES.load(Ordering::SeqCst);
     page.act("inc", Value::Null).await;
     assert_eq!(
         COPIES.load(Ordering::SeqCst) - before,
-        1,
+        0,
         "copies of the state for one action"
     );
     let before = COPIES.load(Ordering::SeqCst);
@@ -59,8 +61,13 @@ async fn one_copy_per_action_and_a_failure_still_rolls_back() {
     assert_eq!(f.error().as_deref(), Some("no"));
     assert_eq!(
         COPIES.load(Ordering::SeqCst) - before,
-        1,
+        0,
         "copies of the state for a failed action"
     );
+    // The failed action's frame carries only the error: the page is unchanged.
+    assert_eq!(f.json().get("d"), None);
     assert_eq!(page.html(), "<p>1</p>");
+    // What the action did before failing is in the state: the next frame shows it.
+    page.act("inc", Value::Null).await;
+    assert_eq!(page.html(), "<p>102</p>");
 }

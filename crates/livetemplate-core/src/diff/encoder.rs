@@ -212,14 +212,26 @@ impl Encoder {
         }
     }
 
+    /// A full list: `{"s":id,"l":[…]}`, each item whose statics are the first item's (the
+    /// list's `s`, as the client keeps it) written positionally.
     fn write_list(&mut self, tree: &Tree, list: &List, out: &mut String) {
-        out.push_str("{\"l\":[");
         let items = tree.items(list);
-        for (i, item) in items.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
+        let list_statics = items.first().map(|item| tree.statics_of(&item.node));
+        out.push('{');
+        if let Some(s) = list_statics {
+            let id = self.statics_id(s);
+            out.push_str("\"s\":");
+            push_index(out, id as usize);
+            out.push(',');
+        }
+        out.push_str("\"l\":[");
+        if let Some(s) = list_statics {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                self.write_item(tree, &item.node, s, out);
             }
-            self.write_node(tree, &item.node, out);
         }
         out.push(']');
         if let Some(node) = tree.otherwise(list) {
@@ -227,6 +239,23 @@ impl Encoder {
             self.write_node(tree, node, out);
         }
         out.push('}');
+    }
+
+    /// A list item: the array of its slot values when its statics are the list's (`s`), else
+    /// a node object.
+    #[inline]
+    fn write_item(&mut self, tree: &Tree, node: &Node, list_statics: Statics, out: &mut String) {
+        if !same_statics_ptr(tree.statics_of(node), list_statics) {
+            return self.write_node(tree, node, out);
+        }
+        out.push('[');
+        for (i, d) in tree.dyns(node).iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            self.write_dyn(tree, d, out);
+        }
+        out.push(']');
     }
 
     // --- diffs -------------------------------------------------------------------------------
@@ -302,6 +331,12 @@ impl Encoder {
             }
             return self.write_list(nt, new, out);
         }
+        // The client keeps the statics of the list's first item as the list's `s`: ops keep
+        // the first item's statics, and a list whose first item changed them is sent whole.
+        let list_statics = ot.statics_of(&oi[0].node);
+        if !same_statics_ptr(list_statics, nt.statics_of(&ni[0].node)) {
+            return self.write_list(nt, new, out);
+        }
         let mut ops = Vec::new();
         let same_keys = oi.len() == ni.len()
             && oi.iter().zip(ni.iter()).all(|(a, b)| match (a.key, b.key) {
@@ -317,13 +352,13 @@ impl Encoder {
                 self.unique_next.push(new.items.start);
             }
             for i in 0..ni.len() {
-                self.update_op(ot, &oi[i].node, nt, &ni[i].node, i, &mut ops);
+                self.update_op(ot, &oi[i].node, nt, &ni[i].node, i, list_statics, &mut ops);
             }
         } else {
             match match_keys(ot, oi, nt, ni, old_unique) {
                 Some(from_old) => {
                     self.unique_next.push(new.items.start);
-                    self.keyed_ops(ot, oi, from_old, nt, ni, &mut ops)
+                    self.keyed_ops(ot, oi, from_old, nt, ni, list_statics, &mut ops)
                 }
                 None => {
                     if tracing::enabled!(tracing::Level::DEBUG)
@@ -331,7 +366,7 @@ impl Encoder {
                     {
                         tracing::debug!("loop items with missing or duplicate data-key: diffing by position");
                     }
-                    self.positional_ops(ot, oi, nt, ni, &mut ops)
+                    self.positional_ops(ot, oi, nt, ni, list_statics, &mut ops)
                 }
             }
         }
@@ -348,26 +383,37 @@ impl Encoder {
         out.push_str("]}");
     }
 
-    fn positional_ops(&mut self, ot: &Tree, oi: &[Item], nt: &Tree, ni: &[Item], ops: &mut Vec<String>) {
+    fn positional_ops(&mut self, ot: &Tree, oi: &[Item], nt: &Tree, ni: &[Item], ls: Statics, ops: &mut Vec<String>) {
         let common = oi.len().min(ni.len());
         for i in (ni.len()..oi.len()).rev() {
             ops.push(format!("[\"r\",{i}]"));
         }
         for (i, item) in ni.iter().enumerate().skip(common) {
             let mut s = format!("[\"i\",{i},");
-            self.write_node(nt, &item.node, &mut s);
+            self.write_item(nt, &item.node, ls, &mut s);
             s.push(']');
             ops.push(s);
         }
         for i in 0..common {
-            self.update_op(ot, &oi[i].node, nt, &ni[i].node, i, ops);
+            self.update_op(ot, &oi[i].node, nt, &ni[i].node, i, ls, ops);
         }
     }
 
+    /// The op bringing item `i` from `old` to `new`, if it changed; `ls` is the list's `s`.
     #[inline(always)]
-    fn update_op(&mut self, ot: &Tree, old: &Node, nt: &Tree, new: &Node, i: usize, ops: &mut Vec<String>) {
+    #[allow(clippy::too_many_arguments)]
+    fn update_op(
+        &mut self,
+        ot: &Tree,
+        old: &Node,
+        nt: &Tree,
+        new: &Node,
+        i: usize,
+        ls: Statics,
+        ops: &mut Vec<String>,
+    ) {
         if !self.known_unchanged(ot, old, nt, new) {
-            self.update_op_slow(ot, old, nt, new, i, ops);
+            self.update_op_slow(ot, old, nt, new, i, ls, ops);
         }
     }
 
@@ -381,7 +427,17 @@ impl Encoder {
     }
 
     #[inline(never)]
-    fn update_op_slow(&mut self, ot: &Tree, old: &Node, nt: &Tree, new: &Node, i: usize, ops: &mut Vec<String>) {
+    #[allow(clippy::too_many_arguments)]
+    fn update_op_slow(
+        &mut self,
+        ot: &Tree,
+        old: &Node,
+        nt: &Tree,
+        new: &Node,
+        i: usize,
+        ls: Statics,
+        ops: &mut Vec<String>,
+    ) {
         if same_statics_ptr(ot.statics_of(old), nt.statics_of(new)) {
             if self.unchanged_texts(ot, ot.dyns(old), nt, nt.dyns(new)) {
                 return;
@@ -396,12 +452,13 @@ impl Encoder {
         } else {
             ops.push(format!("[\"r\",{i}]"));
             let mut s = format!("[\"i\",{i},");
-            self.write_node(nt, new, &mut s);
+            self.write_item(nt, new, ls, &mut s);
             s.push(']');
             ops.push(s);
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn keyed_ops(
         &mut self,
         ot: &Tree,
@@ -409,6 +466,7 @@ impl Encoder {
         from_old: Vec<Option<usize>>,
         nt: &Tree,
         ni: &[Item],
+        ls: Statics,
         ops: &mut Vec<String>,
     ) {
         let (structural, plan) = keyed_plan(&from_old, oi.len());
@@ -421,7 +479,7 @@ impl Encoder {
                 }
                 match o {
                     Some(o) => push_index(&mut s, *o),
-                    None => self.write_node(nt, &ni[j].node, &mut s),
+                    None => self.write_item(nt, &ni[j].node, ls, &mut s),
                 }
             }
             s.push_str("]]");
@@ -432,7 +490,7 @@ impl Encoder {
                     StructOp::Remove(i) => ops.push(format!("[\"r\",{i}]")),
                     StructOp::Insert { at, j } => {
                         let mut s = format!("[\"i\",{at},");
-                        self.write_node(nt, &ni[j].node, &mut s);
+                        self.write_item(nt, &ni[j].node, ls, &mut s);
                         s.push(']');
                         ops.push(s);
                     }
@@ -442,7 +500,7 @@ impl Encoder {
         }
         for (j, o) in from_old.iter().enumerate() {
             if let Some(o) = o {
-                self.update_op(ot, &oi[*o].node, nt, &ni[j].node, j, ops);
+                self.update_op(ot, &oi[*o].node, nt, &ni[j].node, j, ls, ops);
             }
         }
     }

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::intern::intern;
-use super::keys::{item_key, key_slot0};
+use super::keys::item_key;
 use super::markers::{MarkQueue, mark};
 use super::model::{Dyn, Item, List, Node, Span, Statics, StaticsData, StaticsId, TextRange, Tree, same_statics_ptr};
 use super::same_bytes;
@@ -78,8 +78,9 @@ enum Frame {
         otherwise: Option<Node>,
         /// The statics of the last item: the next item is checked against them.
         last: Option<StaticsId>,
-        /// `last`'s items have their key in slot 0 (`<tr data-key="{{ id }}">`).
-        key_in_slot0: bool,
+        /// The slot holding the key of `last`'s items, when the key is one slot's text
+        /// (`<tr id="row-{{ id }}" data-key="{{ id }}">`).
+        key_slot: Option<u32>,
     },
 }
 
@@ -404,30 +405,14 @@ impl<'a> TreeSink<'a> {
                     (
                         Role::Item,
                         Some(Frame::Loop {
-                            last,
-                            key_in_slot0,
-                            direct,
-                            ..
+                            last, key_slot, direct, ..
                         }),
                     ) => {
-                        let same = *last == Some(node.statics);
-                        let slot0 = self.dyns.get(node.dyns.start as usize).filter(|_| node.dyns.len > 0);
-                        let key = match slot0 {
-                            // Same statics as the previous item: the key is where it was.
-                            Some(Dyn::Text(r)) if same && *key_in_slot0 => Some(*r),
-                            _ => {
-                                let statics = &self.statics[node.statics.index()];
-                                *key_in_slot0 = key_slot0(statics, &node, &self.dyns);
-                                if *key_in_slot0 {
-                                    match slot0 {
-                                        Some(Dyn::Text(r)) => Some(*r),
-                                        _ => None,
-                                    }
-                                } else {
-                                    item_key(statics, &node, &self.dyns, &mut self.text)
-                                }
-                            }
-                        };
+                        // Where the key comes from was worked out when the statics were
+                        // interned (see `keys`).
+                        let statics = self.statics[node.statics.index()];
+                        let key = item_key(statics, &node, &self.dyns, &mut self.text);
+                        *key_slot = statics.key.slot();
                         *last = Some(node.statics);
                         if *direct {
                             self.items.push(Item { key, node });
@@ -512,7 +497,7 @@ impl<'a> TreeSink<'a> {
                     direct: true,
                     otherwise: None,
                     last: None,
-                    key_in_slot0: false,
+                    key_slot: None,
                 })
             }
             mark::LOOP_ITEM => {
@@ -568,7 +553,7 @@ impl<'a> TreeSink<'a> {
     }
 
     /// The common case of a loop's next iteration, handled in place: the item being built
-    /// matched its predecessor's statics completely, keyed in slot 0, and is the innermost
+    /// matched its predecessor's statics completely, keyed by one slot, and is the innermost
     /// open node. It is added to the loop and its frame starts the next item, with no frame
     /// popped or pushed. Returns false, changing nothing, in any other case.
     #[inline]
@@ -583,7 +568,7 @@ impl<'a> TreeSink<'a> {
             Frame::Loop {
                 direct: true,
                 last: Some(last),
-                key_in_slot0: true,
+                key_slot: Some(key_slot),
                 ..
             },
         ) = (&mut top[0], &below[n - 2])
@@ -601,7 +586,7 @@ impl<'a> TreeSink<'a> {
             return false;
         }
         let start = nb.dyn_start;
-        let Some(Dyn::Text(key)) = self.dyns.get(start as usize) else {
+        let Some(Dyn::Text(key)) = self.dyns.get((start + key_slot) as usize) else {
             return false;
         };
         let node = Node {

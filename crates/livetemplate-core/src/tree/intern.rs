@@ -58,10 +58,7 @@ fn intern_global(text: &str, ends: &[u32]) -> Statics {
     if let Some(s) = bucket.iter().find(|s| same_statics(s, text, ends)) {
         return s;
     }
-    let s: Statics = Box::leak(Box::new(StaticsData {
-        text: text.into(),
-        ends: ends.into(),
-    }));
+    let s: Statics = Box::leak(Box::new(StaticsData::new(text, ends)));
     bucket.push(s);
     s
 }

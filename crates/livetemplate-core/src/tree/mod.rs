@@ -9,7 +9,7 @@
 //! - `model`: [`Tree`] and its arenas; nodes, lists and items are indices into them;
 //! - `markers`: the marker codes and the queue that carries them;
 //! - `builder`: [`TreeSink`], one linear pass from marked output to a tree;
-//! - `keys`: a loop item's `data-key`;
+//! - `keys`: a loop item's key (`data-key`, else `id`), planned once per statics;
 //! - `intern`: equal statics are one allocation, compared by address.
 
 mod builder;

@@ -4,17 +4,44 @@
 use std::fmt;
 use std::num::NonZeroU32;
 
+use super::keys::KeyPlan;
+
 /// The literal text of one template branch, split at its dynamic slots.
 ///
 /// Statics are interned process-wide for the life of the process, like the templates they
 /// come from: equal statics are one allocation and compare by address.
-#[derive(PartialEq, Eq, Hash)]
 pub struct StaticsData {
     pub(super) text: Box<str>,
     pub(super) ends: Box<[u32]>,
+    /// Where the key of a loop item with these statics comes from.
+    pub(super) key: KeyPlan,
+}
+
+impl PartialEq for StaticsData {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text && self.ends == other.ends
+    }
+}
+
+impl Eq for StaticsData {}
+
+impl std::hash::Hash for StaticsData {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+        self.ends.hash(state);
+    }
 }
 
 impl StaticsData {
+    /// Statics of `text` split at `ends` (the end of each part), with their key plan.
+    pub(super) fn new(text: &str, ends: &[u32]) -> Self {
+        StaticsData {
+            text: text.into(),
+            ends: ends.into(),
+            key: KeyPlan::of(text, ends),
+        }
+    }
+
     /// Number of literal parts (one more than the node's dynamic slots).
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -134,7 +161,8 @@ pub struct List {
 /// One loop iteration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Item {
-    /// The `data-key` of the item's root element, if it has one: a range in [`Tree::text`].
+    /// The key of the item's root element (its `data-key`, else its `id`), if it has one: a
+    /// range in [`Tree::text`].
     pub key: Option<TextRange>,
     /// The iteration's content.
     pub node: Node,

@@ -210,6 +210,10 @@ impl fmt::Debug for Hub {
 /// The action pushed to subscribers of a topic when its presence list changes.
 pub const PRESENCE_ACTION: &str = "presence";
 
+/// The action of a group envelope that makes the group's connections on a page reload their
+/// persisted fields ([`Push::Reload`]) instead of running an action.
+pub const GROUP_RELOAD: &str = "lvt:reload";
+
 impl Hub {
     /// A hub publishing through `transport`; [`Hub::trigger`] waits up to 10 s for room in a
     /// connection's push queue.
@@ -396,9 +400,13 @@ impl Hub {
                 return;
             };
             for (id, tx) in self.group_targets(&env.topic, &group, None) {
-                let push = Push::Action {
-                    name: env.action.clone(),
-                    data: env.data.clone(),
+                let push = if env.action == GROUP_RELOAD {
+                    Push::Reload
+                } else {
+                    Push::Action {
+                        name: env.action.clone(),
+                        data: env.data.clone(),
+                    }
                 };
                 self.send_or_close(id, &tx, push);
             }
@@ -518,7 +526,28 @@ impl Hub {
 
     /// Tell every live connection of `group` on `page` except `except` to reload its
     /// persisted fields (they were just saved by `except`, or by a no-JS POST).
+    ///
+    /// With a transport spanning nodes the group's connections on the other nodes reload too
+    /// (the message is sent from a task; it arrives within a Redis round trip).
     pub fn reload_others(&self, page: &str, group: &GroupId, except: Option<u64>) {
+        if self.multi_node() {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let env = Envelope {
+                    topic: page.to_string(),
+                    action: GROUP_RELOAD.to_string(),
+                    data: Value::Null,
+                    node: self.inner.node,
+                    from: None,
+                    group: Some(group.as_str().to_string()),
+                };
+                let transport = self.inner.transport.clone();
+                rt.spawn(async move {
+                    if let Err(err) = transport.publish(env).await {
+                        tracing::warn!(error = %err, "could not tell the other nodes to reload persisted fields");
+                    }
+                });
+            }
+        }
         let targets = self.group_targets(page, group, except);
         for (id, tx) in targets {
             self.send_or_close(id, &tx, Push::Reload);

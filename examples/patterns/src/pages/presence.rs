@@ -2,6 +2,7 @@
 //! the framework drops it when the connection closes, and every subscriber gets the
 //! `presence` action whenever the list changes.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,11 +17,19 @@ const LOBBY: &str = "presence:lobby";
 /// share a name).
 static NEXT_MEMBER: AtomicU64 = AtomicU64::new(1);
 
+/// A member id no other process makes (the list spans every node when the app runs on
+/// Redis): a random prefix drawn once per process, then [`NEXT_MEMBER`].
+fn member_id() -> String {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| livetemplate::GroupId::random().as_str()[..10].to_string());
+    format!("{prefix}-{}", NEXT_MEMBER.fetch_add(1, Ordering::Relaxed))
+}
+
 /// One person in the lobby: the meta tracked for their connection.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Member {
-    /// Unique id of this entry.
-    pub id: u64,
+    /// Unique id of this entry, across nodes.
+    pub id: String,
     /// Name they joined with.
     pub name: String,
     /// When they joined, `HH:MM:SS` UTC.
@@ -84,7 +93,7 @@ impl PresenceController {
             return Err(Error::msg("joining the lobby needs JavaScript (a live connection)"));
         }
         let member = Member {
-            id: NEXT_MEMBER.fetch_add(1, Ordering::Relaxed),
+            id: member_id(),
             name: name.to_string(),
             since: now_hms(),
         };

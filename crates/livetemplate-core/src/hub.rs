@@ -530,23 +530,23 @@ impl Hub {
     /// With a transport spanning nodes the group's connections on the other nodes reload too
     /// (the message is sent from a task; it arrives within a Redis round trip).
     pub fn reload_others(&self, page: &str, group: &GroupId, except: Option<u64>) {
-        if self.multi_node() {
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                let env = Envelope {
-                    topic: page.to_string(),
-                    action: GROUP_RELOAD.to_string(),
-                    data: Value::Null,
-                    node: self.inner.node,
-                    from: None,
-                    group: Some(group.as_str().to_string()),
-                };
-                let transport = self.inner.transport.clone();
-                rt.spawn(async move {
-                    if let Err(err) = transport.publish(env).await {
-                        tracing::warn!(error = %err, "could not tell the other nodes to reload persisted fields");
-                    }
-                });
-            }
+        if self.multi_node()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            let env = Envelope {
+                topic: page.to_string(),
+                action: GROUP_RELOAD.to_string(),
+                data: Value::Null,
+                node: self.inner.node,
+                from: None,
+                group: Some(group.as_str().to_string()),
+            };
+            let transport = self.inner.transport.clone();
+            rt.spawn(async move {
+                if let Err(err) = transport.publish(env).await {
+                    tracing::warn!(error = %err, "could not tell the other nodes to reload persisted fields");
+                }
+            });
         }
         let targets = self.group_targets(page, group, except);
         for (id, tx) in targets {

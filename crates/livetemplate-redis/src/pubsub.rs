@@ -493,14 +493,14 @@ async fn presence(link: Arc<Link>) {
         };
         let Some(hub) = link.hub() else { return };
         let dirty = link.presence_dirty.swap(false, Ordering::AcqRel);
-        if dirty || heartbeat {
-            if let Err(err) = write_own(&link, &hub, dirty).await {
-                link.presence_dirty.store(true, Ordering::Release);
-                if PRESENCE_WARN.allow(Duration::from_secs(10)) {
-                    tracing::warn!(error = %err, "Redis unreachable: this node's presence is written again when it is back");
-                }
-                continue;
+        if (dirty || heartbeat)
+            && let Err(err) = write_own(&link, &hub, dirty).await
+        {
+            link.presence_dirty.store(true, Ordering::Release);
+            if PRESENCE_WARN.allow(Duration::from_secs(10)) {
+                tracing::warn!(error = %err, "Redis unreachable: this node's presence is written again when it is back");
             }
+            continue;
         }
         if heartbeat {
             match read_all(&link).await {

@@ -12,8 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A `redis-server` process of this test; killed (by its PID) on drop.
-pub struct RedisServer {
-    pub port: u16,
+pub(crate) struct RedisServer {
+    pub(crate) port: u16,
     dir: PathBuf,
     child: Option<Child>,
 }
@@ -21,7 +21,7 @@ pub struct RedisServer {
 impl RedisServer {
     /// A new server on a free port, or `None` (with the reason printed) when the binary is
     /// missing and the run does not require Redis.
-    pub fn start() -> Option<RedisServer> {
+    pub(crate) fn start() -> Option<RedisServer> {
         if Command::new("redis-server").arg("--version").output().is_err() {
             if std::env::var_os("LVT_TEST_REQUIRE_REDIS").is_some() {
                 panic!("redis-server is not installed, and this run requires Redis (LVT_TEST_REQUIRE_REDIS)");
@@ -63,12 +63,12 @@ impl RedisServer {
         }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
     /// Kill the server (SIGKILL by PID) and wait for it.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -76,7 +76,7 @@ impl RedisServer {
     }
 
     /// Start it again on the same port.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.stop();
         self.run();
     }
@@ -91,18 +91,18 @@ impl Drop for RedisServer {
 
 /// The URL of a Redis to share (the script's, else a server of this test kept in `keep`),
 /// or `None` to skip.
-pub fn shared_url(keep: &mut Option<RedisServer>) -> Option<String> {
-    if let Ok(url) = std::env::var("LVT_TEST_REDIS_URL") {
-        if !url.is_empty() {
-            return Some(url);
-        }
+pub(crate) fn shared_url(keep: &mut Option<RedisServer>) -> Option<String> {
+    if let Ok(url) = std::env::var("LVT_TEST_REDIS_URL")
+        && !url.is_empty()
+    {
+        return Some(url);
     }
     *keep = RedisServer::start();
     keep.as_ref().map(RedisServer::url)
 }
 
 /// A key prefix no other test shares.
-pub fn prefix(name: &str) -> String {
+pub(crate) fn prefix(name: &str) -> String {
     let n: u64 = rand_u64();
     format!("lvt-test:{name}:{n:x}:")
 }

@@ -15,7 +15,9 @@ const NOT_SAVED: &str = "not saved: the session store is unreachable; try again 
 /// Persisted fields in Redis: one hash per (group, page) at
 /// `{prefix}persist:{group length}:{group}{page}`, one hash field per persisted field, so a
 /// deploy that adds or removes a field leaves the others readable. Every load and save
-/// pushes the key's expiry to the idle TTL ([`RedisBuilder::idle_ttl`](crate::RedisBuilder::idle_ttl)).
+/// pushes the key's expiry to the idle TTL ([`RedisBuilder::idle_ttl`](crate::RedisBuilder::idle_ttl));
+/// the server's own records (the reserved group, where the group-signing key lives) never
+/// expire.
 ///
 /// A save writes every field of the call in one `HSET` (atomic) and returns once Redis has
 /// answered it: the action's reply goes out only after Redis acknowledged the write. That
@@ -49,6 +51,20 @@ impl RedisStore {
     fn ttl_ms(&self) -> u64 {
         u64::try_from(self.shared.cfg.idle_ttl.as_millis()).unwrap_or(u64::MAX)
     }
+
+    /// The expiry command of a record: the idle TTL, except for the server's own records
+    /// (the group-signing key, under the reserved group), which never expire.
+    fn expiry(&self, group: &GroupId, key: &str) -> redis::Cmd {
+        if group == &GroupId::server() {
+            let mut cmd = redis::cmd("PERSIST");
+            cmd.arg(key);
+            cmd
+        } else {
+            let mut cmd = redis::cmd("PEXPIRE");
+            cmd.arg(key).arg(self.ttl_ms());
+            cmd
+        }
+    }
 }
 
 impl PersistStore for RedisStore {
@@ -59,9 +75,7 @@ impl PersistStore for RedisStore {
             let (fields, _): (Vec<(String, Vec<u8>)>, i64) = redis::pipe()
                 .cmd("HGETALL")
                 .arg(&key)
-                .cmd("PEXPIRE")
-                .arg(&key)
-                .arg(self.ttl_ms())
+                .add_command(self.expiry(group, &key))
                 .query_async(&mut conn)
                 .await
                 .map_err(|e| Error::store(format!("Redis: loading {page} failed"), e))?;
@@ -92,9 +106,7 @@ impl PersistStore for RedisStore {
                     .atomic()
                     .add_command(hset)
                     .ignore()
-                    .cmd("PEXPIRE")
-                    .arg(&key)
-                    .arg(self.ttl_ms())
+                    .add_command(self.expiry(group, &key))
                     .ignore()
                     .query_async::<()>(&mut conn)
                     .await

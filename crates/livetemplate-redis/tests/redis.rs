@@ -124,6 +124,27 @@ async fn idle_records_expire_and_use_keeps_them() {
 }
 
 #[tokio::test]
+async fn the_servers_own_records_never_expire() {
+    let mut keep = None;
+    let Some(url) = shared_url(&mut keep) else { return };
+    let r = Redis::builder(&url)
+        .prefix(prefix("server-group"))
+        .idle_ttl(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let store = r.store();
+    store
+        .save(&GroupId::server(), "lvt:key", &[("key", vec![7; 32])])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        store.load(&GroupId::server(), "lvt:key").await.unwrap(),
+        vec![("key".into(), vec![7; 32])]
+    );
+}
+
+#[tokio::test]
 async fn publishes_reach_every_node_once_and_in_order() {
     let mut keep = None;
     let Some(url) = shared_url(&mut keep) else { return };

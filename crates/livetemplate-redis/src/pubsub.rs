@@ -92,6 +92,8 @@ struct Link {
     outage: AtomicBool,
     /// Nodes (this one included) alive at the last presence read.
     peers: AtomicUsize,
+    /// Other nodes whose presence this node's hub holds.
+    known: Mutex<HashSet<u64>>,
     sent: AtomicU64,
     refused: AtomicU64,
     subscriptions: AtomicU64,
@@ -176,6 +178,7 @@ impl RedisPubSub {
                 subscribed: AtomicBool::new(false),
                 outage: AtomicBool::new(false),
                 peers: AtomicUsize::new(1),
+                known: Mutex::new(HashSet::new()),
                 sent: AtomicU64::new(0),
                 refused: AtomicU64::new(0),
                 subscriptions: AtomicU64::new(0),
@@ -207,28 +210,27 @@ impl Drop for RedisPubSub {
             t.abort();
         }
         // Goodbye: the other nodes drop this node's entries at once instead of after the TTL.
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let link = self.link.clone();
-            rt.spawn(async move {
-                let Ok(mut conn) = link.shared.conn().await else {
-                    return;
-                };
-                let _: redis::RedisResult<()> = redis::pipe()
-                    .cmd("DEL")
-                    .arg(link.presence_key(link.node))
-                    .ignore()
-                    .cmd("SREM")
-                    .arg(link.nodes_key())
-                    .arg(link.node)
-                    .ignore()
-                    .cmd("PUBLISH")
-                    .arg(link.presence_channel())
-                    .arg(&link.node.to_le_bytes()[..])
-                    .ignore()
-                    .query_async(&mut conn)
-                    .await;
-            });
-        }
+        // Synchronous and bounded (the runtime may be shutting down): at most the timeout.
+        let link = &self.link;
+        let timeout = link.shared.cfg.timeout.min(Duration::from_millis(500));
+        let Ok(mut conn) = link.shared.client.get_connection_with_timeout(timeout) else {
+            return;
+        };
+        let _ = conn.set_read_timeout(Some(timeout));
+        let _ = conn.set_write_timeout(Some(timeout));
+        let _: redis::RedisResult<()> = redis::pipe()
+            .cmd("DEL")
+            .arg(link.presence_key(link.node))
+            .ignore()
+            .cmd("SREM")
+            .arg(link.nodes_key())
+            .arg(link.node)
+            .ignore()
+            .cmd("PUBLISH")
+            .arg(link.presence_channel())
+            .arg(&link.node.to_le_bytes()[..])
+            .ignore()
+            .query(&mut conn);
     }
 }
 
@@ -458,6 +460,12 @@ async fn refresh_node(link: &Link, node: u64) {
     }
     .await;
     if let Some(fields) = read {
+        let mut known = link.known.lock().unwrap_or_else(|p| p.into_inner());
+        if fields.is_empty() {
+            known.remove(&node);
+        } else {
+            known.insert(node);
+        }
         hub.set_node_presence(node, parse_entries(fields));
     }
 }
@@ -485,7 +493,6 @@ async fn presence(link: Arc<Link>) {
     let cfg = &link.shared.cfg;
     let mut tick = tokio::time::interval(cfg.heartbeat);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut known: HashSet<u64> = HashSet::new();
     loop {
         let heartbeat = tokio::select! {
             _ = tick.tick() => true,
@@ -506,10 +513,15 @@ async fn presence(link: Arc<Link>) {
             match read_all(&link).await {
                 Ok(nodes) => {
                     link.peers.store(nodes.len() + 1, Ordering::Relaxed);
-                    for gone in known.iter().filter(|n| !nodes.contains_key(n)) {
-                        hub.set_node_presence(*gone, Vec::new());
+                    let gone: Vec<u64> = {
+                        let mut known = link.known.lock().unwrap_or_else(|p| p.into_inner());
+                        let gone = known.iter().filter(|n| !nodes.contains_key(n)).copied().collect();
+                        *known = nodes.keys().copied().collect();
+                        gone
+                    };
+                    for node in gone {
+                        hub.set_node_presence(node, Vec::new());
                     }
-                    known = nodes.keys().copied().collect();
                     for (node, entries) in nodes {
                         hub.set_node_presence(node, entries);
                     }

@@ -791,6 +791,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn other_nodes_presence_joins_the_list_and_pushes_only_what_changed() {
+        let hub = Hub::local();
+        let (tx, mut rx) = mpsc::channel(8);
+        let me = hub.register("/p".into(), GroupId::random(), tx, Arc::new(Notify::new()));
+        hub.subscribe(me, "lobby");
+        hub.track(me, "lobby", serde_json::json!("me"));
+        assert!(matches!(rx.try_recv(), Ok(Push::Action { .. })));
+        let entry = |conn, meta: &str| PresenceEntry {
+            topic: "lobby".into(),
+            conn,
+            meta: serde_json::json!(meta),
+        };
+        let data = |rx: &mut mpsc::Receiver<Push>| match rx.try_recv() {
+            Ok(Push::Action { name, data }) if name == PRESENCE_ACTION => data,
+            other => panic!("expected a presence push, got {other:?}"),
+        };
+
+        hub.set_node_presence(7, vec![entry(1, "ann"), entry(2, "bob")]);
+        assert_eq!(hub.presence("lobby"), ["me", "ann", "bob"]);
+        assert_eq!(data(&mut rx)["joins"], serde_json::json!(["ann", "bob"]));
+        // The same list again: nothing to push.
+        hub.set_node_presence(7, vec![entry(1, "ann"), entry(2, "bob")]);
+        assert!(rx.try_recv().is_err());
+        // bob left node 7.
+        hub.set_node_presence(7, vec![entry(1, "ann")]);
+        let d = data(&mut rx);
+        assert_eq!(
+            (d["joins"].clone(), d["leaves"].clone()),
+            (serde_json::json!([]), serde_json::json!(["bob"]))
+        );
+        // Node 7 is gone; entries claiming this node are ignored.
+        hub.set_node_presence(7, Vec::new());
+        assert_eq!(data(&mut rx)["leaves"], serde_json::json!(["ann"]));
+        hub.set_node_presence(hub.node(), vec![entry(9, "ghost")]);
+        assert_eq!(hub.presence("lobby"), ["me"]);
+        assert_eq!(hub.local_presence(), vec![entry(me, "me")]);
+    }
+
+    #[tokio::test]
     async fn trigger_waits_for_room_then_gives_up_on_a_stuck_connection() {
         let hub = Hub::with_push_wait(Arc::new(LocalTransport::default()), Duration::from_millis(300));
         let group = GroupId::random();

@@ -34,6 +34,9 @@ pub struct Member {
     pub name: String,
     /// When they joined, `HH:MM:SS` UTC.
     pub since: String,
+    /// When they joined, in milliseconds since the Unix epoch: the list's order across nodes.
+    #[serde(default)]
+    pub at: u64,
 }
 
 /// Presence state.
@@ -59,6 +62,9 @@ impl PresenceState {
             // Every meta on this topic is written by `join`; anything else is skipped.
             .filter_map(|meta| Member::deserialize(meta).ok())
             .collect();
+        // `ctx.presence` lists this node's entries first, then other nodes': oldest first
+        // across all of them.
+        self.members.sort_by_key(|m| m.at);
     }
 }
 
@@ -96,6 +102,9 @@ impl PresenceController {
             id: member_id(),
             name: name.to_string(),
             since: now_hms(),
+            at: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         };
         // Takes effect after this action returns; the `presence` action that follows brings
         // this connection's own entry into its list too.

@@ -76,9 +76,10 @@ const canConnect = (port) =>
  * back on the same port with the same store.
  */
 export class Server {
-  constructor({ port, data }) {
+  constructor({ port, data, env = {} }) {
     this.port = port
     this.data = data
+    this.env = env
     this.proc = null
     this.log = []
   }
@@ -102,7 +103,7 @@ export class Server {
     for (let tries = 1; ; tries++) {
       const proc = spawn(BIN, ['--addr', `127.0.0.1:${this.port}`, '--data', this.data], {
         cwd: REPO,
-        env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info' },
+        env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info', ...this.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       })
       const exited = new Promise((r) => proc.once('exit', (code, sig) => r({ code, sig })))

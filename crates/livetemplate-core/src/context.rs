@@ -274,7 +274,8 @@ impl Context {
         self.effects.untrack.push(topic.into());
     }
 
-    /// Who is present on `topic` now (metas, oldest first).
+    /// Who is present on `topic` now (metas, oldest first; with a transport spanning nodes,
+    /// this node's entries first, then the other nodes').
     pub fn presence(&self, topic: &str) -> Vec<Value> {
         self.hub.as_ref().map(|h| h.presence(topic)).unwrap_or_default()
     }

@@ -68,6 +68,21 @@ pub struct Envelope {
     pub node: u64,
     /// Connection on that node that published it (not run again), if any.
     pub from: Option<u64>,
+    /// Set for a [`Session::trigger_action`] carried to other nodes: the session group whose
+    /// connections on page `topic` run the action (instead of the topic's subscribers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+/// One connection's presence on a topic, as nodes tell each other about it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PresenceEntry {
+    /// The presence topic.
+    pub topic: String,
+    /// The connection's id on its node.
+    pub conn: u64,
+    /// What was tracked (`ctx.track(topic, meta)`).
+    pub meta: Value,
 }
 
 /// Hands envelopes to this node's subscribers: given to [`PubSubTransport::start`]; the
@@ -141,6 +156,38 @@ pub trait PubSubTransport: Send + Sync + fmt::Debug + 'static {
     fn start(&self, deliver: Deliver);
     /// Send `env` to every node, this one included.
     fn publish(&self, env: Envelope) -> BoxFuture<'_, Result<()>>;
+    /// This node's id when the transport spans several nodes (it tags envelopes and presence
+    /// entries with it). `None`, the default, means one process: the hub draws an id itself
+    /// and keeps `trigger_action` and presence local.
+    fn node(&self) -> Option<u64> {
+        None
+    }
+    /// Called once, after [`start`](PubSubTransport::start), with a handle on the hub: a
+    /// transport spanning nodes reads this node's presence from it
+    /// ([`Hub::local_presence`]) and hands it the other nodes' ([`Hub::set_node_presence`]).
+    fn attach(&self, hub: WeakHub) {
+        let _ = hub;
+    }
+    /// This node's presence changed (a track, an untrack or a connection that closed): a
+    /// transport spanning nodes tells the others. Must not block.
+    fn presence_changed(&self) {}
+}
+
+/// A handle on a [`Hub`] that does not keep it alive (for a transport the hub owns).
+#[derive(Clone)]
+pub struct WeakHub(std::sync::Weak<Inner>);
+
+impl WeakHub {
+    /// The hub, while it exists.
+    pub fn upgrade(&self) -> Option<Hub> {
+        self.0.upgrade().map(|inner| Hub { inner })
+    }
+}
+
+impl fmt::Debug for WeakHub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakHub").finish_non_exhaustive()
+    }
 }
 
 /// In-process pubsub: a publish reaches the connections of this process only. An app uses it
@@ -197,8 +244,11 @@ struct State {
     by_group: HashMap<(Arc<str>, GroupId), Vec<u64>>,
     topics: HashMap<String, HashSet<u64>>,
     presence: HashMap<String, BTreeMap<u64, Value>>,
+    /// Presence on other nodes, by node id (as their transport last reported it).
+    remote: BTreeMap<u64, Vec<PresenceEntry>>,
 }
 
+/// The hub's shared part (see [`WeakHub`]).
 struct Inner {
     node: u64,
     next: AtomicU64,
@@ -281,6 +331,10 @@ impl fmt::Debug for Hub {
 /// The action pushed to subscribers of a topic when its presence list changes.
 pub const PRESENCE_ACTION: &str = "presence";
 
+/// The action of a group envelope that makes the group's connections on a page reload their
+/// persisted fields ([`Push::Reload`]) instead of running an action.
+pub const GROUP_RELOAD: &str = "lvt:reload";
+
 impl Hub {
     /// A hub publishing through `transport`; [`Hub::trigger`] waits up to 10 s for room in a
     /// connection's push queue.
@@ -291,11 +345,14 @@ impl Hub {
     /// A hub publishing through `transport` whose [`Hub::trigger`] waits up to `push_wait` for
     /// room in a connection's push queue before closing that connection as too slow.
     pub fn with_push_wait(transport: Arc<dyn PubSubTransport>, push_wait: Duration) -> Self {
-        let mut node = [0u8; 8];
-        let _ = getrandom::fill(&mut node);
+        let node = transport.node().unwrap_or_else(|| {
+            let mut node = [0u8; 8];
+            let _ = getrandom::fill(&mut node);
+            u64::from_le_bytes(node)
+        });
         let hub = Hub {
             inner: Arc::new(Inner {
-                node: u64::from_le_bytes(node),
+                node,
                 next: AtomicU64::new(1),
                 state: Mutex::new(State::default()),
                 transport,
@@ -310,7 +367,18 @@ impl Hub {
                 Hub { inner }.deliver(env);
             }
         }));
+        hub.inner.transport.attach(WeakHub(Arc::downgrade(&hub.inner)));
         hub
+    }
+
+    /// This node's id (the transport's, or a random one).
+    pub fn node(&self) -> u64 {
+        self.inner.node
+    }
+
+    /// True when the transport spans several nodes.
+    fn multi_node(&self) -> bool {
+        self.inner.transport.node().is_some()
     }
 
     /// A hub with the in-process transport.
@@ -396,8 +464,12 @@ impl Hub {
             }
             left
         };
+        let changed = !left.is_empty();
         for (topic, meta) in left {
             self.presence_changed(&topic, None, Some(meta));
+        }
+        if changed {
+            self.inner.transport.presence_changed();
         }
     }
 
@@ -435,13 +507,38 @@ impl Hub {
             data,
             node: self.inner.node,
             from,
+            group: None,
         };
         self.inner.transport.publish(env).await
     }
 
     /// Deliver an envelope to this node's subscribers (called by the transport).
+    ///
+    /// An envelope with a [`group`](Envelope::group) runs on that group's connections of page
+    /// `topic`; one that came from this node is skipped (its [`Hub::trigger`] ran it here
+    /// already).
     #[doc(hidden)]
     pub fn deliver(&self, env: Envelope) {
+        if let Some(group) = &env.group {
+            if env.node == self.inner.node {
+                return;
+            }
+            let Some(group) = GroupId::from_app(group) else {
+                return;
+            };
+            for (id, tx) in self.group_targets(&env.topic, &group, None) {
+                let push = if env.action == GROUP_RELOAD {
+                    Push::Reload
+                } else {
+                    Push::Action {
+                        name: env.action.clone(),
+                        data: env.data.clone(),
+                    }
+                };
+                self.send_or_close(id, &tx, push);
+            }
+            return;
+        }
         let targets: Vec<(u64, mpsc::Sender<Push>)> = {
             let st = self.lock();
             let Some(ids) = st.topics.get(&env.topic) else {
@@ -498,7 +595,24 @@ impl Hub {
     /// (1008) as too slow. Awaiting this from an action of one of the group's own
     /// connections while that connection's queue is full waits out the whole time: the
     /// connection runs its pushes only after the action.
+    ///
+    /// With a transport spanning nodes the action also goes to the group's connections on
+    /// the other nodes (without waiting for room there); the error still says whether this
+    /// node had a live connection of the group.
     pub async fn trigger(&self, page: &str, group: &GroupId, action: &str, data: Value) -> Result<()> {
+        if self.multi_node() {
+            let env = Envelope {
+                topic: page.to_string(),
+                action: action.to_string(),
+                data: data.clone(),
+                node: self.inner.node,
+                from: None,
+                group: Some(group.as_str().to_string()),
+            };
+            if let Err(err) = self.inner.transport.publish(env).await {
+                tracing::warn!(page, action, error = %err, "trigger_action could not reach the other nodes");
+            }
+        }
         let targets = self.group_targets(page, group, None);
         let deadline = tokio::time::Instant::now() + self.inner.push_wait;
         let (mut delivered, mut too_slow) = (0, 0);
@@ -539,8 +653,29 @@ impl Hub {
 
     /// Tell every live connection of `group` on `page` except `except` to reload its
     /// persisted fields (they were just saved by `except`, or by a no-JS POST).
+    ///
+    /// With a transport spanning nodes the group's connections on the other nodes reload too
+    /// (the message is sent from a task; it arrives within a Redis round trip).
     #[doc(hidden)]
     pub fn reload_others(&self, page: &str, group: &GroupId, except: Option<u64>) {
+        if self.multi_node()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            let env = Envelope {
+                topic: page.to_string(),
+                action: GROUP_RELOAD.to_string(),
+                data: Value::Null,
+                node: self.inner.node,
+                from: None,
+                group: Some(group.as_str().to_string()),
+            };
+            let transport = self.inner.transport.clone();
+            rt.spawn(async move {
+                if let Err(err) = transport.publish(env).await {
+                    tracing::warn!(error = %err, "could not tell the other nodes to reload persisted fields");
+                }
+            });
+        }
         let targets = self.group_targets(page, group, except);
         for (id, tx) in targets {
             self.send_or_close(id, &tx, Push::Reload);
@@ -594,6 +729,7 @@ impl Hub {
                 .insert(id, meta.clone());
         }
         self.presence_changed(topic, Some(meta), None);
+        self.inner.transport.presence_changed();
     }
 
     /// Stop tracking connection `id` on `topic`.
@@ -608,23 +744,97 @@ impl Hub {
         };
         if let Some(meta) = left {
             self.presence_changed(topic, None, Some(meta));
+            self.inner.transport.presence_changed();
         }
     }
 
-    /// Who is present on `topic`: the metas tracked there, oldest first.
+    /// Who is present on `topic`: the metas tracked on this node, oldest first, then those
+    /// of the other nodes (by node, each node's oldest first) as their transport reported
+    /// them.
     pub fn presence(&self, topic: &str) -> Vec<Value> {
-        self.lock()
+        let st = self.lock();
+        let mut list: Vec<Value> = st
             .presence
             .get(topic)
             .map(|l| l.values().cloned().collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        for entries in st.remote.values() {
+            list.extend(entries.iter().filter(|e| e.topic == topic).map(|e| e.meta.clone()));
+        }
+        list
+    }
+
+    /// Every presence entry of this node's connections, oldest first (what a transport
+    /// spanning nodes tells the others).
+    pub fn local_presence(&self) -> Vec<PresenceEntry> {
+        let st = self.lock();
+        let mut out: Vec<PresenceEntry> = st
+            .presence
+            .iter()
+            .flat_map(|(topic, list)| {
+                list.iter().map(|(conn, meta)| PresenceEntry {
+                    topic: topic.clone(),
+                    conn: *conn,
+                    meta: meta.clone(),
+                })
+            })
+            .collect();
+        out.sort_by_key(|e| e.conn);
+        out
+    }
+
+    /// Replace what this hub knows of node `node`'s presence with `entries` (empty: the node
+    /// is gone), and push the `presence` action to this node's subscribers of every topic
+    /// whose list changed. Entries of this node itself are ignored.
+    pub fn set_node_presence(&self, node: u64, entries: Vec<PresenceEntry>) {
+        if node == self.inner.node {
+            return;
+        }
+        let old = {
+            let mut st = self.lock();
+            if entries.is_empty() {
+                st.remote.remove(&node).unwrap_or_default()
+            } else {
+                st.remote.insert(node, entries.clone()).unwrap_or_default()
+            }
+        };
+        if old == entries {
+            return;
+        }
+        let key = |e: &PresenceEntry| (e.topic.clone(), e.conn);
+        let before: HashMap<_, _> = old.iter().map(|e| (key(e), e)).collect();
+        let after: HashMap<_, _> = entries.iter().map(|e| (key(e), e)).collect();
+        let mut changes: BTreeMap<String, (Vec<Value>, Vec<Value>)> = BTreeMap::new();
+        for e in &entries {
+            match before.get(&key(e)) {
+                Some(prev) if prev.meta == e.meta => {}
+                Some(prev) => {
+                    let c = changes.entry(e.topic.clone()).or_default();
+                    c.1.push(prev.meta.clone());
+                    c.0.push(e.meta.clone());
+                }
+                None => changes.entry(e.topic.clone()).or_default().0.push(e.meta.clone()),
+            }
+        }
+        for e in &old {
+            if !after.contains_key(&key(e)) {
+                changes.entry(e.topic.clone()).or_default().1.push(e.meta.clone());
+            }
+        }
+        for (topic, (joins, leaves)) in changes {
+            self.presence_pushed(&topic, joins, leaves);
+        }
     }
 
     fn presence_changed(&self, topic: &str, joined: Option<Value>, left: Option<Value>) {
+        self.presence_pushed(topic, joined.into_iter().collect(), left.into_iter().collect());
+    }
+
+    fn presence_pushed(&self, topic: &str, joins: Vec<Value>, leaves: Vec<Value>) {
         let data = serde_json::json!({
             "topic": topic,
-            "joins": joined.into_iter().collect::<Vec<_>>(),
-            "leaves": left.into_iter().collect::<Vec<_>>(),
+            "joins": joins,
+            "leaves": leaves,
         });
         self.deliver(Envelope {
             topic: topic.to_string(),
@@ -632,6 +842,7 @@ impl Hub {
             data,
             node: self.inner.node,
             from: None,
+            group: None,
         });
     }
 }
@@ -708,6 +919,45 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(1), slow_kill.notified())
             .await
             .expect("slow connection told to close");
+    }
+
+    #[tokio::test]
+    async fn other_nodes_presence_joins_the_list_and_pushes_only_what_changed() {
+        let hub = Hub::local();
+        let (tx, mut rx) = mpsc::channel(8);
+        let me = hub.register("/p".into(), GroupId::random(), tx, Arc::new(Notify::new()));
+        hub.subscribe(me, "lobby");
+        hub.track(me, "lobby", serde_json::json!("me"));
+        assert!(matches!(rx.try_recv(), Ok(Push::Action { .. })));
+        let entry = |conn, meta: &str| PresenceEntry {
+            topic: "lobby".into(),
+            conn,
+            meta: serde_json::json!(meta),
+        };
+        let data = |rx: &mut mpsc::Receiver<Push>| match rx.try_recv() {
+            Ok(Push::Action { name, data }) if name == PRESENCE_ACTION => data,
+            other => panic!("expected a presence push, got {other:?}"),
+        };
+
+        hub.set_node_presence(7, vec![entry(1, "ann"), entry(2, "bob")]);
+        assert_eq!(hub.presence("lobby"), ["me", "ann", "bob"]);
+        assert_eq!(data(&mut rx)["joins"], serde_json::json!(["ann", "bob"]));
+        // The same list again: nothing to push.
+        hub.set_node_presence(7, vec![entry(1, "ann"), entry(2, "bob")]);
+        assert!(rx.try_recv().is_err());
+        // bob left node 7.
+        hub.set_node_presence(7, vec![entry(1, "ann")]);
+        let d = data(&mut rx);
+        assert_eq!(
+            (d["joins"].clone(), d["leaves"].clone()),
+            (serde_json::json!([]), serde_json::json!(["bob"]))
+        );
+        // Node 7 is gone; entries claiming this node are ignored.
+        hub.set_node_presence(7, Vec::new());
+        assert_eq!(data(&mut rx)["leaves"], serde_json::json!(["ann"]));
+        hub.set_node_presence(hub.node(), vec![entry(9, "ghost")]);
+        assert_eq!(hub.presence("lobby"), ["me"]);
+        assert_eq!(hub.local_presence(), vec![entry(me, "me")]);
     }
 
     #[tokio::test]

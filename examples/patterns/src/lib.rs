@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use livetemplate::App;
 use livetemplate::store::SledStore;
+use livetemplate_redis::{Redis, RedisExt};
 
 pub mod pages;
 
@@ -19,11 +20,15 @@ pub struct Options {
     pub public_origins: Vec<String>,
     /// The `Content-Security-Policy` sent with every answer.
     pub content_security_policy: String,
+    /// A Redis URL: when set, the persist store, pubsub, presence and `trigger_action` go
+    /// through Redis, so several processes of the app act as one (`--data` is then unused).
+    pub redis_url: Option<String>,
 }
 
 impl Options {
     /// Read `--addr`/`LVT_ADDR`, `--data`/`LVT_DATA`, `--public-origin`/`LVT_PUBLIC_ORIGIN`
-    /// (repeatable; the variable takes a comma-separated list) and `--csp`/`LVT_CSP` (flags win).
+    /// (repeatable; the variable takes a comma-separated list), `--csp`/`LVT_CSP` and
+    /// `--redis`/`LVT_REDIS_URL` (flags win).
     pub fn from_env_and_args(args: impl Iterator<Item = String>) -> Result<Self, String> {
         let mut opts = Options {
             addr: std::env::var("LVT_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into()),
@@ -38,6 +43,9 @@ impl Options {
                 })
                 .unwrap_or_default(),
             content_security_policy: std::env::var("LVT_CSP").unwrap_or_else(|_| pages::CONTENT_SECURITY_POLICY.into()),
+            redis_url: std::env::var(livetemplate_redis::REDIS_URL_ENV)
+                .ok()
+                .filter(|u| !u.trim().is_empty()),
         };
         let mut args = args.peekable();
         while let Some(arg) = args.next() {
@@ -56,8 +64,9 @@ impl Options {
                 "--data" => opts.data = value()?.into(),
                 "--public-origin" => opts.public_origins.push(value()?),
                 "--csp" => opts.content_security_policy = value()?,
+                "--redis" => opts.redis_url = Some(value()?),
                 "-h" | "--help" => {
-                    return Err("usage: example-patterns [--addr HOST:PORT] [--data DIR] [--public-origin URL]... [--csp POLICY]".into());
+                    return Err("usage: example-patterns [--addr HOST:PORT] [--data DIR] [--public-origin URL]... [--csp POLICY] [--redis redis://HOST:PORT/DB]".into());
                 }
                 other => return Err(format!("unknown option `{other}`; try --help")),
             }
@@ -66,14 +75,20 @@ impl Options {
     }
 }
 
-/// The app with every pattern page, storing persisted fields under `opts.data`.
+/// The app with every pattern page: on Redis when `opts.redis_url` is set (store, pubsub,
+/// presence), else storing persisted fields in sled under `opts.data`. Call it inside a tokio
+/// runtime (the Redis tasks start with the app).
 pub fn build_app(opts: &Options) -> livetemplate::Result<App> {
-    std::fs::create_dir_all(&opts.data).map_err(|e| {
-        livetemplate::Error::msg(format!("cannot create data directory `{}`: {e}", opts.data.display()))
-    })?;
-    let store = SledStore::open(opts.data.join("patterns.sled"))?;
-    let mut builder = App::builder()
-        .store(store)
+    let builder = match &opts.redis_url {
+        Some(url) => App::builder().redis(&Redis::builder(url.as_str()).build()?),
+        None => {
+            std::fs::create_dir_all(&opts.data).map_err(|e| {
+                livetemplate::Error::msg(format!("cannot create data directory `{}`: {e}", opts.data.display()))
+            })?;
+            App::builder().store(SledStore::open(opts.data.join("patterns.sled"))?)
+        }
+    };
+    let mut builder = builder
         .title("livetemplate patterns")
         .stylesheet(pages::STYLESHEET_PATH, pages::STYLESHEET)
         .content_security_policy(opts.content_security_policy.as_str());

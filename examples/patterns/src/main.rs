@@ -5,7 +5,9 @@
 //! `--data ./data` (or `LVT_DATA`) for the sled store. Served under a domain name or behind a
 //! TLS proxy, pass `--public-origin https://your.host` (or `LVT_PUBLIC_ORIGIN`); without it
 //! the server answers only `localhost` and IP-address hosts. `--csp POLICY` (or `LVT_CSP`)
-//! replaces the strict Content-Security-Policy the pages are sent with.
+//! replaces the strict Content-Security-Policy the pages are sent with. `--redis URL` (or
+//! `LVT_REDIS_URL`) runs the app on Redis (store, pubsub, presence): start several processes
+//! on one Redis behind a load balancer and they act as one app (docs/deployment.md).
 
 use example_patterns::{Options, build_app};
 
@@ -28,7 +30,14 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    tracing::info!(addr = %opts.addr, data = %opts.data.display(), "serving livetemplate patterns on http://{}", opts.addr);
+    match &opts.redis_url {
+        Some(_) => {
+            tracing::info!(addr = %opts.addr, "serving livetemplate patterns on http://{} (store, pubsub and presence on Redis)", opts.addr)
+        }
+        None => {
+            tracing::info!(addr = %opts.addr, data = %opts.data.display(), "serving livetemplate patterns on http://{}", opts.addr)
+        }
+    }
     if let Err(err) = livetemplate::serve(&opts.addr, app).await {
         eprintln!("server error: {err}");
         return std::process::ExitCode::FAILURE;

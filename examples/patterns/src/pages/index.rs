@@ -60,6 +60,11 @@ impl IndexState {
                     summary: "who is on the page now; leaving is automatic when a tab closes",
                 },
                 Pattern {
+                    path: "/chat",
+                    title: "Chat (many nodes)",
+                    summary: "a room whose messages travel in the publish itself: one room across every node on Redis",
+                },
+                Pattern {
                     path: "/url-params",
                     title: "URL params",
                     summary: "lvt-patch links and handle_params: the page shown lives in the URL",

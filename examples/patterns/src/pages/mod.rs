@@ -3,6 +3,7 @@
 use livetemplate::AppBuilder;
 
 pub mod broadcasting;
+pub mod chat;
 pub mod counter;
 pub mod hook_events;
 pub mod index;
@@ -32,6 +33,7 @@ pub fn register(b: AppBuilder) -> AppBuilder {
     let b = server_push::register(b);
     let b = broadcasting::register(b);
     let b = presence::register(b);
+    let b = chat::register(b);
     let b = url_params::register(b);
     hook_events::register(b)
 }

@@ -2,6 +2,7 @@
 //! the framework drops it when the connection closes, and every subscriber gets the
 //! `presence` action whenever the list changes.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,15 +17,26 @@ const LOBBY: &str = "presence:lobby";
 /// share a name).
 static NEXT_MEMBER: AtomicU64 = AtomicU64::new(1);
 
+/// A member id no other process makes (the list spans every node when the app runs on
+/// Redis): a random prefix drawn once per process, then [`NEXT_MEMBER`].
+fn member_id() -> String {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| livetemplate::GroupId::random().as_str()[..10].to_string());
+    format!("{prefix}-{}", NEXT_MEMBER.fetch_add(1, Ordering::Relaxed))
+}
+
 /// One person in the lobby: the meta tracked for their connection.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Member {
-    /// Unique id of this entry.
-    pub id: u64,
+    /// Unique id of this entry, across nodes.
+    pub id: String,
     /// Name they joined with.
     pub name: String,
     /// When they joined, `HH:MM:SS` UTC.
     pub since: String,
+    /// When they joined, in milliseconds since the Unix epoch: the list's order across nodes.
+    #[serde(default)]
+    pub at: u64,
 }
 
 /// Presence state.
@@ -50,6 +62,9 @@ impl PresenceState {
             // Every meta on this topic is written by `join`; anything else is skipped.
             .filter_map(|meta| Member::deserialize(meta).ok())
             .collect();
+        // `ctx.presence` lists this node's entries first, then other nodes': oldest first
+        // across all of them.
+        self.members.sort_by_key(|m| m.at);
     }
 }
 
@@ -84,9 +99,12 @@ impl PresenceController {
             return Err(Error::msg("joining the lobby needs JavaScript (a live connection)"));
         }
         let member = Member {
-            id: NEXT_MEMBER.fetch_add(1, Ordering::Relaxed),
+            id: member_id(),
             name: name.to_string(),
             since: now_hms(),
+            at: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         };
         // Takes effect after this action returns; the `presence` action that follows brings
         // this connection's own entry into its list too.

@@ -50,6 +50,7 @@
 mod assets;
 mod client_js;
 mod error;
+mod frames;
 mod routes;
 mod server;
 mod service;

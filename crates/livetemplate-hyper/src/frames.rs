@@ -94,7 +94,10 @@ pub(crate) struct FrameReader {
 impl FrameReader {
     /// A reader accepting payloads of at most `max` bytes.
     pub(crate) fn new(max: usize) -> Self {
-        FrameReader { pending: Vec::new(), max }
+        FrameReader {
+            pending: Vec::new(),
+            max,
+        }
     }
 
     /// Wait until the socket has bytes and take what it has. `Ok(0)` at the end of the
@@ -154,7 +157,9 @@ impl FrameReader {
             return Err(FrameError::TooLarge);
         }
         let len = len as usize;
-        let Some(mask) = buf.get(at..at + 4) else { return Ok(None) };
+        let Some(mask) = buf.get(at..at + 4) else {
+            return Ok(None);
+        };
         let mask = [mask[0], mask[1], mask[2], mask[3]];
         let start = at + 4;
         if buf.len() < start + len {
@@ -267,7 +272,10 @@ mod tests {
         bytes.extend(client(0x81, long.as_bytes(), [5, 6, 7, 8]));
         let mut r = reader_with(&bytes, 100_000);
         let f = r.next_frame().unwrap().unwrap();
-        assert_eq!((f.fin, f.opcode, f.payload.as_slice()), (true, OpCode::Text, &b"hello"[..]));
+        assert_eq!(
+            (f.fin, f.opcode, f.payload.as_slice()),
+            (true, OpCode::Text, &b"hello"[..])
+        );
         let f = r.next_frame().unwrap().unwrap();
         assert_eq!((f.opcode, f.payload.as_slice()), (OpCode::Ping, &b"p"[..]));
         let f = r.next_frame().unwrap().unwrap();
@@ -292,20 +300,34 @@ mod tests {
     fn what_rfc_6455_forbids_is_refused() {
         let refused = |bytes: Vec<u8>| reader_with(&bytes, 100).next_frame().unwrap_err();
         assert_eq!(refused(client(0x81, &[b'a'; 101], [0; 4])), FrameError::TooLarge);
-        assert!(reader_with(&client(0x81, &[b'a'; 100], [0; 4]), 100).next_frame().is_ok());
+        assert!(
+            reader_with(&client(0x81, &[b'a'; 100], [0; 4]), 100)
+                .next_frame()
+                .is_ok()
+        );
         let mut unmasked = client(0x81, b"a", [0; 4]);
         unmasked[1] &= 0x7F;
         assert_eq!(refused(unmasked), FrameError::Unmasked);
         assert!(matches!(refused(client(0xC1, b"a", [0; 4])), FrameError::Protocol(_)));
         assert!(matches!(refused(client(0x83, b"a", [0; 4])), FrameError::Protocol(_)));
         assert!(matches!(refused(client(0x09, b"a", [0; 4])), FrameError::Protocol(_)));
-        assert!(matches!(refused(client(0x89, &[0; 126], [0; 4])), FrameError::Protocol(_)));
+        assert!(matches!(
+            refused(client(0x89, &[0; 126], [0; 4])),
+            FrameError::Protocol(_)
+        ));
         assert!(matches!(refused(client(0x88, &[3], [0; 4])), FrameError::Protocol(_)));
-        assert!(matches!(refused(client(0x88, &1005u16.to_be_bytes(), [0; 4])), FrameError::Protocol(_)));
+        assert!(matches!(
+            refused(client(0x88, &1005u16.to_be_bytes(), [0; 4])),
+            FrameError::Protocol(_)
+        ));
         let mut bad_reason = 1000u16.to_be_bytes().to_vec();
         bad_reason.push(0xFF);
         assert_eq!(refused(client(0x88, &bad_reason, [0; 4])), FrameError::BadUtf8);
-        assert!(reader_with(&client(0x88, b"\x03\xe8bye", [1; 4]), 100).next_frame().is_ok());
+        assert!(
+            reader_with(&client(0x88, b"\x03\xe8bye", [1; 4]), 100)
+                .next_frame()
+                .is_ok()
+        );
     }
 
     #[test]

@@ -178,7 +178,17 @@ pub(crate) async fn run(shared: Arc<Shared>, upgrade: UpgradeFut, req: Request, 
     let end = match Connection::open(shared.app.clone(), req).await {
         Ok((mut conn, first)) => {
             queue.push_text(&first);
-            let end = live(&shared, &mut conn, &mut rd, &mut wr, &mut reader, &mut queue, &mut phase, work).await;
+            let end = live(
+                &shared,
+                &mut conn,
+                &mut rd,
+                &mut wr,
+                &mut reader,
+                &mut queue,
+                &mut phase,
+                work,
+            )
+            .await;
             conn.close().await;
             end
         }
@@ -308,9 +318,23 @@ async fn live(
                 continue;
             }
         }
-        let write_deadline = Deadline::from_std(queue.progress + WRITE_TIMEOUT);
-        let slow_deadline = queue.full_since.map(|t| Deadline::from_std(t + config.slow_client_timeout));
-        let idle_deadline = Deadline::from_std(last_read + IDLE_TIMEOUT);
+        // One timer for whichever deadline comes first: a task's size is what an idle
+        // connection costs, and each armed timer is part of it.
+        let mut timer = (last_read + IDLE_TIMEOUT, Timer::Idle);
+        let mut consider = |at: Instant, why: Timer| {
+            if at < timer.0 {
+                timer = (at, why);
+            }
+        };
+        if !queue.frames.is_empty() {
+            consider(queue.progress + WRITE_TIMEOUT, Timer::Write);
+        }
+        if let Some(full) = queue.full_since {
+            consider(full + config.slow_client_timeout, Timer::Slow);
+        }
+        if !wait.is_zero() {
+            consider(now + wait, Timer::Throttle);
+        }
         let next_phase = if draining { Phase::Closing } else { Phase::Draining };
         tokio::select! {
             biased;
@@ -322,16 +346,6 @@ async fn live(
                     return End::Gone;
                 }
             },
-            () = sleep_until(write_deadline), if !queue.frames.is_empty() => {
-                tracing::debug!("WebSocket write timed out: the client stopped reading");
-                return End::Gone;
-            }
-            () = sleep_until(slow_deadline.unwrap_or(write_deadline)), if slow_deadline.is_some() => {
-                if SLOW_LOG.allow() {
-                    tracing::warn!(page = %conn.path(), "client too slow to read its frames; closing with 1008");
-                }
-                return End::Close(Closing::new(CLOSE_POLICY, "client too slow"));
-            }
             () = reached(phase, next_phase) => {
                 if draining {
                     // Every action has finished and the store is flushed before anyone is
@@ -345,7 +359,6 @@ async fn live(
                 Ok(None) => {}
                 Err(closing) => return End::Close(closing),
             },
-            () = sleep(wait), if !wait.is_zero() => {}
             read = reader.fill(rd), if taking => match read {
                 Ok(n) if n > 0 => last_read = Instant::now(),
                 Ok(_) => return End::Gone,
@@ -354,10 +367,37 @@ async fn live(
                     return End::Gone;
                 }
             },
-            // A stalled read, or a silent client: the connection is half-open.
-            () = sleep_until(idle_deadline) => return reject(CLOSE_GOING_AWAY, "idle"),
+            () = sleep_until(Deadline::from_std(timer.0)) => match timer.1 {
+                // Past the rate: a token has refilled.
+                Timer::Throttle => {}
+                Timer::Write => {
+                    tracing::debug!("WebSocket write timed out: the client stopped reading");
+                    return End::Gone;
+                }
+                Timer::Slow => {
+                    if SLOW_LOG.allow() {
+                        tracing::warn!(page = %conn.path(), "client too slow to read its frames; closing with 1008");
+                    }
+                    return End::Close(Closing::new(CLOSE_POLICY, "client too slow"));
+                }
+                // A stalled read, or a silent client: the connection is half-open.
+                Timer::Idle => return reject(CLOSE_GOING_AWAY, "idle"),
+            },
         }
     }
+}
+
+/// What the loop's one timer is set for.
+#[derive(Debug, Clone, Copy)]
+enum Timer {
+    /// Nothing read for `IDLE_TIMEOUT`.
+    Idle,
+    /// A write made no progress for `WRITE_TIMEOUT`.
+    Write,
+    /// The queue stayed full for `slow_client_timeout`.
+    Slow,
+    /// The throttle's token refills.
+    Throttle,
 }
 
 fn reject(code: u16, reason: &str) -> End {

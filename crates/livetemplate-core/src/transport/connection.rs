@@ -94,7 +94,7 @@ pub struct Connection {
     view: Box<dyn LiveConnection>,
     app: Arc<App>,
     id: u64,
-    pushes: mpsc::Receiver<Push>,
+    pushes: mpsc::Receiver<Box<Push>>,
     kill: Arc<Notify>,
     path: String,
 }
@@ -114,7 +114,7 @@ pub struct Pushed(PushedKind);
 
 #[derive(Debug)]
 enum PushedKind {
-    Push(Push),
+    Push(Box<Push>),
     /// The hub found the connection's push queue full: close it as too slow.
     Kill,
 }
@@ -199,10 +199,13 @@ impl Connection {
     /// Run a push: the frame to send when something changed; `Err` when the hub ordered the
     /// connection closed (1008 `client too slow`) or the frame is over the outbound limit.
     pub async fn on_push(&mut self, pushed: Pushed) -> Result<Option<String>, Closing> {
-        let reply = match pushed.0 {
+        let push = match pushed.0 {
             PushedKind::Kill => return Err(Closing::new(CLOSE_POLICY, "client too slow")),
-            PushedKind::Push(Push::Action { name, data }) => self.view.handle_push(&name, data).await,
-            PushedKind::Push(Push::Reload) => self.view.reload().await,
+            PushedKind::Push(push) => *push,
+        };
+        let reply = match push {
+            Push::Action { name, data } => self.view.handle_push(&name, data).await,
+            Push::Reload => self.view.reload().await,
         };
         reply.map(|r| self.checked(r)).transpose()
     }

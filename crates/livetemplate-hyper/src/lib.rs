@@ -49,6 +49,7 @@
 
 mod assets;
 mod client_js;
+mod encoding;
 mod error;
 mod frames;
 mod routes;

@@ -469,3 +469,59 @@ fn rss_kib(pid: u32) -> Result<u64, Failure> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| format!("no VmRSS in /proc/{pid}/status").into())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    async fn parse(args: &[&str]) -> Result<Options, String> {
+        parse_args(args.iter().map(|a| a.to_string())).await
+    }
+
+    #[tokio::test]
+    async fn only_loopback_hosts_are_targeted() {
+        for url in [
+            "http://10.1.2.3:8080/counter",
+            "http://8.8.8.8/",
+            "http://[2001:db8::1]:80/",
+        ] {
+            let err = parse(&["--url", url]).await.unwrap_err();
+            assert!(err.contains("only targets loopback"), "{url}: {err}");
+        }
+        for url in [
+            "http://127.0.0.1:8080/counter",
+            "http://127.0.0.2:9/x?y=1",
+            "http://[::1]:8080/",
+        ] {
+            assert!(parse(&["--url", url]).await.is_ok(), "{url}");
+        }
+        assert!(parse(&["--url", "https://127.0.0.1/"]).await.is_err(), "http only");
+    }
+
+    #[tokio::test]
+    async fn the_url_gives_host_and_target() {
+        let o = parse(&[
+            "--url",
+            "http://127.0.0.1:8080/table?page=2",
+            "--conns",
+            "3",
+            "--concurrency",
+            "9",
+        ])
+        .await
+        .unwrap();
+        assert_eq!(
+            (o.authority.as_str(), o.target.as_str()),
+            ("127.0.0.1:8080", "/table?page=2")
+        );
+        assert_eq!(o.addr, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(o.concurrency, 3, "no more senders than connections");
+        let o = parse(&["--url", "http://127.0.0.1:8080", "--data", r#"{"id":"5"}"#])
+            .await
+            .unwrap();
+        assert_eq!(o.target, "/");
+        assert_eq!(o.data, Some(serde_json::json!({"id": "5"})));
+        assert!(parse(&["--url", "http://127.0.0.1/", "--data", "[1]"]).await.is_err());
+    }
+}

@@ -50,6 +50,9 @@ use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 type Socket = WebSocketStream<TcpStream>;
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
+/// How long opening one connection (GET, upgrade, first frame) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 const USAGE: &str = "usage: load --url http://127.0.0.1:PORT/PAGE [--conns N] [--actions M] [--concurrency C] \
 [--action NAME] [--data JSON] [--pid P] [--settle S] [--hold S] [--open C]";
 
@@ -201,7 +204,16 @@ async fn run(opts: Options) -> Result<(), Failure> {
         let (opts, gate) = (opts.clone(), gate.clone());
         opening.push(tokio::spawn(async move {
             let _permit = gate.acquire().await;
-            connect(&opts).await
+            // A server out of file descriptors leaves connections unaccepted: say so.
+            match tokio::time::timeout(CONNECT_TIMEOUT, connect(&opts)).await {
+                Ok(result) => result,
+                Err(_) => Err(format!(
+                    "a connection got no answer within {} s (is the server's `ulimit -n` above {}?)",
+                    CONNECT_TIMEOUT.as_secs(),
+                    opts.conns + 64
+                )
+                .into()),
+            }
         }));
     }
     let mut sockets = Vec::with_capacity(opts.conns);

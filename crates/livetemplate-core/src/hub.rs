@@ -232,7 +232,7 @@ impl PubSubTransport for LocalTransport {
 struct Conn {
     page: Arc<str>,
     group: GroupId,
-    tx: mpsc::Sender<Push>,
+    tx: mpsc::Sender<Box<Push>>,
     kill: Arc<Notify>,
     topics: HashSet<String>,
     tracked: HashSet<String>,
@@ -408,9 +408,11 @@ impl Hub {
         slot
     }
 
-    /// Register a connection; returns its id.
+    /// Register a connection; returns its id. Pushes arrive boxed on `tx`, so a connection's
+    /// queue costs a pointer per slot while it waits (tokio allocates a channel's first block
+    /// of 32 slots when the channel is made).
     #[doc(hidden)]
-    pub fn register(&self, page: Arc<str>, group: GroupId, tx: mpsc::Sender<Push>, kill: Arc<Notify>) -> u64 {
+    pub fn register(&self, page: Arc<str>, group: GroupId, tx: mpsc::Sender<Box<Push>>, kill: Arc<Notify>) -> u64 {
         let id = self.inner.next.fetch_add(1, Ordering::Relaxed);
         let mut st = self.lock();
         st.by_group.entry((page.clone(), group.clone())).or_default().push(id);
@@ -539,7 +541,7 @@ impl Hub {
             }
             return;
         }
-        let targets: Vec<(u64, mpsc::Sender<Push>)> = {
+        let targets: Vec<(u64, mpsc::Sender<Box<Push>>)> = {
             let st = self.lock();
             let Some(ids) = st.topics.get(&env.topic) else {
                 return;
@@ -561,8 +563,8 @@ impl Hub {
     /// Queue `push` for connection `id` without waiting (fan-out: one slow subscriber must not
     /// hold up the others). A full queue means the connection has `push_queue` pushes it has
     /// not run yet: it is stuck, and is closed (1008) rather than left to grow.
-    fn send_or_close(&self, id: u64, tx: &mpsc::Sender<Push>, push: Push) -> bool {
-        match tx.try_send(push) {
+    fn send_or_close(&self, id: u64, tx: &mpsc::Sender<Box<Push>>, push: Push) -> bool {
+        match tx.try_send(Box::new(push)) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.close_slow(id);
@@ -621,7 +623,7 @@ impl Hub {
                 name: action.to_string(),
                 data: data.clone(),
             };
-            let push = match tx.try_send(push) {
+            let push = match tx.try_send(Box::new(push)) {
                 Ok(()) => {
                     delivered += 1;
                     continue;
@@ -683,7 +685,7 @@ impl Hub {
     }
 
     /// The push queues of `group`'s live connections on `page`, but `except`'s.
-    fn group_targets(&self, page: &str, group: &GroupId, except: Option<u64>) -> Vec<(u64, mpsc::Sender<Push>)> {
+    fn group_targets(&self, page: &str, group: &GroupId, except: Option<u64>) -> Vec<(u64, mpsc::Sender<Box<Push>>)> {
         let st = self.lock();
         st.by_group
             .get(&(Arc::<str>::from(page), group.clone()))
@@ -912,7 +914,7 @@ mod tests {
         hub.subscribe(fast, "t");
         for _ in 0..2 {
             hub.publish("t", "bump", Value::Null, None).await.unwrap();
-            assert!(matches!(fast_rx.recv().await, Some(Push::Action { .. })));
+            assert!(matches!(fast_rx.recv().await.as_deref(), Some(Push::Action { .. })));
         }
         assert_eq!(hub.slow_closed(), 1);
         // The kill switch was pulled: the connection's loop sees it at once.
@@ -928,13 +930,13 @@ mod tests {
         let me = hub.register("/p".into(), GroupId::random(), tx, Arc::new(Notify::new()));
         hub.subscribe(me, "lobby");
         hub.track(me, "lobby", serde_json::json!("me"));
-        assert!(matches!(rx.try_recv(), Ok(Push::Action { .. })));
+        assert!(matches!(rx.try_recv().as_deref(), Ok(Push::Action { .. })));
         let entry = |conn, meta: &str| PresenceEntry {
             topic: "lobby".into(),
             conn,
             meta: serde_json::json!(meta),
         };
-        let data = |rx: &mut mpsc::Receiver<Push>| match rx.try_recv() {
+        let data = |rx: &mut mpsc::Receiver<Box<Push>>| match rx.try_recv().map(|push| *push) {
             Ok(Push::Action { name, data }) if name == PRESENCE_ACTION => data,
             other => panic!("expected a presence push, got {other:?}"),
         };
@@ -976,8 +978,8 @@ mod tests {
         });
         hub.trigger("/p", &group, "b", Value::Null).await.unwrap();
         let (first, mut rx) = reader.await.unwrap();
-        assert!(matches!(first, Some(Push::Action { name, .. }) if name == "a"));
-        assert!(matches!(rx.try_recv(), Ok(Push::Action { name, .. }) if name == "b"));
+        assert!(matches!(first.as_deref(), Some(Push::Action { name, .. }) if name == "a"));
+        assert!(matches!(rx.try_recv().as_deref(), Ok(Push::Action { name, .. }) if name == "b"));
         assert_eq!(hub.slow_closed(), 0);
 
         // Nobody reads any more: after the wait the connection is told to close.

@@ -26,6 +26,11 @@
 //! - `GET /_lvt/icon.svg` and the app's [assets](livetemplate_core::AppBuilder::asset) — with
 //!   a strong ETag; versioned URLs (`?v=<hash>`) are cached as immutable.
 //!
+//! HTML answers (pages, the `422` of a failed form, error pages) are compressed with brotli or
+//! gzip when `Accept-Encoding` accepts one (q-values honoured), with `Vary: Accept-Encoding`.
+//! Each live WebSocket is one task that holds no buffer while the connection is idle
+//! (fastwebsockets answers the handshake; the framing is this crate's own).
+//!
 //! Every answer carries `Referrer-Policy`, `X-Frame-Options` and `Content-Security-Policy` as
 //! configured (defaults `same-origin`, `DENY`, `frame-ancestors 'none'`). Without a public
 //! origin, only requests whose `Host` is `localhost`, `*.localhost` or an IP literal are
@@ -49,7 +54,9 @@
 
 mod assets;
 mod client_js;
+mod encoding;
 mod error;
+mod frames;
 mod routes;
 mod server;
 mod service;

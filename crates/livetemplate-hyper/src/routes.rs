@@ -3,10 +3,10 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `GET`/`HEAD` page | 200, the whole HTML document |
+//! | `GET`/`HEAD` page | 200, the whole HTML document (brotli or gzip when accepted) |
 //! | `GET` page with `Upgrade: websocket` | 101 and the live connection; 403 for a foreign or missing `Origin`; 503 while shutting down |
 //! | `POST` page, urlencoded form | runs the action, 303 back to the page; 422 with the error shown above the page when the action fails or is unknown; 403 for a foreign origin; 413 over the frame limit; 415 for another body type |
-//! | `GET`/`HEAD` `/_lvt/client.js` | the bundle (ETag, `If-None-Match` → 304, gzip) |
+//! | `GET`/`HEAD` `/_lvt/client.js` | the bundle (ETag, `If-None-Match` → 304, brotli or gzip) |
 //! | `GET`/`HEAD` `/_lvt/icon.svg`, an app's asset | the file (ETag, `If-None-Match` → 304) |
 //! | anything else | 404 (405 for another method on a page) |
 //!
@@ -33,11 +33,12 @@ use livetemplate_core::transport::{self, HeaderCount, Headers, RequestHead, Targ
 use crate::ResponseBody;
 use crate::assets;
 use crate::client_js::{self, CLIENT_JS_PATH};
+use crate::encoding::{self, Coding};
 use crate::shutdown::{Phase, Shared};
 use crate::socket;
 
-/// Answer one request: the `Host` check, routing, then the security headers on whatever the
-/// answer is.
+/// Answer one request: the `Host` check, routing, then on whatever the answer is, the
+/// compression of HTML (gzip or brotli, as `Accept-Encoding` prefers) and the security headers.
 pub(crate) async fn handle<B>(shared: &Arc<Shared>, req: Request<B>) -> Response<ResponseBody>
 where
     B: Body + Send + 'static,
@@ -45,13 +46,15 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let config = shared.app.config();
-    let mut response = match transport::check_host(&HyperHeaders(req.headers()), target(&req), config) {
+    let coding = Coding::preferred(req.headers());
+    let response = match transport::check_host(&HyperHeaders(req.headers()), target(&req), config) {
         Verdict::Allow => route_request(shared, req).await,
         Verdict::Deny(reason) => {
             log_refusal("request refused by the Host check", reason);
             message_page(StatusCode::FORBIDDEN, "Forbidden", reason)
         }
     };
+    let mut response = encoding::encode_html(response, coding).await;
     add_security_headers(config, response.headers_mut());
     response
 }
@@ -69,7 +72,7 @@ where
 
     if path == CLIENT_JS_PATH {
         return match method {
-            Method::GET | Method::HEAD => client_js::respond(req.headers(), &query),
+            Method::GET | Method::HEAD => client_js::respond(req.headers(), &query).await,
             _ => method_not_allowed("GET, HEAD"),
         };
     }

@@ -1,61 +1,53 @@
-//! One live WebSocket: a reader task, a writer task, and the connection loop of the core
-//! ([`run_connection`]) between them.
+//! One live WebSocket, run by one task: a loop that selects over the socket's bytes, the
+//! frames waiting to be written, the server's pushes, the shutdown phase and its timers, and
+//! drives the core's [`Connection`] (the page's view and its limits).
 //!
 //! ```text
-//!  socket ─▶ reader task ──text──▶ run_connection ──Outbound──▶ writer task ─▶ socket
-//!              │  (pong, close echo, close codes 1002/1003/1007/1008/1009)   ▲
-//!              └────────────────────── control ──────────────────────────────┘
+//!  socket ─▶ FrameReader ─text─▶ Connection (actions, pushes) ─frames─▶ queue ─▶ socket
+//!              │  (pong, close echo, close codes 1002/1003/1007/1008/1009)    ▲
+//!              └───────────────────────────────────────────────────────────────┘
 //! ```
 //!
-//! The reader is where every frame is read, so it is where the client's rate is enforced:
-//! before each frame it waits for a token of the connection's [`Throttle`] (pings, pongs and
-//! close frames count like messages; pings are answered here, not by fastwebsockets'
-//! auto-pong, which would answer them unseen). While it waits, nothing is read: the kernel's
-//! buffers fill and TCP slows the client down. Only a client that keeps the throttle engaged
-//! for longer than `Config::flood_close_after` is closed, with 1008 `message flood`.
+//! An idle connection holds no buffer: the reader takes bytes only when the socket has them
+//! (see [`crate::frames`]), the queue of frames to write is empty, and there is one task and
+//! one channel (the hub's push queue) per connection.
 //!
-//! A client that stops reading cannot be sent a close frame once its TCP window is full:
-//! a write that makes no progress for 10 s (`WRITE_TIMEOUT`) ends the writer and the socket
-//! is dropped without one (browsers report 1006). A client that reads slowly but still reads
-//! gets 1008 `client too slow` when its outbound queue stays full for
-//! `Config::slow_client_timeout`.
+//! Every frame read is counted by the connection's [`Throttle`] before it is handled (pings,
+//! pongs and close frames like messages; pings are answered here). Past the rate nothing is
+//! read until a token refills: the kernel's buffers fill and TCP slows the client down. Only a
+//! client that keeps the throttle engaged for longer than `Config::flood_close_after` is
+//! closed, with 1008 `message flood`.
 //!
-//! fastwebsockets' `read_frame` is not cancel-safe, so the reader only ever awaits it to
-//! completion in its own task; nothing selects over it. The connection task holds the only
-//! strong sender of the inbound channel (the reader has a weak one), so dropping it, when
-//! the reader ends or the server shuts down, lets `run_connection` finish the action it is
-//! running and return.
+//! Frames for the client wait in a queue of at most `Config::outbound_queue`; while it is full
+//! the loop takes no new client frame and no push. Full for `Config::slow_client_timeout`:
+//! 1008 `client too slow`. A write that makes no progress for 10 s (`WRITE_TIMEOUT`) means the
+//! client stopped reading: the socket is dropped without a close frame (browsers report 1006).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fastwebsockets::upgrade::UpgradeFut;
-use fastwebsockets::{Frame, OpCode, Payload, WebSocketError, WebSocketRead, WebSocketWrite};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use livetemplate_core::Request;
 use livetemplate_core::log_limit::LogLimit;
 use livetemplate_core::throttle::Throttle;
 use livetemplate_core::transport::{
-    CLOSE_BAD_DATA, CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_PROTOCOL, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, Closing,
-    Outbound, run_connection,
+    CLOSE_BAD_DATA, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_PROTOCOL, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED,
+    Closing, Connection,
 };
-use tokio::io::{ReadHalf, WriteHalf};
-use tokio::sync::mpsc;
-use tokio::time::timeout;
+use tokio::io::{AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::time::{Instant as Deadline, sleep, sleep_until, timeout};
 
+use crate::frames::{self, FrameError, FrameReader, OpCode};
 use crate::shutdown::{Phase, Shared, TrackGuard, reached};
 
 type Stream = TokioIo<Upgraded>;
-type WsRead = WebSocketRead<ReadHalf<Stream>>;
-type WsWrite = WebSocketWrite<WriteHalf<Stream>>;
 
-/// Client frames waiting for `run_connection`; when full the reader stops reading, and TCP
-/// pushes back on the client.
-const INBOUND_QUEUE: usize = 16;
 /// How long a handshake may take to finish after the 101 is written.
 const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
-/// One write that takes longer means the client stopped reading: drop it.
+/// One write that makes no progress for longer means the client stopped reading: drop it.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection that sends nothing (not even the client's 25 s heartbeat) for this long is
 /// half-open: close it.
@@ -67,26 +59,105 @@ const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// close frame before the client reads it.
 const LINGER: Duration = Duration::from_millis(500);
 
-/// What the writer is asked to write besides `run_connection`'s frames.
-enum Control {
-    /// A frame fastwebsockets owes the peer (pong, the echo of its close).
-    Owed(Frame<'static>),
-    /// Send the remaining queued frames, then close with this code and reason.
-    Close(u16, String),
+/// Warnings about client messages over the frame limit.
+static TOO_BIG_LOG: LogLimit = LogLimit::new("client message over max_frame_bytes", 10);
+/// Warnings about clients too slow to read their frames.
+static SLOW_LOG: LogLimit = LogLimit::new("client too slow to read", 10);
+
+/// How the loop ended, which decides how the socket closes.
+enum End {
+    /// Send this close frame (after the queued frames), then wait for the peer's.
+    Close(Closing),
+    /// The client broke a rule: send this close frame, then keep the socket open a moment.
+    Reject(Closing),
+    /// The peer closed: echo its close frame (after the queued frames).
+    Echo(Vec<u8>),
+    /// The socket is gone or the client stopped reading: nothing more can be sent.
+    Gone,
 }
 
-/// How the reader ended.
-enum ReadEnd {
-    /// The peer closed, went away, or the inbound side was dropped.
-    Done,
-    /// We sent a close for a bad frame: keep the socket open a moment.
-    Rejected,
+/// Frames for the client, encoded, oldest first, and how far the first is written.
+struct Queue {
+    frames: VecDeque<Vec<u8>>,
+    written: usize,
+    /// When the last write made progress (or the queue became non-empty).
+    progress: Instant,
+    /// Since when the queue has been full.
+    full_since: Option<Instant>,
+    limit: usize,
+}
+
+impl Queue {
+    fn new(limit: usize) -> Self {
+        Queue {
+            frames: VecDeque::new(),
+            written: 0,
+            progress: Instant::now(),
+            full_since: None,
+            limit: limit.max(1),
+        }
+    }
+
+    fn push(&mut self, frame: Vec<u8>) {
+        if self.frames.is_empty() {
+            self.progress = Instant::now();
+        }
+        self.frames.push_back(frame);
+        if self.is_full() && self.full_since.is_none() {
+            self.full_since = Some(Instant::now());
+        }
+    }
+
+    fn push_text(&mut self, text: &str) {
+        self.push(frames::encode(OpCode::Text, text.as_bytes()));
+    }
+
+    fn is_full(&self) -> bool {
+        self.frames.len() >= self.limit
+    }
+
+    /// The bytes still to write of the first frame (empty when there is none).
+    fn unwritten(&self) -> &[u8] {
+        self.frames.front().map_or(&[], |f| &f[self.written..])
+    }
+
+    /// `n` more bytes were written.
+    fn advance(&mut self, n: usize) {
+        self.progress = Instant::now();
+        self.written += n;
+        if self.frames.front().is_some_and(|f| self.written >= f.len()) {
+            self.frames.pop_front();
+            self.written = 0;
+            if !self.is_full() {
+                self.full_since = None;
+            }
+            if self.frames.is_empty() {
+                // Hold nothing while idle.
+                self.frames = VecDeque::new();
+            }
+        }
+    }
+
+    /// Write everything queued, each write allowed `WRITE_TIMEOUT` to make progress.
+    async fn drain<W: AsyncWrite + Unpin>(&mut self, wr: &mut W) -> Result<(), ()> {
+        while !self.frames.is_empty() {
+            match timeout(WRITE_TIMEOUT, wr.write(self.unwritten())).await {
+                Ok(Ok(n)) if n > 0 => self.advance(n),
+                _ => return Err(()),
+            }
+        }
+        match timeout(WRITE_TIMEOUT, wr.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(()),
+        }
+    }
 }
 
 /// Run one live connection to completion.
 pub(crate) async fn run(shared: Arc<Shared>, upgrade: UpgradeFut, req: Request, _socket: TrackGuard) {
-    let mut ws = match timeout(UPGRADE_TIMEOUT, upgrade).await {
-        Ok(Ok(ws)) => ws,
+    // fastwebsockets answers the handshake; the frames are ours (see `crate::frames`).
+    let stream = match timeout(UPGRADE_TIMEOUT, upgrade).await {
+        Ok(Ok(ws)) => ws.into_inner(),
         Ok(Err(err)) => {
             tracing::debug!(page = %req.path, error = %err, "WebSocket upgrade failed");
             return;
@@ -96,290 +167,247 @@ pub(crate) async fn run(shared: Arc<Shared>, upgrade: UpgradeFut, req: Request, 
             return;
         }
     };
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let config = shared.app.config();
-    let max = config.max_frame_bytes;
-    ws.set_auto_close(true);
-    // Pings are answered by the reader, after the throttle has counted them.
-    ws.set_auto_pong(false);
-    // fastwebsockets refuses a frame whose length is >= the maximum; we accept exactly `max`.
-    ws.set_max_message_size(max.saturating_add(1));
-    let (read, write) = ws.split(tokio::io::split);
-
-    let (control_tx, control_rx) = mpsc::channel(8);
-    let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
-    let (outbound_tx, outbound_rx) = mpsc::channel(config.outbound_queue.max(1));
-    let limits = Limits {
-        max,
-        page: req.path.clone(),
-        throttle: Throttle::new(config.rate_per_sec, config.rate_burst, config.flood_close_after),
-    };
-    let mut reader = tokio::spawn(read_task(read, inbound_tx.downgrade(), control_tx.clone(), limits));
-    let writer = tokio::spawn(write_loop(write, outbound_rx, control_rx));
-
+    let mut queue = Queue::new(config.outbound_queue);
+    let mut reader = FrameReader::new(config.max_frame_bytes);
     let mut phase = shared.phase.subscribe();
     let work = shared.work.enter();
-    let path = req.path.clone();
-    let run = run_connection(shared.app.clone(), req, inbound_rx, outbound_tx);
-    tokio::pin!(run);
-    let mut inbound_tx = Some(inbound_tx);
-    let mut reader_end: Option<(ReadEnd, Option<WsRead>)> = None;
-    let mut draining = false;
-    let mut closing = loop {
-        tokio::select! {
-            closing = &mut run => break closing,
-            end = &mut reader, if reader_end.is_none() => {
-                reader_end = Some(match end {
-                    Ok((end, ws)) => (end, Some(ws)),
-                    Err(_) => (ReadEnd::Done, None),
-                });
-                inbound_tx = None;
-            }
-            () = reached(&mut phase, Phase::Draining), if !draining => {
-                draining = true;
-                inbound_tx = None;
-            }
+    let page = req.path.clone();
+
+    let end = match Connection::open(shared.app.clone(), req).await {
+        Ok((mut conn, first)) => {
+            queue.push_text(&first);
+            let end = live(
+                &shared,
+                &mut conn,
+                &mut rd,
+                &mut wr,
+                &mut reader,
+                &mut queue,
+                &mut phase,
+                work,
+            )
+            .await;
+            conn.close().await;
+            end
+        }
+        Err(closing) => {
+            drop(work);
+            End::Close(closing)
         }
     };
-    drop(inbound_tx);
-    drop(work);
-    if draining {
-        // Every action has finished and the store is flushed before anyone is told to go.
-        reached(&mut phase, Phase::Closing).await;
-        closing = Closing {
-            code: CLOSE_GOING_AWAY,
-            reason: "server restarting".into(),
-        };
-    }
-    tracing::debug!(page = %path, code = closing.code, reason = %closing.reason, "closing WebSocket");
-    // The writer may be gone already (it stops after the first close frame it writes).
-    let _ = control_tx.send(Control::Close(closing.code, closing.reason)).await;
-    drop(control_tx);
-    let _ = writer.await;
-    if reader_end.is_none() {
-        // Give the peer a moment to answer our close; the reader reads that answer.
-        if let Ok(Ok((end, ws))) = timeout(CLOSE_WAIT, &mut reader).await {
-            reader_end = Some((end, Some(ws)));
-        }
-    }
-    if let Some((ReadEnd::Rejected, Some(read_half))) = reader_end {
-        tokio::time::sleep(LINGER).await;
-        drop(read_half);
-    }
-    reader.abort();
-}
-
-/// What the reader checks client messages against, and the page it logs them for.
-struct Limits {
-    /// Largest message in bytes ([`Config::max_frame_bytes`](livetemplate_core::Config)).
-    max: usize,
-    page: String,
-    /// The connection's rate, over every frame.
-    throttle: Throttle,
-}
-
-/// Warnings about client messages over the frame limit.
-static TOO_BIG_LOG: LogLimit = LogLimit::new("client message over max_frame_bytes", 10);
-
-/// The reader task: read until the peer closes or breaks the protocol, then hand the read
-/// half back so the caller decides when the socket closes.
-async fn read_task(
-    mut ws: WsRead,
-    inbound: mpsc::WeakSender<String>,
-    control: mpsc::Sender<Control>,
-    mut limits: Limits,
-) -> (ReadEnd, WsRead) {
-    let end = read_loop(&mut ws, inbound, control, &mut limits).await;
-    (end, ws)
-}
-
-/// Read frames until the peer closes or breaks the protocol. Never cancelled mid-frame
-/// except when the whole connection is being dropped.
-async fn read_loop(
-    ws: &mut WsRead,
-    inbound: mpsc::WeakSender<String>,
-    control: mpsc::Sender<Control>,
-    limits: &mut Limits,
-) -> ReadEnd {
-    let max = limits.max;
-    let page = limits.page.clone();
-    let mut partial: Option<Vec<u8>> = None;
-    let reject = |code: u16, reason: &'static str| {
-        if code == CLOSE_TOO_BIG && TOO_BIG_LOG.allow() {
-            // Not a protocol slip: a user's input was lost, and the operator should know.
-            tracing::warn!(page = %page, limit = max, "client message over the frame limit; closing with 1009");
-        }
-        let control = control.clone();
-        async move {
-            let _ = control.send(Control::Close(code, reason.into())).await;
-            ReadEnd::Rejected
-        }
+    let (code, reason) = match &end {
+        End::Close(c) | End::Reject(c) => (c.code, c.reason.as_str()),
+        End::Echo(_) => (CLOSE_NORMAL, "the client closed"),
+        End::Gone => (CLOSE_NORMAL, "gone"),
     };
+    tracing::debug!(page = %page, code, reason, "closing WebSocket");
+    match end {
+        End::Gone => {}
+        End::Echo(payload) => {
+            queue.push(frames::encode(OpCode::Close, &payload));
+            let _ = queue.drain(&mut wr).await;
+        }
+        End::Reject(closing) => {
+            queue.push(frames::close(closing.code, &closing.reason));
+            if queue.drain(&mut wr).await.is_ok() {
+                sleep(LINGER).await;
+            }
+        }
+        End::Close(closing) => {
+            queue.push(frames::close(closing.code, &closing.reason));
+            if queue.drain(&mut wr).await.is_ok() {
+                // Give the peer a moment to answer our close.
+                let _ = timeout(CLOSE_WAIT, await_close(&mut reader, &mut rd)).await;
+            }
+        }
+    }
+}
+
+/// Read until the peer's close frame or the end of the stream, dropping everything else.
+async fn await_close(reader: &mut FrameReader, rd: &mut ReadHalf<Stream>) {
     loop {
-        // Past the rate: read nothing until a token refills (TCP pushes back on the client).
-        let wait = limits.throttle.delay(Instant::now());
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-            continue;
+        match reader.next_frame() {
+            Ok(Some(frame)) if frame.opcode == OpCode::Close => return,
+            Ok(Some(_)) => continue,
+            Ok(None) => {}
+            Err(_) => return,
         }
-        let owed = control.clone();
-        let mut send_owed = move |frame: Frame<'static>| {
-            let owed = owed.clone();
-            async move {
-                owed.send(Control::Owed(frame))
-                    .await
-                    .map_err(|_| "the connection's writer has stopped")
-            }
-        };
-        let mut frame = match timeout(IDLE_TIMEOUT, ws.read_frame(&mut send_owed)).await {
-            Ok(Ok(frame)) => frame,
-            Ok(Err(err)) => {
-                return match err {
-                    WebSocketError::FrameTooLarge => reject(CLOSE_TOO_BIG, "frame too large").await,
-                    WebSocketError::InvalidUTF8 => reject(CLOSE_BAD_DATA, "text is not UTF-8").await,
-                    WebSocketError::ReservedBitsNotZero
-                    | WebSocketError::ControlFrameFragmented
-                    | WebSocketError::PingFrameTooLarge
-                    | WebSocketError::InvalidFragment
-                    | WebSocketError::InvalidContinuationFrame
-                    | WebSocketError::InvalidCloseFrame
-                    | WebSocketError::InvalidCloseCode
-                    | WebSocketError::InvalidValue => reject(CLOSE_PROTOCOL, "protocol error").await,
-                    other => {
-                        tracing::debug!(error = %other, "WebSocket read ended");
-                        ReadEnd::Done
+        if !matches!(reader.fill(rd).await, Ok(n) if n > 0) {
+            return;
+        }
+    }
+}
+
+/// The connection's loop, from its first frame until it must close.
+#[allow(clippy::too_many_arguments)]
+async fn live(
+    shared: &Shared,
+    conn: &mut Connection,
+    rd: &mut ReadHalf<Stream>,
+    wr: &mut WriteHalf<Stream>,
+    reader: &mut FrameReader,
+    queue: &mut Queue,
+    phase: &mut tokio::sync::watch::Receiver<Phase>,
+    work: crate::shutdown::TrackGuard,
+) -> End {
+    let config = shared.app.config();
+    let max = config.max_frame_bytes;
+    let mut throttle = Throttle::new(config.rate_per_sec, config.rate_burst, config.flood_close_after);
+    let mut work = Some(work);
+    let mut message: Option<Vec<u8>> = None;
+    let mut last_read = Instant::now();
+    loop {
+        let draining = work.is_none();
+        let now = Instant::now();
+        // Past the rate: read nothing until a token refills.
+        let wait = throttle.delay(now);
+        let taking = !queue.is_full() && wait.is_zero();
+        if taking {
+            let frame = match reader.next_frame() {
+                Ok(frame) => frame,
+                Err(FrameError::TooLarge) => return too_large(conn.path(), max),
+                Err(FrameError::BadUtf8) => return reject(CLOSE_BAD_DATA, "text is not UTF-8"),
+                Err(FrameError::Unmasked) => return reject(CLOSE_PROTOCOL, "client frames must be masked"),
+                Err(FrameError::Protocol(_)) => return reject(CLOSE_PROTOCOL, "protocol error"),
+            };
+            if let Some(frame) = frame {
+                if let Err(flood) = throttle.take(now) {
+                    flood.log(conn.path());
+                    return reject(CLOSE_POLICY, "message flood");
+                }
+                let text = match (frame.opcode, frame.fin, message.as_mut()) {
+                    (OpCode::Close, _, _) => return End::Echo(frame.payload),
+                    (OpCode::Ping, _, _) => {
+                        queue.push(frames::encode(OpCode::Pong, &frame.payload));
+                        continue;
                     }
+                    (OpCode::Pong, _, _) => continue,
+                    (OpCode::Binary, _, _) => return reject(CLOSE_UNSUPPORTED, "binary frames are not supported"),
+                    (OpCode::Text, true, None) => frame.payload,
+                    (OpCode::Text, false, None) => {
+                        message = Some(frame.payload);
+                        continue;
+                    }
+                    (OpCode::Continuation, fin, Some(buf)) => {
+                        if buf.len() + frame.payload.len() > max {
+                            return too_large(conn.path(), max);
+                        }
+                        buf.extend_from_slice(&frame.payload);
+                        if !fin {
+                            continue;
+                        }
+                        message.take().unwrap_or_default()
+                    }
+                    _ => return reject(CLOSE_PROTOCOL, "unexpected frame"),
                 };
-            }
-            // A stalled read: the frame in progress is abandoned with the connection.
-            Err(_) => return reject(CLOSE_GOING_AWAY, "idle").await,
-        };
-        if !is_masked(&mut frame) {
-            return reject(CLOSE_PROTOCOL, "client frames must be masked").await;
-        }
-        if let Err(flood) = limits.throttle.take(Instant::now()) {
-            flood.log(&limits.page);
-            return reject(CLOSE_POLICY, "message flood").await;
-        }
-        let text = match (frame.opcode, frame.fin) {
-            (OpCode::Close, _) => return ReadEnd::Done,
-            (OpCode::Text, true) if partial.is_none() => match std::str::from_utf8(&frame.payload) {
-                Ok(text) => text.to_owned(),
-                Err(_) => return reject(CLOSE_BAD_DATA, "text is not UTF-8").await,
-            },
-            (OpCode::Text, false) if partial.is_none() => {
-                partial = Some(frame.payload.to_vec());
-                continue;
-            }
-            (OpCode::Continuation, fin) if partial.is_some() => {
-                let Some(buf) = partial.as_mut() else {
-                    continue;
+                let Ok(text) = String::from_utf8(text) else {
+                    return reject(CLOSE_BAD_DATA, "text is not UTF-8");
                 };
-                if buf.len() + frame.payload.len() > max {
-                    return reject(CLOSE_TOO_BIG, "message too large").await;
-                }
-                buf.extend_from_slice(&frame.payload);
-                if !fin {
+                // After shutdown began, frames are read and dropped, so the peer's close frame
+                // still gets read and answered.
+                if draining {
                     continue;
                 }
-                match partial.take().map(String::from_utf8) {
-                    Some(Ok(text)) => text,
-                    _ => return reject(CLOSE_BAD_DATA, "text is not UTF-8").await,
-                }
-            }
-            (OpCode::Binary, _) => {
-                return reject(CLOSE_UNSUPPORTED, "binary frames are not supported").await;
-            }
-            (OpCode::Ping, _) => {
-                let pong = Frame::pong(Payload::Owned(frame.payload.to_vec()));
-                if control.send(Control::Owed(pong)).await.is_err() {
-                    return ReadEnd::Done;
+                match conn.on_message(&text).await {
+                    Ok(Some(reply)) => queue.push_text(&reply),
+                    Ok(None) => {}
+                    Err(closing) => return End::Close(closing),
                 }
                 continue;
             }
-            (OpCode::Pong, _) => continue,
-            _ => return reject(CLOSE_PROTOCOL, "unexpected frame").await,
-        };
-        // After shutdown began (or the connection ended) frames are read and dropped, so
-        // the peer's close frame still gets read and answered.
-        if let Some(tx) = inbound.upgrade() {
-            let _ = tx.send(text).await;
         }
-    }
-}
-
-/// Write `run_connection`'s frames and the reader's owed frames until a close is written.
-async fn write_loop(mut ws: WsWrite, mut outbound: mpsc::Receiver<Outbound>, mut control: mpsc::Receiver<Control>) {
-    let mut outbound_open = true;
-    loop {
+        // One timer for whichever deadline comes first: a task's size is what an idle
+        // connection costs, and each armed timer is part of it.
+        let mut timer = (last_read + IDLE_TIMEOUT, Timer::Idle);
+        let mut consider = |at: Instant, why: Timer| {
+            if at < timer.0 {
+                timer = (at, why);
+            }
+        };
+        if !queue.frames.is_empty() {
+            consider(queue.progress + WRITE_TIMEOUT, Timer::Write);
+        }
+        if let Some(full) = queue.full_since {
+            consider(full + config.slow_client_timeout, Timer::Slow);
+        }
+        if !wait.is_zero() {
+            consider(now + wait, Timer::Throttle);
+        }
+        let next_phase = if draining { Phase::Closing } else { Phase::Draining };
         tokio::select! {
             biased;
-            cmd = control.recv() => match cmd {
-                Some(Control::Owed(frame)) => {
-                    let is_close = frame.opcode == OpCode::Close;
-                    if write(&mut ws, frame).await.is_err() || is_close {
-                        return;
-                    }
+            written = wr.write(queue.unwritten()), if !queue.frames.is_empty() => match written {
+                Ok(n) if n > 0 => queue.advance(n),
+                Ok(_) => return End::Gone,
+                Err(err) => {
+                    tracing::debug!(error = %err, "WebSocket write failed");
+                    return End::Gone;
                 }
-                Some(Control::Close(code, reason)) => {
-                    while let Ok(Outbound::Text(text)) = outbound.try_recv() {
-                        if write(&mut ws, text_frame(text)).await.is_err() {
-                            return;
-                        }
-                    }
-                    let _ = write(&mut ws, Frame::close(code, truncate(&reason, 123).as_bytes())).await;
-                    let _ = timeout(WRITE_TIMEOUT, ws.flush()).await;
-                    return;
-                }
-                None => return,
             },
-            out = outbound.recv(), if outbound_open => match out {
-                Some(Outbound::Text(text)) => {
-                    if write(&mut ws, text_frame(text)).await.is_err() {
-                        return;
-                    }
+            () = reached(phase, next_phase) => {
+                if draining {
+                    // Every action has finished and the store is flushed before anyone is
+                    // told to go.
+                    return End::Close(Closing::new(CLOSE_GOING_AWAY, "server restarting"));
                 }
-                None => outbound_open = false,
+                work = None;
+            }
+            pushed = conn.next_push(), if !draining && !queue.is_full() => match conn.on_push(pushed).await {
+                Ok(Some(frame)) => queue.push_text(&frame),
+                Ok(None) => {}
+                Err(closing) => return End::Close(closing),
+            },
+            read = reader.fill(rd), if taking => match read {
+                Ok(n) if n > 0 => last_read = Instant::now(),
+                Ok(_) => return End::Gone,
+                Err(err) => {
+                    tracing::debug!(error = %err, "WebSocket read ended");
+                    return End::Gone;
+                }
+            },
+            () = sleep_until(Deadline::from_std(timer.0)) => match timer.1 {
+                // Past the rate: a token has refilled.
+                Timer::Throttle => {}
+                Timer::Write => {
+                    tracing::debug!("WebSocket write timed out: the client stopped reading");
+                    return End::Gone;
+                }
+                Timer::Slow => {
+                    if SLOW_LOG.allow() {
+                        tracing::warn!(page = %conn.path(), "client too slow to read its frames; closing with 1008");
+                    }
+                    return End::Close(Closing::new(CLOSE_POLICY, "client too slow"));
+                }
+                // A stalled read, or a silent client: the connection is half-open.
+                Timer::Idle => return reject(CLOSE_GOING_AWAY, "idle"),
             },
         }
     }
 }
 
-/// Whether a client frame came masked, as RFC 6455 (section 5.1) requires of every one.
-/// fastwebsockets 0.10 has no setting to refuse unmasked frames and keeps the masking key
-/// private, but the header it formats for the frame has the mask bit set exactly when the
-/// frame had a key.
-fn is_masked(frame: &mut Frame<'_>) -> bool {
-    let mut head = [0u8; 16];
-    frame.fmt_head(&mut head);
-    head[1] & 0x80 != 0
+/// What the loop's one timer is set for.
+#[derive(Debug, Clone, Copy)]
+enum Timer {
+    /// Nothing read for `IDLE_TIMEOUT`.
+    Idle,
+    /// A write made no progress for `WRITE_TIMEOUT`.
+    Write,
+    /// The queue stayed full for `slow_client_timeout`.
+    Slow,
+    /// The throttle's token refills.
+    Throttle,
 }
 
-fn text_frame(text: String) -> Frame<'static> {
-    Frame::text(Payload::Owned(text.into_bytes()))
+fn reject(code: u16, reason: &str) -> End {
+    End::Reject(Closing::new(code, reason))
 }
 
-async fn write(ws: &mut WsWrite, frame: Frame<'static>) -> Result<(), ()> {
-    match timeout(WRITE_TIMEOUT, ws.write_frame(frame)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => {
-            tracing::debug!(error = %err, "WebSocket write failed");
-            Err(())
-        }
-        Err(_) => {
-            tracing::debug!("WebSocket write timed out: the client stopped reading");
-            Err(())
-        }
+fn too_large(page: &str, max: usize) -> End {
+    if TOO_BIG_LOG.allow() {
+        // Not a protocol slip: a user's input was lost, and the operator should know.
+        tracing::warn!(page = %page, limit = max, "client message over the frame limit; closing with 1009");
     }
-}
-
-/// At most `max` bytes of `s`, cut at a character boundary (close reasons are limited).
-fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    reject(CLOSE_TOO_BIG, "frame too large")
 }

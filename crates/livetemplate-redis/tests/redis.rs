@@ -34,7 +34,7 @@ fn node(redis: &Redis) -> Hub {
 }
 
 /// A connection of `group` on `page`, with the queue its pushes arrive on.
-fn conn(hub: &Hub, page: &str, group: &GroupId) -> (u64, mpsc::Receiver<Push>) {
+fn conn(hub: &Hub, page: &str, group: &GroupId) -> (u64, mpsc::Receiver<Box<Push>>) {
     let (tx, rx) = mpsc::channel(20_000);
     (
         hub.register(page.into(), group.clone(), tx, Arc::new(Notify::new())),
@@ -42,14 +42,17 @@ fn conn(hub: &Hub, page: &str, group: &GroupId) -> (u64, mpsc::Receiver<Push>) {
     )
 }
 
-async fn next(rx: &mut mpsc::Receiver<Push>) -> (String, Value) {
-    match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+async fn next(rx: &mut mpsc::Receiver<Box<Push>>) -> (String, Value) {
+    match tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .map(|p| p.map(|p| *p))
+    {
         Ok(Some(Push::Action { name, data })) => (name, data),
         other => panic!("expected an action push, got {other:?}"),
     }
 }
 
-async fn nothing_more(rx: &mut mpsc::Receiver<Push>) {
+async fn nothing_more(rx: &mut mpsc::Receiver<Box<Push>>) {
     if let Ok(p) = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
         panic!("unexpected push {p:?}");
     }

@@ -1,6 +1,7 @@
 //! The loop that runs one live connection, whatever carries its frames: client frames in,
 //! server frames out, the limits of [`Config`], and how the connection ends.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,7 +10,7 @@ use tokio::sync::{Notify, mpsc};
 use crate::app::{App, Config};
 use crate::hub::Push;
 use crate::log_limit::LogLimit;
-use crate::page::Request;
+use crate::page::{LiveConnection, Request};
 use crate::protocol::{ClientFrame, ServerFrame, parse_client_frame};
 use crate::throttle::Throttle;
 
@@ -63,6 +64,181 @@ pub const CLOSE_UNSUPPORTED: u16 = 1003;
 /// Close code: a text message that is not UTF-8.
 pub const CLOSE_BAD_DATA: u16 = 1007;
 
+/// One live connection of a page, for a transport that drives it from its own loop: the
+/// page's view, its registration with the hub (pushes and the slow-client kill switch), and
+/// the frame limits of [`Config`]. [`run_connection`] is this driven over channels.
+///
+/// A transport opens it ([`open`](Self::open), which also gives the first frame), hands it
+/// each client text message ([`on_message`](Self::on_message)), waits for server pushes
+/// ([`next_push`](Self::next_push), cancel-safe, so it can sit in a `select!` beside the
+/// socket) and runs them ([`on_push`](Self::on_push)), writes every frame it is given, and
+/// calls [`close`](Self::close) at the end. A method that returns `Err(Closing)` means the
+/// connection must close with that code and reason. The transport enforces the client's rate
+/// itself (see [`Throttle`]), since it sees every frame.
+///
+/// ```no_run
+/// # async fn demo(app: std::sync::Arc<livetemplate_core::App>, req: livetemplate_core::Request) {
+/// use livetemplate_core::transport::Connection;
+/// let (mut conn, first) = match Connection::open(app, req).await {
+///     Ok(pair) => pair,
+///     Err(closing) => return, // send the close frame `closing`
+/// };
+/// // write `first`; then for each client message:
+/// match conn.on_message(r#"{"a":"increment","r":1}"#).await {
+///     Ok(Some(reply)) => { /* write `reply` */ }
+///     Ok(None) => {}
+///     Err(closing) => { /* close with `closing` */ }
+/// }
+/// conn.close().await;
+/// # }
+/// ```
+pub struct Connection {
+    view: Box<dyn LiveConnection>,
+    app: Arc<App>,
+    id: u64,
+    pushes: mpsc::Receiver<Box<Push>>,
+    kill: Arc<Notify>,
+    path: String,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("page", &self.path)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Something the server has for a connection (see [`Connection::next_push`]).
+#[derive(Debug)]
+pub struct Pushed(PushedKind);
+
+#[derive(Debug)]
+enum PushedKind {
+    Push(Box<Push>),
+    /// The hub found the connection's push queue full: close it as too slow.
+    Kill,
+}
+
+impl Connection {
+    /// Start the page's live view for `req` (state, `mount`, persisted fields, the first
+    /// render) and register it with the hub. Returns it with its first frame, or how to close
+    /// when there is no such page (1008), the page failed to start (1011) or the first frame
+    /// is over `max_outbound_frame_bytes` (1009).
+    pub async fn open(app: Arc<App>, req: Request) -> Result<(Connection, String), Closing> {
+        let Some(route) = app.route(&req.path).cloned() else {
+            return Err(Closing::new(CLOSE_POLICY, "no such page"));
+        };
+        let cfg = app.config();
+        let hub = app.hub().clone();
+        let (push_tx, pushes) = mpsc::channel(cfg.push_queue.max(1));
+        let kill = Arc::new(Notify::new());
+        let id = hub.register(Arc::from(req.path.as_str()), req.group.clone(), push_tx, kill.clone());
+        let path = req.path.clone();
+        let (view, first) = match route.connect(app.services().clone(), req, id).await {
+            Ok(c) => c,
+            Err(err) => {
+                hub.unregister(id);
+                tracing::error!(page = %path, error = %err, "could not start a live view");
+                return Err(Closing::new(CLOSE_ERROR, "page failed to start"));
+            }
+        };
+        let conn = Connection {
+            view,
+            app,
+            id,
+            pushes,
+            kill,
+            path,
+        };
+        match conn.checked(first) {
+            Ok(first) => Ok((conn, first)),
+            Err(closing) => {
+                conn.close().await;
+                Err(closing)
+            }
+        }
+    }
+
+    /// The page's path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Handle one client text message: an action, a heartbeat, a params frame, or a
+    /// malformed frame (answered with an error frame; the connection stays). Returns the frame
+    /// to send, if any; `Err` for a message over `max_frame_bytes` (1009) or a frame for the
+    /// client over `max_outbound_frame_bytes` (1009, not sent, logged).
+    pub async fn on_message(&mut self, text: &str) -> Result<Option<String>, Closing> {
+        if text.len() > self.app.config().max_frame_bytes {
+            return Err(Closing::new(CLOSE_TOO_BIG, "frame too large"));
+        }
+        let reply = match parse_client_frame(text) {
+            Ok(ClientFrame::Heartbeat) => Some(ServerFrame::heartbeat()),
+            Ok(ClientFrame::Action { action, data, reply_to }) => self.view.handle(&action, data, reply_to).await,
+            Ok(ClientFrame::Params { url, reply_to }) => self.view.params(&url, reply_to).await,
+            Err((reply_to, msg)) => Some(ServerFrame::error_frame(reply_to, &msg)),
+        };
+        reply.map(|r| self.checked(r)).transpose()
+    }
+
+    /// Wait for the server's next push for this connection (a triggered action, a publish, a
+    /// presence change, a reload of persisted fields, or the hub's order to close it).
+    /// Cancel-safe: nothing is lost when the future is dropped before it completes.
+    pub async fn next_push(&mut self) -> Pushed {
+        tokio::select! {
+            biased;
+            () = self.kill.notified() => Pushed(PushedKind::Kill),
+            push = self.pushes.recv() => match push {
+                Some(push) => Pushed(PushedKind::Push(push)),
+                // The hub holds the sender while the connection is registered.
+                None => Pushed(PushedKind::Kill),
+            },
+        }
+    }
+
+    /// Run a push: the frame to send when something changed; `Err` when the hub ordered the
+    /// connection closed (1008 `client too slow`) or the frame is over the outbound limit.
+    pub async fn on_push(&mut self, pushed: Pushed) -> Result<Option<String>, Closing> {
+        let push = match pushed.0 {
+            PushedKind::Kill => return Err(Closing::new(CLOSE_POLICY, "client too slow")),
+            PushedKind::Push(push) => *push,
+        };
+        let reply = match push {
+            Push::Action { name, data } => self.view.handle_push(&name, data).await,
+            Push::Reload => self.view.reload().await,
+        };
+        reply.map(|r| self.checked(r)).transpose()
+    }
+
+    /// Unregister from the hub and run the page's `on_disconnect`.
+    pub async fn close(self) {
+        self.app.hub().unregister(self.id);
+        self.view.close().await;
+    }
+
+    /// `frame`, unless it is over the outbound frame limit.
+    fn checked(&self, frame: String) -> Result<String, Closing> {
+        let (size, limit) = (frame.len(), self.app.config().max_outbound_frame_bytes);
+        if size <= limit {
+            return Ok(frame);
+        }
+        if OUTBOUND_LOG.allow() {
+            tracing::warn!(
+                page = %self.path,
+                size,
+                limit,
+                "a frame for the client is over max_outbound_frame_bytes; not sent, closing with 1009"
+            );
+        }
+        Err(Closing {
+            code: CLOSE_TOO_BIG,
+            reason: format!("page update too large ({size} bytes; the limit is {limit})"),
+        })
+    }
+}
+
 /// Run one live connection: read client frames from `inbound` until it closes, answer on
 /// `outbound`. Returns how the connection should be closed.
 ///
@@ -79,42 +255,31 @@ pub const CLOSE_BAD_DATA: u16 = 1007;
 /// - A full `outbound` queue is waited on for up to `slow_client_timeout`, then the client
 ///   counts as too slow (1008). Server pushes wait in a queue of `push_queue` (see
 ///   [`Hub::trigger`](crate::hub::Hub::trigger)).
+///
+/// A transport that runs each socket in one task drives a [`Connection`] instead.
 pub async fn run_connection(
     app: Arc<App>,
     req: Request,
     mut inbound: mpsc::Receiver<String>,
     outbound: mpsc::Sender<Outbound>,
 ) -> Closing {
-    let Some(route) = app.route(&req.path).cloned() else {
-        return Closing::new(CLOSE_POLICY, "no such page");
+    let cfg = app.config().clone();
+    let (mut conn, first) = match Connection::open(app, req).await {
+        Ok(pair) => pair,
+        Err(closing) => return closing,
     };
-    let cfg = app.config();
-    let hub = app.hub().clone();
-    let (push_tx, mut push_rx) = mpsc::channel(cfg.push_queue.max(1));
-    let kill = Arc::new(Notify::new());
-    let id = hub.register(Arc::from(req.path.as_str()), req.group.clone(), push_tx, kill.clone());
-    let (mut conn, first) = match route.connect(app.services().clone(), req.clone(), id).await {
-        Ok(c) => c,
-        Err(err) => {
-            hub.unregister(id);
-            tracing::error!(page = %req.path, error = %err, "could not start a live view");
-            return Closing::new(CLOSE_ERROR, "page failed to start");
-        }
-    };
-    if let Err(closing) = send_frame(&outbound, first, cfg, &req.path).await {
-        hub.unregister(id);
+    if let Err(closing) = send_frame(&outbound, first, &cfg, conn.path()).await {
         conn.close().await;
         return closing;
     }
     let mut throttle = Throttle::new(cfg.rate_per_sec, cfg.rate_burst, cfg.flood_close_after);
     let closing = loop {
         let wait = throttle.delay(Instant::now());
-        // `recv` on both channels is cancel-safe; the socket itself is read in another task.
+        // `recv` and `next_push` are cancel-safe; the socket itself is read in another task.
         let reply = tokio::select! {
             biased;
-            _ = kill.notified() => break Closing::new(CLOSE_POLICY, "client too slow"),
             // Over the rate: leave the client's frames unread until a token refills.
-            () = tokio::time::sleep(wait), if !wait.is_zero() => None,
+            () = tokio::time::sleep(wait), if !wait.is_zero() => Ok(None),
             text = inbound.recv(), if wait.is_zero() => {
                 let Some(text) = text else {
                     break Closing::new(CLOSE_NORMAL, "");
@@ -123,28 +288,22 @@ pub async fn run_connection(
                     break Closing::new(CLOSE_TOO_BIG, "frame too large");
                 }
                 if let Err(flood) = throttle.take(Instant::now()) {
-                    flood.log(&req.path);
+                    flood.log(conn.path());
                     break Closing::new(CLOSE_POLICY, "message flood");
                 }
-                match parse_client_frame(&text) {
-                    Ok(ClientFrame::Heartbeat) => Some(ServerFrame::heartbeat()),
-                    Ok(ClientFrame::Action { action, data, reply_to }) => conn.handle(&action, data, reply_to).await,
-                    Ok(ClientFrame::Params { url, reply_to }) => conn.params(&url, reply_to).await,
-                    Err((reply_to, msg)) => Some(ServerFrame::error_frame(reply_to, &msg)),
-                }
+                conn.on_message(&text).await
             }
-            Some(push) = push_rx.recv() => match push {
-                Push::Action { name, data } => conn.handle_push(&name, data).await,
-                Push::Reload => conn.reload().await,
-            },
+            pushed = conn.next_push() => conn.on_push(pushed).await,
         };
-        if let Some(reply) = reply
-            && let Err(closing) = send_frame(&outbound, reply, cfg, &req.path).await
-        {
+        let sent = match reply {
+            Ok(Some(reply)) => send_frame(&outbound, reply, &cfg, conn.path()).await,
+            Ok(None) => Ok(()),
+            Err(closing) => Err(closing),
+        };
+        if let Err(closing) = sent {
             break closing;
         }
     };
-    hub.unregister(id);
     conn.close().await;
     closing
 }
@@ -153,24 +312,9 @@ pub async fn run_connection(
 static OUTBOUND_LOG: LogLimit = LogLimit::new("frame over max_outbound_frame_bytes", 10);
 static SLOW_LOG: LogLimit = LogLimit::new("client too slow to read", 10);
 
-/// Queue `text` for the client: refused when over the outbound frame limit, waited on while
-/// the queue is full (up to the slow-client timeout).
+/// Queue `text` for the client, waiting while the queue is full (up to the slow-client
+/// timeout).
 async fn send_frame(outbound: &mpsc::Sender<Outbound>, text: String, cfg: &Config, page: &str) -> Result<(), Closing> {
-    let (size, limit) = (text.len(), cfg.max_outbound_frame_bytes);
-    if size > limit {
-        if OUTBOUND_LOG.allow() {
-            tracing::warn!(
-                page,
-                size,
-                limit,
-                "a frame for the client is over max_outbound_frame_bytes; not sent, closing with 1009"
-            );
-        }
-        return Err(Closing {
-            code: CLOSE_TOO_BIG,
-            reason: format!("page update too large ({size} bytes; the limit is {limit})"),
-        });
-    }
     match outbound
         .send_timeout(Outbound::Text(text), cfg.slow_client_timeout)
         .await

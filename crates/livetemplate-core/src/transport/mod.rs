@@ -1,5 +1,6 @@
-//! Everything a transport needs besides its sockets: the loop that runs one live connection
-//! ([`run_connection`], [`Outbound`], [`Closing`] and the close codes), the request head, and
+//! Everything a transport needs besides its sockets: one live connection ([`Connection`],
+//! driven by the transport's own loop, or [`run_connection`] over channels; [`Outbound`],
+//! [`Closing`] and the close codes), the request head, and
 //! the HTTP rules that do not depend on an HTTP library: the `Host` and `Origin` checks
 //! ([`origin`]), reading a no-JS form and choosing its action ([`form`]), and the group
 //! cookie ([`group_cookie`]).
@@ -15,7 +16,7 @@ pub mod origin;
 pub use crate::page::Request;
 pub use connection::{
     CLOSE_BAD_DATA, CLOSE_ERROR, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_PROTOCOL, CLOSE_TOO_BIG,
-    CLOSE_UNSUPPORTED, Closing, Outbound, run_connection,
+    CLOSE_UNSUPPORTED, Closing, Connection, Outbound, Pushed, run_connection,
 };
 pub use form::{choose_action, form_data, parse_urlencoded};
 pub use origin::{Target, Verdict, check_host, check_post, check_upgrade};

@@ -143,6 +143,10 @@ pub async fn run_connection(
         {
             break closing;
         }
+        // The page panicked and could not be mounted again (1011).
+        if let Some(closing) = conn.closing() {
+            break closing;
+        }
     };
     hub.unregister(id);
     conn.close().await;

@@ -91,10 +91,7 @@ async fn frames_in_the_protocol_doc() {
         head,
         r#"{"r":7,"t":{"s":0,"0":0,"1":"","2":{"s":1,"l":[["milk","milk"],["eggs","eggs"]]}},"e":"internal error "#
     );
-    assert!(
-        reference.len() == 9 && reference.ends_with(")\"}"),
-        "{reference}"
-    );
+    assert!(reference.len() == 9 && reference.ends_with(")\"}"), "{reference}");
     assert_eq!(
         page.html(),
         "<p>Count: 0</p><ul><li data-key=\"milk\">milk</li><li data-key=\"eggs\">eggs</li></ul>"

@@ -29,7 +29,7 @@ async fn actions_return_frames_and_rebuild_the_page() {
 
     let first = next_text(&mut ws).await;
     let v: serde_json::Value = serde_json::from_str(&first).unwrap();
-    assert_eq!(v["v"], 1, "the first frame states the protocol version: {first}");
+    assert_eq!(v["v"], 2, "the first frame states the protocol version: {first}");
     client.apply(&first).unwrap();
     assert_eq!(client.html(), "<p>0</p><pre></pre>");
 
@@ -118,7 +118,7 @@ async fn bad_messages_get_error_frames_and_the_connection_stays() {
     let ok = next_json(&mut ws).await;
     assert_eq!(ok["r"], 8);
     assert!(ok.get("e").is_none(), "{ok}");
-    assert_eq!(ok["d"]["0"], "1", "{ok}");
+    assert_eq!(ok["d"]["0"], 1, "{ok}");
     ws.close(None).await.unwrap();
     server.shutdown().await.unwrap();
 }

@@ -303,6 +303,10 @@ pub async fn run_connection(
         if let Err(closing) = sent {
             break closing;
         }
+        // The page panicked and could not be mounted again (1011).
+        if let Some(closing) = conn.closing() {
+            break closing;
+        }
     };
     conn.close().await;
     closing

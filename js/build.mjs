@@ -13,7 +13,7 @@ export const options = {
   bundle: true,
   minify: true,
   format: 'iife',
-  target: 'es2019',
+  target: 'es2020',
   platform: 'browser',
   charset: 'utf8',
   legalComments: 'none',

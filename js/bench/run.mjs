@@ -5,10 +5,11 @@
 // README.md; this is not a test and asserts nothing.
 //
 //   node bench/run.mjs [--clicks 100] [--sizes 100,1000,10000] [--url http://127.0.0.1:8090]
-//                      [--client path/to/client.js] [--bin path/to/bench_pages]
+//                      [--client old.js,server] [--bin path/to/bench_pages]
 //
-// --client serves another client bundle in place of the page's /_lvt/client.js (to compare
-// with an earlier build); --url uses a server already running instead of starting the bin.
+// --client serves other client bundles in place of the page's /_lvt/client.js, one after the
+// other in one run (`server`: the server's own; to compare with an earlier build); --url uses a
+// server already running instead of starting the bin.
 
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -25,7 +26,7 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replac
 const CLICKS = +(args.get('clicks') || 100)
 const WARMUP = 10
 const SIZES = (args.get('sizes') || '100,1000,10000').split(',').map(Number)
-const CLIENT = args.get('client') ? readFileSync(args.get('client'), 'utf8') : null
+const CLIENTS = (args.get('client') || 'server').split(',')
 const BIN = args.get('bin') || resolve(REPO, 'target/release/bench_pages')
 const CHROMIUM = process.env.LVT_E2E_CHROMIUM || '/usr/bin/chromium'
 
@@ -58,17 +59,14 @@ const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
 const ms = (x) => (x * 1000).toFixed(3)
 
 /** Clicks `button` (CSS) `CLICKS` times, each time waiting until `cell` changed and two frames passed. */
-async function measure(browser, url, button, cell) {
+async function measure(browser, client, url, button, cell) {
   const page = await browser.newPage()
-  if (CLIENT) await page.route('**/_lvt/client.js*', (r) => r.fulfill({ body: CLIENT, contentType: 'text/javascript' }))
+  if (client) await page.route('**/_lvt/client.js*', (r) => r.fulfill({ body: client, contentType: 'text/javascript' }))
   await page.goto(url)
   await page.waitForSelector('[data-lvt-root].lvt-connected', { timeout: 60_000 })
   const cdp = await page.context().newCDPSession(page)
   await cdp.send('Performance.enable')
   await page.evaluate((b) => document.querySelector(b).scrollIntoView({ block: 'center' }), button)
-  const box = await page.locator(button).boundingBox()
-  const x = box.x + box.width / 2
-  const y = box.y + box.height / 2
   const metrics = async () => {
     const { metrics } = await cdp.send('Performance.getMetrics')
     const m = Object.fromEntries(metrics.map((e) => [e.name, e.value]))
@@ -92,11 +90,19 @@ async function measure(browser, url, button, cell) {
   }, cell)
   const rows = { script: [], layout: [], style: [] }
   for (let i = 0; i < WARMUP + CLICKS; i++) {
+    // The button moves when a value gets wider (the table's columns follow their content).
+    const box = await page.locator(button).boundingBox()
+    const x = box.x + box.width / 2
+    const y = box.y + box.height / 2
     await cdp.send('Runtime.evaluate', { expression: 'window.__arm()' })
     const m0 = await metrics()
     await cdp.send('Input.dispatchMouseEvent', { type: 'mousePressed', x, y, button: 'left', clickCount: 1 })
     await cdp.send('Input.dispatchMouseEvent', { type: 'mouseReleased', x, y, button: 'left', clickCount: 1 })
-    await cdp.send('Runtime.evaluate', { expression: 'window.__changed', awaitPromise: true })
+    const waited = cdp.send('Runtime.evaluate', { expression: 'window.__changed', awaitPromise: true })
+    let timer
+    const late = new Promise((_, fail) => (timer = setTimeout(() => fail(new Error(`${url}: click ${i + 1} changed nothing within 30 s`)), 30_000)))
+    await Promise.race([waited, late]).finally(() => clearTimeout(timer))
+    if ((i + 1) % 25 === 0) process.stderr.write(`  ${url}: ${i + 1} clicks\n`)
     const m1 = await metrics()
     if (i < WARMUP) continue
     rows.script.push(m1[0] - m0[0])
@@ -108,18 +114,26 @@ async function measure(browser, url, button, cell) {
 }
 
 const server = await startServer()
+process.on('SIGINT', () => {
+  server.stop()
+  process.exit(130)
+})
 const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true })
 try {
-  console.log(`client: ${args.get('client') || 'the server\'s /_lvt/client.js'}; ${CLICKS} clicks after ${WARMUP} warm-up clicks; ms per click`)
-  console.log('page                  script median   mean   layout median   mean   style median   mean')
   const cases = [
     ...SIZES.map((n) => [`rows n=${n}`, `/rows?n=${n}`, `#row-${n >> 1 || 1} button`, `#row-${n >> 1 || 1} td:nth-child(3)`]),
     ['counter', '/counter', '#inc', '#count'],
   ]
-  for (const [name, path, button, cell] of cases) {
-    const r = await measure(browser, server.url + path, button, cell)
-    const col = (xs) => `${ms(median(xs)).padStart(13)} ${ms(mean(xs)).padStart(7)}`
-    console.log(`${name.padEnd(18)} ${col(r.script)}   ${col(r.layout)}  ${col(r.style)}`)
+  for (const c of CLIENTS) {
+    const client = c === 'server' ? null : readFileSync(c, 'utf8')
+    console.log(`\nclient: ${c === 'server' ? "the server's /_lvt/client.js" : c}; ${CLICKS} clicks after ${WARMUP} warm-up clicks; ms per click`)
+    console.log('page                  script median   mean   layout median   mean   style median   mean   script max 3')
+    for (const [name, path, button, cell] of cases) {
+      const r = await measure(browser, client, server.url + path, button, cell)
+      const col = (xs) => `${ms(median(xs)).padStart(13)} ${ms(mean(xs)).padStart(7)}`
+      const top = [...r.script].sort((a, b) => b - a).slice(0, 3).map(ms)
+      console.log(`${name.padEnd(18)} ${col(r.script)}   ${col(r.layout)}  ${col(r.style)}   ${top.join(' ')}`)
+    }
   }
 } finally {
   await browser.close()

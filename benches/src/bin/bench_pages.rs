@@ -37,7 +37,11 @@ pub struct RowsController;
 impl RowsController {
     /// `?n=` rows (default 1000, at most 100,000), values 0.
     async fn handle_params(&self, state: &mut Rows, ctx: &mut Context) -> Result<()> {
-        let n = ctx.param("n").and_then(|n| n.parse::<usize>().ok()).unwrap_or(1000).min(MAX_ROWS);
+        let n = ctx
+            .param("n")
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(1000)
+            .min(MAX_ROWS);
         if state.rows.len() != n {
             state.rows = (1..=n as u64).map(|id| Row { id, value: 0 }).collect();
         }
@@ -46,8 +50,15 @@ impl RowsController {
 
     /// Adds one to the value of row `id`.
     async fn bump(&self, state: &mut Rows, ctx: &mut Context) -> Result<()> {
-        let id: u64 = ctx.get_string("id").parse().map_err(|_| Error::msg("id must be a row number"))?;
-        let row = state.rows.iter_mut().find(|r| r.id == id).ok_or_else(|| Error::msg("no such row"))?;
+        let id: u64 = ctx
+            .get_string("id")
+            .parse()
+            .map_err(|_| Error::msg("id must be a row number"))?;
+        let row = state
+            .rows
+            .iter_mut()
+            .find(|r| r.id == id)
+            .ok_or_else(|| Error::msg("no such row"))?;
         row.value += 1;
         Ok(())
     }

@@ -1,8 +1,8 @@
 // Browser benchmark: JS time per update in headless Chromium, through the DevTools Protocol's
 // Performance.getMetrics (ScriptDuration, LayoutDuration, RecalcStyleDuration deltas around
-// each click). Pages: /rows?n=N (one cell of N keyed rows changes per click) and /counter,
-// served by `cargo run --release -p livetemplate-benches --bin bench_pages`. Run by hand, see
-// README.md; this is not a test and asserts nothing.
+// each click). Pages: /rows?n=N (one cell of N keyed rows changes per click), /counter and
+// /counter-plain, served by `cargo run --release -p livetemplate-benches --bin bench_pages`.
+// Run by hand, see README.md; this is not a test and asserts nothing. `--sizes 0`: counters only.
 //
 //   node bench/run.mjs [--clicks 100] [--sizes 100,1000,10000] [--url http://127.0.0.1:8090]
 //                      [--client old.js,server] [--bin path/to/bench_pages]
@@ -25,7 +25,7 @@ const args = new Map()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1])
 const CLICKS = +(args.get('clicks') || 100)
 const WARMUP = 10
-const SIZES = (args.get('sizes') || '100,1000,10000').split(',').map(Number)
+const SIZES = (args.get('sizes') || '100,1000,10000').split(',').filter(Number).map(Number)
 const CLIENTS = (args.get('client') || 'server').split(',')
 const BIN = args.get('bin') || resolve(REPO, 'target/release/bench_pages')
 const CHROMIUM = process.env.LVT_E2E_CHROMIUM || '/usr/bin/chromium'
@@ -123,6 +123,7 @@ try {
   const cases = [
     ...SIZES.map((n) => [`rows n=${n}`, `/rows?n=${n}`, `#row-${n >> 1 || 1} button`, `#row-${n >> 1 || 1} td:nth-child(3)`]),
     ['counter', '/counter', '#inc', '#count'],
+    ['counter, no id', '/counter-plain', '#inc', '.counter p'],
   ]
   for (const c of CLIENTS) {
     const client = c === 'server' ? null : readFileSync(c, 'utf8')

@@ -1,5 +1,6 @@
 //! The pages the browser benchmark (`js/bench/`) drives: `/rows?n=N`, a keyed table of `N`
-//! rows whose `+` buttons bump one row's value, and `/counter`. Binds loopback only.
+//! rows whose `+` buttons bump one row's value, `/counter` (the count in `<strong id="count">`)
+//! and `/counter-plain` (the count in a `<p>` with no id). Binds loopback only.
 //!
 //! Run with: `cargo run --release -p livetemplate-benches --bin bench_pages -- --addr 127.0.0.1:8090`
 //! (`--addr` defaults to `127.0.0.1:8090`). `js/bench/README.md` tells how to measure.
@@ -88,6 +89,30 @@ impl CounterController {
     }
 }
 
+/// The counter with no `id` around its value: the client morphs the whole region for it.
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(
+    source = "<div class=\"counter\"><h1>Counter</h1><p>Count: {{ count }}</p><button id=\"inc\" lvt-click=\"increment\">+</button></div>",
+    ext = "html"
+)]
+pub struct PlainCounter {
+    /// The count.
+    pub count: i64,
+}
+
+/// `/counter-plain` actions.
+#[derive(Debug)]
+pub struct PlainCounterController;
+
+#[actions]
+impl PlainCounterController {
+    /// Adds one.
+    async fn increment(&self, state: &mut PlainCounter, _ctx: &mut Context) -> Result<()> {
+        state.count += 1;
+        Ok(())
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let mut args = std::env::args().skip(1);
@@ -105,6 +130,7 @@ async fn main() -> std::process::ExitCode {
         .title("livetemplate bench pages")
         .page("/rows", RowsController, Rows::default())
         .page("/counter", CounterController, Counter::default())
+        .page("/counter-plain", PlainCounterController, PlainCounter::default())
         .config(|c| c.max_outbound_frame_bytes = 64 << 20)
         .build();
     let app = match app {

@@ -1,4 +1,4 @@
-//! One live page: ties the socket, the tree, the morph, the bindings and the hooks together.
+//! One live page: ties the socket, the tree, the patch or morph, the bindings and the hooks together.
 //! Owns the refs in flight (loading classes, disable-with), the root's connection and error
 //! classes, the frame size limit, and form recovery after a reconnect.
 

@@ -1,7 +1,7 @@
-//! Puts rebuilt HTML into the live region with morphdom while keeping what the user is doing:
-//! the focused field's typed value, selection and focus (never a checkbox's or radio's state,
-//! which is the server's), the drafts of `lvt-form:preserve` forms,
-//! `lvt-update` containers and `lvt-fx:scroll` positions.
+//! Puts rebuilt HTML into the live region (or into some of its elements, for patch.ts) with
+//! morphdom while keeping what the user is doing: the focused field's typed value, selection
+//! and focus (never a checkbox's or radio's state, which is the server's), the drafts of
+//! `lvt-form:preserve` forms, `lvt-update` containers and `lvt-fx:scroll` positions.
 
 import morphdom from 'morphdom'
 import { CLICK, DATA_KEY, has, PRESERVE, ROOT, SCROLL, UPDATE } from './constants'

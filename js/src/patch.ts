@@ -1,11 +1,13 @@
-//! Applies a diff's list changes to their items' own elements instead of morphing the whole
-//! region: a changed item is morphed in its element, a new one parsed and inserted, a removed
-//! or moved one taken out or moved; the text between items is kept as the full render has it.
-//! Scoping needs every item of a changed list to render as one element with a key (`id` or
-//! `data-key`), the list's elements to sit as a run of siblings in one container (found by its
-//! first item's key, checked against the tree at every step) and no `lvt-update` mode above
-//! them. Anything else returns `null` and the caller morphs the whole region, which also
-//! repairs whatever was patched before the check failed.
+//! Applies a frame's changes (`Tree.changes`) to the elements they concern instead of morphing
+//! the whole region. A list's items: a changed item is morphed in its own element, a new one
+//! parsed and inserted, a removed or moved one taken out or moved, with the text between items
+//! as the whole render has it. That needs every item the steps touch (and its neighbours) to
+//! render as one element with a key (`id` or `data-key`) and the whitespace around it that the
+//! list's first item has, the list's elements to sit as a run of siblings in one container
+//! (found by the first item's key, remembered per list, checked against the tree at every step),
+//! and no `lvt-update` mode above them. A slot that is the whole content of an element with an
+//! `id`: that element's children are morphed. Anything else returns `null` and the caller
+//! morphs the whole region, which also repairs whatever was patched before the check failed.
 
 import { DATA_KEY, SCROLL, UPDATE } from './constants'
 import type { Update } from './morph'

@@ -152,6 +152,43 @@ describe('list items patched in their own elements', () => {
   })
 })
 
+describe('client state through scoped patches', () => {
+  const s = {
+    ...statics,
+    '1': ['<tr data-key="', '"><td>', '</td><td><button lvt-click="bump" lvt-value-id="', '">+</button><span lvt-error-message></span></td></tr>'],
+  }
+
+  it('keeps the loading class of a button whose click is in flight when its row is patched', () => {
+    start(rows(3), { s })
+    $<HTMLButtonElement>('[data-key=k1] button').click()
+    const btn = $('[data-key=k1] button')
+    expect(btn.classList.contains('lvt-click-loading')).toBe(true)
+    // A push (no ref) changes that row while the click is unanswered.
+    ws.recv(list([['u', 1, { '1': 'pushed' }]]))
+    expect($('[data-key=k1] td').textContent).toBe('pushed')
+    expect(btn.classList.contains('lvt-click-loading')).toBe(true)
+    const r = ws.sent.filter((f) => f.a === 'bump').pop().r
+    ws.recv({ r, d: { '2': { o: [['u', 1, { '1': 'bumped' }]] } } })
+    expect(btn.classList.contains('lvt-click-loading')).toBe(false)
+  })
+
+  it('shows the current error in the error elements of inserted rows, hidden once a reply succeeds', () => {
+    start(rows(1), { s })
+    $<HTMLButtonElement>('[data-key=k0] button').click()
+    const r = ws.sent.filter((f) => f.a === 'bump').pop().r
+    ws.recv({ r, e: 'no such row' })
+    expect($('[data-key=k0] span').textContent).toBe('no such row')
+    ws.recv(list([['i', 1, ['k9', 'new', 'v']]]))
+    const span = $('[data-key=k9] span')
+    expect(span.textContent).toBe('no such row')
+    expect(span.hasAttribute('hidden')).toBe(false)
+    $<HTMLButtonElement>('[data-key=k9] button').click()
+    ws.recv({ r: ws.sent.filter((f) => f.a === 'bump').pop().r })
+    expect(span.textContent).toBe('')
+    expect(span.hasAttribute('hidden')).toBe(true)
+  })
+})
+
 describe('falls back to the whole-region morph', () => {
   it('when a slot outside any id changed', () => {
     start(rows(2))

@@ -116,7 +116,8 @@ function modes(root: HTMLElement, el: Element, u: Update): void {
 }
 
 function patchList(root: HTMLElement, c: ListChange, tree: Render, u: Update, places: Places, touched: Element[]): void {
-  const items = c.before.slice()
+  // The old items array is the tree's no more: it follows the steps in place.
+  const items = c.before
   const html = (n: TNode) => tree.node(n)
   const key = (n: TNode) => keyOf(html(n)) ?? fail()
   const { box, at } = find(root, c, key(items[0]), places)

@@ -18,7 +18,8 @@ export type Step = ['r', number, number] | ['i', number, TNode] | ['m', number, 
 /**
  * A list whose items a diff changed while its slot and every slot above it kept their node:
  * `path` names the slots from the root (`"2."`, `"1.0."` through a branch), `before` the items
- * as they were, `steps` what happened to them in order. The list has items before and after.
+ * as they were (an array the tree no longer holds: whoever reads the change may reuse it),
+ * `steps` what happened to them in order. The list has items before and after.
  */
 export interface ListChange {
   path: string

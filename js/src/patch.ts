@@ -79,27 +79,31 @@ export function patch(root: HTMLElement, changes: Changes, tree: Render, u: Upda
   return touched
 }
 
-function find(root: HTMLElement, c: ListChange, key: string, places: Places): Place {
+/** Where the list is: remembered, else found by its first item's key; `fits` checks a guess. */
+function find(root: HTMLElement, c: ListChange, key: string, fits: (p: Place) => boolean, places: Places): Place {
   const p = places.get(c.path)
-  if (p && p.box.isConnected && ownKey(p.box.children[p.at]) === key) return p
-  let el: Element | null = null
-  if (key[0] === '#') el = root.ownerDocument.getElementById(key.slice(1))
-  else {
-    // By data-key: it must be the only one in the region (another list may use the same keys).
+  if (p && p.box.isConnected && fits(p)) return p
+  let els: Element[] = []
+  if (key[0] === '#') {
+    const el = root.ownerDocument.getElementById(key.slice(1))
+    if (el && el !== root && root.contains(el)) els = [el]
+  } else
     try {
-      const all = root.querySelectorAll(`[${DATA_KEY}="${key.slice(1).replace(/["\\]/g, '\\$&')}"]`)
-      if (all.length === 1) el = all[0]
+      els = Array.from(root.querySelectorAll(`[${DATA_KEY}="${key.slice(1).replace(/["\\]/g, '\\$&')}"]`))
     } catch {
       /* a key no selector can name */
     }
-  }
-  if (!el || el === root || !root.contains(el) || ownKey(el) !== key) return fail()
-  const box = el.parentElement!
-  let at = 0
-  for (let s = el.previousElementSibling; s; s = s.previousElementSibling) at++
-  const place = { box, at }
-  places.set(c.path, place)
-  return place
+  // Another list may use the same keys: the one whose elements line up with this list's is it.
+  const found = els
+    .map((el) => {
+      let at = 0
+      for (let s = el.previousElementSibling; s; s = s.previousElementSibling) at++
+      return { box: el.parentElement!, at }
+    })
+    .filter(fits)
+  if (found.length !== 1) fail()
+  places.set(c.path, found[0])
+  return found[0]
 }
 
 /**
@@ -120,7 +124,9 @@ function patchList(root: HTMLElement, c: ListChange, tree: Render, u: Update, pl
   const items = c.before
   const html = (n: TNode) => tree.node(n)
   const key = (n: TNode) => keyOf(html(n)) ?? fail()
-  const { box, at } = find(root, c, key(items[0]), places)
+  const n = items.length
+  const ends = (p: Place) => ownKey(p.box.children[p.at]) === key(items[0]) && ownKey(p.box.children[p.at + n - 1]) === key(items[n - 1])
+  const { box, at } = find(root, c, key(items[0]), ends, places)
   const kids = box.children
   modes(root, box, u)
   // Every item the steps touch, and its neighbours, must have the whitespace around its element

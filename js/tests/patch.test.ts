@@ -152,6 +152,30 @@ describe('list items patched in their own elements', () => {
   })
 })
 
+describe('lists that use the same keys', () => {
+  it('finds a list by its elements lining up with its items, and morphs all when that is ambiguous', () => {
+    const s = { '0': ['<h1 id="title">', '</h1><ul>', '</ul><ol>', '</ol>'], '1': ['<li data-key="', '">', '</li>'] }
+    document.body.innerHTML = '<div data-lvt-root id="root"></div>'
+    root = document.getElementById('root')!
+    FakeWS.all = []
+    client = new Client(root, { WebSocket: FakeWS, url: () => 'ws://test/page', random: () => 0.5 })
+    client.connect()
+    ws = FakeWS.last
+    const items = (...ks: string[]) => ({ s: 1, l: ks.map((k) => [k, k.toUpperCase()]) })
+    ws.accept().recv({ v: 2, s, t: { s: 0, '0': 'T', '1': items('a', 'b'), '2': items('a', 'b', 'c') } })
+    mark('h1')
+    // Only the <ol>'s elements line up with a, b, c.
+    ws.recv({ d: { '2': { o: [['u', 1, { '1': 'second list' }]] } } })
+    expect($('ol [data-key=b]').textContent).toBe('second list')
+    expect(marked('h1')).toBe(true)
+    // a, b: the <ul>, or the start of the <ol>? The whole region is morphed.
+    ws.recv({ d: { '1': { o: [['u', 1, { '1': 'first list' }]] } } })
+    expect($('ul [data-key=b]').textContent).toBe('first list')
+    expect(marked('h1')).toBe(false)
+    expect(html()).toBe(whole())
+  })
+})
+
 describe('client state through scoped patches', () => {
   const s = {
     ...statics,

@@ -51,8 +51,16 @@ interface Log extends Changes {
 }
 
 const ID = /\sid\s*=\s*(?:"([^"&]*)"|'([^'&]*)')/
-/** Elements whose content is not plain markup to morph (raw text, form values). */
-const RAW = /^(script|style|textarea|title|select|option|template)$/i
+/** Elements whose content is not plain markup to morph (raw text, form values, a parser that drops a leading newline). */
+const RAW = /^(script|style|textarea|title|select|option|template|pre|listing)$/i
+
+/**
+ * True when `html` set as the content of a `tag` element parses as it does in the page: text,
+ * phrasing markup (never closes the element around it), or a container the parser reads in place.
+ */
+const inPlace = (tag: string, html: string): boolean =>
+  /^(div|[uo]l|t(able|body|r)|section|main)$/i.test(tag) ||
+  (!/^(a|button|label)$/i.test(tag) && !/<(?!\/?(em|strong|[bisuq]|span|code|small|su[bp]|mark|br|kbd)[\s/>])/i.test(html))
 
 const bad = (m: string): never => {
   throw new Error('lvt: ' + m)
@@ -94,12 +102,14 @@ function patchNode(n: TNode, d: NodeDiff, log?: Log, path = ''): TNode {
           : patchNode(n[k] as TNode, v, l, p)
     // A change that lists cannot describe, in a slot that is the whole content of an element
     // with an id: that element's content is re-rendered (and what was logged inside it dropped).
+    // Only markup a page parse keeps inside the element (a `<div>` would close a `<p id=x>`).
     const own = l && l.whole && l.owner(n, +k)
-    if (own) {
+    const html = own ? l.html(out[k]) : ''
+    if (own && inPlace(own[1], html)) {
       l.whole = false
       l.lists.length = lists
       l.slots.length = slots
-      l.slots.push({ id: own[0], tag: own[1], html: l.html(out[k]) })
+      l.slots.push({ id: own[0], tag: own[1], html })
     }
   }
   return out

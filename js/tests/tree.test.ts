@@ -314,4 +314,23 @@ describe('changes', () => {
     tr.apply({ t: { s: 3, '0': 'x' } })
     expect(tr.changes).toBe(null)
   })
+
+  it('scopes markup only into containers the parser reads in place, and never into <pre>', () => {
+    const st2 = { ...statics, '4': ['<p id="p">', '</p><pre id="r">', '</pre><div id="d">', '</div>'] }
+    const tr = tree({ s: 4, '0': 'a', '1': 'b', '2': 'c' }, st2)
+    // Text into <p>: scoped. Markup into <p> (a <div> would close it in a page parse): everything.
+    tr.apply({ d: { '0': 'x &amp; y' } })
+    expect(tr.changes!.slots).toEqual([{ id: 'p', tag: 'p', html: 'x &amp; y' }])
+    tr.apply({ d: { '0': '<div>x</div>' } })
+    expect(tr.changes).toBe(null)
+    // Phrasing markup stays inside a <p>: scoped.
+    tr.apply({ d: { '0': 'x <em>y</em><br>' } })
+    expect(tr.changes!.slots).toEqual([{ id: 'p', tag: 'p', html: 'x <em>y</em><br>' }])
+    // <pre> drops a newline right after its tag in a page parse only: everything.
+    tr.apply({ d: { '1': '\nb' } })
+    expect(tr.changes).toBe(null)
+    // Markup into <div>: scoped.
+    tr.apply({ d: { '2': '<p>c</p>' } })
+    expect(tr.changes!.slots).toEqual([{ id: 'd', tag: 'div', html: '<p>c</p>' }])
+  })
 })

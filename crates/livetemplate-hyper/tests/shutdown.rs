@@ -54,6 +54,7 @@ async fn shutdown_finishes_actions_flushes_then_closes_sockets_with_1001() {
     };
     let controller = CounterController {
         slow_done: slow_done.clone(),
+        ..CounterController::default()
     };
     let app = App::builder()
         .store(store)

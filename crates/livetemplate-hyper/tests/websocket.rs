@@ -55,6 +55,28 @@ async fn actions_return_frames_and_rebuild_the_page() {
 }
 
 #[tokio::test]
+async fn a_page_that_panics_and_cannot_mount_again_is_closed_1011_after_its_error_frame() {
+    let server = server().await;
+    let addr = server.local_addr();
+    let mut ws = ws_open(addr, "/counter").await;
+    next_text(&mut ws).await;
+    send(&mut ws, r#"{"a":"crash","r":1}"#).await;
+    // The action's answer: the generic error with its reference, no tree (mounting again failed)...
+    let reply = next_json(&mut ws).await;
+    assert_eq!(reply["r"], 1, "{reply}");
+    assert!(
+        reply["e"].as_str().unwrap().starts_with("internal error (ref "),
+        "{reply}"
+    );
+    assert!(reply.get("t").is_none(), "{reply}");
+    // ...then the close, over the real socket, so the browser reconnects.
+    let frame = close_frame(&mut ws).await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), 1011);
+    assert_eq!(frame.reason.as_str(), "page failed to restart");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn the_socket_shares_the_pages_group() {
     let server = server().await;
     let addr = server.local_addr();
@@ -87,7 +109,7 @@ async fn bad_messages_get_error_frames_and_the_connection_stays() {
     let err = next_json(&mut ws).await;
     assert_eq!(
         err,
-        serde_json::json!({"r": 5, "e": "action `x` not found on /counter; known: increment, save_notes, fail, slow, leave, page_two"})
+        serde_json::json!({"r": 5, "e": "action `x` not found on /counter; known: increment, save_notes, fail, slow, leave, page_two, crash"})
     );
 
     send(&mut ws, "{not json").await;

@@ -1,5 +1,13 @@
-//! `#[derive(LiveState)]`: reads the template, marks it, and generates two askama templates
-//! (marked, for the live tree; plain, for HTML without markers) plus persisted-field codecs.
+//! `#[derive(LiveState)]`: reads the template, marks it, and generates one askama template,
+//! the marked one (rendered into the live tree, or straight into a string for plain HTML:
+//! a marker writes no text), plus persisted-field codecs.
+//!
+//! The wrapper askama derives its template on is named after the state as askama users name
+//! their template structs (`TodosTemplate` for `Todos`), and the derive is imported as
+//! `Template`: the errors the compiler finds in the template's expressions read
+//! `` no method named `x` found for reference `&TodosTemplate<'a>` `` and name the derive
+//! macro `Template`, as with plain askama. (The wrapper cannot bear the state's own name: the
+//! compiler prints a name in full, `_::Todos`, when two items of a crate share it.)
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -146,12 +154,10 @@ fn stub_impl(input: &DeriveInput, krate: &Path) -> TokenStream {
     }
 }
 
-/// Replace `Self` with the state type, then mark: the marked source, and the unmarked one
-/// when `Self` was replaced.
-fn mark_self(flat: &str, delims: &Delims, state: &str) -> Result<(String, Option<String>), String> {
+/// Replace `Self` with the state type, then mark.
+fn mark_self(flat: &str, delims: &Delims, state: &str) -> Result<String, String> {
     let replaced = replace_self(flat, delims, state)?;
-    let marked = mark(replaced.as_deref().unwrap_or(flat), delims)?;
-    Ok((marked, replaced))
+    mark(replaced.as_deref().unwrap_or(flat), delims)
 }
 
 pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<TokenStream> {
@@ -214,9 +220,6 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
     // Template source.
     let mut loader = Loader::with_config(root, &config.dirs, delims);
     let mut marked = None;
-    // The flattened source with `Self` replaced, when the template names `Self`: the plain
-    // template is compiled from it so `Self` means the state there too.
-    let mut plain_src: Option<String> = None;
     // `Self` in the template: the state type, with its type parameters spelled out.
     let type_params: Vec<String> = input.generics.type_params().map(|p| p.ident.to_string()).collect();
     let state_name = if type_params.is_empty() {
@@ -241,10 +244,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
                     let origin = Origin::file(Some(&path));
                     match (Flattener { loader: &mut loader }).flatten_root(&src, &origin) {
                         Ok(flat) => match mark_self(&flat, &loader.delims, &state_name) {
-                            Ok((m, p)) => {
-                                marked = Some(m);
-                                plain_src = p;
-                            }
+                            Ok(m) => marked = Some(m),
                             Err(e) => errors.push(syn::Error::new(t.span(), format!("template `{}`: {e}", t.value()))),
                         },
                         Err(e) => errors.push(syn::Error::new(t.span(), e.to_string())),
@@ -254,10 +254,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         },
         (None, Some(s)) => match (Flattener { loader: &mut loader }).flatten_root(&s.value(), &Origin::file(None)) {
             Ok(flat) => match mark_self(&flat, &loader.delims, &state_name) {
-                Ok((m, p)) => {
-                    marked = Some(m);
-                    plain_src = p;
-                }
+                Ok(m) => marked = Some(m),
                 Err(e) => errors.push(syn::Error::new(s.span(), format!("template source: {e}"))),
             },
             Err(e) => errors.push(syn::Error::new(s.span(), e.to_string())),
@@ -288,8 +285,8 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             errors.push(syn::Error::new(span, e.to_string()));
         }
     }
-    // What askama's own generator rejects, once, in the user's terms: then neither wrapper
-    // is generated (each would report it again, in the flattened and marked source).
+    // What askama's own generator rejects, once, in the user's terms: then the wrapper is not
+    // generated (it would report it again, in the flattened and marked source).
     if marked.is_some() && askama_reads(root) {
         let ext = ext.as_deref().unwrap_or("html");
         let template = match (&opts.template, &opts.source) {
@@ -324,15 +321,6 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
     let krate = &opts.krate;
     let marked_lit = LitStr::new(&marked, Span::call_site());
     let ext_lit = LitStr::new(&ext, Span::call_site());
-    let plain_attr = match (&opts.template, &opts.source) {
-        _ if plain_src.is_some() => {
-            let src = LitStr::new(plain_src.as_deref().unwrap_or_default(), Span::call_site());
-            quote!(source = #src, ext = #ext_lit)
-        }
-        (Some(t), _) => quote!(path = #t),
-        (_, Some(s)) => quote!(source = #s, ext = #ext_lit),
-        _ => quote!(),
-    };
     let syntax_attr = opts.syntax.as_ref().map(|s| quote!(syntax = #s,));
     let deps = loader.files.iter().map(|p| {
         let p = LitStr::new(&p.to_string_lossy(), Span::call_site());
@@ -376,11 +364,10 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         .as_ref()
         .or(opts.source.as_ref())
         .map_or_else(Span::call_site, LitStr::span);
-    let template_derive = quote_spanned!(template_span=> __lvt::askama::Template);
-    let marked_ty = format_ident!("__LvtMarked{}", name);
-    let plain_ty = format_ident!("__LvtPlain{}", name);
+    let template_derive = quote_spanned!(template_span=> Template);
+    let wrapper = format_ident!("{}Template", name);
 
-    // A generic state: its parameters on the impl, and on the wrappers after their `'a`.
+    // A generic state: its parameters on the impl, and on the wrapper after its `'a`.
     let (impl_g, ty_g, where_c) = input.generics.split_for_impl();
     let mut wrapper_generics = input.generics.clone();
     wrapper_generics.params.insert(0, syn::parse_quote!('a));
@@ -389,55 +376,46 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
     let out = quote! {
         const _: () = {
             use #krate::__private as __lvt;
+            use #krate::__private::askama::Template;
 
             #(#deps)*
 
             #[derive(#template_derive)]
             #[template(source = #marked_lit, ext = #ext_lit, #syntax_attr askama = __lvt::askama)]
-            struct #marked_ty #w_params #w_where {
+            struct #wrapper #w_params #w_where {
                 __lvt_state: &'a #name #ty_g,
                 __lvt_cell: &'a __lvt::MarkQueue,
             }
 
-            impl #w_impl ::core::ops::Deref for #marked_ty #w_ty #w_where {
+            impl #w_impl ::core::ops::Deref for #wrapper #w_ty #w_where {
                 type Target = #name #ty_g;
                 fn deref(&self) -> &#name #ty_g {
                     self.__lvt_state
                 }
             }
 
-            impl #w_impl #marked_ty #w_ty #w_where {
+            impl #w_impl #wrapper #w_ty #w_where {
                 #[inline]
                 fn __lvt_m(&self, code: u32) -> __lvt::Mark<'a> {
                     __lvt::Mark::new(self.__lvt_cell, code)
                 }
             }
 
-            #[derive(#template_derive)]
-            #[template(#plain_attr, #syntax_attr askama = __lvt::askama)]
-            struct #plain_ty #w_params #w_where {
-                __lvt_state: &'a #name #ty_g,
-            }
-
-            impl #w_impl ::core::ops::Deref for #plain_ty #w_ty #w_where {
-                type Target = #name #ty_g;
-                fn deref(&self) -> &#name #ty_g {
-                    self.__lvt_state
-                }
-            }
-
             impl #impl_g __lvt::LiveState for #name #ty_g #where_c {
                 fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
                     let cell = __lvt::MarkQueue::new();
-                    let marked = #marked_ty { __lvt_state: self, __lvt_cell: &cell };
+                    let marked = #wrapper { __lvt_state: self, __lvt_cell: &cell };
                     let mut sink = __lvt::TreeSink::new(&cell);
                     __lvt::askama::Template::render_into(&marked, &mut sink)?;
                     sink.finish()
                 }
 
                 fn render_html(&self) -> __lvt::Result<::std::string::String> {
-                    let plain = #plain_ty { __lvt_state: self };
-                    ::core::result::Result::Ok(__lvt::askama::Template::render(&plain)?)
+                    // The markers write no text: rendered into a string, the marked template
+                    // is the plain HTML (the codes they queue are dropped).
+                    let cell = __lvt::MarkQueue::new();
+                    let marked = #wrapper { __lvt_state: self, __lvt_cell: &cell };
+                    ::core::result::Result::Ok(__lvt::askama::Template::render(&marked)?)
                 }
 
                 fn persisted_fields() -> &'static [&'static str] {

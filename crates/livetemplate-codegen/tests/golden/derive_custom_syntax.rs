@@ -1,45 +1,35 @@
 const _: () = {
     use ::livetemplate::__private as __lvt;
+    use ::livetemplate::__private::askama::Template;
     const _: &[u8] = ::core::include_bytes!(
         "$GOLDEN/custom_syntax/tpl/square.html"
     );
-    #[derive(__lvt::askama::Template)]
+    #[derive(Template)]
     #[template(
         source = "<p>{{ not a tag }} {% neither %}</p>[# a comment #]\n<h1>[[- self.__lvt_m(1)|safe ]][[ title ]][[ self.__lvt_m(2)|safe ]]</h1>[[ self.__lvt_m(6)|safe ]][% for t in todos %][[ self.__lvt_m(7)|safe -]]\n<li>[[ self.__lvt_m(1)|safe ]][[ t|upper ]][[ self.__lvt_m(2)|safe ]][[ self.__lvt_m(3)|safe ]][% if t.is_empty() %][[ self.__lvt_m(4)|safe ]]empty[% endif %][[ self.__lvt_m(5)|safe ]]</li>\n[%- endfor %][[ self.__lvt_m(9)|safe ]][% raw %][[ raw ]][% endraw %]",
         ext = "html",
         askama = __lvt::askama
     )]
-    struct __LvtMarkedTodos<'a> {
+    struct TodosTemplate<'a> {
         __lvt_state: &'a Todos,
         __lvt_cell: &'a __lvt::MarkQueue,
     }
-    impl<'a> ::core::ops::Deref for __LvtMarkedTodos<'a> {
+    impl<'a> ::core::ops::Deref for TodosTemplate<'a> {
         type Target = Todos;
         fn deref(&self) -> &Todos {
             self.__lvt_state
         }
     }
-    impl<'a> __LvtMarkedTodos<'a> {
+    impl<'a> TodosTemplate<'a> {
         #[inline]
         fn __lvt_m(&self, code: u32) -> __lvt::Mark<'a> {
             __lvt::Mark::new(self.__lvt_cell, code)
         }
     }
-    #[derive(__lvt::askama::Template)]
-    #[template(path = "square.html", askama = __lvt::askama)]
-    struct __LvtPlainTodos<'a> {
-        __lvt_state: &'a Todos,
-    }
-    impl<'a> ::core::ops::Deref for __LvtPlainTodos<'a> {
-        type Target = Todos;
-        fn deref(&self) -> &Todos {
-            self.__lvt_state
-        }
-    }
     impl __lvt::LiveState for Todos {
         fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
             let cell = __lvt::MarkQueue::new();
-            let marked = __LvtMarkedTodos {
+            let marked = TodosTemplate {
                 __lvt_state: self,
                 __lvt_cell: &cell,
             };
@@ -48,10 +38,12 @@ const _: () = {
             sink.finish()
         }
         fn render_html(&self) -> __lvt::Result<::std::string::String> {
-            let plain = __LvtPlainTodos {
+            let cell = __lvt::MarkQueue::new();
+            let marked = TodosTemplate {
                 __lvt_state: self,
+                __lvt_cell: &cell,
             };
-            ::core::result::Result::Ok(__lvt::askama::Template::render(&plain)?)
+            ::core::result::Result::Ok(__lvt::askama::Template::render(&marked)?)
         }
         fn persisted_fields() -> &'static [&'static str] {
             &[]

@@ -1,19 +1,20 @@
 const _: () = {
     use ::livetemplate::__private as __lvt;
-    #[derive(__lvt::askama::Template)]
+    use ::livetemplate::__private::askama::Template;
+    #[derive(Template)]
     #[template(
         source = "<p>{{ self.__lvt_m(1)|safe }}{{ tag.label() }}{{ self.__lvt_m(2)|safe }} {{ self.__lvt_m(1)|safe }}{{ Tagged::<T>::kind() }}{{ self.__lvt_m(2)|safe }}</p>",
         ext = "html",
         askama = __lvt::askama
     )]
-    struct __LvtMarkedTagged<'a, T: Label>
+    struct TaggedTemplate<'a, T: Label>
     where
         T: Clone,
     {
         __lvt_state: &'a Tagged<T>,
         __lvt_cell: &'a __lvt::MarkQueue,
     }
-    impl<'a, T: Label> ::core::ops::Deref for __LvtMarkedTagged<'a, T>
+    impl<'a, T: Label> ::core::ops::Deref for TaggedTemplate<'a, T>
     where
         T: Clone,
     {
@@ -22,7 +23,7 @@ const _: () = {
             self.__lvt_state
         }
     }
-    impl<'a, T: Label> __LvtMarkedTagged<'a, T>
+    impl<'a, T: Label> TaggedTemplate<'a, T>
     where
         T: Clone,
     {
@@ -31,34 +32,13 @@ const _: () = {
             __lvt::Mark::new(self.__lvt_cell, code)
         }
     }
-    #[derive(__lvt::askama::Template)]
-    #[template(
-        source = "<p>{{ tag.label() }} {{ Tagged::<T>::kind() }}</p>",
-        ext = "html",
-        askama = __lvt::askama
-    )]
-    struct __LvtPlainTagged<'a, T: Label>
-    where
-        T: Clone,
-    {
-        __lvt_state: &'a Tagged<T>,
-    }
-    impl<'a, T: Label> ::core::ops::Deref for __LvtPlainTagged<'a, T>
-    where
-        T: Clone,
-    {
-        type Target = Tagged<T>;
-        fn deref(&self) -> &Tagged<T> {
-            self.__lvt_state
-        }
-    }
     impl<T: Label> __lvt::LiveState for Tagged<T>
     where
         T: Clone,
     {
         fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
             let cell = __lvt::MarkQueue::new();
-            let marked = __LvtMarkedTagged {
+            let marked = TaggedTemplate {
                 __lvt_state: self,
                 __lvt_cell: &cell,
             };
@@ -67,10 +47,12 @@ const _: () = {
             sink.finish()
         }
         fn render_html(&self) -> __lvt::Result<::std::string::String> {
-            let plain = __LvtPlainTagged {
+            let cell = __lvt::MarkQueue::new();
+            let marked = TaggedTemplate {
                 __lvt_state: self,
+                __lvt_cell: &cell,
             };
-            ::core::result::Result::Ok(__lvt::askama::Template::render(&plain)?)
+            ::core::result::Result::Ok(__lvt::askama::Template::render(&marked)?)
         }
         fn persisted_fields() -> &'static [&'static str] {
             &[]

@@ -1,46 +1,32 @@
 const _: () = {
     use ::livetemplate::__private as __lvt;
-    #[derive(__lvt::askama::Template)]
+    use ::livetemplate::__private::askama::Template;
+    #[derive(Template)]
     #[template(
         source = "<p>{{ self.__lvt_m(1)|safe }}{{ n }}{{ self.__lvt_m(2)|safe }}</p>{{ self.__lvt_m(3)|safe }}{% if on %}{{ self.__lvt_m(4)|safe }}<i>{{ self.__lvt_m(1)|safe }}{{ label|upper }}{{ self.__lvt_m(2)|safe }}</i>{% endif %}{{ self.__lvt_m(5)|safe }}{{ self.__lvt_m(6)|safe }}{% for x in xs %}{{ self.__lvt_m(7)|safe }}{{ self.__lvt_m(1)|safe }}{{ x }}{{ self.__lvt_m(2)|safe }}{% endfor %}{{ self.__lvt_m(9)|safe }}",
         ext = "html",
         askama = __lvt::askama
     )]
-    struct __LvtMarkedCounter<'a> {
+    struct CounterTemplate<'a> {
         __lvt_state: &'a Counter,
         __lvt_cell: &'a __lvt::MarkQueue,
     }
-    impl<'a> ::core::ops::Deref for __LvtMarkedCounter<'a> {
+    impl<'a> ::core::ops::Deref for CounterTemplate<'a> {
         type Target = Counter;
         fn deref(&self) -> &Counter {
             self.__lvt_state
         }
     }
-    impl<'a> __LvtMarkedCounter<'a> {
+    impl<'a> CounterTemplate<'a> {
         #[inline]
         fn __lvt_m(&self, code: u32) -> __lvt::Mark<'a> {
             __lvt::Mark::new(self.__lvt_cell, code)
         }
     }
-    #[derive(__lvt::askama::Template)]
-    #[template(
-        source = "<p>{{ n }}</p>{% if on %}<i>{{ label|upper }}</i>{% endif %}{% for x in xs %}{{ x }}{% endfor %}",
-        ext = "html",
-        askama = __lvt::askama
-    )]
-    struct __LvtPlainCounter<'a> {
-        __lvt_state: &'a Counter,
-    }
-    impl<'a> ::core::ops::Deref for __LvtPlainCounter<'a> {
-        type Target = Counter;
-        fn deref(&self) -> &Counter {
-            self.__lvt_state
-        }
-    }
     impl __lvt::LiveState for Counter {
         fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
             let cell = __lvt::MarkQueue::new();
-            let marked = __LvtMarkedCounter {
+            let marked = CounterTemplate {
                 __lvt_state: self,
                 __lvt_cell: &cell,
             };
@@ -49,10 +35,12 @@ const _: () = {
             sink.finish()
         }
         fn render_html(&self) -> __lvt::Result<::std::string::String> {
-            let plain = __LvtPlainCounter {
+            let cell = __lvt::MarkQueue::new();
+            let marked = CounterTemplate {
                 __lvt_state: self,
+                __lvt_cell: &cell,
             };
-            ::core::result::Result::Ok(__lvt::askama::Template::render(&plain)?)
+            ::core::result::Result::Ok(__lvt::askama::Template::render(&marked)?)
         }
         fn persisted_fields() -> &'static [&'static str] {
             &["n", "label"]

@@ -51,7 +51,11 @@ fn take_lvt_attrs(f: &mut syn::ImplItemFn, errors: &mut Vec<syn::Error>) -> bool
 fn not_unit_result(ty: &Type) -> Option<String> {
     let shown = || {
         let s = quote!(#ty).to_string();
-        s.replace(" :: ", "::").replace(" < ", "<").replace(" >", ">").replace(" ,", ",").replace("& ", "&")
+        s.replace(" :: ", "::")
+            .replace(" < ", "<")
+            .replace(" >", ">")
+            .replace(" ,", ",")
+            .replace("& ", "&")
     };
     let path = match ty {
         Type::Path(p) if p.qself.is_none() => &p.path,
@@ -66,10 +70,9 @@ fn not_unit_result(ty: &Type) -> Option<String> {
         syn::PathArguments::AngleBracketed(a) => a.args.iter().collect(),
         _ => Vec::new(),
     };
-    let is_unit = |a: &syn::GenericArgument| matches!(a, syn::GenericArgument::Type(Type::Tuple(t)) if t.elems.is_empty());
-    let is_error = |a: &syn::GenericArgument| {
-        matches!(a, syn::GenericArgument::Type(Type::Path(p)) if p.path.segments.last().is_some_and(|s| s.ident == "Error"))
-    };
+    let is_unit =
+        |a: &syn::GenericArgument| matches!(a, syn::GenericArgument::Type(Type::Tuple(t)) if t.elems.is_empty());
+    let is_error = |a: &syn::GenericArgument| matches!(a, syn::GenericArgument::Type(Type::Path(p)) if p.path.segments.last().is_some_and(|s| s.ident == "Error"));
     let wrong = match last.ident.to_string().as_str() {
         "Option" | "bool" | "String" | "Vec" | "Box" => true,
         "Result" => match args.as_slice() {
@@ -131,15 +134,16 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
                 format!("action `{name}` must return `Result<()>` (`livetemplate::Result<()>`)"),
             ));
         }
-        if ok_shape && let syn::ReturnType::Type(_, ty) = &f.sig.output {
-            if let Some(found) = not_unit_result(ty) {
-                errors.push(syn::Error::new_spanned(
-                    ty,
-                    format!(
-                        "action `{name}` must return `Result<()>` of the prelude (`std::result::Result<(), livetemplate::Error>`), not `{found}`; turn another error into an `Error` with `?` or `Error::msg`"
-                    ),
-                ));
-            }
+        if ok_shape
+            && let syn::ReturnType::Type(_, ty) = &f.sig.output
+            && let Some(found) = not_unit_result(ty)
+        {
+            errors.push(syn::Error::new_spanned(
+                ty,
+                format!(
+                    "action `{name}` must return `Result<()>` of the prelude (`std::result::Result<(), livetemplate::Error>`), not `{found}`; turn another error into an `Error` with `?` or `Error::msg`"
+                ),
+            ));
         }
         let st = if ok_shape { state_type(inputs[1]) } else { None };
         let Some(st) = st else {

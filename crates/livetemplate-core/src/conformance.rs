@@ -277,10 +277,7 @@ mod tests {
             .unwrap_err()
             .into_panic();
         let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
-        assert!(
-            msg.contains("is missing (expected an empty value (0 bytes))"),
-            "{msg}"
-        );
+        assert!(msg.contains("is missing (expected an empty value (0 bytes))"), "{msg}");
         assert!(!msg.contains("[]"), "{msg}");
     }
 

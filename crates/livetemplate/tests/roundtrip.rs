@@ -495,7 +495,11 @@ where
         let mut it = datas.into_iter();
         let first: S = it.next().unwrap_or_default().into();
         let expected = first.askama();
-        prop_assert_eq!(first.render_html().expect("render_html"), expected.clone(), "render_html differs");
+        prop_assert_eq!(
+            first.render_html().expect("render_html"),
+            expected.clone(),
+            "render_html differs"
+        );
         let mut page = TestPage::mount(ctrl, first).await.expect("mount");
         prop_assert_eq!(page.html(), expected, "initial render differs");
         for d in it {
@@ -504,7 +508,11 @@ where
             prop_assert!(frame.error().is_none(), "action failed: {}", frame.text());
             let state = S::from(d);
             let expected = state.askama();
-            prop_assert_eq!(state.render_html().expect("render_html"), expected.clone(), "render_html differs");
+            prop_assert_eq!(
+                state.render_html().expect("render_html"),
+                expected.clone(),
+                "render_html differs"
+            );
             prop_assert_eq!(page.html(), expected, "after frame {}", frame.text());
         }
         Ok(())

@@ -340,7 +340,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         let version = p.version;
         let lit = LitStr::new(&ident.to_string(), ident.span());
         Some(quote_spanned! {ty.span()=>
-            #lit => ::core::option::Option::Some(__lvt::encode_field_version::<#ty>(&self.#ident, #version)),
+            #lit => ::core::option::Option::Some((persisted_field::<#ty>().0)(&self.#ident, #version)),
         })
     });
     let decode_arms = persisted.iter().filter_map(|p| {
@@ -350,7 +350,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         let lit = LitStr::new(&ident.to_string(), ident.span());
         Some(match &p.migrate {
             None => quote_spanned! {ty.span()=>
-                #lit => __lvt::decode_field_version::<#ty>(&mut self.#ident, bytes, #version),
+                #lit => (persisted_field::<#ty>().1)(&mut self.#ident, bytes, #version),
             },
             Some(path) => quote_spanned! {path.span()=>
                 #lit => __lvt::decode_field_migrating::<#ty, _, _>(&mut self.#ident, bytes, #version, #path),
@@ -365,6 +365,22 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         .or(opts.source.as_ref())
         .map_or_else(Span::call_site, LitStr::span);
     let template_derive = quote_spanned!(template_span=> Template);
+    // The codec of every persisted field, through one bounded function: a field type that is
+    // not serde gets one error per missing trait (the same one at each use, which the
+    // compiler reports once), saying it is "required by a bound in `persisted_field`".
+    let persisted_field = (!persisted.is_empty()).then(|| {
+        quote! {
+            fn persisted_field<T>() -> (
+                fn(&T, u32) -> __lvt::Result<::std::vec::Vec<u8>>,
+                fn(&mut T, &[u8], u32) -> __lvt::Result<()>,
+            )
+            where
+                T: __lvt::serde::Serialize + __lvt::serde::de::DeserializeOwned + 'static,
+            {
+                (__lvt::encode_field_version::<T>, __lvt::decode_field_version::<T>)
+            }
+        }
+    });
     let wrapper = format_ident!("{}Template", name);
 
     // A generic state: its parameters on the impl, and on the wrapper after its `'a`.
@@ -379,6 +395,8 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             use #krate::__private::askama::Template;
 
             #(#deps)*
+
+            #persisted_field
 
             #[derive(#template_derive)]
             #[template(source = #marked_lit, ext = #ext_lit, #syntax_attr askama = __lvt::askama)]

@@ -73,6 +73,7 @@ pub mod __private {
     pub use crate::state::{IntoController, ReadOnly};
     pub use crate::tree::{Mark, MarkQueue, TreeSink, mark};
     pub use askama;
+    pub use serde;
     pub use std::cell::Cell;
 
     use crate::error::Error;

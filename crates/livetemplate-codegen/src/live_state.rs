@@ -9,7 +9,7 @@
 //! macro `Template`, as with plain askama. (The wrapper cannot bear the state's own name: the
 //! compiler prints a name in full, `_::Todos`, when two items of a crate share it.)
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Field, Fields, LitInt, LitStr, Path};
@@ -154,10 +154,95 @@ fn stub_impl(input: &DeriveInput, krate: &Path) -> TokenStream {
     }
 }
 
-/// Replace `Self` with the state type, then mark.
-fn mark_self(flat: &str, delims: &Delims, state: &str) -> Result<String, String> {
+/// Replace `Self` with the state type, then mark: the marked source and the plain one.
+fn mark_self(flat: &str, delims: &Delims, state: &str) -> Result<(String, String), String> {
     let replaced = replace_self(flat, delims, state)?;
-    mark(replaced.as_deref().unwrap_or(flat), delims)
+    let plain = replaced.unwrap_or_else(|| flat.to_string());
+    let marked = mark(&plain, delims)?;
+    Ok((marked, plain))
+}
+
+/// askama's code generator, run here as a library on `input` (the wrapper struct with its
+/// `#[template(…)]`), with every token of its output given `span` (the user's
+/// `template = "…"` / `source = "…"`), so errors in the template's expressions point there.
+fn askama_impl(input: TokenStream, span: Span) -> syn::Result<syn::File> {
+    // At the attribute, but still from this macro's expansion: the compiler suggests no edit
+    // of the attribute's text (a suggestion would replace the whole string).
+    let span = Span::call_site().located_at(span);
+    syn::parse2(respan(askama_derive::derive_template(input, TokenStream::new), span))
+}
+
+fn respan(ts: TokenStream, span: Span) -> TokenStream {
+    ts.into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(g) = &tt {
+                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
+/// The plain template's render as an inherent method of the wrapper: askama's `impl Template`
+/// for it, turned into `impl Wrapper { fn __lvt_render_plain(…); fn __lvt_plain_hint(…) }`,
+/// without the `Display` and `FastWritable` impls askama adds.
+///
+/// Its expressions are the marked template's without the markers, checked in the same
+/// context (`&self` is the wrapper in both) at the same span: an error in them is the same
+/// diagnostic twice, which the compiler reports once.
+fn plain_as_method(mut file: syn::File) -> syn::Result<syn::File> {
+    let err = || syn::Error::new(Span::call_site(), "askama's generated code has an unexpected shape");
+    for item in &mut file.items {
+        let syn::Item::Const(c) = item else { continue };
+        let syn::Expr::Block(block) = &mut *c.expr else {
+            continue;
+        };
+        block.block.stmts.retain_mut(|stmt| {
+            let syn::Stmt::Item(syn::Item::Impl(imp)) = stmt else {
+                return true;
+            };
+            let is_template = imp
+                .trait_
+                .as_ref()
+                .and_then(|(_, path, _)| path.segments.last())
+                .is_some_and(|seg| seg.ident == "Template");
+            if !is_template {
+                return imp.trait_.is_none();
+            }
+            imp.trait_ = None;
+            imp.attrs.retain(|a| !a.path().is_ident("automatically_derived"));
+            for it in &mut imp.items {
+                match it {
+                    syn::ImplItem::Fn(f) if f.sig.ident == "render_into_with_values" => {
+                        f.sig.ident = syn::Ident::new("__lvt_render_plain", f.sig.ident.span());
+                        f.attrs.push(syn::parse_quote!(#[inline]));
+                    }
+                    syn::ImplItem::Const(k) if k.ident == "SIZE_HINT" => {
+                        k.ident = syn::Ident::new("__LVT_PLAIN_HINT", k.ident.span());
+                    }
+                    _ => {}
+                }
+            }
+            imp.items.push(syn::parse_quote! {
+                #[inline]
+                fn __lvt_plain_hint(&self) -> usize {
+                    Self::__LVT_PLAIN_HINT
+                }
+            });
+            true
+        });
+        let found = block.block.stmts.iter().any(|stmt| {
+            matches!(stmt, syn::Stmt::Item(syn::Item::Impl(imp)) if imp.items.iter().any(|it| matches!(it, syn::ImplItem::Fn(f) if f.sig.ident == "__lvt_render_plain")))
+        });
+        if found {
+            return Ok(file);
+        }
+    }
+    Err(err())
 }
 
 pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<TokenStream> {
@@ -316,7 +401,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         out.extend(stub_impl(&input, &opts.krate));
         return Ok(out);
     }
-    let marked = marked.unwrap_or_default();
+    let (marked, plain) = marked.unwrap_or_default();
     let ext = ext.unwrap_or_else(|| "html".into());
     let krate = &opts.krate;
     let marked_lit = LitStr::new(&marked, Span::call_site());
@@ -364,7 +449,6 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         .as_ref()
         .or(opts.source.as_ref())
         .map_or_else(Span::call_site, LitStr::span);
-    let template_derive = quote_spanned!(template_span=> Template);
     // The codec of every persisted field, through one bounded function: a field type that is
     // not serde gets one error per missing trait (the same one at each use, which the
     // compiler reports once), saying it is "required by a bound in `persisted_field`".
@@ -381,29 +465,51 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             }
         }
     });
-    let wrapper = format_ident!("{}Template", name);
-
     // A generic state: its parameters on the impl, and on the wrapper after its `'a`.
     let (impl_g, ty_g, where_c) = input.generics.split_for_impl();
     let mut wrapper_generics = input.generics.clone();
     wrapper_generics.params.insert(0, syn::parse_quote!('a));
     let (w_impl, w_ty, w_where) = wrapper_generics.split_for_impl();
     let w_params = &wrapper_generics;
+    let wrapper = format_ident!("{}Template", name);
+    // The marked template (`Template` for the wrapper) and the plain one (a method of it),
+    // both from askama's generator.
+    let plain_lit = LitStr::new(&plain, Span::call_site());
+    // askama reads the `askama.toml` of the crate being compiled, which is `root`'s; where it
+    // is not (the golden tests), it is pointed at `root`'s.
+    let config = root.join("askama.toml");
+    let config_attr = (!askama_reads(root) && config.is_file()).then(|| {
+        let path = LitStr::new(&config.to_string_lossy(), Span::call_site());
+        quote!(config = #path,)
+    });
+    let wrapper_input = |src: &LitStr| {
+        quote! {
+            #[template(source = #src, ext = #ext_lit, #syntax_attr #config_attr askama = __lvt::askama)]
+            struct #wrapper #w_params #w_where {
+                __lvt_state: &'a #name #ty_g,
+                __lvt_cell: &'a __lvt::MarkQueue,
+            }
+        }
+    };
+
+    let marked_impl = askama_impl(wrapper_input(&marked_lit), template_span)?;
+    let plain_impl = plain_as_method(askama_impl(wrapper_input(&plain_lit), template_span)?)?;
     let out = quote! {
         const _: () = {
             use #krate::__private as __lvt;
-            use #krate::__private::askama::Template;
 
             #(#deps)*
 
             #persisted_field
 
-            #[derive(#template_derive)]
-            #[template(source = #marked_lit, ext = #ext_lit, #syntax_attr askama = __lvt::askama)]
             struct #wrapper #w_params #w_where {
                 __lvt_state: &'a #name #ty_g,
                 __lvt_cell: &'a __lvt::MarkQueue,
             }
+
+            #marked_impl
+
+            #plain_impl
 
             impl #w_impl ::core::ops::Deref for #wrapper #w_ty #w_where {
                 type Target = #name #ty_g;
@@ -429,11 +535,11 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
                 }
 
                 fn render_html(&self) -> __lvt::Result<::std::string::String> {
-                    // The markers write no text: rendered into a string, the marked template
-                    // is the plain HTML (the codes they queue are dropped).
                     let cell = __lvt::MarkQueue::new();
-                    let marked = #wrapper { __lvt_state: self, __lvt_cell: &cell };
-                    ::core::result::Result::Ok(__lvt::askama::Template::render(&marked)?)
+                    let plain = #wrapper { __lvt_state: self, __lvt_cell: &cell };
+                    let mut out = ::std::string::String::with_capacity(plain.__lvt_plain_hint());
+                    plain.__lvt_render_plain(&mut out, __lvt::askama::NO_VALUES)?;
+                    ::core::result::Result::Ok(out)
                 }
 
                 fn persisted_fields() -> &'static [&'static str] {

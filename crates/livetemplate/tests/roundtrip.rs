@@ -199,6 +199,22 @@ live_template!(ThreeLevels, ThreeLevelsCtrl, template = "rt/lv3.html");
 // A child overriding only a macro: the parent's block body still calls the parent's macro.
 live_template!(ParentMacro, ParentMacroCtrl, template = "rt/pm_child.html");
 
+// A custom filter of the user's: askama looks `filters::shout` up where the template struct is.
+pub mod filters {
+    use livetemplate::__private::askama;
+
+    #[askama::filter_fn]
+    pub fn shout<T: std::fmt::Display>(s: T, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(s.to_string().to_uppercase())
+    }
+}
+live_template!(
+    CustomFilter,
+    CustomFilterCtrl,
+    source = r#"<p>{{ name|shout }}</p>{% for item in items %}<i data-key="{{ item.id }}">{{ item.name|shout|lower }}</i>{% endfor %}"#,
+    ext = "html"
+);
+
 /// The QA case of a macro overridden in a grandchild, with askama's output written out.
 #[test]
 fn grandchild_macro_override_renders_as_askama() {
@@ -557,4 +573,5 @@ roundtrip_tests! {
     three_levels_macros_imports_include => ThreeLevels, ThreeLevelsCtrl;
     child_macro_not_seen_by_parent_block => ParentMacro, ParentMacroCtrl;
     generic_controller => Imports, Generic::<Imports>::default();
+    custom_filter => CustomFilter, CustomFilterCtrl;
 }

@@ -51,6 +51,7 @@ pub enum Push {
 ///     data: serde_json::json!({"text": "hi"}),
 ///     node: 7,
 ///     from: None,
+///     group: None,
 /// };
 /// let wire = serde_json::to_string(&env).unwrap();
 /// let back: Envelope = serde_json::from_str(&wire).unwrap();

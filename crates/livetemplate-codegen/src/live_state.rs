@@ -1,13 +1,14 @@
-//! `#[derive(LiveState)]`: reads the template, marks it, and generates one askama template,
-//! the marked one (rendered into the live tree, or straight into a string for plain HTML:
-//! a marker writes no text), plus persisted-field codecs.
+//! `#[derive(LiveState)]`: reads the template, marks it, and generates, through askama's own
+//! code generator run as a library, two renders on one wrapper struct: the marked template
+//! (its `Template` impl, rendered into the live tree) and the flattened template without
+//! markers (a method, for plain HTML), plus persisted-field codecs.
 //!
-//! The wrapper askama derives its template on is named after the state as askama users name
-//! their template structs (`TodosTemplate` for `Todos`), and the derive is imported as
-//! `Template`: the errors the compiler finds in the template's expressions read
-//! `` no method named `x` found for reference `&TodosTemplate<'a>` `` and name the derive
-//! macro `Template`, as with plain askama. (The wrapper cannot bear the state's own name: the
-//! compiler prints a name in full, `_::Todos`, when two items of a crate share it.)
+//! The wrapper is named after the state as askama users name their template structs
+//! (`TodosTemplate` for `Todos`), and both renders are spanned at the user's `template = "…"`
+//! / `source = "…"`: an error the compiler finds in the template's expressions reads
+//! `` no method named `x` found for reference `&TodosTemplate<'a>` ``, and, being the same
+//! diagnostic in both renders, is printed once. (The wrapper cannot bear the state's own name:
+//! the compiler prints a name in full, `_::Todos`, when two items of a crate share it.)
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};

@@ -1,4 +1,4 @@
-//! One live page: ties the socket, the tree, the morph, the bindings and the hooks together.
+//! One live page: ties the socket, the tree, the patch or morph, the bindings and the hooks together.
 //! Owns the refs in flight (loading classes, disable-with), the root's connection and error
 //! classes, the frame size limit, and form recovery after a reconnect.
 
@@ -22,10 +22,11 @@ import {
   PROTOCOL_VERSION,
 } from './constants'
 import { Hooks, type HookDef } from './hooks'
-import { morph, recordFields, type MorphOptions } from './morph'
+import { morph, recordFields, update, within, type MorphOptions } from './morph'
+import { patch, type Places } from './patch'
 import { decode, type ActionFrame, type ServerFrame } from './protocol'
 import { pageUrl, Socket, type Closed, type WebSocketCtor } from './socket'
-import { Tree } from './tree'
+import { Tree, type Changes } from './tree'
 
 export interface ClientOptions {
   /** WebSocket constructor (tests inject a fake). */
@@ -67,6 +68,10 @@ export class Client implements Pusher {
   private reconnected = false
   private recovering = new Set<number>()
   private dirty = false
+  /** The list changes of the frame waiting to be rendered; null: render the whole region. */
+  private pending: Changes | null = null
+  /** Where each changed list's elements were last found. */
+  private places: Places = new Map()
   private listeners = new Map<string, Set<(p: unknown) => void>>()
   /** The last action error, shown in `lvt-error-message` elements until a reply succeeds. */
   private error = ''
@@ -234,14 +239,18 @@ export class Client implements Pusher {
   private frame(f: ServerFrame): void {
     this.received++
     if (f.kind === 'heartbeat') return
-    if (f.kind === 'hello' && f.v !== PROTOCOL_VERSION) console.warn('lvt: server speaks protocol', f.v)
+    if (f.kind === 'hello' && !(f.v >= 1 && f.v <= PROTOCOL_VERSION)) console.warn('lvt: server speaks protocol', f.v)
     const r = f.r
     const done = r != null ? this.settle(r, f.e) : undefined
     const changed = this.tree.apply(f)
     // An error reply leaves the server's state as it was, but the browser may have changed the
     // page already (a clicked checkbox): re-render the cached tree, keeping the user's drafts.
     const drafts = !changed && f.kind === 'error' && !!done && !!this.tree.root
-    if (changed || drafts) this.dirty = true
+    if (changed || drafts) {
+      // A frame held back (forms recovering) and this one: render it all.
+      this.pending = this.dirty || drafts ? null : this.tree.changes
+      this.dirty = true
+    }
     const replay = !!f.t && this.reconnected
     if (replay) {
       this.reconnected = false
@@ -251,7 +260,7 @@ export class Client implements Pusher {
     if (this.dirty && !this.recovering.size) this.render(drafts ? { drafts } : { submitted: done && done.form })
     if (replay) this.hooks.each('reconnected')
     if (f.kind === 'error') this.fail(f.e, { ref: r, action: done && done.action })
-    else if (r != null) {
+    else if (r != null && this.error) {
       this.error = ''
       this.showError()
       this.root.classList.remove(ERROR)
@@ -268,20 +277,37 @@ export class Client implements Pusher {
     if (f.redirect != null) win.location.assign(f.redirect)
   }
 
+  /**
+   * Puts the tree into the page: only the changed list items' elements when the frame changed
+   * nothing else and they can be found (patch.ts), else a morph of the whole region.
+   */
   private render(o: MorphOptions): void {
+    const changes = o.drafts ? null : this.pending
     this.dirty = false
-    morph(this.root, this.tree.html(), {
+    this.pending = null
+    const opts: MorphOptions = {
       ...o,
       updating: (from, to) => this.lock(from, to),
       removing: (el) => this.hooks.removing(el),
-    })
-    this.hooks.sync(this.root)
+    }
+    if (changes) {
+      const u = update(this.root, opts)
+      const els = patch(this.root, changes, this.tree, u, this.places)
+      u.finish()
+      if (els) {
+        this.hooks.sync(els)
+        els.forEach((el) => this.showError(el))
+        return
+      }
+    }
+    morph(this.root, this.tree.html(), opts)
+    this.hooks.sync([this.root])
     this.showError()
   }
 
-  /** Puts the last error message into the `lvt-error-message` elements, hidden when there is none. */
-  private showError(): void {
-    this.root.querySelectorAll(has(ERROR_MESSAGE)).forEach((el) => {
+  /** Puts the last error message into the `lvt-error-message` elements (in `scope`), hidden when there is none. */
+  private showError(scope: Element = this.root): void {
+    within(scope, has(ERROR_MESSAGE)).forEach((el) => {
       if (el.textContent !== this.error) el.textContent = this.error
       el.toggleAttribute('hidden', !this.error)
     })

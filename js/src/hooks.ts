@@ -2,6 +2,7 @@
 //! beforeUpdate, updated, beforeDestroy, destroyed, disconnected, reconnected).
 
 import { HOOK, has } from './constants'
+import { within } from './morph'
 
 /** A hook definition as registered in `window.LiveTemplate.hooks`. */
 export interface HookDef {
@@ -67,8 +68,11 @@ export class Hooks {
     }
   }
 
-  /** After a morph: destroyed for gone elements, updated for changed ones, mounted for new ones. */
-  sync(root: Element): void {
+  /**
+   * After a morph: destroyed for gone elements, updated for changed ones, mounted for new ones
+   * (looked for in `scope`: the region, or the elements a scoped patch added or morphed).
+   */
+  sync(scope: Element[]): void {
     this.live.forEach((h, el) => {
       if (el.isConnected) return
       this.live.delete(el)
@@ -77,9 +81,9 @@ export class Hooks {
     })
     this.changed.forEach((h) => this.live.has(h.el) && call(h, 'updated'))
     this.changed.clear()
-    root.querySelectorAll<HTMLElement>(has(HOOK)).forEach((el) => {
+    for (const el of scope.flatMap((s) => within(s, has(HOOK))) as HTMLElement[]) {
       const def = !this.live.has(el) && this.host.defs()?.[el.getAttribute(HOOK)!]
-      if (!def) return
+      if (!def) continue
       const h = Object.create(def) as Instance
       h.el = el
       h.off = []
@@ -87,7 +91,7 @@ export class Hooks {
       h.handleEvent = (name, cb) => h.off.push(this.host.listen(name, cb))
       this.live.set(el, h)
       call(h, 'mounted')
-    })
+    }
   }
 
   /** Calls `name` on every live hook (disconnected, reconnected). */

@@ -1,7 +1,7 @@
-//! Puts rebuilt HTML into the live region with morphdom while keeping what the user is doing:
-//! the focused field's typed value, selection and focus (never a checkbox's or radio's state,
-//! which is the server's), the drafts of `lvt-form:preserve` forms,
-//! `lvt-update` containers and `lvt-fx:scroll` positions.
+//! Puts rebuilt HTML into the live region (or into some of its elements, for patch.ts) with
+//! morphdom while keeping what the user is doing: the focused field's typed value, selection
+//! and focus (never a checkbox's or radio's state, which is the server's), the drafts of
+//! `lvt-form:preserve` forms, `lvt-update` containers and `lvt-fx:scroll` positions.
 
 import morphdom from 'morphdom'
 import { CLICK, DATA_KEY, has, PRESERVE, ROOT, SCROLL, UPDATE } from './constants'
@@ -61,15 +61,16 @@ export function recordFields(root: Element): void {
 /**
  * morphdom key: `id`, or `data-key` scoped by the data-keys of its ancestors up to the nearest
  * ancestor with an id (morphdom looks keys up across the whole tree, so two lists that both
- * use data-key="1" must not share keys).
+ * use data-key="1" must not share keys). The walk up stops at the live root, and at `stop` or
+ * `stop2` (the parents of the two elements a scoped morph compares).
  */
-export function nodeKey(n: Node): string | undefined {
+export function nodeKey(n: Node, stop?: Element | null, stop2?: Element | null): string | undefined {
   if (n.nodeType !== 1) return
   const el = n as Element
   if (el.id) return '#' + el.id
   let k = el.getAttribute(DATA_KEY)
   if (k == null) return
-  for (let p = el.parentElement; p && !p.hasAttribute(ROOT); p = p.parentElement) {
+  for (let p = el.parentElement; p && p !== stop && p !== stop2 && !p.hasAttribute(ROOT); p = p.parentElement) {
     if (p.id) return p.id + '\u0002' + k
     const pk = p.getAttribute(DATA_KEY)
     if (pk != null) k = pk + '\u0001' + k
@@ -129,80 +130,133 @@ const clicked = (el: Element): boolean => isToggle(el as Field) && !!el.closest(
 
 const preserved = (el: Field): boolean => !!el.form && el.form.hasAttribute(PRESERVE)
 
-/** Morphs the children of `root` into `html`. */
-export function morph(root: HTMLElement, html: string, o: MorphOptions = {}): void {
+const FIELDS = 'input,textarea,select'
+
+/** `el` and its descendants that match `sel`. */
+export const within = (el: Element, sel: string): Element[] => {
+  const all = Array.from(el.querySelectorAll(sel))
+  return el.matches(sel) ? [el].concat(all) : all
+}
+
+/**
+ * One update of the live region (`update` makes it): records what the user is doing (focus,
+ * caret, drafts, `lvt-fx:scroll` positions) before elements change, morphs them, and puts it
+ * all back in `finish`. The whole region (`morph`) or only some of its elements (`patch.ts`)
+ * may change: `watch` each element before it morphs, `added` each new one.
+ */
+export interface Update {
+  readonly o: MorphOptions
+  /** Records the drafts and scroll positions in `el` (and its subtree) before it changes. */
+  watch(el: Element): void
+  /** Records the position of one `lvt-fx:scroll` element (a list's container, say). */
+  scrolled(el: Element): void
+  /** A new element entered the page: its fields start as rendered, its scroll rules apply. */
+  added(el: Element): void
+  /**
+   * Morphs `from` into `to` (a detached element: the region's new copy with `children`, or a
+   * list item's new version), keeping the user's state and calling the options' callbacks.
+   */
+  morph(from: Element, to: Element, children?: boolean): void
+  /** Puts the user's state back: values, focus, caret, then the `lvt-fx:scroll` rules. */
+  finish(): void
+}
+
+/** Starts an update of `root`; with `all`, `lvt-fx:scroll` rules run for the whole region. */
+export function update(root: HTMLElement, o: MorphOptions, all = false): Update {
   const doc = root.ownerDocument
-  const active = doc.activeElement as Field | null
   const kept = new Map<Element, string>()
+  const scroll = new Map<Element, [number, boolean] | undefined>()
   const keep = (el: Field) => {
     if (!(o.submitted && el.form === o.submitted) && !clicked(el)) kept.set(el, snap(el))
   }
+  const a = doc.activeElement as Field | null
+  const active = a && root.contains(a) ? a : null
+  let sel: [number | null, number | null] | undefined
   // The focused field keeps only what the user is typing: checkedness and a select's choice
   // are the server's (outside lvt-form:preserve forms).
-  if (active && root.contains(active) && isField(active) && !isToggle(active) && (active.tagName !== 'SELECT' || preserved(active)))
-    keep(active)
-  root.querySelectorAll('input,textarea,select').forEach((el) => {
-    const r = rendered.get(el)
-    if (isField(el) && r !== undefined && snap(el) !== r && (o.drafts || preserved(el))) keep(el)
-  })
-  let sel: [number | null, number | null] | undefined
+  if (active && isField(active) && !isToggle(active) && (active.tagName !== 'SELECT' || preserved(active))) keep(active)
   try {
     if (active && kept.has(active)) sel = [active.selectionStart, active.selectionEnd]
   } catch {
     /* this input type has no selection */
   }
+  const scrolled = (el: Element) => {
+    if (!scroll.has(el)) scroll.set(el, [el.scrollTop, el.scrollTop + el.clientHeight >= el.scrollHeight - 2])
+  }
+  return {
+    o,
+    scrolled,
+    watch(el) {
+      for (const f of within(el, FIELDS)) {
+        const r = rendered.get(f)
+        if (isField(f) && r !== undefined && snap(f) !== r && (o.drafts || preserved(f))) keep(f)
+      }
+      within(el, has(SCROLL)).forEach(scrolled)
+    },
+    added(el) {
+      for (const f of within(el, FIELDS)) if (isField(f)) rendered.set(f, snap(f))
+      for (const s of within(el, has(SCROLL))) if (!scroll.has(s)) scroll.set(s, undefined)
+    },
+    morph(from, to, children = false) {
+      // Keys that collide would corrupt the result: morph by position instead (still exact).
+      const keyed = !collides(from) && !collides(to)
+      if (!keyed && !warned) {
+        warned = true
+        console.warn('lvt: duplicate id or data-key in one list scope; give each list container an id')
+      }
+      const a = children ? null : from.parentElement
+      const b = children ? null : to.parentElement
+      morphdom(from, to, {
+        childrenOnly: children,
+        getNodeKey: keyed ? (n) => nodeKey(n, a, b) : () => undefined,
+        onBeforeElUpdated(from, to) {
+          o.updating?.(from, to)
+          if (isField(to)) {
+            rendered.set(from, snap(to))
+            const v = kept.get(from)
+            // Give the new version the user's state so morphdom leaves value and caret alone.
+            if (v !== undefined) restore(to, v)
+          }
+          const mode = to.getAttribute(UPDATE)
+          if (mode === 'append' || mode === 'prepend') appendOrPrepend(from, to, mode === 'prepend')
+          return true
+        },
+        onBeforeElChildrenUpdated: (from) => from.getAttribute(UPDATE) !== 'ignore',
+        onNodeAdded(n) {
+          if (isField(n)) rendered.set(n as Element, snap(n))
+          return n
+        },
+        onBeforeNodeDiscarded(n) {
+          if (n.nodeType === 1) o.removing?.(n as Element)
+          return true
+        },
+      })
+    },
+    finish() {
+      // morphdom may have reset a select or moved (and so blurred) a field: put the user's state back.
+      kept.forEach((v, el) => el.isConnected && restore(el as Field, v))
+      if (active && active.isConnected && doc.activeElement !== active) active.focus()
+      if (sel && active!.isConnected && (active!.selectionStart !== sel[0] || active!.selectionEnd !== sel[1]))
+        active!.setSelectionRange(sel[0], sel[1])
+      if (all) root.querySelectorAll(has(SCROLL)).forEach((el) => scroll.has(el) || scroll.set(el, undefined))
+      scroll.forEach((was, el) => {
+        if (!el.isConnected) return
+        const mode = el.getAttribute(SCROLL)
+        if (mode === 'top') el.scrollTop = 0
+        else if (mode === 'preserve') {
+          if (was) el.scrollTop = was[0]
+        } else if (mode === 'bottom' || (mode === 'bottom-sticky' && (!was || was[1]))) el.scrollTop = el.scrollHeight
+      })
+    },
+  }
+}
 
-  const scroll = new Map<Element, [number, boolean]>()
-  root.querySelectorAll(has(SCROLL)).forEach((el) => {
-    scroll.set(el, [el.scrollTop, el.scrollTop + el.clientHeight >= el.scrollHeight - 2])
-  })
-
+/** Morphs the children of `root` into `html`. */
+export function morph(root: HTMLElement, html: string, o: MorphOptions = {}): void {
+  const u = update(root, o, true)
+  u.watch(root)
   const to = root.cloneNode(false) as HTMLElement
   to.innerHTML = html
-  // Keys that collide would corrupt the result: morph by position instead (still exact).
-  const keyed = !collides(root) && !collides(to)
-  if (!keyed && !warned) {
-    warned = true
-    console.warn('lvt: duplicate id or data-key in one list scope; give each list container an id')
-  }
-  morphdom(root, to, {
-    childrenOnly: true,
-    getNodeKey: keyed ? nodeKey : () => undefined,
-    onBeforeElUpdated(from, to) {
-      o.updating?.(from, to)
-      if (isField(to)) {
-        rendered.set(from, snap(to))
-        const v = kept.get(from)
-        // Give the new version the user's state so morphdom leaves value and caret alone.
-        if (v !== undefined) restore(to, v)
-      }
-      const mode = to.getAttribute(UPDATE)
-      if (mode === 'append' || mode === 'prepend') appendOrPrepend(from, to, mode === 'prepend')
-      return true
-    },
-    onBeforeElChildrenUpdated: (from) => from.getAttribute(UPDATE) !== 'ignore',
-    onNodeAdded(n) {
-      if (isField(n)) rendered.set(n as Element, snap(n))
-      return n
-    },
-    onBeforeNodeDiscarded(n) {
-      if (n.nodeType === 1) o.removing?.(n as Element)
-      return true
-    },
-  })
-
-  // morphdom may have reset a select or moved (and so blurred) a field: put the user's state back.
-  kept.forEach((v, el) => el.isConnected && restore(el as Field, v))
-  if (active && active.isConnected && doc.activeElement !== active) active.focus()
-  if (sel && active!.isConnected && (active!.selectionStart !== sel[0] || active!.selectionEnd !== sel[1]))
-    active!.setSelectionRange(sel[0], sel[1])
-
-  root.querySelectorAll(has(SCROLL)).forEach((el) => {
-    const mode = el.getAttribute(SCROLL)
-    const was = scroll.get(el)
-    if (mode === 'top') el.scrollTop = 0
-    else if (mode === 'preserve') {
-      if (was) el.scrollTop = was[0]
-    } else if (mode === 'bottom' || (mode === 'bottom-sticky' && (!was || was[1]))) el.scrollTop = el.scrollHeight
-  })
+  u.morph(root, to, true)
+  u.finish()
 }

@@ -10,11 +10,19 @@ export interface TNode {
   [slot: string]: unknown
 }
 
-/** A `for` loop: its items and the optional else branch. */
+/**
+ * A `for` loop: its items, the statics id `s` of its positional items and the optional else
+ * branch. On the wire an item is a node or (protocol 2) the array of its dyns in slot order,
+ * rendered with the list's `s`; the client's tree keeps every item as a node.
+ */
 export interface TList {
   l: TNode[]
+  s?: string | number
   e?: TNode | string
 }
+
+/** A loop item on the wire: a node, or its dyns in slot order (statics: the list's `s`). */
+export type TItem = TNode | Dyn[]
 
 /** A dynamic slot's value: text, a branch's node or a loop. */
 export type Dyn = string | TNode | TList
@@ -22,13 +30,13 @@ export type Dyn = string | TNode | TList
 /** A node diff: `{"<slot>": <dyn diff>, …}`, or a whole new node when it has `s`. */
 export type NodeDiff = Record<string, unknown>
 
-/** One list operation of a `{"o": [...]}` dyn diff. */
+/** One list operation of a `{"o": [...], "s"?: id}` dyn diff (`s`: the statics of positional items from then on). */
 export type ListOp =
   | ['r', number]
-  | ['i', number, TNode]
+  | ['i', number, TItem]
   | ['m', number, number]
   | ['u', number, NodeDiff]
-  | ['o', Array<number | TNode>]
+  | ['o', Array<number | TItem>]
 
 /** The statics table: `{"<id>": ["lit0", "lit1", …]}`. */
 export type Statics = Record<string, string[]>

@@ -22,7 +22,7 @@ const page = (count: number, todos: string[]) =>
   `<p>Count: ${count}</p>${count > 1 ? '<b>many</b>' : ''}<ul>${todos.map((t) => `<li data-key="${t}">${t}</li>`).join('')}</ul>`
 
 it('renders the protocol examples exactly', () => {
-  expect(frames.length).toBeGreaterThanOrEqual(8)
+  expect(frames.length).toBeGreaterThanOrEqual(10)
   document.body.innerHTML = '<div data-lvt-root id="root"></div>'
   const root = document.getElementById('root')!
   FakeWS.all = []
@@ -32,7 +32,7 @@ it('renders the protocol examples exactly', () => {
   const errors: string[] = []
   root.addEventListener('lvt:error', (e) => errors.push((e as CustomEvent).detail.message))
 
-  const [first, inc1, inc2, add, reverse, fail, unknown, malformed] = frames
+  const [first, inc1, inc2, add, reverse, fail, internal, remount, unknown, malformed] = frames
   ws.recv(first)
   expect(root.innerHTML).toBe(page(0, ['milk', 'eggs']))
   ws.recv(inc1)
@@ -47,9 +47,14 @@ it('renders the protocol examples exactly', () => {
   expect(root.querySelector('li[data-key=milk]')).toBe(milk)
   ws.recv(fail)
   expect(root.classList.contains('lvt-error')).toBe(true)
+  ws.recv(internal)
+  expect(root.innerHTML).toBe(page(2, ['eggs', 'tea', 'milk']))
+  // A panic: the page mounted again, its whole tree replaces the client's, and the error shows.
+  ws.recv(remount)
+  expect(root.innerHTML).toBe(page(0, ['milk', 'eggs']))
   ws.recv(unknown)
   ws.recv(malformed)
-  expect(errors).toEqual([fail.e, unknown.e, malformed.e])
-  expect(root.innerHTML).toBe(page(2, ['eggs', 'tea', 'milk']))
+  expect(errors).toEqual([fail.e, internal.e, remount.e, unknown.e, malformed.e])
+  expect(root.innerHTML).toBe(page(0, ['milk', 'eggs']))
   expect(ws.closed).toBe(false)
 })

@@ -235,3 +235,102 @@ describe('HTML equality under random list edits', () => {
     })
   }
 })
+
+describe('positional items (protocol 2)', () => {
+  const pos = () => tree({ s: 0, '0': { s: 1, l: [['a', 'A'], ['b', 'B']] }, '1': '3' })
+
+  it('renders array items with the list statics, beside node items', () => {
+    expect(pos().html()).toBe('<ul><li data-key="a">A</li><li data-key="b">B</li></ul><p>3</p>')
+    const mixed = tree({ s: 0, '0': { s: 1, l: [['a', 'A'], { s: 3, '0': 'odd' }] }, '1': '' })
+    expect(mixed.html()).toBe('<ul><li data-key="a">A</li><b>odd</b></ul><p></p>')
+  })
+
+  it('reads a list before a node although both carry s', () => {
+    const tr = pos()
+    tr.apply({ d: { '0': { s: 1, l: [['z', 'Z']] } } })
+    expect(tr.html()).toBe('<ul><li data-key="z">Z</li></ul><p>3</p>')
+  })
+
+  it('inserts, rebuilds with and updates positional items; keeps the list statics across diffs', () => {
+    const tr = pos()
+    tr.apply({ d: { '0': { o: [['i', 1, ['x', 'X']]] } } })
+    tr.apply({ d: { '0': { o: [['u', 0, { '1': 'a!' }]] } } })
+    expect(tr.html()).toBe('<ul><li data-key="a">a!</li><li data-key="x">X</li><li data-key="b">B</li></ul><p>3</p>')
+    tr.apply({ d: { '0': { o: [['o', [2, ['n', 'N']]]] } } })
+    expect(tr.html()).toBe('<ul><li data-key="b">B</li><li data-key="n">N</li></ul><p>3</p>')
+  })
+
+  it('takes the statics of positional items from an ops diff with s (a list that had none)', () => {
+    const tr = tree({ s: 0, '0': { l: [], e: { s: 2 } }, '1': '' })
+    tr.apply({ d: { '0': { s: 1, o: [['i', 0, ['a', 'A']]] } } })
+    tr.apply({ d: { '0': { o: [['i', 1, ['b', 'B']]] } } })
+    expect(tr.html()).toBe('<ul><li data-key="a">A</li><li data-key="b">B</li></ul><p></p>')
+    // A new s holds for the items read from then on; items already there keep theirs.
+    tr.apply({ d: { '0': { s: 3, o: [['i', 0, ['c']]] } } })
+    expect(tr.html()).toBe('<ul><b>c</b><li data-key="a">A</li><li data-key="b">B</li></ul><p></p>')
+  })
+
+  it('renders nested positional lists inside items', () => {
+    const st = { ...statics, '4': ['<ol>', '</ol>'], '5': ['<i>', '</i>'] }
+    const tr = tree({ s: 4, '0': { s: 5, l: [['x'], ['y']] } }, st)
+    expect(tr.html()).toBe('<ol><i>x</i><i>y</i></ol>')
+  })
+})
+
+describe('changes', () => {
+  const st = { ...statics, '4': ['<main><b id="n">', '</b><i>', '</i><ul id="u">', '</ul></main>'] }
+  const page = () => tree({ s: 4, '0': '1', '1': 'x', '2': { s: 1, l: [['a', 'A'], ['b', 'B']] } }, st)
+
+  it('tells the list ops of a frame that only changed list items', () => {
+    const tr = page()
+    const before = (tr.root!['2'] as { l: unknown[] }).l
+    tr.apply({ d: { '2': { o: [['u', 1, { '1': 'B!' }], ['i', 0, ['c', 'C']], ['r', 2], ['m', 0, 1]] } } })
+    const c = tr.changes!
+    expect(c.slots).toEqual([])
+    expect(c.lists).toHaveLength(1)
+    expect(c.lists[0].path).toBe('2.')
+    expect(c.lists[0].before).toBe(before)
+    expect(c.lists[0].steps.map((s) => s[0] + s[1])).toEqual(['u1', 'i0', 'r2', 'm0'])
+    expect(c.lists[0].steps[1][2]).toEqual({ s: 1, '0': 'c', '1': 'C' })
+  })
+
+  it('tells the id and new HTML of an element whose whole content changed', () => {
+    const tr = page()
+    tr.apply({ d: { '0': '2' } })
+    expect(tr.changes!.slots).toEqual([{ id: 'n', tag: 'b', html: '2' }])
+    expect(tr.changes!.lists).toEqual([])
+  })
+
+  it('widens a change it cannot scope to the element around its slot, or to everything', () => {
+    const tr = page()
+    // The list empties: its slot is the whole content of <ul id="u">.
+    tr.apply({ d: { '2': { o: [['r', 0], ['r', 0]] } } })
+    expect(tr.changes!.slots).toEqual([{ id: 'u', tag: 'ul', html: '' }])
+    expect(tr.changes!.lists).toEqual([])
+    // <i> has no id: the whole region.
+    tr.apply({ d: { '1': 'y' } })
+    expect(tr.changes).toBe(null)
+    // A full tree: the whole region.
+    tr.apply({ t: { s: 3, '0': 'x' } })
+    expect(tr.changes).toBe(null)
+  })
+
+  it('scopes markup only into containers the parser reads in place, and never into <pre>', () => {
+    const st2 = { ...statics, '4': ['<p id="p">', '</p><pre id="r">', '</pre><div id="d">', '</div>'] }
+    const tr = tree({ s: 4, '0': 'a', '1': 'b', '2': 'c' }, st2)
+    // Text into <p>: scoped. Markup into <p> (a <div> would close it in a page parse): everything.
+    tr.apply({ d: { '0': 'x &amp; y' } })
+    expect(tr.changes!.slots).toEqual([{ id: 'p', tag: 'p', html: 'x &amp; y' }])
+    tr.apply({ d: { '0': '<div>x</div>' } })
+    expect(tr.changes).toBe(null)
+    // Phrasing markup stays inside a <p>: scoped.
+    tr.apply({ d: { '0': 'x <em>y</em><br>' } })
+    expect(tr.changes!.slots).toEqual([{ id: 'p', tag: 'p', html: 'x <em>y</em><br>' }])
+    // <pre> drops a newline right after its tag in a page parse only: everything.
+    tr.apply({ d: { '1': '\nb' } })
+    expect(tr.changes).toBe(null)
+    // Markup into <div>: scoped.
+    tr.apply({ d: { '2': '<p>c</p>' } })
+    expect(tr.changes!.slots).toEqual([{ id: 'd', tag: 'div', html: '<p>c</p>' }])
+  })
+})

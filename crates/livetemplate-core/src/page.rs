@@ -23,6 +23,7 @@ use crate::persist::{self, PersistHook};
 use crate::protocol::ServerFrame;
 use crate::state::{Controller, LiveState, normalize_action};
 use crate::store::PersistStore;
+use crate::transport::Closing;
 pub(crate) use crate::view::LiveView;
 
 /// ERROR lines for failed actions: a client that can repeat a failing action (during a store
@@ -113,6 +114,11 @@ pub trait LiveConnection: Send {
     /// Persisted fields changed elsewhere (another tab of the group): load them and return the
     /// diff frame, if anything changed.
     fn reload(&mut self) -> BoxFuture<'_, Option<String>>;
+    /// Set once the connection cannot go on: its page panicked and could not be mounted
+    /// again. The transport sends the frame it was given, then closes with this (1011).
+    fn closing(&self) -> Option<Closing> {
+        None
+    }
     /// The connection closed: run `on_disconnect`.
     fn close(self: Box<Self>) -> BoxFuture<'static, ()>;
 }
@@ -363,22 +369,18 @@ impl<C: Controller> PageRoute for Page<C> {
     ) -> BoxFuture<'static, Result<(Box<dyn LiveConnection>, String)>> {
         Box::pin(async move {
             let slot = self.persist_slot(&svc, &req.group);
-            let saves = lock_slot(&slot).await;
-            let seen = saves.as_deref().copied().unwrap_or(0);
             let query: Arc<str> = Arc::from(req.query.as_str());
             let at = At {
                 group: &req.group,
                 conn: Some(conn),
                 query: &query,
             };
-            let prepared = self.prepare(&svc, &at).await;
-            drop(saves);
-            let (mut state, mount_effects, held) = prepared?;
-            let mut ctx = self.context("connect", Value::Null, &at, &svc.hub);
-            catch(self.controller.on_connect(&mut state, &mut ctx)).await?;
-            mount_effects.apply(&svc.hub, Some(conn)).await;
-            ctx.take_effects().apply(&svc.hub, Some(conn)).await;
-            let tree = caught(|| state.render_tree())?;
+            let Started {
+                state,
+                tree,
+                held,
+                seen,
+            } = self.start(&svc, &at, &slot).await?;
             let mut encoder = Encoder::new();
             let first = encoder.full_frame(&tree, None);
             let saved = encode_persisted(&state);
@@ -395,8 +397,51 @@ impl<C: Controller> PageRoute for Page<C> {
                 slot,
                 seen,
                 query,
+                closing: None,
             };
             Ok((Box::new(view) as Box<dyn LiveConnection>, first))
+        })
+    }
+}
+
+/// A live view's state as a connection starts it (see [`Page::start`]).
+pub(crate) struct Started<S> {
+    pub(crate) state: S,
+    /// The state's render.
+    pub(crate) tree: crate::tree::Tree,
+    /// Persisted fields not to save.
+    pub(crate) held: Held,
+    /// The persist slot's count of saves when the fields were loaded.
+    pub(crate) seen: u64,
+}
+
+impl<C: Controller> Page<C> {
+    /// Start a live view's state for the connection in `at`, as a connection opening does:
+    /// [`prepare`](Self::prepare) (the initial state, persisted fields loaded, `mount`,
+    /// `handle_params` for `at`'s query) under the group's persist `slot`, then `on_connect`,
+    /// their subscriptions and publishes applied for the connection, then the render. A live
+    /// view that caught a panic starts again through this too, on the same connection.
+    pub(crate) async fn start(
+        &self,
+        svc: &Services,
+        at: &At<'_>,
+        slot: &Option<Arc<PersistSlot>>,
+    ) -> Result<Started<C::State>> {
+        let saves = lock_slot(slot).await;
+        let seen = saves.as_deref().copied().unwrap_or(0);
+        let prepared = self.prepare(svc, at).await;
+        drop(saves);
+        let (mut state, mount_effects, held) = prepared?;
+        let mut ctx = self.context("connect", Value::Null, at, &svc.hub);
+        catch(self.controller.on_connect(&mut state, &mut ctx)).await?;
+        mount_effects.apply(&svc.hub, at.conn).await;
+        ctx.take_effects().apply(&svc.hub, at.conn).await;
+        let tree = caught(|| state.render_tree())?;
+        Ok(Started {
+            state,
+            tree,
+            held,
+            seen,
         })
     }
 }

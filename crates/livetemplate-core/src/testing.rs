@@ -6,8 +6,9 @@
 //! # async fn demo() -> livetemplate_core::Result<()> {
 //! # use livetemplate_core::testing::ClientTree;
 //! let mut client = ClientTree::new();
-//! client.apply(r#"{"v":2,"s":{"0":["<p>","</p>"]},"t":{"s":0,"0":"1"}}"#)?;
-//! client.apply(r#"{"r":1,"d":{"0":"2"}}"#)?;
+//! // A whole number's text may come as a JSON number.
+//! client.apply(r#"{"v":2,"s":{"0":["<p>","</p>"]},"t":{"s":0,"0":1}}"#)?;
+//! client.apply(r#"{"r":1,"d":{"0":2}}"#)?;
 //! assert_eq!(client.html(), "<p>2</p>");
 //! // A list: items as arrays of their slot values, their statics the list's `s`.
 //! client.apply(r#"{"v":2,"s":{"0":["<ul>","</ul>"],"1":["<li>","</li>"]},"t":{"s":0,"0":{"s":1,"l":[["a"],["b"]]}}}"#)?;
@@ -17,6 +18,7 @@
 //! ```
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -40,7 +42,10 @@ use crate::store::{MemoryStore, PersistStore};
 ///
 /// Positional loop items (arrays of slot values) are kept as node objects with the list's
 /// statics id (`{"s":id,"0":…}`), so node diffs and renders treat both item forms alike; a
-/// list keeps its `"s"` for the items later ops insert.
+/// list keeps its `"s"` for the items later ops insert. A dyn that is a JSON number is its
+/// decimal text (`501` renders `501`); only integers of at most 15 digits are accepted, the
+/// ones a browser's `String(n)` gives back unchanged, so a frame with any other number is an
+/// error, as a frame the browser would render differently.
 #[derive(Debug, Default, Clone)]
 pub struct ClientTree {
     statics: HashMap<String, Vec<String>>,
@@ -96,6 +101,10 @@ impl ClientTree {
     fn render(&self, v: &Value, out: &mut String) {
         match v {
             Value::String(s) => out.push_str(s),
+            // Checked by `normalize` when the frame was applied.
+            Value::Number(n) => {
+                let _ = write!(out, "{n}");
+            }
             Value::Object(o) if o.contains_key("l") => {
                 let items = o
                     .get("l")
@@ -152,6 +161,9 @@ fn apply_node_diff(node: &mut Value, diff: Value) -> Result<()> {
 /// Turn the positional items of every list in the full value `v` into node objects (see
 /// [`ClientTree`]).
 fn normalize(v: &mut Value) -> Result<()> {
+    if let Value::Number(n) = v {
+        return wire_number(n);
+    }
     let Value::Object(o) = v else { return Ok(()) };
     if o.contains_key("l") {
         let list_statics = o.get("s").cloned();
@@ -171,6 +183,17 @@ fn normalize(v: &mut Value) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Largest magnitude of a number dyn: 15 digits, exact in a JS double.
+const MAX_WIRE_NUMBER: i64 = 999_999_999_999_999;
+
+/// A number dyn must be an integer of at most 15 digits (see [`ClientTree`]).
+fn wire_number(n: &serde_json::Number) -> Result<()> {
+    match n.as_i64() {
+        Some(i) if (-MAX_WIRE_NUMBER..=MAX_WIRE_NUMBER).contains(&i) => Ok(()),
+        _ => Err(bad(format!("number dyn {n} is not an integer of at most 15 digits"))),
+    }
 }
 
 /// A list item in either form, as a node object; `list_statics` is the list's `s`.
@@ -648,6 +671,37 @@ mod tests {
         // A positional item with no `s` to read it by is an error, not a guess.
         let mut c = client(r#"{"s":0,"0":{"l":[]}}"#);
         assert!(c.apply(r#"{"d":{"0":{"o":[["i",0,["p"]]]}}}"#).is_err());
+    }
+
+    #[test]
+    fn numbers_are_their_decimal_text_everywhere() {
+        let mut c = client(r#"{"s":0,"0":{"s":1,"l":[[501],["007"],[-3]]}}"#);
+        assert_eq!(c.html(), "<ul><li>501</li><li>007</li><li>-3</li></ul>");
+        c.apply(r#"{"d":{"0":{"o":[["u",0,{"0":0}],["i",3,[999999999999999]],["o",[3,0,[-999999999999999]]]]}}}"#)
+            .unwrap();
+        assert_eq!(
+            c.html(),
+            "<ul><li>999999999999999</li><li>0</li><li>-999999999999999</li></ul>"
+        );
+        // A number in a node diff replaces a string, and the other way round.
+        let mut c = client(r#"{"s":3,"0":"x"}"#);
+        c.apply(r#"{"d":{"0":12}}"#).unwrap();
+        assert_eq!(c.html(), "<b>12</b>");
+        c.apply(r#"{"d":{"0":"12.0"}}"#).unwrap();
+        assert_eq!(c.html(), "<b>12.0</b>");
+        // Numbers a browser would not render as the server's text are refused.
+        for bad in ["1000000000000000", "1.5", "1e3", "-1000000000000000"] {
+            let mut c = client(r#"{"s":3,"0":"x"}"#);
+            assert!(c.apply(&format!(r#"{{"d":{{"0":{bad}}}}}"#)).is_err(), "{bad}");
+            assert!(
+                ClientTree::new()
+                    .apply(&format!(
+                        r#"{{"v":2,{STATICS},"t":{{"s":0,"0":{{"s":1,"l":[[{bad}]]}}}}}}"#
+                    ))
+                    .is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

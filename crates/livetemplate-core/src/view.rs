@@ -1,6 +1,6 @@
 //! The live view: a page running on one connection. It runs each action against its own
 //! state, saves the persisted fields, renders, diffs against the tree the client holds, and
-//! answers with a frame.
+//! answers with a frame. After a panic it mounts the page again on the same connection.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::BoxFuture;
 use crate::context::Navigation;
 use crate::diff::Encoder;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::group::GroupId;
 use crate::hub::PersistSlot;
 use crate::page::{
@@ -19,6 +19,7 @@ use crate::page::{
 use crate::persist as persisted;
 use crate::protocol::ServerFrame;
 use crate::state::{Controller, LiveState};
+use crate::transport::{CLOSE_ERROR, Closing};
 use crate::tree::Tree;
 
 /// A page running on one connection.
@@ -39,6 +40,8 @@ pub(crate) struct LiveView<C: Controller> {
     pub(crate) seen: u64,
     /// The query string of the page's URL: the WebSocket's, then the last `push_patch`'s.
     pub(crate) query: Arc<str>,
+    /// Set when the page panicked and could not be mounted again: the connection closes.
+    pub(crate) closing: Option<Closing>,
 }
 
 impl<C: Controller> LiveView<C> {
@@ -63,6 +66,7 @@ impl<C: Controller> LiveView<C> {
         };
         match self.step(run, reply_to).await {
             Ok(frame) => frame,
+            Err(err) if err.is_panic() => self.recover(&err, action, reply_to).await,
             Err(err) if reply_to.is_none() => {
                 // A pushed action (trigger, publish, presence): the page may not handle it,
                 // or it failed; nobody is waiting for an answer.
@@ -90,6 +94,49 @@ impl<C: Controller> LiveView<C> {
         }
     }
 
+    /// After a panic (in an action, `handle_params`, `on_connect` or a render) the state may
+    /// be half changed, or one the template cannot render: drop it and mount the page again
+    /// on this connection, as a new connection would (initial state, persisted fields from
+    /// the store, `mount`, `handle_params` for the current URL, `on_connect`). The frame
+    /// carries the whole new tree (`t`), replacing the client's, and, answering `reply_to`,
+    /// the generic internal error (`e`). When mounting again fails too, the connection closes
+    /// (1011) after the error frame, and the browser's reconnect mounts from scratch.
+    async fn recover(&mut self, err: &Error, action: &str, reply_to: Option<u64>) -> Option<String> {
+        let error_ref = err.reference();
+        if INTERNAL_ERRORS_LOG.allow() {
+            tracing::error!(page = %self.page.path, action, error_ref, error = %err, "page panicked; mounting it again");
+        }
+        let at = At {
+            group: &self.group,
+            conn: Some(self.conn),
+            query: &self.query,
+        };
+        match self.page.start(&self.svc, &at, &self.slot).await {
+            Ok(started) => {
+                self.saved = encode_persisted(&started.state);
+                self.state = started.state;
+                self.held = started.held;
+                self.seen = started.seen;
+                self.tree = started.tree;
+                let mut frame = self.encoder.tree_frame(&self.tree, reply_to);
+                if reply_to.is_some() {
+                    frame.error(&err.client_message());
+                }
+                frame.finish()
+            }
+            Err(again) => {
+                tracing::error!(
+                    page = %self.page.path,
+                    error_ref,
+                    error = %again,
+                    "the page could not be mounted again after a panic; closing the connection (1011)"
+                );
+                self.closing = Some(Closing::new(CLOSE_ERROR, "page failed to restart"));
+                reply_to.map(|_| ServerFrame::error_frame(reply_to, &err.client_message()))
+            }
+        }
+    }
+
     async fn step(&mut self, run: Run<'_>, reply_to: Option<u64>) -> Result<Option<String>> {
         // Load, act and save as one step for the group's persisted fields: another tab's
         // save since this view last looked is loaded first, so this action builds on it.
@@ -106,8 +153,8 @@ impl<C: Controller> LiveView<C> {
         }
         // No copy of the state: a step that fails (the action, `handle_params`, the render, the
         // save) answers the error and changes neither the client's tree nor the store; the
-        // state keeps what ran before the failure (see `docs/architecture.md`, "Pages and
-        // connections").
+        // state keeps what ran before an `Err`, and a panic mounts the page again (`recover`;
+        // see `docs/architecture.md`, "Pages and connections").
         let at = At {
             group: &self.group,
             conn: Some(self.conn),
@@ -211,6 +258,7 @@ impl<C: Controller> LiveConnection for LiveView<C> {
             drop(saves);
             let tree = match caught(|| self.state.render_tree()) {
                 Ok(t) => t,
+                Err(err) if err.is_panic() => return self.recover(&err, "reload", None).await,
                 Err(err) => {
                     tracing::warn!(page = %self.page.path, error = %err, "render after reload failed");
                     return None;
@@ -220,6 +268,10 @@ impl<C: Controller> LiveConnection for LiveView<C> {
             self.tree = tree;
             frame
         })
+    }
+
+    fn closing(&self) -> Option<Closing> {
+        self.closing.clone()
     }
 
     fn close(self: Box<Self>) -> BoxFuture<'static, ()> {

@@ -315,6 +315,11 @@ async fn live(
                     Ok(None) => {}
                     Err(closing) => return End::Close(closing),
                 }
+                // The page panicked and could not be mounted again: its error frame goes
+                // out, then the close (1011).
+                if let Some(closing) = conn.closing() {
+                    return End::Close(closing);
+                }
                 continue;
             }
         }
@@ -354,11 +359,16 @@ async fn live(
                 }
                 work = None;
             }
-            pushed = conn.next_push(), if !draining && !queue.is_full() => match conn.on_push(pushed).await {
-                Ok(Some(frame)) => queue.push_text(&frame),
-                Ok(None) => {}
-                Err(closing) => return End::Close(closing),
-            },
+            pushed = conn.next_push(), if !draining && !queue.is_full() => {
+                match conn.on_push(pushed).await {
+                    Ok(Some(frame)) => queue.push_text(&frame),
+                    Ok(None) => {}
+                    Err(closing) => return End::Close(closing),
+                }
+                if let Some(closing) = conn.closing() {
+                    return End::Close(closing);
+                }
+            }
             read = reader.fill(rd), if taking => match read {
                 Ok(n) if n > 0 => last_read = Instant::now(),
                 Ok(_) => return End::Gone,

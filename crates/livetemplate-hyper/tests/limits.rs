@@ -78,11 +78,7 @@ async fn a_burst_past_the_rate_is_applied_in_order_without_a_close() {
         let v: Value = serde_json::from_str(text.as_str()).unwrap();
         assert_eq!(v["r"], expected, "replies in order: {v}");
         assert!(v.get("e").is_none(), "{v}");
-        assert_eq!(
-            v["d"]["0"],
-            expected.to_string(),
-            "each action applied once, in order: {v}"
-        );
+        assert_eq!(v["d"]["0"], expected, "each action applied once, in order: {v}");
         expected += 1;
     }
     // The last 200 waited for tokens: 4 s at 50/s (generous margin for a noisy machine).

@@ -54,6 +54,7 @@ async fn shutdown_finishes_actions_flushes_then_closes_sockets_with_1001() {
     };
     let controller = CounterController {
         slow_done: slow_done.clone(),
+        ..CounterController::default()
     };
     let app = App::builder()
         .store(store)
@@ -77,7 +78,7 @@ async fn shutdown_finishes_actions_flushes_then_closes_sockets_with_1001() {
     // The running action completes and its reply arrives before the close.
     let reply = next_json(&mut busy).await;
     assert_eq!(reply["r"], 1, "{reply}");
-    assert_eq!(reply["d"]["0"], "100", "{reply}");
+    assert_eq!(reply["d"]["0"], 100, "{reply}");
     assert_eq!(slow_done.load(Ordering::SeqCst), 1);
 
     let frame = close_frame(&mut busy).await.expect("a close frame");

@@ -29,7 +29,7 @@ async fn actions_return_frames_and_rebuild_the_page() {
 
     let first = next_text(&mut ws).await;
     let v: serde_json::Value = serde_json::from_str(&first).unwrap();
-    assert_eq!(v["v"], 1, "the first frame states the protocol version: {first}");
+    assert_eq!(v["v"], 2, "the first frame states the protocol version: {first}");
     client.apply(&first).unwrap();
     assert_eq!(client.html(), "<p>0</p><pre></pre>");
 
@@ -51,6 +51,28 @@ async fn actions_return_frames_and_rebuild_the_page() {
     assert_eq!(next_json(&mut ws).await["r"], 3);
 
     ws.close(None).await.unwrap();
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_page_that_panics_and_cannot_mount_again_is_closed_1011_after_its_error_frame() {
+    let server = server().await;
+    let addr = server.local_addr();
+    let mut ws = ws_open(addr, "/counter").await;
+    next_text(&mut ws).await;
+    send(&mut ws, r#"{"a":"crash","r":1}"#).await;
+    // The action's answer: the generic error with its reference, no tree (mounting again failed)...
+    let reply = next_json(&mut ws).await;
+    assert_eq!(reply["r"], 1, "{reply}");
+    assert!(
+        reply["e"].as_str().unwrap().starts_with("internal error (ref "),
+        "{reply}"
+    );
+    assert!(reply.get("t").is_none(), "{reply}");
+    // ...then the close, over the real socket, so the browser reconnects.
+    let frame = close_frame(&mut ws).await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), 1011);
+    assert_eq!(frame.reason.as_str(), "page failed to restart");
     server.shutdown().await.unwrap();
 }
 
@@ -87,7 +109,7 @@ async fn bad_messages_get_error_frames_and_the_connection_stays() {
     let err = next_json(&mut ws).await;
     assert_eq!(
         err,
-        serde_json::json!({"r": 5, "e": "action `x` not found on /counter; known: increment, save_notes, fail, slow, leave, page_two"})
+        serde_json::json!({"r": 5, "e": "action `x` not found on /counter; known: increment, save_notes, fail, slow, leave, page_two, crash"})
     );
 
     send(&mut ws, "{not json").await;
@@ -118,7 +140,7 @@ async fn bad_messages_get_error_frames_and_the_connection_stays() {
     let ok = next_json(&mut ws).await;
     assert_eq!(ok["r"], 8);
     assert!(ok.get("e").is_none(), "{ok}");
-    assert_eq!(ok["d"]["0"], "1", "{ok}");
+    assert_eq!(ok["d"]["0"], 1, "{ok}");
     ws.close(None).await.unwrap();
     server.shutdown().await.unwrap();
 }

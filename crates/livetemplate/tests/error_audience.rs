@@ -189,19 +189,18 @@ async fn over_the_socket_internal_failures_show_only_a_reference() {
     let line = log_line_with(&reference_in(&shown));
     assert!(line.contains("kaboom: secret internal detail 42"), "{line}");
 
-    // A panic while rendering the new state: the action is answered, the client's page stays
-    // as it was, the connection keeps working.
+    // A panic while rendering the new state: the action is answered, the page is mounted
+    // again (its initial state here), the connection keeps working.
     let mut page = TestPage::connect(app.clone(), "/indexed", GroupId::random())
         .await
         .unwrap();
     let shown = page.act("clear", Value::Null).await.error().unwrap();
     assert!(shown.starts_with("internal error (ref "), "{shown}");
     assert!(log_line_with(&reference_in(&shown)).contains("index out of bounds"));
-    assert_eq!(page.html(), "<p>1 of 1</p>", "the client's page is unchanged");
-    // The state kept the failed step's change (no copy to go back to): the next action
-    // renders from it.
+    assert_eq!(page.html(), "<p>1 of 1</p>", "the page as mounted again");
+    // The state the template panicked on is gone: the next action builds on the new one.
     assert_eq!(page.act("add", Value::Null).await.error(), None);
-    assert_eq!(page.html(), "<p>7 of 1</p>");
+    assert_eq!(page.html(), "<p>1 of 2</p>");
 
     // An action's own message, as it is.
     let mut page = TestPage::connect(app, "/c", GroupId::random()).await.unwrap();

@@ -128,7 +128,7 @@ async fn frame_keys_match_what_the_server_writes_and_reads() {
     for (sent, check) in [
         (
             json!({"a": "add", "d": {"by": 5}, "r": 41}),
-            json!({"r": 41, "d": {"0": "5"}}),
+            json!({"r": 41, "d": {"0": 5}}),
         ),
         (json!({"p": "/test?x=1", "r": 42}), json!({"r": 42})),
         (json!({"h": 1}), json!({"h": 1})),

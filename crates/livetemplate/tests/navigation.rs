@@ -40,7 +40,7 @@ async fn patch_redirect_and_events_ride_on_the_reply() {
     let f = page.act("next", Value::Null).await;
     assert_eq!(
         f.text(),
-        r#"{"r":1,"d":{"0":"1"},"patch":"?page=1","events":[["paged",{"page":1}]]}"#
+        r#"{"r":1,"d":{"0":1},"patch":"?page=1","events":[["paged",{"page":1}]]}"#
     );
     let f = page.act("ping", Value::Null).await;
     assert_eq!(f.text(), r#"{"r":2,"events":[["pong",null]]}"#);
@@ -156,14 +156,14 @@ async fn handle_params_follows_the_url() {
     assert_eq!(page.html(), "<p>3/1</p>", "after mount");
     // An lvt-patch link: no new connection, the state follows, only the change is sent.
     let f = page.patch("?page=4").await;
-    assert_eq!(f.text(), r#"{"r":1,"d":{"0":"4","1":"2"}}"#);
+    assert_eq!(f.text(), r#"{"r":1,"d":{"0":4,"1":2}}"#);
     assert_eq!(page.url(), "/list?page=4");
     // Back to the first URL.
     page.patch("/list?page=3").await;
     assert_eq!(page.html(), "<p>3/3</p>");
     // An action's push_patch runs handle_params for the new URL in the same step.
     let f = page.act("last", Value::Null).await;
-    assert_eq!(f.text(), r#"{"r":3,"d":{"0":"99","1":"4"},"patch":"?page=99"}"#);
+    assert_eq!(f.text(), r#"{"r":3,"d":{"0":99,"1":4},"patch":"?page=99"}"#);
     assert_eq!(page.url(), "/list?page=99");
     // A failing handle_params leaves the state as it was and reports the error.
     let f = page.patch("?page=x").await;

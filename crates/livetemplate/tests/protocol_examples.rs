@@ -37,6 +37,10 @@ impl DemoCtrl {
     async fn fail(&self, _state: &mut Demo, _ctx: &mut Context) -> Result<()> {
         Err(Error::msg("title is required"))
     }
+    async fn crash(&self, state: &mut Demo, _ctx: &mut Context) -> Result<()> {
+        state.todos.clear();
+        panic!("a bug");
+    }
 }
 
 #[tokio::test]
@@ -61,13 +65,13 @@ async fn frames_in_the_protocol_doc() {
         page.send_raw("{\"h\":1}").await.text().to_string(),
     ];
     let expected = [
-        r#"{"v":2,"s":{"0":["<p>Count: ","</p>","<ul>","</ul>"],"1":["<li data-key=\"","\">","</li>"]},"t":{"s":0,"0":"0","1":"","2":{"s":1,"l":[["milk","milk"],["eggs","eggs"]]}}}"#,
-        r#"{"r":1,"d":{"0":"1"}}"#,
-        r#"{"r":2,"s":{"2":["<b>many</b>"]},"d":{"0":"2","1":{"s":2}}}"#,
+        r#"{"v":2,"s":{"0":["<p>Count: ","</p>","<ul>","</ul>"],"1":["<li data-key=\"","\">","</li>"]},"t":{"s":0,"0":0,"1":"","2":{"s":1,"l":[["milk","milk"],["eggs","eggs"]]}}}"#,
+        r#"{"r":1,"d":{"0":1}}"#,
+        r#"{"r":2,"s":{"2":["<b>many</b>"]},"d":{"0":2,"1":{"s":2}}}"#,
         r#"{"r":3,"d":{"2":{"o":[["i",1,["tea","tea"]]]}}}"#,
         r#"{"r":4,"d":{"2":{"o":[["m",1,0],["m",2,0]]}}}"#,
         r#"{"r":5,"e":"title is required"}"#,
-        r#"{"r":6,"e":"action `nope` not found on /test; known: increment, add, reverse, fail"}"#,
+        r#"{"r":6,"e":"action `nope` not found on /test; known: increment, add, reverse, fail, crash"}"#,
         r#"{"e":"malformed frame: EOF while parsing a value at line 1 column 5"}"#,
         r#"{"h":1}"#,
     ];
@@ -77,5 +81,19 @@ async fn frames_in_the_protocol_doc() {
     assert_eq!(
         page.html(),
         "<p>Count: 2</p><b>many</b><ul><li data-key=\"eggs\">eggs</li><li data-key=\"tea\">tea</li><li data-key=\"milk\">milk</li></ul>"
+    );
+    // An action that panics: the page is mounted again (here its initial state) and the
+    // reply carries its whole tree with the generic error; the client holds every statics
+    // id already, so no `s`. The reference is random: it is the only part not compared.
+    let crashed = page.act("crash", Value::Null).await.text().to_string();
+    let (head, reference) = crashed.split_once("(ref ").unwrap();
+    assert_eq!(
+        head,
+        r#"{"r":7,"t":{"s":0,"0":0,"1":"","2":{"s":1,"l":[["milk","milk"],["eggs","eggs"]]}},"e":"internal error "#
+    );
+    assert!(reference.len() == 9 && reference.ends_with(")\"}"), "{reference}");
+    assert_eq!(
+        page.html(),
+        "<p>Count: 0</p><ul><li data-key=\"milk\">milk</li><li data-key=\"eggs\">eggs</li></ul>"
     );
 }

@@ -387,6 +387,23 @@ fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => "[a-c<>&\"' \u{E000}\u{E001}\u{E002}é漢😀\n\\\\/]{0,8}",
         1 => any::<String>().prop_map(|s| s.chars().take(12).collect()),
+        2 => numeric_text(),
+    ]
+}
+
+/// Texts that are whole numbers, some canonical (sent as JSON numbers) and some only looking
+/// numeric (sent as strings): the client must rebuild each byte for byte either way.
+fn numeric_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => (-1000i64..1000).prop_map(|n| n.to_string()),
+        1 => any::<i64>().prop_map(|n| n.to_string()),
+        1 => (-(10i64.pow(16))..10i64.pow(16)).prop_map(|n| n.to_string()),
+        2 => prop::sample::select(vec![
+            "0", "-0", "00", "007", "-07", "+1", "1.5", "1e3", "-", "", " 1", "999999999999999",
+            "-999999999999999", "1000000000000000", "-1000000000000000", "9007199254740993",
+        ])
+        .prop_map(str::to_string),
+        1 => "[-+]?[0-9]{0,17}",
     ]
 }
 

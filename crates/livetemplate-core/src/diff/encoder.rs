@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::Encoder;
-use super::json::{push_index, push_slot_header, write_json_str};
+use super::json::{push_index, push_slot_header, write_dyn_text, write_json_str};
 use super::keyed::{StructOp, has_duplicate_or_partial_keys, keyed, keyed_plan, match_keys};
 use crate::protocol::{ServerFrame, key};
 use crate::tree::{Dyn, Item, List, Node, Statics, StaticsData, TextRange, Tree, same_bytes, same_statics_ptr};
@@ -129,15 +129,42 @@ impl Encoder {
 
     /// The first frame of a connection: protocol version, statics and the full tree.
     pub fn full_frame(&mut self, tree: &Tree, reply_to: Option<u64>) -> String {
+        self.whole(tree, reply_to, true).into_string()
+    }
+
+    /// A frame whose full tree (`"t"`) replaces the one the client holds, on a connection
+    /// whose client already holds statics: `"s"` carries only the statics it lacks, under new
+    /// ids, and every id sent before stays valid (there is no `"v"`: a client resets its
+    /// statics table only on a new connection). Left open, so the caller can add keys (an
+    /// error after a view was mounted again).
+    ///
+    /// ```
+    /// # use livetemplate_core::diff::Encoder;
+    /// # use livetemplate_core::tree::Tree;
+    /// # fn demo(a: &Tree, b: &Tree) {
+    /// let mut encoder = Encoder::new();
+    /// let first = encoder.full_frame(a, None); // {"v":2,"s":{…},"t":{…}}
+    /// let mut frame = encoder.tree_frame(b, Some(7)); // {"r":7,"t":{…}}, "s" for new statics only
+    /// frame.error("internal error (ref 7f3a9c)");
+    /// # let _ = (first, frame.finish()); }
+    /// ```
+    pub fn tree_frame(&mut self, tree: &Tree, reply_to: Option<u64>) -> ServerFrame {
+        self.whole(tree, reply_to, false)
+    }
+
+    fn whole(&mut self, tree: &Tree, reply_to: Option<u64>, first: bool) -> ServerFrame {
+        // The client's lists are all new: none is known to have unique keys.
         self.unique_prev.clear();
         let mut body = String::with_capacity(tree.text.len() * 2 + 128);
         self.write_node(tree, &tree.root, &mut body);
         let mut frame = ServerFrame::with_capacity(body.len() + 64);
-        frame.version();
+        if first {
+            frame.version();
+        }
         frame.reply(reply_to);
         self.write_pending(&mut frame);
         frame.tree(&body);
-        frame.into_string()
+        frame
     }
 
     /// The frame that brings a client holding `old` to `new`. `reply_to` is the ref of the
@@ -205,7 +232,7 @@ impl Encoder {
 
     fn write_dyn(&mut self, tree: &Tree, d: &Dyn, out: &mut String) {
         match d {
-            Dyn::Text(r) => write_json_str(out, tree.text(*r)),
+            Dyn::Text(r) => write_dyn_text(out, tree.text(*r)),
             Dyn::Branch(None) => out.push_str("\"\""),
             Dyn::Branch(Some(node)) => self.write_node(tree, node, out),
             Dyn::List(list) => self.write_list(tree, list, out),
@@ -274,7 +301,7 @@ impl Encoder {
             if let (Dyn::Text(a), Dyn::Text(b)) = (od, nd) {
                 if !self.same_text(ot, *a, nt, *b) {
                     push_slot_header(out, any, i);
-                    write_json_str(out, nt.text(*b));
+                    write_dyn_text(out, nt.text(*b));
                     any = true;
                 }
                 continue;
@@ -300,7 +327,7 @@ impl Encoder {
         match (od, nd) {
             (Dyn::Text(a), Dyn::Text(b)) => {
                 if !self.same_text(ot, *a, nt, *b) {
-                    write_json_str(out, nt.text(*b));
+                    write_dyn_text(out, nt.text(*b));
                 }
             }
             (Dyn::Branch(None), Dyn::Branch(None)) => {}

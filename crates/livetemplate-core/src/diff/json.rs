@@ -1,4 +1,8 @@
 //! Writing JSON text: string literals, numbers and slot keys, without serde on the hot path.
+//!
+//! A dyn's text goes on the wire as a JSON number when it is a canonical decimal integer
+//! (see [`is_wire_number`]), else as a string: `["501","row-501","007"]` is written
+//! `[501,"row-501","007"]`.
 
 use std::fmt::Write as _;
 
@@ -22,6 +26,40 @@ pub(super) fn push_index(out: &mut String, i: usize) {
 #[inline]
 fn push_u64(out: &mut String, i: u64) {
     out.push_str(itoa::Buffer::new().format(i));
+}
+
+/// Longest digit run written as a JSON number: every integer of at most 15 digits is exactly
+/// a JS double, so the browser's `String(n)` gives the server's text back.
+const MAX_NUMBER_DIGITS: usize = 15;
+
+/// True when `s` is a canonical decimal integer: `-?(0|[1-9][0-9]*)`, not `-0`, at most
+/// [`MAX_NUMBER_DIGITS`] digits. Such a text reads back unchanged from a JSON number in any
+/// client (`String(501)` is `"501"`); `"007"`, `"-0"`, `"1.5"`, `"1e3"`, `"+1"`, `""` and
+/// 16-digit numbers do not, and stay strings.
+#[inline]
+pub(super) fn is_wire_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = match b {
+        [b'-', rest @ ..] => rest,
+        _ => b,
+    };
+    match digits {
+        [] => false,
+        // "0" alone; "-0" and "07" are not canonical.
+        [b'0', rest @ ..] => rest.is_empty() && digits.len() == b.len(),
+        [_, ..] => digits.len() <= MAX_NUMBER_DIGITS && digits.iter().all(u8::is_ascii_digit),
+    }
+}
+
+/// Append a dyn's text: as a JSON number when it is one ([`is_wire_number`]), else as a JSON
+/// string literal.
+#[inline]
+pub(super) fn write_dyn_text(out: &mut String, s: &str) {
+    if is_wire_number(s) {
+        out.push_str(s);
+    } else {
+        write_json_str(out, s);
+    }
 }
 
 /// Append `s` as a JSON string literal.
@@ -72,5 +110,59 @@ mod tests {
         let mut s = String::new();
         write_json_str(&mut s, "a\"b\\c\n\u{1}é");
         assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001é\"");
+    }
+
+    #[test]
+    fn only_canonical_integers_are_numbers() {
+        for n in [
+            "0",
+            "7",
+            "-7",
+            "501",
+            "-501",
+            "999999999999999",
+            "-999999999999999",
+            "100000000000000",
+        ] {
+            assert!(is_wire_number(n), "{n}");
+            let mut out = String::new();
+            write_dyn_text(&mut out, n);
+            assert_eq!(out, n);
+        }
+        for s in [
+            "",
+            "-",
+            "-0",
+            "00",
+            "007",
+            "-07",
+            "+1",
+            "1.5",
+            "1e3",
+            " 1",
+            "1 ",
+            "0x1",
+            "1_000",
+            "١",
+            "1000000000000000",
+            "-1000000000000000",
+            "12345678901234567890",
+        ] {
+            assert!(!is_wire_number(s), "{s:?}");
+            let mut out = String::new();
+            write_dyn_text(&mut out, s);
+            assert_eq!(out, format!("\"{s}\""));
+        }
+        // Every integer of at most 15 digits reads back as its own text from a double.
+        for n in [
+            1i64,
+            9_007_199_254_740_991 / 10,
+            -123_456_789_012_345,
+            999_999_999_999_999,
+        ] {
+            let text = n.to_string();
+            assert!(is_wire_number(&text));
+            assert_eq!((n as f64) as i64, n);
+        }
     }
 }

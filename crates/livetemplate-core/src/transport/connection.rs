@@ -166,6 +166,13 @@ impl Connection {
         &self.path
     }
 
+    /// Set once the connection cannot go on: its page panicked and could not be mounted
+    /// again. The transport sends the frame [`on_message`](Connection::on_message) or
+    /// [`on_push`](Connection::on_push) returned, then closes with this (1011).
+    pub fn closing(&self) -> Option<Closing> {
+        self.view.closing()
+    }
+
     /// Handle one client text message: an action, a heartbeat, a params frame, or a
     /// malformed frame (answered with an error frame; the connection stays). Returns the frame
     /// to send, if any; `Err` for a message over `max_frame_bytes` (1009) or a frame for the
@@ -301,6 +308,10 @@ pub async fn run_connection(
             Err(closing) => Err(closing),
         };
         if let Err(closing) = sent {
+            break closing;
+        }
+        // The page panicked and could not be mounted again (1011).
+        if let Some(closing) = conn.closing() {
             break closing;
         }
     };

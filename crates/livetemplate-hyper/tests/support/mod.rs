@@ -77,17 +77,28 @@ impl LiveState for Counter {
 }
 
 /// Actions: `increment`, `save_notes` (reads `notes`), `fail` (always errors), `slow`
-/// (sleeps 300 ms, then adds 100; counts into `SLOW_DONE`).
+/// (sleeps 300 ms, then adds 100; counts into `SLOW_DONE`), `crash` (panics, and every mount
+/// from then on panics too).
 #[derive(Debug, Default)]
 pub struct CounterController {
     pub slow_done: Arc<AtomicUsize>,
+    pub mounts_panic: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Controller for CounterController {
     type State = Counter;
 
     fn action_names(&self) -> &'static [&'static str] {
-        &["increment", "save_notes", "fail", "slow", "leave", "page_two"]
+        &["increment", "save_notes", "fail", "slow", "leave", "page_two", "crash"]
+    }
+
+    fn mount<'a>(&'a self, _state: &'a mut Counter, _ctx: &'a mut Context) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if self.mounts_panic.load(Ordering::SeqCst) {
+                panic!("this page can no longer mount");
+            }
+            Ok(())
+        })
     }
 
     fn call<'a>(&'a self, name: &'a str, state: &'a mut Counter, ctx: &'a mut Context) -> BoxFuture<'a, Result<()>> {
@@ -98,6 +109,10 @@ impl Controller for CounterController {
                 "fail" => return Err(Error::msg("nope: this action always fails")),
                 "leave" => ctx.redirect("/elsewhere?from=counter")?,
                 "page_two" => ctx.push_patch("?page=2")?,
+                "crash" => {
+                    self.mounts_panic.store(true, Ordering::SeqCst);
+                    panic!("crash: the state is half changed");
+                }
                 "slow" => {
                     tokio::time::sleep(Duration::from_millis(300)).await;
                     state.n += 100;

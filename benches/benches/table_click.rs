@@ -18,7 +18,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use livetemplate_benches::{
-    MIDDLE, RoundTrip, TABLE_ROWS, criterion_config, table_click_id_first, table_click_key_first,
+    MIDDLE, PlainClickTable, RoundTrip, TABLE_ROWS, criterion_config, table_click_id_first, table_click_key_first,
 };
 
 fn bench(c: &mut Criterion) {
@@ -36,6 +36,15 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             flip = !flip;
             black_box(id_first.plain_render_of(flip))
+        })
+    });
+    // Plain askama's template struct of the same page, no live markers: the GET render above
+    // (`LiveState::render_html`) against askama's own.
+    group.bench_function("askama_plain_struct", |b| {
+        b.iter(|| {
+            flip = !flip;
+            let s = if flip { &id_first.after } else { &id_first.before };
+            black_box(PlainClickTable::render_of(s))
         })
     });
     let mut rt = RoundTrip::connect(TABLE_ROWS);

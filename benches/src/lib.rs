@@ -291,6 +291,28 @@ pub struct ClickTable {
     pub rows: Vec<ClickRow>,
 }
 
+/// Plain askama's template of [`ClickTable`] (the same source, no live markers): the baseline
+/// a GET render ([`LiveState::render_html`]) is compared with.
+#[derive(livetemplate::__private::askama::Template)]
+#[template(
+    source = "<table><tbody>{% for r in rows %}<tr id=\"row-{{ r.id }}\" data-key=\"{{ r.id }}\"><td>{{ r.id }}</td><td>{{ r.label }}</td><td>{{ r.value }}</td><td><button lvt-click=\"bump\" lvt-value-id=\"{{ r.id }}\">+</button></td></tr>{% endfor %}</tbody></table>",
+    ext = "html",
+    askama = livetemplate::__private::askama
+)]
+#[derive(Debug)]
+pub struct PlainClickTable<'a> {
+    /// The rows, in display order.
+    pub rows: &'a [ClickRow],
+}
+
+impl PlainClickTable<'_> {
+    /// Plain askama's render of `table`.
+    pub fn render_of(table: &ClickTable) -> String {
+        livetemplate::__private::askama::Template::render(&PlainClickTable { rows: &table.rows })
+            .expect("the bench page renders")
+    }
+}
+
 /// The click table with `data-key` first in each row's tag.
 #[derive(LiveState, Clone, Debug, Default)]
 #[lvt(

@@ -44,6 +44,47 @@ fn take_lvt_attrs(f: &mut syn::ImplItemFn, errors: &mut Vec<syn::Error>) -> bool
     server
 }
 
+/// The return type written as `ty`, when it is certainly not `Result<()>` of livetemplate: a
+/// `Result` whose value is not `()` or whose error is not an `Error`, an `Option`, a
+/// reference, a tuple, an array. Other names (an alias of the user's, `Result<()>` of some
+/// `use`) are left to the type checker.
+fn not_unit_result(ty: &Type) -> Option<String> {
+    let shown = || {
+        let s = quote!(#ty).to_string();
+        s.replace(" :: ", "::")
+            .replace(" < ", "<")
+            .replace(" >", ">")
+            .replace(" ,", ",")
+            .replace("& ", "&")
+    };
+    let path = match ty {
+        Type::Path(p) if p.qself.is_none() => &p.path,
+        Type::Paren(p) => return not_unit_result(&p.elem),
+        Type::Reference(_) | Type::Tuple(_) | Type::Array(_) | Type::Slice(_) | Type::Ptr(_) | Type::Never(_) => {
+            return Some(shown());
+        }
+        _ => return None,
+    };
+    let last = path.segments.last()?;
+    let args: Vec<&syn::GenericArgument> = match &last.arguments {
+        syn::PathArguments::AngleBracketed(a) => a.args.iter().collect(),
+        _ => Vec::new(),
+    };
+    let is_unit =
+        |a: &syn::GenericArgument| matches!(a, syn::GenericArgument::Type(Type::Tuple(t)) if t.elems.is_empty());
+    let is_error = |a: &syn::GenericArgument| matches!(a, syn::GenericArgument::Type(Type::Path(p)) if p.path.segments.last().is_some_and(|s| s.ident == "Error"));
+    let wrong = match last.ident.to_string().as_str() {
+        "Option" | "bool" | "String" | "Vec" | "Box" => true,
+        "Result" => match args.as_slice() {
+            [v] => !is_unit(v),
+            [v, e] => !is_unit(v) || !is_error(e),
+            _ => false,
+        },
+        _ => false,
+    };
+    wrong.then(shown)
+}
+
 pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<TokenStream> {
     let mut krate: Path = syn::parse_quote!(::livetemplate);
     let mut declared_state: Option<Type> = None;
@@ -91,6 +132,17 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
             errors.push(syn::Error::new(
                 f.sig.ident.span(),
                 format!("action `{name}` must return `Result<()>` (`livetemplate::Result<()>`)"),
+            ));
+        }
+        if ok_shape
+            && let syn::ReturnType::Type(_, ty) = &f.sig.output
+            && let Some(found) = not_unit_result(ty)
+        {
+            errors.push(syn::Error::new_spanned(
+                ty,
+                format!(
+                    "action `{name}` must return `Result<()>` of the prelude (`std::result::Result<(), livetemplate::Error>`), not `{found}`; turn another error into an `Error` with `?` or `Error::msg`"
+                ),
             ));
         }
         let st = if ok_shape { state_type(inputs[1]) } else { None };

@@ -1,12 +1,12 @@
 //! askama's own verdict on the user's template, before the derive rewrites it.
 //!
 //! Some mistakes only askama's code generator finds (`{{ loop.revindex }}`, a macro called
-//! with too few arguments, …). Left to the two askama templates the derive generates, each
-//! would report them once, the first naming the internal `__LvtMarkedX.html` and the renamed
+//! with too few arguments, …). Left to the askama renders the derive generates, they would
+//! be reported in terms of the flattened, marked source and the renamed
 //! macro `__lvt_s0_m`. Instead, askama's generator runs here, as a library, on the template
 //! exactly as the user wrote it (`path = "…"` or `source = "…"`): its message names the
 //! user's macros and is mapped to the user's file and line (or the line of the `source`
-//! attribute), and the derive then generates neither wrapper.
+//! attribute), and the derive then generates no wrapper.
 
 use std::path::{Path, PathBuf};
 

@@ -2,8 +2,8 @@
 //! neither a field of the state struct nor bound anywhere in the template (`for`, `let`,
 //! `match` arms, `if let`, macro arguments, caller arguments) is a misspelling, and so is a
 //! `self.name` whose `name` is no field of the state. Reporting it
-//! here names the user's template file and line, once; left to the compiler it reads
-//! ``no field `itemz` on type `&__LvtMarkedTodos<'a>` `` twice, pointing at the derive.
+//! here names the user's template file and line; left to the compiler it reads
+//! ``no field `itemz` on type `&TodosTemplate<'a>` ``, pointing at the whole attribute.
 //!
 //! The check is conservative: a name bound anywhere in any of the template's files counts as
 //! bound everywhere (an included file reads its includer's loop variable), and names the

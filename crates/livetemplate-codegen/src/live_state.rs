@@ -1,7 +1,16 @@
-//! `#[derive(LiveState)]`: reads the template, marks it, and generates two askama templates
-//! (marked, for the live tree; plain, for HTML without markers) plus persisted-field codecs.
+//! `#[derive(LiveState)]`: reads the template, marks it, and generates, through askama's own
+//! code generator run as a library, two renders on one wrapper struct: the marked template
+//! (its `Template` impl, rendered into the live tree) and the flattened template without
+//! markers (a method, for plain HTML), plus persisted-field codecs.
+//!
+//! The wrapper is named after the state as askama users name their template structs
+//! (`TodosTemplate` for `Todos`), and both renders are spanned at the user's `template = "…"`
+//! / `source = "…"`: an error the compiler finds in the template's expressions reads
+//! `` no method named `x` found for reference `&TodosTemplate<'a>` ``, and, being the same
+//! diagnostic in both renders, is printed once. (The wrapper cannot bear the state's own name:
+//! the compiler prints a name in full, `_::Todos`, when two items of a crate share it.)
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Field, Fields, LitInt, LitStr, Path};
@@ -146,12 +155,95 @@ fn stub_impl(input: &DeriveInput, krate: &Path) -> TokenStream {
     }
 }
 
-/// Replace `Self` with the state type, then mark: the marked source, and the unmarked one
-/// when `Self` was replaced.
-fn mark_self(flat: &str, delims: &Delims, state: &str) -> Result<(String, Option<String>), String> {
+/// Replace `Self` with the state type, then mark: the marked source and the plain one.
+fn mark_self(flat: &str, delims: &Delims, state: &str) -> Result<(String, String), String> {
     let replaced = replace_self(flat, delims, state)?;
-    let marked = mark(replaced.as_deref().unwrap_or(flat), delims)?;
-    Ok((marked, replaced))
+    let plain = replaced.unwrap_or_else(|| flat.to_string());
+    let marked = mark(&plain, delims)?;
+    Ok((marked, plain))
+}
+
+/// askama's code generator, run here as a library on `input` (the wrapper struct with its
+/// `#[template(…)]`), with every token of its output given `span` (the user's
+/// `template = "…"` / `source = "…"`), so errors in the template's expressions point there.
+fn askama_impl(input: TokenStream, span: Span) -> syn::Result<syn::File> {
+    // At the attribute, but still from this macro's expansion: the compiler suggests no edit
+    // of the attribute's text (a suggestion would replace the whole string).
+    let span = Span::call_site().located_at(span);
+    syn::parse2(respan(askama_derive::derive_template(input, TokenStream::new), span))
+}
+
+fn respan(ts: TokenStream, span: Span) -> TokenStream {
+    ts.into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(g) = &tt {
+                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
+/// The plain template's render as an inherent method of the wrapper: askama's `impl Template`
+/// for it, turned into `impl Wrapper { fn __lvt_render_plain(…); fn __lvt_plain_hint(…) }`,
+/// without the `Display` and `FastWritable` impls askama adds.
+///
+/// Its expressions are the marked template's without the markers, checked in the same
+/// context (`&self` is the wrapper in both) at the same span: an error in them is the same
+/// diagnostic twice, which the compiler reports once.
+fn plain_as_method(mut file: syn::File) -> syn::Result<syn::File> {
+    let err = || syn::Error::new(Span::call_site(), "askama's generated code has an unexpected shape");
+    for item in &mut file.items {
+        let syn::Item::Const(c) = item else { continue };
+        let syn::Expr::Block(block) = &mut *c.expr else {
+            continue;
+        };
+        block.block.stmts.retain_mut(|stmt| {
+            let syn::Stmt::Item(syn::Item::Impl(imp)) = stmt else {
+                return true;
+            };
+            let is_template = imp
+                .trait_
+                .as_ref()
+                .and_then(|(_, path, _)| path.segments.last())
+                .is_some_and(|seg| seg.ident == "Template");
+            if !is_template {
+                return imp.trait_.is_none();
+            }
+            imp.trait_ = None;
+            imp.attrs.retain(|a| !a.path().is_ident("automatically_derived"));
+            for it in &mut imp.items {
+                match it {
+                    syn::ImplItem::Fn(f) if f.sig.ident == "render_into_with_values" => {
+                        f.sig.ident = syn::Ident::new("__lvt_render_plain", f.sig.ident.span());
+                        f.attrs.push(syn::parse_quote!(#[inline]));
+                    }
+                    syn::ImplItem::Const(k) if k.ident == "SIZE_HINT" => {
+                        k.ident = syn::Ident::new("__LVT_PLAIN_HINT", k.ident.span());
+                    }
+                    _ => {}
+                }
+            }
+            imp.items.push(syn::parse_quote! {
+                #[inline]
+                fn __lvt_plain_hint(&self) -> usize {
+                    Self::__LVT_PLAIN_HINT
+                }
+            });
+            true
+        });
+        let found = block.block.stmts.iter().any(|stmt| {
+            matches!(stmt, syn::Stmt::Item(syn::Item::Impl(imp)) if imp.items.iter().any(|it| matches!(it, syn::ImplItem::Fn(f) if f.sig.ident == "__lvt_render_plain")))
+        });
+        if found {
+            return Ok(file);
+        }
+    }
+    Err(err())
 }
 
 pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<TokenStream> {
@@ -214,9 +306,6 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
     // Template source.
     let mut loader = Loader::with_config(root, &config.dirs, delims);
     let mut marked = None;
-    // The flattened source with `Self` replaced, when the template names `Self`: the plain
-    // template is compiled from it so `Self` means the state there too.
-    let mut plain_src: Option<String> = None;
     // `Self` in the template: the state type, with its type parameters spelled out.
     let type_params: Vec<String> = input.generics.type_params().map(|p| p.ident.to_string()).collect();
     let state_name = if type_params.is_empty() {
@@ -241,10 +330,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
                     let origin = Origin::file(Some(&path));
                     match (Flattener { loader: &mut loader }).flatten_root(&src, &origin) {
                         Ok(flat) => match mark_self(&flat, &loader.delims, &state_name) {
-                            Ok((m, p)) => {
-                                marked = Some(m);
-                                plain_src = p;
-                            }
+                            Ok(m) => marked = Some(m),
                             Err(e) => errors.push(syn::Error::new(t.span(), format!("template `{}`: {e}", t.value()))),
                         },
                         Err(e) => errors.push(syn::Error::new(t.span(), e.to_string())),
@@ -254,10 +340,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         },
         (None, Some(s)) => match (Flattener { loader: &mut loader }).flatten_root(&s.value(), &Origin::file(None)) {
             Ok(flat) => match mark_self(&flat, &loader.delims, &state_name) {
-                Ok((m, p)) => {
-                    marked = Some(m);
-                    plain_src = p;
-                }
+                Ok(m) => marked = Some(m),
                 Err(e) => errors.push(syn::Error::new(s.span(), format!("template source: {e}"))),
             },
             Err(e) => errors.push(syn::Error::new(s.span(), e.to_string())),
@@ -288,8 +371,8 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             errors.push(syn::Error::new(span, e.to_string()));
         }
     }
-    // What askama's own generator rejects, once, in the user's terms: then neither wrapper
-    // is generated (each would report it again, in the flattened and marked source).
+    // What askama's own generator rejects, once, in the user's terms: then the wrapper is not
+    // generated (it would report it again, in the flattened and marked source).
     if marked.is_some() && askama_reads(root) {
         let ext = ext.as_deref().unwrap_or("html");
         let template = match (&opts.template, &opts.source) {
@@ -319,20 +402,11 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         out.extend(stub_impl(&input, &opts.krate));
         return Ok(out);
     }
-    let marked = marked.unwrap_or_default();
+    let (marked, plain) = marked.unwrap_or_default();
     let ext = ext.unwrap_or_else(|| "html".into());
     let krate = &opts.krate;
     let marked_lit = LitStr::new(&marked, Span::call_site());
     let ext_lit = LitStr::new(&ext, Span::call_site());
-    let plain_attr = match (&opts.template, &opts.source) {
-        _ if plain_src.is_some() => {
-            let src = LitStr::new(plain_src.as_deref().unwrap_or_default(), Span::call_site());
-            quote!(source = #src, ext = #ext_lit)
-        }
-        (Some(t), _) => quote!(path = #t),
-        (_, Some(s)) => quote!(source = #s, ext = #ext_lit),
-        _ => quote!(),
-    };
     let syntax_attr = opts.syntax.as_ref().map(|s| quote!(syntax = #s,));
     let deps = loader.files.iter().map(|p| {
         let p = LitStr::new(&p.to_string_lossy(), Span::call_site());
@@ -352,7 +426,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         let version = p.version;
         let lit = LitStr::new(&ident.to_string(), ident.span());
         Some(quote_spanned! {ty.span()=>
-            #lit => ::core::option::Option::Some(__lvt::encode_field_version::<#ty>(&self.#ident, #version)),
+            #lit => ::core::option::Option::Some((persisted_field::<#ty>().0)(&self.#ident, #version)),
         })
     });
     let decode_arms = persisted.iter().filter_map(|p| {
@@ -362,7 +436,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         let lit = LitStr::new(&ident.to_string(), ident.span());
         Some(match &p.migrate {
             None => quote_spanned! {ty.span()=>
-                #lit => __lvt::decode_field_version::<#ty>(&mut self.#ident, bytes, #version),
+                #lit => (persisted_field::<#ty>().1)(&mut self.#ident, bytes, #version),
             },
             Some(path) => quote_spanned! {path.span()=>
                 #lit => __lvt::decode_field_migrating::<#ty, _, _>(&mut self.#ident, bytes, #version, #path),
@@ -376,68 +450,97 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         .as_ref()
         .or(opts.source.as_ref())
         .map_or_else(Span::call_site, LitStr::span);
-    let template_derive = quote_spanned!(template_span=> __lvt::askama::Template);
-    let marked_ty = format_ident!("__LvtMarked{}", name);
-    let plain_ty = format_ident!("__LvtPlain{}", name);
-
-    // A generic state: its parameters on the impl, and on the wrappers after their `'a`.
+    // The codec of every persisted field, through one bounded function: a field type that is
+    // not serde gets one error per missing trait (the same one at each use, which the
+    // compiler reports once), saying it is "required by a bound in `persisted_field`".
+    let persisted_field = (!persisted.is_empty()).then(|| {
+        quote! {
+            fn persisted_field<T>() -> (
+                fn(&T, u32) -> __lvt::Result<::std::vec::Vec<u8>>,
+                fn(&mut T, &[u8], u32) -> __lvt::Result<()>,
+            )
+            where
+                T: __lvt::serde::Serialize + __lvt::serde::de::DeserializeOwned + 'static,
+            {
+                (__lvt::encode_field_version::<T>, __lvt::decode_field_version::<T>)
+            }
+        }
+    });
+    // A generic state: its parameters on the impl, and on the wrapper after its `'a`.
     let (impl_g, ty_g, where_c) = input.generics.split_for_impl();
     let mut wrapper_generics = input.generics.clone();
     wrapper_generics.params.insert(0, syn::parse_quote!('a));
     let (w_impl, w_ty, w_where) = wrapper_generics.split_for_impl();
     let w_params = &wrapper_generics;
+    let wrapper = format_ident!("{}Template", name);
+    // The marked template (`Template` for the wrapper) and the plain one (a method of it),
+    // both from askama's generator.
+    let plain_lit = LitStr::new(&plain, Span::call_site());
+    // askama reads the `askama.toml` of the crate being compiled, which is `root`'s; where it
+    // is not (the golden tests), it is pointed at `root`'s.
+    let config = root.join("askama.toml");
+    let config_attr = (!askama_reads(root) && config.is_file()).then(|| {
+        let path = LitStr::new(&config.to_string_lossy(), Span::call_site());
+        quote!(config = #path,)
+    });
+    let wrapper_input = |src: &LitStr| {
+        quote! {
+            #[template(source = #src, ext = #ext_lit, #syntax_attr #config_attr askama = __lvt::askama)]
+            struct #wrapper #w_params #w_where {
+                __lvt_state: &'a #name #ty_g,
+                __lvt_cell: &'a __lvt::MarkQueue,
+            }
+        }
+    };
+
+    let marked_impl = askama_impl(wrapper_input(&marked_lit), template_span)?;
+    let plain_impl = plain_as_method(askama_impl(wrapper_input(&plain_lit), template_span)?)?;
     let out = quote! {
         const _: () = {
             use #krate::__private as __lvt;
 
             #(#deps)*
 
-            #[derive(#template_derive)]
-            #[template(source = #marked_lit, ext = #ext_lit, #syntax_attr askama = __lvt::askama)]
-            struct #marked_ty #w_params #w_where {
+            #persisted_field
+
+            struct #wrapper #w_params #w_where {
                 __lvt_state: &'a #name #ty_g,
                 __lvt_cell: &'a __lvt::MarkQueue,
             }
 
-            impl #w_impl ::core::ops::Deref for #marked_ty #w_ty #w_where {
+            #marked_impl
+
+            #plain_impl
+
+            impl #w_impl ::core::ops::Deref for #wrapper #w_ty #w_where {
                 type Target = #name #ty_g;
                 fn deref(&self) -> &#name #ty_g {
                     self.__lvt_state
                 }
             }
 
-            impl #w_impl #marked_ty #w_ty #w_where {
+            impl #w_impl #wrapper #w_ty #w_where {
                 #[inline]
                 fn __lvt_m(&self, code: u32) -> __lvt::Mark<'a> {
                     __lvt::Mark::new(self.__lvt_cell, code)
                 }
             }
 
-            #[derive(#template_derive)]
-            #[template(#plain_attr, #syntax_attr askama = __lvt::askama)]
-            struct #plain_ty #w_params #w_where {
-                __lvt_state: &'a #name #ty_g,
-            }
-
-            impl #w_impl ::core::ops::Deref for #plain_ty #w_ty #w_where {
-                type Target = #name #ty_g;
-                fn deref(&self) -> &#name #ty_g {
-                    self.__lvt_state
-                }
-            }
-
             impl #impl_g __lvt::LiveState for #name #ty_g #where_c {
                 fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
                     let cell = __lvt::MarkQueue::new();
-                    let marked = #marked_ty { __lvt_state: self, __lvt_cell: &cell };
+                    let marked = #wrapper { __lvt_state: self, __lvt_cell: &cell };
                     let mut sink = __lvt::TreeSink::new(&cell);
                     __lvt::askama::Template::render_into(&marked, &mut sink)?;
                     sink.finish()
                 }
 
                 fn render_html(&self) -> __lvt::Result<::std::string::String> {
-                    let plain = #plain_ty { __lvt_state: self };
-                    ::core::result::Result::Ok(__lvt::askama::Template::render(&plain)?)
+                    let cell = __lvt::MarkQueue::new();
+                    let plain = #wrapper { __lvt_state: self, __lvt_cell: &cell };
+                    let mut out = ::std::string::String::with_capacity(plain.__lvt_plain_hint());
+                    plain.__lvt_render_plain(&mut out, __lvt::askama::NO_VALUES)?;
+                    ::core::result::Result::Ok(out)
                 }
 
                 fn persisted_fields() -> &'static [&'static str] {

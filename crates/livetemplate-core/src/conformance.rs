@@ -137,8 +137,10 @@ fn expect(got: Fields, want: Fields, what: &str) {
         return;
     }
     let show = |v: &[u8]| {
-        if v.len() <= 32 {
-            format!("{v:?}")
+        if v.is_empty() {
+            "an empty value (0 bytes)".to_string()
+        } else if v.len() <= 32 {
+            format!("{v:?} ({} bytes)", v.len())
         } else {
             format!("{} bytes", v.len())
         }
@@ -246,6 +248,37 @@ mod tests {
             "{msg}"
         );
         assert!(msg.len() < 400, "{} bytes: {msg}", msg.len());
+    }
+
+    /// A store that drops empty values on save.
+    #[derive(Debug, Default)]
+    struct DropsEmpty(MemoryStore);
+
+    impl PersistStore for DropsEmpty {
+        fn load<'a>(&'a self, group: &'a GroupId, page: &'a str) -> BoxFuture<'a, Result<Fields>> {
+            self.0.load(group, page)
+        }
+
+        fn save<'a>(
+            &'a self,
+            group: &'a GroupId,
+            page: &'a str,
+            fields: &'a [(&'a str, Vec<u8>)],
+        ) -> BoxFuture<'a, Result<()>> {
+            let kept: Vec<(&'a str, Vec<u8>)> = fields.iter().filter(|(_, v)| !v.is_empty()).cloned().collect();
+            Box::pin(async move { self.0.save(group, page, &kept).await })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_empty_value_reads_as_such() {
+        let panic = tokio::spawn(async { store_conformance(&DropsEmpty::default()).await })
+            .await
+            .unwrap_err()
+            .into_panic();
+        let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains("is missing (expected an empty value (0 bytes))"), "{msg}");
+        assert!(!msg.contains("[]"), "{msg}");
     }
 
     #[tokio::test]

@@ -41,7 +41,7 @@ pub enum Push {
 /// ```
 /// # mod livetemplate {
 /// #     pub use livetemplate_core::{App, GroupId, Result};
-/// #     pub mod pubsub { pub use livetemplate_core::hub::{Deliver, Envelope, Hub, LocalTransport, PubSubTransport}; }
+/// #     pub mod pubsub { pub use livetemplate_core::hub::{Deliver, Envelope, Hub, LocalTransport, PubSubTransport}; pub use livetemplate_core::BoxFuture; }
 /// # }
 /// use livetemplate::pubsub::Envelope;
 ///
@@ -51,6 +51,7 @@ pub enum Push {
 ///     data: serde_json::json!({"text": "hi"}),
 ///     node: 7,
 ///     from: None,
+///     group: None,
 /// };
 /// let wire = serde_json::to_string(&env).unwrap();
 /// let back: Envelope = serde_json::from_str(&wire).unwrap();
@@ -99,14 +100,12 @@ pub type Deliver = Arc<dyn Fn(Envelope) + Send + Sync>;
 /// ```
 /// # mod livetemplate {
 /// #     pub use livetemplate_core::{App, GroupId, Result};
-/// #     pub mod pubsub { pub use livetemplate_core::hub::{Deliver, Envelope, Hub, LocalTransport, PubSubTransport}; }
+/// #     pub mod pubsub { pub use livetemplate_core::hub::{Deliver, Envelope, Hub, LocalTransport, PubSubTransport}; pub use livetemplate_core::BoxFuture; }
 /// # }
-/// use std::future::Future;
-/// use std::pin::Pin;
 /// use std::sync::{Arc, OnceLock};
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 ///
-/// use livetemplate::pubsub::{Deliver, Envelope, PubSubTransport};
+/// use livetemplate::pubsub::{BoxFuture, Deliver, Envelope, PubSubTransport};
 /// use livetemplate::{App, Result};
 ///
 /// #[derive(Default)]
@@ -126,7 +125,7 @@ pub type Deliver = Arc<dyn Fn(Envelope) + Send + Sync>;
 ///         let _ = self.deliver.set(deliver);
 ///     }
 ///
-///     fn publish(&self, env: Envelope) -> Pin<Box<dyn Future<Output = Result<()>> + Send + '_>> {
+///     fn publish(&self, env: Envelope) -> BoxFuture<'_, Result<()>> {
 ///         Box::pin(async move {
 ///             // A broker client sends these bytes to every node, this one included…
 ///             let wire = serde_json::to_vec(&env).expect("an envelope is JSON");
@@ -196,7 +195,7 @@ impl fmt::Debug for WeakHub {
 /// ```
 /// # mod livetemplate {
 /// #     pub use livetemplate_core::{App, GroupId, Result};
-/// #     pub mod pubsub { pub use livetemplate_core::hub::{Deliver, Envelope, Hub, LocalTransport, PubSubTransport}; }
+/// #     pub mod pubsub { pub use livetemplate_core::hub::{Deliver, Envelope, Hub, LocalTransport, PubSubTransport}; pub use livetemplate_core::BoxFuture; }
 /// # }
 /// use livetemplate::App;
 /// use livetemplate::pubsub::LocalTransport;
@@ -297,7 +296,7 @@ impl PersistSlot {
 /// ```
 /// # mod livetemplate {
 /// #     pub use livetemplate_core::{App, GroupId, Result};
-/// #     pub mod pubsub { pub use livetemplate_core::hub::{Deliver, Envelope, Hub, LocalTransport, PubSubTransport}; }
+/// #     pub mod pubsub { pub use livetemplate_core::hub::{Deliver, Envelope, Hub, LocalTransport, PubSubTransport}; pub use livetemplate_core::BoxFuture; }
 /// # }
 /// use livetemplate::{App, GroupId};
 ///

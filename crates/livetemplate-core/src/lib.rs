@@ -48,7 +48,20 @@ pub use state::{IntoController, ReadOnly};
 pub use store::Fields;
 pub use store::{MemoryStore, PersistStore};
 
-/// A boxed, sendable future.
+/// A boxed, sendable future: what [`PersistStore`]'s `load`, `save` and `flush`,
+/// [`PubSubTransport::publish`] and a hand-written [`Controller`] return. Users name it as
+/// `livetemplate::BoxFuture` (also `livetemplate::store::BoxFuture` and
+/// `livetemplate::pubsub::BoxFuture`, the same item); an `async` block becomes one with
+/// `Box::pin`.
+///
+/// ```
+/// use livetemplate_core::{BoxFuture, Result};
+///
+/// fn later(n: u32) -> BoxFuture<'static, Result<u32>> {
+///     Box::pin(async move { Ok(n + 1) })
+/// }
+/// # let _ = later(1);
+/// ```
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Items the generated code names. Not public API.
@@ -60,6 +73,7 @@ pub mod __private {
     pub use crate::state::{IntoController, ReadOnly};
     pub use crate::tree::{Mark, MarkQueue, TreeSink, mark};
     pub use askama;
+    pub use serde;
     pub use std::cell::Cell;
 
     use crate::error::Error;

@@ -22,25 +22,21 @@ pub type Fields = Vec<(String, Vec<u8>)>;
 /// ```
 /// # mod livetemplate {
 /// #     pub use livetemplate_core::{App, Error, GroupId, Result};
-/// #     pub mod store { pub use livetemplate_core::{Fields, PersistStore}; }
+/// #     pub mod store { pub use livetemplate_core::{BoxFuture, Fields, PersistStore}; }
 /// #     pub use livetemplate_core::testing;
 /// # }
 /// use std::collections::BTreeMap;
-/// use std::future::Future;
-/// use std::pin::Pin;
 /// use std::sync::Mutex;
 ///
-/// use livetemplate::store::{Fields, PersistStore};
+/// use livetemplate::store::{BoxFuture, Fields, PersistStore};
 /// use livetemplate::{GroupId, Result};
-///
-/// type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 ///
 /// /// Fields by (group, page), then by field name.
 /// #[derive(Debug, Default)]
 /// struct MapStore(Mutex<BTreeMap<(String, String), BTreeMap<String, Vec<u8>>>>);
 ///
 /// impl PersistStore for MapStore {
-///     fn load<'a>(&'a self, group: &'a GroupId, page: &'a str) -> Fut<'a, Fields> {
+///     fn load<'a>(&'a self, group: &'a GroupId, page: &'a str) -> BoxFuture<'a, Result<Fields>> {
 ///         Box::pin(async move {
 ///             let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
 ///             let key = (group.as_str().to_string(), page.to_string());
@@ -48,7 +44,7 @@ pub type Fields = Vec<(String, Vec<u8>)>;
 ///         })
 ///     }
 ///
-///     fn save<'a>(&'a self, group: &'a GroupId, page: &'a str, fields: &'a [(&'a str, Vec<u8>)]) -> Fut<'a, ()> {
+///     fn save<'a>(&'a self, group: &'a GroupId, page: &'a str, fields: &'a [(&'a str, Vec<u8>)]) -> BoxFuture<'a, Result<()>> {
 ///         Box::pin(async move {
 ///             let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
 ///             // A save names some fields: the others stay.

@@ -67,6 +67,10 @@
 pub use livetemplate_core::asset::AssetBody;
 #[doc(inline)]
 pub use livetemplate_core::{App, AppBuilder, Config, Context, Controller, Error, GroupId, LiveState, Result, Session};
+// What a `Controller` written by hand returns: `Pin<Box<dyn Future<Output = T> + Send + 'a>>`
+// (the same item as `store::BoxFuture` and `pubsub::BoxFuture`).
+#[doc(no_inline)]
+pub use livetemplate_core::BoxFuture;
 
 /// What the [`on_persist_error`](AppBuilder::on_persist_error) hook is given when a persisted
 /// value cannot be read back. Here, bytes no version of the field was written as: the value
@@ -194,6 +198,9 @@ pub mod store {
     pub use livetemplate_core::persist::{restore_quarantined, to_json};
     #[doc(inline)]
     pub use livetemplate_core::{Fields, MemoryStore, PersistStore};
+    // What `PersistStore::load`, `save` and `flush` return: `Pin<Box<dyn Future<Output = T> + Send + 'a>>`.
+    #[doc(no_inline)]
+    pub use livetemplate_core::BoxFuture;
     #[cfg(feature = "sled")]
     #[doc(inline)]
     pub use livetemplate_sled::{SledStore, SledStoreBuilder};
@@ -207,6 +214,9 @@ pub mod store {
 pub mod pubsub {
     #[doc(inline)]
     pub use livetemplate_core::hub::{Deliver, Envelope, Hub, LocalTransport, PubSubTransport};
+    // What `PubSubTransport::publish` returns: `Pin<Box<dyn Future<Output = T> + Send + 'a>>`.
+    #[doc(no_inline)]
+    pub use livetemplate_core::BoxFuture;
 }
 
 /// Who a request is: the [`Authenticator`](auth::Authenticator) an app with its own login

@@ -12,11 +12,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use livetemplate::prelude::*;
+use livetemplate::store::BoxFuture;
+use livetemplate::store::Fields;
 use livetemplate::store::PersistStore;
 use livetemplate::testing::TestPage;
 use livetemplate::{GroupId, Server};
-use livetemplate_core::BoxFuture;
-use livetemplate_core::store::Fields;
 use serde_json::Value;
 
 #[derive(LiveState, Clone, Debug, Default)]

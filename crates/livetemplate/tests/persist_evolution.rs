@@ -997,7 +997,7 @@ impl PersistStore for NoQuarantine {
         &'a self,
         group: &'a GroupId,
         page: &'a str,
-    ) -> livetemplate_core::BoxFuture<'a, livetemplate::Result<livetemplate_core::Fields>> {
+    ) -> livetemplate::store::BoxFuture<'a, livetemplate::Result<livetemplate::store::Fields>> {
         self.inner.load(group, page)
     }
 
@@ -1006,7 +1006,7 @@ impl PersistStore for NoQuarantine {
         group: &'a GroupId,
         page: &'a str,
         fields: &'a [(&'a str, Vec<u8>)],
-    ) -> livetemplate_core::BoxFuture<'a, livetemplate::Result<()>> {
+    ) -> livetemplate::store::BoxFuture<'a, livetemplate::Result<()>> {
         if self.refuse.load(Ordering::SeqCst) && fields.iter().any(|(k, _)| k.contains("@quarantine")) {
             return Box::pin(async { Err(livetemplate::Error::msg("disk full")) });
         }

@@ -1,5 +1,10 @@
 //! The core invariant: the HTML a client rebuilds from the wire frames equals askama's own
 //! render of the same state, byte for byte, after every step of random change sequences.
+//!
+//! The oracle is plain askama: each state has a second template struct here, derived with
+//! `askama::Template` from the same `#[lvt(...)]` arguments (the same source or file, syntax
+//! and `askama.toml`), which the live template's code plays no part in. The page's own
+//! `render_html` (the GET render) is checked against it too.
 
 #![allow(clippy::unwrap_used)]
 #![allow(missing_docs, missing_debug_implementations)]
@@ -28,8 +33,45 @@ pub struct Data {
     pub grid: Vec<Vec<String>>,
 }
 
+/// A state's render by plain askama, from a template struct of its own.
+pub trait Oracle {
+    fn askama(&self) -> String;
+}
+
+/// Plain askama's template struct for a state: the state's fields through `Deref`.
+macro_rules! oracle {
+    // askama's key for a template file is `path`.
+    ($state:ident, template = $path:literal) => {
+        oracle!($state, path = $path);
+    };
+    ($state:ident, $($attr:tt)*) => {
+        const _: () = {
+            #[derive(livetemplate::__private::askama::Template)]
+            #[template($($attr)*, askama = livetemplate::__private::askama)]
+            struct Plain<'a>(&'a $state);
+
+            impl std::ops::Deref for Plain<'_> {
+                type Target = $state;
+                fn deref(&self) -> &$state {
+                    self.0
+                }
+            }
+
+            impl Oracle for $state {
+                fn askama(&self) -> String {
+                    livetemplate::__private::askama::Template::render(&Plain(self)).unwrap()
+                }
+            }
+        };
+    };
+}
+
 macro_rules! live_template {
     ($state:ident, $ctrl:ident, $($attr:tt)*) => {
+        live_template!(@state $state, $ctrl, $($attr)*);
+        oracle!($state, $($attr)*);
+    };
+    (@state $state:ident, $ctrl:ident, $($attr:tt)*) => {
         #[derive(LiveState, Clone, Debug, Default)]
         #[lvt($($attr)*)]
         pub struct $state {
@@ -157,10 +199,27 @@ live_template!(ThreeLevels, ThreeLevelsCtrl, template = "rt/lv3.html");
 // A child overriding only a macro: the parent's block body still calls the parent's macro.
 live_template!(ParentMacro, ParentMacroCtrl, template = "rt/pm_child.html");
 
+// A custom filter of the user's: askama looks `filters::shout` up where the template struct is.
+pub mod filters {
+    use livetemplate::__private::askama;
+
+    #[askama::filter_fn]
+    pub fn shout<T: std::fmt::Display>(s: T, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(s.to_string().to_uppercase())
+    }
+}
+live_template!(
+    CustomFilter,
+    CustomFilterCtrl,
+    source = r#"<p>{{ name|shout }}</p>{% for item in items %}<i data-key="{{ item.id }}">{{ item.name|shout|lower }}</i>{% endfor %}"#,
+    ext = "html"
+);
+
 /// The QA case of a macro overridden in a grandchild, with askama's output written out.
 #[test]
 fn grandchild_macro_override_renders_as_askama() {
     let want = "<b><child>2</child><mid>1</mid>|<mid>3</mid></b>";
+    assert_eq!(MinOverride::default().askama(), want);
     assert_eq!(MinOverride::default().render_html().unwrap(), want);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -183,7 +242,7 @@ live_template!(
 
 // `Self` in expressions is the state type, as it is the template struct in plain askama.
 live_template!(
-    SelfPaths,
+    @state SelfPaths,
     SelfPathsCtrl,
     source = r#"<p title="{{ Self::shout(title.as_str()) }}">{{ Self::shout(name.as_str()) }} "Self" {# Self #}</p>{% if Self::big(n.clone()) %}<b>big</b>{% endif %}{% for item in items %}<i data-key="{{ item.id }}">{{ Self::shout(item.name.as_str()) }}</i>{% endfor %}"#,
     ext = "html"
@@ -198,6 +257,40 @@ impl SelfPaths {
         n > 10
     }
 }
+
+// Plain askama's `Self` is its template struct: the oracle's has the same functions.
+const _: () = {
+    #[derive(livetemplate::__private::askama::Template)]
+    #[template(
+        source = r#"<p title="{{ Self::shout(title.as_str()) }}">{{ Self::shout(name.as_str()) }} "Self" {# Self #}</p>{% if Self::big(n.clone()) %}<b>big</b>{% endif %}{% for item in items %}<i data-key="{{ item.id }}">{{ Self::shout(item.name.as_str()) }}</i>{% endfor %}"#,
+        ext = "html",
+        askama = livetemplate::__private::askama
+    )]
+    struct Plain<'a>(&'a SelfPaths);
+
+    impl std::ops::Deref for Plain<'_> {
+        type Target = SelfPaths;
+        fn deref(&self) -> &SelfPaths {
+            self.0
+        }
+    }
+
+    impl Plain<'_> {
+        fn shout(s: &str) -> String {
+            SelfPaths::shout(s)
+        }
+
+        fn big(n: i64) -> bool {
+            SelfPaths::big(n)
+        }
+    }
+
+    impl Oracle for SelfPaths {
+        fn askama(&self) -> String {
+            livetemplate::__private::askama::Template::render(&Plain(self)).unwrap()
+        }
+    }
+};
 
 /// What the generic state below is generic over.
 pub trait Label: Clone + Default + Send + Sync + std::fmt::Debug + 'static {
@@ -230,6 +323,34 @@ pub struct Tagged<T: Label> {
 impl<T: Label> Tagged<T> {
     fn kind() -> &'static str {
         T::KIND
+    }
+}
+
+// Plain askama's template struct for the generic state, `Self::kind()` its own.
+#[derive(livetemplate::__private::askama::Template)]
+#[template(
+    source = r#"<p>{{ tag.label() }} {{ name }} {{ Self::kind() }}</p>{% for item in items %}<i data-key="{{ item.id }}">{{ item.name }}</i>{% endfor %}"#,
+    ext = "html",
+    askama = livetemplate::__private::askama
+)]
+struct PlainTagged<'a, T: Label>(&'a Tagged<T>);
+
+impl<T: Label> std::ops::Deref for PlainTagged<'_, T> {
+    type Target = Tagged<T>;
+    fn deref(&self) -> &Tagged<T> {
+        self.0
+    }
+}
+
+impl<T: Label> PlainTagged<'_, T> {
+    fn kind() -> &'static str {
+        T::KIND
+    }
+}
+
+impl<T: Label> Oracle for Tagged<T> {
+    fn askama(&self) -> String {
+        livetemplate::__private::askama::Template::render(&PlainTagged(self)).unwrap()
     }
 }
 
@@ -396,7 +517,7 @@ fn datas(initial: Vec<Row>, steps: &[Step]) -> Vec<Data> {
 
 fn check<S, C>(ctrl: C, datas: Vec<Data>) -> std::result::Result<(), TestCaseError>
 where
-    S: LiveState + From<Data>,
+    S: LiveState + From<Data> + Oracle,
     C: livetemplate::Controller<State = S>,
 {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -406,14 +527,25 @@ where
     rt.block_on(async move {
         let mut it = datas.into_iter();
         let first: S = it.next().unwrap_or_default().into();
-        let expected = first.render_html().expect("askama render");
+        let expected = first.askama();
+        prop_assert_eq!(
+            first.render_html().expect("render_html"),
+            expected.clone(),
+            "render_html differs"
+        );
         let mut page = TestPage::mount(ctrl, first).await.expect("mount");
         prop_assert_eq!(page.html(), expected, "initial render differs");
         for d in it {
             let json = serde_json::to_value(&d).expect("json");
             let frame = page.act("set", json).await;
             prop_assert!(frame.error().is_none(), "action failed: {}", frame.text());
-            let expected = S::from(d).render_html().expect("askama render");
+            let state = S::from(d);
+            let expected = state.askama();
+            prop_assert_eq!(
+                state.render_html().expect("render_html"),
+                expected.clone(),
+                "render_html differs"
+            );
             prop_assert_eq!(page.html(), expected, "after frame {}", frame.text());
         }
         Ok(())
@@ -458,4 +590,5 @@ roundtrip_tests! {
     three_levels_macros_imports_include => ThreeLevels, ThreeLevelsCtrl;
     child_macro_not_seen_by_parent_block => ParentMacro, ParentMacroCtrl;
     generic_controller => Imports, Generic::<Imports>::default();
+    custom_filter => CustomFilter, CustomFilterCtrl;
 }

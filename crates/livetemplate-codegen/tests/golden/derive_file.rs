@@ -9,43 +9,283 @@ const _: () = {
     const _: &[u8] = ::core::include_bytes!(
         "$GOLDEN/templates/layout.html"
     );
-    #[derive(__lvt::askama::Template)]
-    #[template(
-        source = "{% macro __lvt_s0_badge(label) %}<b>{{ self.__lvt_m(1)|safe }}{{ label }}{{ self.__lvt_m(2)|safe }}</b>{% endmacro %}<title>{# #}{# #}{{ self.__lvt_m(1)|safe }}{{ title }}{{ self.__lvt_m(2)|safe }} · {# #}{# #}App{# #}{# #}{# #}{# #}</title>\n<main>{# #}{# #}{{ self.__lvt_m(6)|safe }}{% for t in todos %}{{ self.__lvt_m(7)|safe }}<li data-key=\"{{ self.__lvt_m(1)|safe }}{{ t }}{{ self.__lvt_m(2)|safe }}\">{% call __lvt_s0_badge(t) %}{% endcall %}</li>{% endfor %}{{ self.__lvt_m(9)|safe }}{# #}{# #}</main>",
-        ext = "html",
-        askama = __lvt::askama
-    )]
-    struct __LvtMarkedTodos<'a> {
+    struct TodosTemplate<'a> {
         __lvt_state: &'a Todos,
         __lvt_cell: &'a __lvt::MarkQueue,
     }
-    impl<'a> ::core::ops::Deref for __LvtMarkedTodos<'a> {
+    #[allow(
+        clippy::init_numbered_fields,
+        non_shorthand_field_patterns,
+        clippy::suspicious_else_formatting,
+        dead_code,
+        non_camel_case_types,
+        non_snake_case,
+        clippy::double_parens,
+        clippy::identity_op,
+        clippy::into_iter_on_ref,
+        clippy::needless_borrow,
+        clippy::needless_borrows_for_generic_args,
+        clippy::nonminimal_bool,
+        clippy::op_ref,
+        clippy::useless_conversion,
+        unused_braces,
+        unused_parens,
+    )]
+    const _: () = {
+        use __lvt::askama as askama;
+        #[automatically_derived]
+        impl<'a> askama::Template for TodosTemplate<'a> {
+            fn render_into_with_values(
+                &self,
+                __askama_writer: &mut dyn askama::helpers::core::fmt::Write,
+                __askama_values: &dyn askama::Values,
+            ) -> askama::Result<()> {
+                #[allow(unused_imports)]
+                use askama::{
+                    filters::{AutoEscape as _, WriteWritable as _},
+                    helpers::{ResultConverter as _, core::fmt::Write as _},
+                };
+                __askama_writer.write_str("<title>")?;
+                match (
+                    &(askama::filters::safe(self.__lvt_m(1), askama::filters::Html)?),
+                    &((&&askama::filters::AutoEscaper::new(
+                        &(self.title),
+                        askama::filters::Html,
+                    ))
+                        .askama_auto_escape()?),
+                    &(askama::filters::safe(self.__lvt_m(2), askama::filters::Html)?),
+                    &(askama::filters::safe(self.__lvt_m(6), askama::filters::Html)?),
+                ) {
+                    (__askama_expr1, __askama_expr2, __askama_expr3, __askama_expr9) => {
+                        (&&&askama::filters::Writable(__askama_expr1))
+                            .askama_write(__askama_writer, __askama_values)?;
+                        (&&&askama::filters::Writable(__askama_expr2))
+                            .askama_write(__askama_writer, __askama_values)?;
+                        (&&&askama::filters::Writable(__askama_expr3))
+                            .askama_write(__askama_writer, __askama_values)?;
+                        __askama_writer.write_str(" · App</title>
+<main>")?;
+                        (&&&askama::filters::Writable(__askama_expr9))
+                            .askama_write(__askama_writer, __askama_values)?;
+                    }
+                }
+                let __askama_iter = (&self.todos).into_iter();
+                for (t, __askama_item) in askama::helpers::TemplateLoop::new(
+                    __askama_iter,
+                ) {
+                    {
+                        match (
+                            &(askama::filters::safe(
+                                self.__lvt_m(7),
+                                askama::filters::Html,
+                            )?),
+                            &(askama::filters::safe(
+                                self.__lvt_m(1),
+                                askama::filters::Html,
+                            )?),
+                            &((&&askama::filters::AutoEscaper::new(
+                                &(t),
+                                askama::filters::Html,
+                            ))
+                                .askama_auto_escape()?),
+                            &(askama::filters::safe(
+                                self.__lvt_m(2),
+                                askama::filters::Html,
+                            )?),
+                        ) {
+                            (
+                                __askama_expr0,
+                                __askama_expr2,
+                                __askama_expr3,
+                                __askama_expr4,
+                            ) => {
+                                (&&&askama::filters::Writable(__askama_expr0))
+                                    .askama_write(__askama_writer, __askama_values)?;
+                                __askama_writer.write_str("<li data-key=\"")?;
+                                (&&&askama::filters::Writable(__askama_expr2))
+                                    .askama_write(__askama_writer, __askama_values)?;
+                                (&&&askama::filters::Writable(__askama_expr3))
+                                    .askama_write(__askama_writer, __askama_values)?;
+                                (&&&askama::filters::Writable(__askama_expr4))
+                                    .askama_write(__askama_writer, __askama_values)?;
+                            }
+                        }
+                        __askama_writer.write_str("\"><b>")?;
+                        match (
+                            &(askama::filters::safe(
+                                self.__lvt_m(1),
+                                askama::filters::Html,
+                            )?),
+                            &((&&askama::filters::AutoEscaper::new(
+                                &(t),
+                                askama::filters::Html,
+                            ))
+                                .askama_auto_escape()?),
+                            &(askama::filters::safe(
+                                self.__lvt_m(2),
+                                askama::filters::Html,
+                            )?),
+                        ) {
+                            (__askama_expr1, __askama_expr2, __askama_expr3) => {
+                                (&&&askama::filters::Writable(__askama_expr1))
+                                    .askama_write(__askama_writer, __askama_values)?;
+                                (&&&askama::filters::Writable(__askama_expr2))
+                                    .askama_write(__askama_writer, __askama_values)?;
+                                (&&&askama::filters::Writable(__askama_expr3))
+                                    .askama_write(__askama_writer, __askama_values)?;
+                            }
+                        }
+                        __askama_writer.write_str("</b>")?;
+                    }
+                    __askama_writer.write_str("</li>")?;
+                }
+                match (
+                    &(askama::filters::safe(self.__lvt_m(9), askama::filters::Html)?),
+                ) {
+                    (__askama_expr0,) => {
+                        (&&&askama::filters::Writable(__askama_expr0))
+                            .askama_write(__askama_writer, __askama_values)?;
+                    }
+                }
+                __askama_writer.write_str("</main>")?;
+                askama::Result::Ok(())
+            }
+            const SIZE_HINT: askama::helpers::core::primitive::usize = 124usize;
+        }
+        /// Implement the [`format!()`][askama::helpers::std::format] trait for [`TodosTemplate`]
+        ///
+        /// Please be aware of the rendering performance notice in the [`Template`][askama::Template] trait.
+        #[automatically_derived]
+        impl<'a> askama::helpers::core::fmt::Display for TodosTemplate<'a> {
+            #[inline]
+            fn fmt(
+                &self,
+                f: &mut askama::helpers::core::fmt::Formatter<'_>,
+            ) -> askama::helpers::core::fmt::Result {
+                askama::Template::render_into(self, f)
+                    .map_err(|_| askama::helpers::core::fmt::Error)
+            }
+        }
+        #[automatically_derived]
+        impl<'a> askama::FastWritable for TodosTemplate<'a> {
+            #[inline]
+            fn write_into(
+                &self,
+                dest: &mut dyn askama::helpers::core::fmt::Write,
+                values: &dyn askama::Values,
+            ) -> askama::Result<()> {
+                askama::Template::render_into_with_values(self, dest, values)
+            }
+        }
+    };
+    #[allow(
+        clippy::init_numbered_fields,
+        non_shorthand_field_patterns,
+        clippy::suspicious_else_formatting,
+        dead_code,
+        non_camel_case_types,
+        non_snake_case,
+        clippy::double_parens,
+        clippy::identity_op,
+        clippy::into_iter_on_ref,
+        clippy::needless_borrow,
+        clippy::needless_borrows_for_generic_args,
+        clippy::nonminimal_bool,
+        clippy::op_ref,
+        clippy::useless_conversion,
+        unused_braces,
+        unused_parens,
+    )]
+    const _: () = {
+        use __lvt::askama as askama;
+        impl<'a> TodosTemplate<'a> {
+            #[inline]
+            fn __lvt_render_plain(
+                &self,
+                __askama_writer: &mut dyn askama::helpers::core::fmt::Write,
+                __askama_values: &dyn askama::Values,
+            ) -> askama::Result<()> {
+                #[allow(unused_imports)]
+                use askama::{
+                    filters::{AutoEscape as _, WriteWritable as _},
+                    helpers::{ResultConverter as _, core::fmt::Write as _},
+                };
+                __askama_writer.write_str("<title>")?;
+                match (
+                    &((&&askama::filters::AutoEscaper::new(
+                        &(self.title),
+                        askama::filters::Html,
+                    ))
+                        .askama_auto_escape()?),
+                ) {
+                    (__askama_expr1,) => {
+                        (&&&askama::filters::Writable(__askama_expr1))
+                            .askama_write(__askama_writer, __askama_values)?;
+                    }
+                }
+                __askama_writer.write_str(" · App</title>
+<main>")?;
+                let __askama_iter = (&self.todos).into_iter();
+                for (t, __askama_item) in askama::helpers::TemplateLoop::new(
+                    __askama_iter,
+                ) {
+                    {
+                        __askama_writer.write_str("<li data-key=\"")?;
+                        match (
+                            &((&&askama::filters::AutoEscaper::new(
+                                &(t),
+                                askama::filters::Html,
+                            ))
+                                .askama_auto_escape()?),
+                        ) {
+                            (__askama_expr1,) => {
+                                (&&&askama::filters::Writable(__askama_expr1))
+                                    .askama_write(__askama_writer, __askama_values)?;
+                            }
+                        }
+                        __askama_writer.write_str("\"><b>")?;
+                        match (
+                            &((&&askama::filters::AutoEscaper::new(
+                                &(t),
+                                askama::filters::Html,
+                            ))
+                                .askama_auto_escape()?),
+                        ) {
+                            (__askama_expr1,) => {
+                                (&&&askama::filters::Writable(__askama_expr1))
+                                    .askama_write(__askama_writer, __askama_values)?;
+                            }
+                        }
+                        __askama_writer.write_str("</b>")?;
+                    }
+                    __askama_writer.write_str("</li>")?;
+                }
+                __askama_writer.write_str("</main>")?;
+                askama::Result::Ok(())
+            }
+            const __LVT_PLAIN_HINT: askama::helpers::core::primitive::usize = 90usize;
+            #[inline]
+            fn __lvt_plain_hint(&self) -> usize {
+                Self::__LVT_PLAIN_HINT
+            }
+        }
+    };
+    impl<'a> ::core::ops::Deref for TodosTemplate<'a> {
         type Target = Todos;
         fn deref(&self) -> &Todos {
             self.__lvt_state
         }
     }
-    impl<'a> __LvtMarkedTodos<'a> {
+    impl<'a> TodosTemplate<'a> {
         #[inline]
         fn __lvt_m(&self, code: u32) -> __lvt::Mark<'a> {
             __lvt::Mark::new(self.__lvt_cell, code)
         }
     }
-    #[derive(__lvt::askama::Template)]
-    #[template(path = "page.html", askama = __lvt::askama)]
-    struct __LvtPlainTodos<'a> {
-        __lvt_state: &'a Todos,
-    }
-    impl<'a> ::core::ops::Deref for __LvtPlainTodos<'a> {
-        type Target = Todos;
-        fn deref(&self) -> &Todos {
-            self.__lvt_state
-        }
-    }
     impl __lvt::LiveState for Todos {
         fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
             let cell = __lvt::MarkQueue::new();
-            let marked = __LvtMarkedTodos {
+            let marked = TodosTemplate {
                 __lvt_state: self,
                 __lvt_cell: &cell,
             };
@@ -54,10 +294,14 @@ const _: () = {
             sink.finish()
         }
         fn render_html(&self) -> __lvt::Result<::std::string::String> {
-            let plain = __LvtPlainTodos {
+            let cell = __lvt::MarkQueue::new();
+            let plain = TodosTemplate {
                 __lvt_state: self,
+                __lvt_cell: &cell,
             };
-            ::core::result::Result::Ok(__lvt::askama::Template::render(&plain)?)
+            let mut out = ::std::string::String::with_capacity(plain.__lvt_plain_hint());
+            plain.__lvt_render_plain(&mut out, __lvt::askama::NO_VALUES)?;
+            ::core::result::Result::Ok(out)
         }
         fn persisted_fields() -> &'static [&'static str] {
             &[]

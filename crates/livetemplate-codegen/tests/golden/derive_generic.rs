@@ -1,19 +1,191 @@
 const _: () = {
     use ::livetemplate::__private as __lvt;
-    #[derive(__lvt::askama::Template)]
-    #[template(
-        source = "<p>{{ self.__lvt_m(1)|safe }}{{ tag.label() }}{{ self.__lvt_m(2)|safe }} {{ self.__lvt_m(1)|safe }}{{ Tagged::<T>::kind() }}{{ self.__lvt_m(2)|safe }}</p>",
-        ext = "html",
-        askama = __lvt::askama
-    )]
-    struct __LvtMarkedTagged<'a, T: Label>
+    struct TaggedTemplate<'a, T: Label>
     where
         T: Clone,
     {
         __lvt_state: &'a Tagged<T>,
         __lvt_cell: &'a __lvt::MarkQueue,
     }
-    impl<'a, T: Label> ::core::ops::Deref for __LvtMarkedTagged<'a, T>
+    #[allow(
+        clippy::init_numbered_fields,
+        non_shorthand_field_patterns,
+        clippy::suspicious_else_formatting,
+        dead_code,
+        non_camel_case_types,
+        non_snake_case,
+        clippy::double_parens,
+        clippy::identity_op,
+        clippy::into_iter_on_ref,
+        clippy::needless_borrow,
+        clippy::needless_borrows_for_generic_args,
+        clippy::nonminimal_bool,
+        clippy::op_ref,
+        clippy::useless_conversion,
+        unused_braces,
+        unused_parens,
+    )]
+    const _: () = {
+        use __lvt::askama as askama;
+        #[automatically_derived]
+        impl<'a, T: Label> askama::Template for TaggedTemplate<'a, T>
+        where
+            T: Clone,
+        {
+            fn render_into_with_values(
+                &self,
+                __askama_writer: &mut dyn askama::helpers::core::fmt::Write,
+                __askama_values: &dyn askama::Values,
+            ) -> askama::Result<()> {
+                #[allow(unused_imports)]
+                use askama::{
+                    filters::{AutoEscape as _, WriteWritable as _},
+                    helpers::{ResultConverter as _, core::fmt::Write as _},
+                };
+                __askama_writer.write_str("<p>")?;
+                match (
+                    &(askama::filters::safe(self.__lvt_m(1), askama::filters::Html)?),
+                    &((&&askama::filters::AutoEscaper::new(
+                        &(self.tag.label()),
+                        askama::filters::Html,
+                    ))
+                        .askama_auto_escape()?),
+                    &(askama::filters::safe(self.__lvt_m(2), askama::filters::Html)?),
+                    &(askama::filters::safe(self.__lvt_m(1), askama::filters::Html)?),
+                    &((&&askama::filters::AutoEscaper::new(
+                        &(Tagged::<T>::kind()),
+                        askama::filters::Html,
+                    ))
+                        .askama_auto_escape()?),
+                    &(askama::filters::safe(self.__lvt_m(2), askama::filters::Html)?),
+                ) {
+                    (
+                        __askama_expr1,
+                        __askama_expr2,
+                        __askama_expr3,
+                        __askama_expr5,
+                        __askama_expr6,
+                        __askama_expr7,
+                    ) => {
+                        (&&&askama::filters::Writable(__askama_expr1))
+                            .askama_write(__askama_writer, __askama_values)?;
+                        (&&&askama::filters::Writable(__askama_expr2))
+                            .askama_write(__askama_writer, __askama_values)?;
+                        (&&&askama::filters::Writable(__askama_expr3))
+                            .askama_write(__askama_writer, __askama_values)?;
+                        __askama_writer.write_str(" ")?;
+                        (&&&askama::filters::Writable(__askama_expr5))
+                            .askama_write(__askama_writer, __askama_values)?;
+                        (&&&askama::filters::Writable(__askama_expr6))
+                            .askama_write(__askama_writer, __askama_values)?;
+                        (&&&askama::filters::Writable(__askama_expr7))
+                            .askama_write(__askama_writer, __askama_values)?;
+                    }
+                }
+                __askama_writer.write_str("</p>")?;
+                askama::Result::Ok(())
+            }
+            const SIZE_HINT: askama::helpers::core::primitive::usize = 26usize;
+        }
+        /// Implement the [`format!()`][askama::helpers::std::format] trait for [`TaggedTemplate`]
+        ///
+        /// Please be aware of the rendering performance notice in the [`Template`][askama::Template] trait.
+        #[automatically_derived]
+        impl<'a, T: Label> askama::helpers::core::fmt::Display for TaggedTemplate<'a, T>
+        where
+            T: Clone,
+        {
+            #[inline]
+            fn fmt(
+                &self,
+                f: &mut askama::helpers::core::fmt::Formatter<'_>,
+            ) -> askama::helpers::core::fmt::Result {
+                askama::Template::render_into(self, f)
+                    .map_err(|_| askama::helpers::core::fmt::Error)
+            }
+        }
+        #[automatically_derived]
+        impl<'a, T: Label> askama::FastWritable for TaggedTemplate<'a, T>
+        where
+            T: Clone,
+        {
+            #[inline]
+            fn write_into(
+                &self,
+                dest: &mut dyn askama::helpers::core::fmt::Write,
+                values: &dyn askama::Values,
+            ) -> askama::Result<()> {
+                askama::Template::render_into_with_values(self, dest, values)
+            }
+        }
+    };
+    #[allow(
+        clippy::init_numbered_fields,
+        non_shorthand_field_patterns,
+        clippy::suspicious_else_formatting,
+        dead_code,
+        non_camel_case_types,
+        non_snake_case,
+        clippy::double_parens,
+        clippy::identity_op,
+        clippy::into_iter_on_ref,
+        clippy::needless_borrow,
+        clippy::needless_borrows_for_generic_args,
+        clippy::nonminimal_bool,
+        clippy::op_ref,
+        clippy::useless_conversion,
+        unused_braces,
+        unused_parens,
+    )]
+    const _: () = {
+        use __lvt::askama as askama;
+        impl<'a, T: Label> TaggedTemplate<'a, T>
+        where
+            T: Clone,
+        {
+            #[inline]
+            fn __lvt_render_plain(
+                &self,
+                __askama_writer: &mut dyn askama::helpers::core::fmt::Write,
+                __askama_values: &dyn askama::Values,
+            ) -> askama::Result<()> {
+                #[allow(unused_imports)]
+                use askama::{
+                    filters::{AutoEscape as _, WriteWritable as _},
+                    helpers::{ResultConverter as _, core::fmt::Write as _},
+                };
+                __askama_writer.write_str("<p>")?;
+                match (
+                    &((&&askama::filters::AutoEscaper::new(
+                        &(self.tag.label()),
+                        askama::filters::Html,
+                    ))
+                        .askama_auto_escape()?),
+                    &((&&askama::filters::AutoEscaper::new(
+                        &(Tagged::<T>::kind()),
+                        askama::filters::Html,
+                    ))
+                        .askama_auto_escape()?),
+                ) {
+                    (__askama_expr1, __askama_expr3) => {
+                        (&&&askama::filters::Writable(__askama_expr1))
+                            .askama_write(__askama_writer, __askama_values)?;
+                        __askama_writer.write_str(" ")?;
+                        (&&&askama::filters::Writable(__askama_expr3))
+                            .askama_write(__askama_writer, __askama_values)?;
+                    }
+                }
+                __askama_writer.write_str("</p>")?;
+                askama::Result::Ok(())
+            }
+            const __LVT_PLAIN_HINT: askama::helpers::core::primitive::usize = 14usize;
+            #[inline]
+            fn __lvt_plain_hint(&self) -> usize {
+                Self::__LVT_PLAIN_HINT
+            }
+        }
+    };
+    impl<'a, T: Label> ::core::ops::Deref for TaggedTemplate<'a, T>
     where
         T: Clone,
     {
@@ -22,7 +194,7 @@ const _: () = {
             self.__lvt_state
         }
     }
-    impl<'a, T: Label> __LvtMarkedTagged<'a, T>
+    impl<'a, T: Label> TaggedTemplate<'a, T>
     where
         T: Clone,
     {
@@ -31,34 +203,13 @@ const _: () = {
             __lvt::Mark::new(self.__lvt_cell, code)
         }
     }
-    #[derive(__lvt::askama::Template)]
-    #[template(
-        source = "<p>{{ tag.label() }} {{ Tagged::<T>::kind() }}</p>",
-        ext = "html",
-        askama = __lvt::askama
-    )]
-    struct __LvtPlainTagged<'a, T: Label>
-    where
-        T: Clone,
-    {
-        __lvt_state: &'a Tagged<T>,
-    }
-    impl<'a, T: Label> ::core::ops::Deref for __LvtPlainTagged<'a, T>
-    where
-        T: Clone,
-    {
-        type Target = Tagged<T>;
-        fn deref(&self) -> &Tagged<T> {
-            self.__lvt_state
-        }
-    }
     impl<T: Label> __lvt::LiveState for Tagged<T>
     where
         T: Clone,
     {
         fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
             let cell = __lvt::MarkQueue::new();
-            let marked = __LvtMarkedTagged {
+            let marked = TaggedTemplate {
                 __lvt_state: self,
                 __lvt_cell: &cell,
             };
@@ -67,10 +218,14 @@ const _: () = {
             sink.finish()
         }
         fn render_html(&self) -> __lvt::Result<::std::string::String> {
-            let plain = __LvtPlainTagged {
+            let cell = __lvt::MarkQueue::new();
+            let plain = TaggedTemplate {
                 __lvt_state: self,
+                __lvt_cell: &cell,
             };
-            ::core::result::Result::Ok(__lvt::askama::Template::render(&plain)?)
+            let mut out = ::std::string::String::with_capacity(plain.__lvt_plain_hint());
+            plain.__lvt_render_plain(&mut out, __lvt::askama::NO_VALUES)?;
+            ::core::result::Result::Ok(out)
         }
         fn persisted_fields() -> &'static [&'static str] {
             &[]

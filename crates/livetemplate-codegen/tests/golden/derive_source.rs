@@ -1,46 +1,299 @@
 const _: () = {
     use ::livetemplate::__private as __lvt;
-    #[derive(__lvt::askama::Template)]
-    #[template(
-        source = "<p>{{ self.__lvt_m(1)|safe }}{{ n }}{{ self.__lvt_m(2)|safe }}</p>{{ self.__lvt_m(3)|safe }}{% if on %}{{ self.__lvt_m(4)|safe }}<i>{{ self.__lvt_m(1)|safe }}{{ label|upper }}{{ self.__lvt_m(2)|safe }}</i>{% endif %}{{ self.__lvt_m(5)|safe }}{{ self.__lvt_m(6)|safe }}{% for x in xs %}{{ self.__lvt_m(7)|safe }}{{ self.__lvt_m(1)|safe }}{{ x }}{{ self.__lvt_m(2)|safe }}{% endfor %}{{ self.__lvt_m(9)|safe }}",
-        ext = "html",
-        askama = __lvt::askama
-    )]
-    struct __LvtMarkedCounter<'a> {
+    fn persisted_field<T>() -> (
+        fn(&T, u32) -> __lvt::Result<::std::vec::Vec<u8>>,
+        fn(&mut T, &[u8], u32) -> __lvt::Result<()>,
+    )
+    where
+        T: __lvt::serde::Serialize + __lvt::serde::de::DeserializeOwned + 'static,
+    {
+        (__lvt::encode_field_version::<T>, __lvt::decode_field_version::<T>)
+    }
+    struct CounterTemplate<'a> {
         __lvt_state: &'a Counter,
         __lvt_cell: &'a __lvt::MarkQueue,
     }
-    impl<'a> ::core::ops::Deref for __LvtMarkedCounter<'a> {
+    #[allow(
+        clippy::init_numbered_fields,
+        non_shorthand_field_patterns,
+        clippy::suspicious_else_formatting,
+        dead_code,
+        non_camel_case_types,
+        non_snake_case,
+        clippy::double_parens,
+        clippy::identity_op,
+        clippy::into_iter_on_ref,
+        clippy::needless_borrow,
+        clippy::needless_borrows_for_generic_args,
+        clippy::nonminimal_bool,
+        clippy::op_ref,
+        clippy::useless_conversion,
+        unused_braces,
+        unused_parens,
+    )]
+    const _: () = {
+        use __lvt::askama as askama;
+        #[automatically_derived]
+        impl<'a> askama::Template for CounterTemplate<'a> {
+            fn render_into_with_values(
+                &self,
+                __askama_writer: &mut dyn askama::helpers::core::fmt::Write,
+                __askama_values: &dyn askama::Values,
+            ) -> askama::Result<()> {
+                #[allow(unused_imports)]
+                use askama::{
+                    filters::{AutoEscape as _, WriteWritable as _},
+                    helpers::{ResultConverter as _, core::fmt::Write as _},
+                };
+                __askama_writer.write_str("<p>")?;
+                match (
+                    &(askama::filters::safe(self.__lvt_m(1), askama::filters::Html)?),
+                    &((&&askama::filters::AutoEscaper::new(
+                        &(self.n),
+                        askama::filters::Html,
+                    ))
+                        .askama_auto_escape()?),
+                    &(askama::filters::safe(self.__lvt_m(2), askama::filters::Html)?),
+                    &(askama::filters::safe(self.__lvt_m(3), askama::filters::Html)?),
+                ) {
+                    (__askama_expr1, __askama_expr2, __askama_expr3, __askama_expr5) => {
+                        (&&&askama::filters::Writable(__askama_expr1))
+                            .askama_write(__askama_writer, __askama_values)?;
+                        (&&&askama::filters::Writable(__askama_expr2))
+                            .askama_write(__askama_writer, __askama_values)?;
+                        (&&&askama::filters::Writable(__askama_expr3))
+                            .askama_write(__askama_writer, __askama_values)?;
+                        __askama_writer.write_str("</p>")?;
+                        (&&&askama::filters::Writable(__askama_expr5))
+                            .askama_write(__askama_writer, __askama_values)?;
+                    }
+                }
+                if askama::helpers::as_bool(&(self.on)) {
+                    match (
+                        &(askama::filters::safe(
+                            self.__lvt_m(4),
+                            askama::filters::Html,
+                        )?),
+                        &(askama::filters::safe(
+                            self.__lvt_m(1),
+                            askama::filters::Html,
+                        )?),
+                        &((&&askama::filters::AutoEscaper::new(
+                            &(askama::filters::upper(&(self.label))?),
+                            askama::filters::Html,
+                        ))
+                            .askama_auto_escape()?),
+                        &(askama::filters::safe(self.__lvt_m(2), askama::filters::Html)?),
+                    ) {
+                        (
+                            __askama_expr0,
+                            __askama_expr2,
+                            __askama_expr3,
+                            __askama_expr4,
+                        ) => {
+                            (&&&askama::filters::Writable(__askama_expr0))
+                                .askama_write(__askama_writer, __askama_values)?;
+                            __askama_writer.write_str("<i>")?;
+                            (&&&askama::filters::Writable(__askama_expr2))
+                                .askama_write(__askama_writer, __askama_values)?;
+                            (&&&askama::filters::Writable(__askama_expr3))
+                                .askama_write(__askama_writer, __askama_values)?;
+                            (&&&askama::filters::Writable(__askama_expr4))
+                                .askama_write(__askama_writer, __askama_values)?;
+                        }
+                    }
+                    __askama_writer.write_str("</i>")?;
+                }
+                match (
+                    &(askama::filters::safe(self.__lvt_m(5), askama::filters::Html)?),
+                    &(askama::filters::safe(self.__lvt_m(6), askama::filters::Html)?),
+                ) {
+                    (__askama_expr0, __askama_expr1) => {
+                        (&&&askama::filters::Writable(__askama_expr0))
+                            .askama_write(__askama_writer, __askama_values)?;
+                        (&&&askama::filters::Writable(__askama_expr1))
+                            .askama_write(__askama_writer, __askama_values)?;
+                    }
+                }
+                let __askama_iter = (&self.xs).into_iter();
+                for (x, __askama_item) in askama::helpers::TemplateLoop::new(
+                    __askama_iter,
+                ) {
+                    match (
+                        &(askama::filters::safe(
+                            self.__lvt_m(7),
+                            askama::filters::Html,
+                        )?),
+                        &(askama::filters::safe(
+                            self.__lvt_m(1),
+                            askama::filters::Html,
+                        )?),
+                        &((&&askama::filters::AutoEscaper::new(
+                            &(x),
+                            askama::filters::Html,
+                        ))
+                            .askama_auto_escape()?),
+                        &(askama::filters::safe(self.__lvt_m(2), askama::filters::Html)?),
+                    ) {
+                        (
+                            __askama_expr0,
+                            __askama_expr1,
+                            __askama_expr2,
+                            __askama_expr3,
+                        ) => {
+                            (&&&askama::filters::Writable(__askama_expr0))
+                                .askama_write(__askama_writer, __askama_values)?;
+                            (&&&askama::filters::Writable(__askama_expr1))
+                                .askama_write(__askama_writer, __askama_values)?;
+                            (&&&askama::filters::Writable(__askama_expr2))
+                                .askama_write(__askama_writer, __askama_values)?;
+                            (&&&askama::filters::Writable(__askama_expr3))
+                                .askama_write(__askama_writer, __askama_values)?;
+                        }
+                    }
+                }
+                match (
+                    &(askama::filters::safe(self.__lvt_m(9), askama::filters::Html)?),
+                ) {
+                    (__askama_expr0,) => {
+                        (&&&askama::filters::Writable(__askama_expr0))
+                            .askama_write(__askama_writer, __askama_values)?;
+                    }
+                }
+                askama::Result::Ok(())
+            }
+            const SIZE_HINT: askama::helpers::core::primitive::usize = 65usize;
+        }
+        /// Implement the [`format!()`][askama::helpers::std::format] trait for [`CounterTemplate`]
+        ///
+        /// Please be aware of the rendering performance notice in the [`Template`][askama::Template] trait.
+        #[automatically_derived]
+        impl<'a> askama::helpers::core::fmt::Display for CounterTemplate<'a> {
+            #[inline]
+            fn fmt(
+                &self,
+                f: &mut askama::helpers::core::fmt::Formatter<'_>,
+            ) -> askama::helpers::core::fmt::Result {
+                askama::Template::render_into(self, f)
+                    .map_err(|_| askama::helpers::core::fmt::Error)
+            }
+        }
+        #[automatically_derived]
+        impl<'a> askama::FastWritable for CounterTemplate<'a> {
+            #[inline]
+            fn write_into(
+                &self,
+                dest: &mut dyn askama::helpers::core::fmt::Write,
+                values: &dyn askama::Values,
+            ) -> askama::Result<()> {
+                askama::Template::render_into_with_values(self, dest, values)
+            }
+        }
+    };
+    #[allow(
+        clippy::init_numbered_fields,
+        non_shorthand_field_patterns,
+        clippy::suspicious_else_formatting,
+        dead_code,
+        non_camel_case_types,
+        non_snake_case,
+        clippy::double_parens,
+        clippy::identity_op,
+        clippy::into_iter_on_ref,
+        clippy::needless_borrow,
+        clippy::needless_borrows_for_generic_args,
+        clippy::nonminimal_bool,
+        clippy::op_ref,
+        clippy::useless_conversion,
+        unused_braces,
+        unused_parens,
+    )]
+    const _: () = {
+        use __lvt::askama as askama;
+        impl<'a> CounterTemplate<'a> {
+            #[inline]
+            fn __lvt_render_plain(
+                &self,
+                __askama_writer: &mut dyn askama::helpers::core::fmt::Write,
+                __askama_values: &dyn askama::Values,
+            ) -> askama::Result<()> {
+                #[allow(unused_imports)]
+                use askama::{
+                    filters::{AutoEscape as _, WriteWritable as _},
+                    helpers::{ResultConverter as _, core::fmt::Write as _},
+                };
+                __askama_writer.write_str("<p>")?;
+                match (
+                    &((&&askama::filters::AutoEscaper::new(
+                        &(self.n),
+                        askama::filters::Html,
+                    ))
+                        .askama_auto_escape()?),
+                ) {
+                    (__askama_expr1,) => {
+                        (&&&askama::filters::Writable(__askama_expr1))
+                            .askama_write(__askama_writer, __askama_values)?;
+                    }
+                }
+                __askama_writer.write_str("</p>")?;
+                if askama::helpers::as_bool(&(self.on)) {
+                    __askama_writer.write_str("<i>")?;
+                    match (
+                        &((&&askama::filters::AutoEscaper::new(
+                            &(askama::filters::upper(&(self.label))?),
+                            askama::filters::Html,
+                        ))
+                            .askama_auto_escape()?),
+                    ) {
+                        (__askama_expr1,) => {
+                            (&&&askama::filters::Writable(__askama_expr1))
+                                .askama_write(__askama_writer, __askama_values)?;
+                        }
+                    }
+                    __askama_writer.write_str("</i>")?;
+                }
+                let __askama_iter = (&self.xs).into_iter();
+                for (x, __askama_item) in askama::helpers::TemplateLoop::new(
+                    __askama_iter,
+                ) {
+                    match (
+                        &((&&askama::filters::AutoEscaper::new(
+                            &(x),
+                            askama::filters::Html,
+                        ))
+                            .askama_auto_escape()?),
+                    ) {
+                        (__askama_expr0,) => {
+                            (&&&askama::filters::Writable(__askama_expr0))
+                                .askama_write(__askama_writer, __askama_values)?;
+                        }
+                    }
+                }
+                askama::Result::Ok(())
+            }
+            const __LVT_PLAIN_HINT: askama::helpers::core::primitive::usize = 24usize;
+            #[inline]
+            fn __lvt_plain_hint(&self) -> usize {
+                Self::__LVT_PLAIN_HINT
+            }
+        }
+    };
+    impl<'a> ::core::ops::Deref for CounterTemplate<'a> {
         type Target = Counter;
         fn deref(&self) -> &Counter {
             self.__lvt_state
         }
     }
-    impl<'a> __LvtMarkedCounter<'a> {
+    impl<'a> CounterTemplate<'a> {
         #[inline]
         fn __lvt_m(&self, code: u32) -> __lvt::Mark<'a> {
             __lvt::Mark::new(self.__lvt_cell, code)
         }
     }
-    #[derive(__lvt::askama::Template)]
-    #[template(
-        source = "<p>{{ n }}</p>{% if on %}<i>{{ label|upper }}</i>{% endif %}{% for x in xs %}{{ x }}{% endfor %}",
-        ext = "html",
-        askama = __lvt::askama
-    )]
-    struct __LvtPlainCounter<'a> {
-        __lvt_state: &'a Counter,
-    }
-    impl<'a> ::core::ops::Deref for __LvtPlainCounter<'a> {
-        type Target = Counter;
-        fn deref(&self) -> &Counter {
-            self.__lvt_state
-        }
-    }
     impl __lvt::LiveState for Counter {
         fn render_tree(&self) -> __lvt::Result<__lvt::Tree> {
             let cell = __lvt::MarkQueue::new();
-            let marked = __LvtMarkedCounter {
+            let marked = CounterTemplate {
                 __lvt_state: self,
                 __lvt_cell: &cell,
             };
@@ -49,10 +302,14 @@ const _: () = {
             sink.finish()
         }
         fn render_html(&self) -> __lvt::Result<::std::string::String> {
-            let plain = __LvtPlainCounter {
+            let cell = __lvt::MarkQueue::new();
+            let plain = CounterTemplate {
                 __lvt_state: self,
+                __lvt_cell: &cell,
             };
-            ::core::result::Result::Ok(__lvt::askama::Template::render(&plain)?)
+            let mut out = ::std::string::String::with_capacity(plain.__lvt_plain_hint());
+            plain.__lvt_render_plain(&mut out, __lvt::askama::NO_VALUES)?;
+            ::core::result::Result::Ok(out)
         }
         fn persisted_fields() -> &'static [&'static str] {
             &["n", "label"]
@@ -64,12 +321,12 @@ const _: () = {
             match name {
                 "n" => {
                     ::core::option::Option::Some(
-                        __lvt::encode_field_version::<i64>(&self.n, 1u32),
+                        (persisted_field::<i64>().0)(&self.n, 1u32),
                     )
                 }
                 "label" => {
                     ::core::option::Option::Some(
-                        __lvt::encode_field_version::<String>(&self.label, 2u32),
+                        (persisted_field::<String>().0)(&self.label, 2u32),
                     )
                 }
                 _ => ::core::option::Option::None,
@@ -78,7 +335,7 @@ const _: () = {
         fn decode_field(&mut self, name: &str, bytes: &[u8]) -> __lvt::Result<()> {
             let _ = bytes;
             match name {
-                "n" => __lvt::decode_field_version::<i64>(&mut self.n, bytes, 1u32),
+                "n" => (persisted_field::<i64>().1)(&mut self.n, bytes, 1u32),
                 "label" => {
                     __lvt::decode_field_migrating::<
                         String,

@@ -468,10 +468,17 @@ pub(crate) async fn persist(
     except: Option<u64>,
 ) -> Result<bool> {
     let differs = |name: &&str, bytes: &Vec<u8>| !before.iter().any(|(n, b)| n == name && b == bytes);
-    if let Some((name, _)) = after.iter().find(|(name, bytes)| held.contains(name) && differs(name, bytes)) {
+    if let Some((name, _)) = after
+        .iter()
+        .find(|(name, bytes)| held.contains(name) && differs(name, bytes))
+    {
         // The field's stored value could not be read: saving would destroy it, and not
         // saving would acknowledge a change the store does not hold.
-        tracing::warn!(page, field = name, "an action changed a persisted field whose stored value could not be read; the action fails");
+        tracing::warn!(
+            page,
+            field = name,
+            "an action changed a persisted field whose stored value could not be read; the action fails"
+        );
         return Err(Error::msg(NOT_LOADED));
     }
     let mut changed: Vec<(&str, Vec<u8>)> = after

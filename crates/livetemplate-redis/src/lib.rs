@@ -82,6 +82,26 @@ pub(crate) struct Shared {
     pub(crate) cfg: RedisBuilder,
 }
 
+/// The log line of a node whose credentials Redis refuses.
+pub(crate) const AUTH_FAILED: &str = "Redis refused this node's credentials (authentication failed: check the user and \
+     password in LVT_REDIS_URL); until it accepts them the node runs as if Redis were down";
+
+/// Whether Redis refused the connection's credentials (a wrong password, or none where one is
+/// required), rather than being unreachable.
+pub(crate) fn refused_credentials(err: &redis::RedisError) -> bool {
+    err.kind() == redis::ErrorKind::AuthenticationFailed || matches!(err.code(), Some("NOAUTH" | "WRONGPASS"))
+}
+
+/// A store error for a failed Redis command: `what` failed, and whether Redis is unreachable
+/// or refused the credentials.
+pub(crate) fn command_error(what: &str, err: redis::RedisError) -> Error {
+    let why = match refused_credentials(&err) {
+        true => "Redis refused this node's credentials (authentication failed: check LVT_REDIS_URL)",
+        false => "Redis unreachable or failing",
+    };
+    Error::store(format!("{what}: {why}"), err)
+}
+
 impl Shared {
     /// The connection manager: reconnects by itself; a command while Redis is down fails
     /// within the connect timeout instead of hanging.

@@ -84,7 +84,12 @@ impl PersistStore for Flaky {
         self.inner.load(group, page)
     }
 
-    fn save<'a>(&'a self, group: &'a GroupId, page: &'a str, fields: &'a [(&'a str, Vec<u8>)]) -> BoxFuture<'a, Result<()>> {
+    fn save<'a>(
+        &'a self,
+        group: &'a GroupId,
+        page: &'a str,
+        fields: &'a [(&'a str, Vec<u8>)],
+    ) -> BoxFuture<'a, Result<()>> {
         if self.saves_fail.load(Ordering::SeqCst) {
             return Box::pin(async { Err(Error::msg(STORE_DOWN)) });
         }
@@ -94,9 +99,13 @@ impl PersistStore for Flaky {
 
 async fn open(store: &Arc<Flaky>, group: &GroupId) -> TestPage {
     let shared: Arc<dyn PersistStore> = store.clone();
-    TestPage::mount_route(Arc::new(Page::new(PATH, Ctrl, Counter::default())), shared, group.clone())
-        .await
-        .unwrap()
+    TestPage::mount_route(
+        Arc::new(Page::new(PATH, Ctrl, Counter::default())),
+        shared,
+        group.clone(),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -148,7 +157,11 @@ async fn a_page_opened_while_the_store_is_down_acknowledges_no_change() {
 
     store.set_down(true);
     let mut page = open(&store, &group).await;
-    assert_eq!(page.html(), "<p>0 0</p>", "defaults: the stored value could not be read");
+    assert_eq!(
+        page.html(),
+        "<p>0 0</p>",
+        "defaults: the stored value could not be read"
+    );
     let failed = page.act("inc", Value::Null).await;
     assert_eq!(
         failed.error().as_deref(),

@@ -32,8 +32,16 @@
 //!   [`RedisBuilder::resubscribe_wait`]); a publish that finds the outbox full fails, and the
 //!   failure is logged (`publish failed`) instead of being dropped silently;
 //! - a persisted write fails its action with the clear error "not saved: the session store
-//!   is unreachable" (the state goes back, nothing is acknowledged that was not stored); a
-//!   page load starts from the defaults and never saves over what is stored;
+//!   is unreachable" (the page's persisted fields go back to what Redis holds, nothing is
+//!   acknowledged that was not stored); a page load starts from the defaults and never saves
+//!   over what is stored (an action there that changes a persisted field fails until Redis
+//!   answers);
+//! - with `LVT_SECRET_KEY` set, session-group cookies are signed and checked with it, so
+//!   pages serve even on a node started while Redis is down; without it, a node that has not
+//!   read the generated key from Redis yet answers 503 with `Retry-After` (see
+//!   `docs/deployment.md`);
+//! - a wrong password is logged at ERROR ("Redis refused this node's credentials") and the
+//!   node behaves as while Redis is down;
 //! - presence lists keep the other nodes' entries as last seen;
 //! - every connection reconnects by itself and resubscribes; this node's presence is written
 //!   again at once.

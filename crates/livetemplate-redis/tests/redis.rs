@@ -357,16 +357,21 @@ async fn a_full_outbox_refuses_a_publish_instead_of_dropping_it_silently() {
 
 // ---- Pages on Redis while it is unreachable. ----
 
+/// A counter page with a persisted count.
 pub mod pages {
     use livetemplate::prelude::*;
 
+    /// The page's state.
     #[derive(LiveState, Clone, Debug, Default)]
     #[lvt(source = "<p>{{ n }}</p>", ext = "html")]
     pub struct Counter {
+        /// The count, saved in the store.
         #[lvt(persist)]
         pub n: i64,
     }
 
+    /// The page's actions.
+    #[derive(Debug)]
     pub struct Ctrl;
 
     #[actions]

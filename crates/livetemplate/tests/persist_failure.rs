@@ -1,7 +1,8 @@
 //! A step that fails after its action ran (a save the store refuses, the action's own `Err`, a
 //! page whose stored values could not be read) leaves the persisted fields at what the store
 //! holds, on the live path and on the no-JS POST path: a later action never builds on a value
-//! that was not saved. Fields that are not persisted keep what the action did.
+//! that was not saved. Fields that are not persisted keep what the action did. And session
+//! groups while the store is down: served with a configured key, a store error without one.
 
 #![allow(clippy::unwrap_used)]
 #![allow(missing_docs, missing_debug_implementations)]
@@ -224,4 +225,71 @@ async fn a_form_post_whose_save_fails_changes_nothing() {
     store.set_down(false);
     assert_eq!(store.stored_n(&group).await, Some(2));
     assert_eq!(region(app.render_page(&req, "/c.js").await.unwrap()), "<p>2 2</p>");
+}
+
+/// The group of a request with `cookie` (an `lvt_group` value), and the cookie sent back.
+async fn resolve(app: &App, cookie: Option<&str>) -> livetemplate::Result<(GroupId, Option<String>)> {
+    use livetemplate_core::transport::RequestHead;
+    let header = cookie.map(|c| format!("lvt_group={c}"));
+    let headers: Vec<(&str, &str)> = header.iter().map(|h| ("cookie", h.as_str())).collect();
+    let head = RequestHead {
+        path: PATH,
+        headers: &headers,
+    };
+    let resolved = app.resolve_group(&head).await?;
+    Ok((resolved.group, resolved.cookie.map(|c| c.as_str().to_string())))
+}
+
+fn app_on(store: &Arc<Flaky>, key: Option<&str>) -> App {
+    let mut builder = App::builder()
+        .page(PATH, Ctrl, Counter::default())
+        .shared_store(store.clone());
+    if let Some(key) = key {
+        builder = builder.secret_key(key);
+    }
+    builder.build().unwrap()
+}
+
+#[tokio::test]
+async fn session_groups_while_the_store_is_down() {
+    let store = Arc::new(Flaky::default());
+    // A key generated and kept in the store, and a cookie signed with it.
+    let (group, generated) = resolve(&app_on(&store, None), None).await.unwrap();
+    let generated = generated.unwrap();
+
+    store.set_down(true);
+    // No configured key: the request fails with a store error (the server answers 503).
+    let err = resolve(&app_on(&store, None), None).await.unwrap_err();
+    assert!(err.is_store(), "{err:?}");
+    assert!(err.to_string().contains("LVT_SECRET_KEY"), "{err}");
+
+    // A configured key: requests are served; new visitors get a cookie signed with it.
+    let keyed = app_on(&store, Some("a configured key of thirty-two bytes or more"));
+    let (fresh_group, fresh) = resolve(&keyed, None).await.unwrap();
+    let fresh = fresh.expect("a new visitor gets a cookie");
+    assert_eq!(resolve(&keyed, Some(&fresh)).await.unwrap(), (fresh_group, None));
+    // The cookie signed with the kept key cannot be checked yet: not trusted, not replaced.
+    let (other, set) = resolve(&keyed, Some(&generated)).await.unwrap();
+    assert_ne!(other, group);
+    assert_eq!(set, None);
+    // Nor is an unsigned cookie that cannot be looked up.
+    let (_, set) = resolve(&keyed, Some(GroupId::random().as_str())).await.unwrap();
+    assert_eq!(set, None);
+
+    // Once the store answers (looked up again at most 5 s later), the kept key reads its
+    // cookie: the same group, re-signed with the configured key.
+    store.set_down(false);
+    let start = std::time::Instant::now();
+    loop {
+        let (g, set) = resolve(&keyed, Some(&generated)).await.unwrap();
+        if g == group {
+            assert!(set.is_some(), "re-signed with the configured key");
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "the kept key was not read again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

@@ -654,7 +654,11 @@ impl App {
                     // Configured keys sign cookies while the store is down: the request is
                     // served, and the browser keeps its cookie to be adopted later.
                     Err(err) if self.configured_signer.is_some() => {
-                        tracing::warn!(error = %err, "could not look up an unsigned group cookie; serving the request in a new group, and keeping the cookie");
+                        static UNSIGNED_LOOKUPS: crate::log_limit::LogLimit =
+                            crate::log_limit::LogLimit::new("unsigned group lookups", 10);
+                        if UNSIGNED_LOOKUPS.allow() {
+                            tracing::warn!(error = %err, "could not look up an unsigned group cookie; serving the request in a new group, and keeping the cookie");
+                        }
                         unchecked = true;
                         break;
                     }
@@ -675,7 +679,7 @@ impl App {
     /// # Errors
     /// Without a configured key, a store error reading or saving the generated key (tried
     /// again on the next call). With one, never: while the store cannot be read this is the
-    /// configured keys alone, and the store is asked again [`STORE_RETRY`] later.
+    /// configured keys alone, and the store is asked again 5 s later.
     #[doc(hidden)]
     pub async fn group_signer(&self) -> Result<&GroupSigner> {
         Ok(self.signing().await?.signer)

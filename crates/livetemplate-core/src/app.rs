@@ -156,12 +156,13 @@ pub struct App {
     config: Config,
     authenticator: Option<Arc<dyn Authenticator>>,
     assets: Vec<Asset>,
-    /// Signs and checks group cookies: set at build from configured keys, else on the first
-    /// request from the key kept in the store.
+    /// Signs and checks group cookies, once the store has answered: the configured keys with
+    /// the generated key kept in the store (if any), or the generated key alone.
     signer: tokio::sync::OnceCell<GroupSigner>,
-    /// The signer of configured keys, until the first request completes it (see
-    /// [`App::group_signer`]).
-    configured_signer: std::sync::Mutex<Option<GroupSigner>>,
+    /// The signer of the configured keys alone: used while the store cannot be read.
+    configured_signer: Option<GroupSigner>,
+    /// While the store cannot be read (configured keys only): when to look it up again.
+    store_retry: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl fmt::Debug for App {
@@ -487,7 +488,8 @@ impl AppBuilder {
             authenticator: self.authenticator,
             assets: self.assets,
             signer: tokio::sync::OnceCell::new(),
-            configured_signer: std::sync::Mutex::new(signer),
+            configured_signer: signer,
+            store_retry: std::sync::Mutex::new(None),
         })
     }
 }
@@ -532,6 +534,17 @@ const ADOPTED_RECORD: (&str, &str) = ("lvt:adopted", "at");
 
 /// At most this many unsigned cookies of one request are looked up in the store.
 const MAX_UNSIGNED_LOOKUPS: usize = 4;
+
+/// With configured keys and a store that cannot be read, how long requests use the
+/// configured keys alone before the store is asked for the generated key again.
+const STORE_RETRY: Duration = Duration::from_secs(5);
+
+/// The signer a request uses: `complete` once the store answered; otherwise the configured
+/// keys alone (the store could not be read, so a key generated earlier is not known yet).
+struct Signing<'a> {
+    signer: &'a GroupSigner,
+    complete: bool,
+}
 
 /// The session group of a request, and the cookie to send back.
 #[derive(Debug, Clone)]
@@ -589,18 +602,28 @@ impl App {
     /// signed groups, when [`Config::adopt_unsigned_groups`] allows it; else a new group. A
     /// forged cookie, or one signed with a retired key, gets a new group, never another.
     ///
+    /// With configured keys the store being unreachable fails no request: cookies are signed
+    /// and checked with the configured keys meanwhile (the generated key kept in the store,
+    /// if any, is looked up again every few seconds), and a cookie they cannot check, or an
+    /// unsigned one that cannot be looked up, is not replaced: the request gets a new group
+    /// without a `cookie`, and the browser's cookie works again once the store answers.
+    ///
     /// # Errors
-    /// A store error while reading (or, on the very first request of a store, creating) the
-    /// generated signing key, or while looking up an unsigned group. The request should fail
-    /// then rather than replace the browser's cookie.
+    /// Without a configured key, a store error ([`Error::is_store`]) while reading (or, on
+    /// the very first request of a store, creating) the generated signing key, or while
+    /// looking up an unsigned group: the request should fail then (the server answers 503)
+    /// rather than replace the browser's cookie.
     #[doc(hidden)]
     pub async fn resolve_group(&self, head: &RequestHead<'_>) -> Result<ResolvedGroup> {
         if let Some(group) = self.authenticator.as_ref().and_then(|auth| auth.group(head)) {
             return Ok(ResolvedGroup { group, cookie: None });
         }
-        let signer = self.group_signer().await?;
+        let Signing { signer, complete } = self.signing().await?;
         let mut previous = None;
         let mut unsigned = Vec::new();
+        // A cookie this signer cannot check (while the store cannot be read, one signed with
+        // the generated key looks forged): it is not replaced, so it works again later.
+        let mut unchecked = false;
         for value in head.cookie_values(GROUP_COOKIE) {
             match signer.verify(value) {
                 CookieGroup::Current(group) => return Ok(ResolvedGroup { group, cookie: None }),
@@ -608,7 +631,8 @@ impl App {
                     previous.get_or_insert(group);
                 }
                 CookieGroup::Unsigned(group) if unsigned.len() < MAX_UNSIGNED_LOOKUPS => unsigned.push(group),
-                _ => {}
+                CookieGroup::Invalid => unchecked |= !complete,
+                CookieGroup::Unsigned(_) => {}
             }
         }
         if let Some(group) = previous {
@@ -619,17 +643,32 @@ impl App {
         }
         if self.config.adopt_unsigned_groups {
             for group in unsigned {
-                if self.adopt_unsigned(&group).await? {
-                    return Ok(ResolvedGroup {
-                        cookie: Some(signer.sign(&group)),
-                        group,
-                    });
+                match self.adopt_unsigned(&group).await {
+                    Ok(true) => {
+                        return Ok(ResolvedGroup {
+                            cookie: Some(signer.sign(&group)),
+                            group,
+                        });
+                    }
+                    Ok(false) => {}
+                    // Configured keys sign cookies while the store is down: the request is
+                    // served, and the browser keeps its cookie to be adopted later.
+                    Err(err) if self.configured_signer.is_some() => {
+                        static UNSIGNED_LOOKUPS: crate::log_limit::LogLimit =
+                            crate::log_limit::LogLimit::new("unsigned group lookups", 10);
+                        if UNSIGNED_LOOKUPS.allow() {
+                            tracing::warn!(error = %err, "could not look up an unsigned group cookie; serving the request in a new group, and keeping the cookie");
+                        }
+                        unchecked = true;
+                        break;
+                    }
+                    Err(err) => return Err(err),
                 }
             }
         }
         let group = GroupId::random();
         Ok(ResolvedGroup {
-            cookie: Some(signer.sign(&group)),
+            cookie: (!unchecked).then(|| signer.sign(&group)),
             group,
         })
     }
@@ -638,35 +677,95 @@ impl App {
     /// persist store (made and saved there by the first node to need it).
     ///
     /// # Errors
-    /// A store error reading or saving the generated key (tried again on the next call).
+    /// Without a configured key, a store error reading or saving the generated key (tried
+    /// again on the next call). With one, never: while the store cannot be read this is the
+    /// configured keys alone, and the store is asked again 5 s later.
     #[doc(hidden)]
     pub async fn group_signer(&self) -> Result<&GroupSigner> {
-        self.signer
+        Ok(self.signing().await?.signer)
+    }
+
+    async fn signing(&self) -> Result<Signing<'_>> {
+        if let Some(signer) = self.signer.get() {
+            return Ok(Signing { signer, complete: true });
+        }
+        let Some(configured) = &self.configured_signer else {
+            let signer = self
+                .signer
+                .get_or_try_init(|| async {
+                    let key = stored_signing_key(&*self.svc.store).await.map_err(|err| {
+                        Error::store(
+                            format!(
+                                "the cookie-signing key is kept in the persist store, which could not be read; \
+                                 set {SECRET_KEY_ENV} so pages keep serving while the store is down"
+                            ),
+                            err,
+                        )
+                    })?;
+                    GroupSigner::new(key, &[] as &[&[u8]])
+                })
+                .await?;
+            return Ok(Signing { signer, complete: true });
+        };
+        let waiting = |now| {
+            let retry = self.store_retry.lock().unwrap_or_else(|p| p.into_inner());
+            retry.is_some_and(|at| now < at)
+        };
+        if waiting(std::time::Instant::now()) {
+            return Ok(Signing {
+                signer: configured,
+                complete: false,
+            });
+        }
+        let found = self
+            .signer
             .get_or_try_init(|| async {
-                let configured = self.configured_signer.lock().unwrap_or_else(|p| p.into_inner()).take();
-                let Some(signer) = configured else {
-                    let key = stored_signing_key(&*self.svc.store).await?;
-                    return GroupSigner::new(key, &[] as &[&[u8]]);
-                };
+                // Requests that waited for another's failed attempt do not each try again.
+                if waiting(std::time::Instant::now()) {
+                    return Err(Error::store(
+                        "the persist store could not be read",
+                        std::io::Error::other("tried moments ago"),
+                    ));
+                }
                 // A key made before one was configured still reads its cookies (re-signed with
                 // the configured key), so setting a key later keeps every user's session.
-                match find_signing_key(&*self.svc.store).await {
-                    Ok(Some(generated)) => {
+                match find_signing_key(&*self.svc.store).await? {
+                    Some(generated) => {
                         tracing::info!(
                             "cookies signed with the key generated earlier (kept in the persist store) \
                              are accepted and re-signed with the configured key"
                         );
-                        signer.with_previous(generated)
+                        configured.clone().with_previous(generated)
                     }
-                    Ok(None) => Ok(signer),
-                    Err(err) => {
-                        // Put it back: the next request tries the store again.
-                        *self.configured_signer.lock().unwrap_or_else(|p| p.into_inner()) = Some(signer);
-                        Err(err)
-                    }
+                    None => Ok(configured.clone()),
                 }
             })
-            .await
+            .await;
+        let mut retry = self.store_retry.lock().unwrap_or_else(|p| p.into_inner());
+        match found {
+            Ok(signer) => {
+                if retry.take().is_some() {
+                    tracing::info!(
+                        "the persist store answers again: cookies signed with a key kept there are read again"
+                    );
+                }
+                Ok(Signing { signer, complete: true })
+            }
+            Err(err) => {
+                if retry.is_none() {
+                    tracing::warn!(
+                        error = %err,
+                        "the persist store cannot be read: session-group cookies are signed and checked with the configured keys \
+                         ({SECRET_KEY_ENV}) meanwhile; a cookie signed with a key kept in the store is left as it is and read when the store answers"
+                    );
+                }
+                *retry = Some(std::time::Instant::now() + STORE_RETRY);
+                Ok(Signing {
+                    signer: configured,
+                    complete: false,
+                })
+            }
+        }
     }
 
     /// Whether an unsigned group from before signed cookies is taken: the store holds

@@ -446,9 +446,18 @@ impl<C: Controller> Page<C> {
     }
 }
 
+/// The message of an action that changed a persisted field the store could not give back
+/// (unreachable when the page loaded it, or it refused to quarantine an unreadable value).
+pub(crate) const NOT_LOADED: &str = "not saved: the session store could not be read; try again in a moment";
+
 /// Save the persisted fields that differ between `before` and `after` (durably, each with
-/// its shape record), except the `held` ones, then tell the group's other connections of the
-/// page (all but `except`) to load them. Returns whether anything was saved.
+/// its shape record), then tell the group's other connections of the page (all but `except`)
+/// to load them. Returns whether anything was saved.
+///
+/// # Errors
+/// The store's error; or, when a `held` field (one whose stored value could not be read)
+/// differs, [`NOT_LOADED`] without saving anything: neither overwriting the stored value nor
+/// acknowledging a change the store does not hold.
 pub(crate) async fn persist(
     svc: &Services,
     group: &GroupId,
@@ -458,9 +467,23 @@ pub(crate) async fn persist(
     held: &[&'static str],
     except: Option<u64>,
 ) -> Result<bool> {
+    let differs = |name: &&str, bytes: &Vec<u8>| !before.iter().any(|(n, b)| n == name && b == bytes);
+    if let Some((name, _)) = after
+        .iter()
+        .find(|(name, bytes)| held.contains(name) && differs(name, bytes))
+    {
+        // The field's stored value could not be read: saving would destroy it, and not
+        // saving would acknowledge a change the store does not hold.
+        tracing::warn!(
+            page,
+            field = name,
+            "an action changed a persisted field whose stored value could not be read; the action fails"
+        );
+        return Err(Error::msg(NOT_LOADED));
+    }
     let mut changed: Vec<(&str, Vec<u8>)> = after
         .iter()
-        .filter(|(name, bytes)| !held.contains(name) && !before.iter().any(|(n, b)| n == name && b == bytes))
+        .filter(|(name, bytes)| differs(name, bytes))
         .map(|(name, bytes)| (*name, bytes.clone()))
         .collect();
     if changed.is_empty() {

@@ -64,7 +64,15 @@ impl<C: Controller> LiveView<C> {
             Run::Action { name, .. } => *name,
             Run::Params => "handle_params",
         };
-        match self.step(run, reply_to).await {
+        let result = self.step(run, reply_to).await;
+        if let Err(err) = &result
+            && !err.is_panic()
+        {
+            // The store holds the last saved values: the state's persisted fields go back to
+            // them, so the page never shows (nor a later save builds on) what was not saved.
+            self.restore_saved();
+        }
+        match result {
             Ok(frame) => frame,
             Err(err) if err.is_panic() => self.recover(&err, action, reply_to).await,
             Err(err) if reply_to.is_none() => {
@@ -90,6 +98,21 @@ impl<C: Controller> LiveView<C> {
                     tracing::error!(page = %self.page.path, action, error_ref, error = %err, "action failed");
                 }
                 Some(ServerFrame::error_frame(reply_to, &err.client_message()))
+            }
+        }
+    }
+
+    /// Put the persisted fields back to their last saved (or loaded) values, decoding the
+    /// bytes in `saved` as a load does; fields not persisted keep what the step did. A field
+    /// whose bytes cannot be decoded again (which would be a bug in its type's serde) keeps
+    /// its value and is logged.
+    fn restore_saved(&mut self) {
+        for (name, bytes) in &self.saved {
+            if matches!(self.state.encode_field(name), Some(Ok(now)) if now == *bytes) {
+                continue;
+            }
+            if let Err(err) = self.state.decode_field(name, bytes) {
+                tracing::error!(page = %self.page.path, field = name, error = %err, "a persisted field could not be put back to its saved value");
             }
         }
     }
@@ -152,9 +175,10 @@ impl<C: Controller> LiveView<C> {
             self.seen = count;
         }
         // No copy of the state: a step that fails (the action, `handle_params`, the render, the
-        // save) answers the error and changes neither the client's tree nor the store; the
-        // state keeps what ran before an `Err`, and a panic mounts the page again (`recover`;
-        // see `docs/architecture.md`, "Pages and connections").
+        // save) answers the error and changes neither the client's tree nor the store; its
+        // persisted fields go back to their saved values (`restore_saved`), the others keep
+        // what ran before an `Err`, and a panic mounts the page again (`recover`; see
+        // `docs/architecture.md`, "Pages and connections").
         let at = At {
             group: &self.group,
             conn: Some(self.conn),

@@ -10,6 +10,10 @@
 //! | `GET`/`HEAD` `/_lvt/icon.svg`, an app's asset | the file (ETag, `If-None-Match` → 304) |
 //! | anything else | 404 (405 for another method on a page) |
 //!
+//! A page request whose session group cannot be resolved because the persist store cannot be
+//! read (no `LVT_SECRET_KEY`, so the cookie-signing key lives in the store) gets 503 with
+//! `Retry-After: 5`; any other failure there, 500.
+//!
 //! Before routing, a server without a public origin refuses (403) a `Host` that DNS rebinding
 //! could have chosen (see [`livetemplate_core::transport::origin`]). Every answer carries the configured `Referrer-Policy`,
 //! `X-Frame-Options` and `Content-Security-Policy` (defaults `same-origin`, `DENY`,
@@ -101,8 +105,14 @@ where
         Ok(resolved) => resolved,
         Err(err) => {
             // Failing keeps the browser's cookie; a new group would replace it for good.
-            tracing::error!(page = %path, error_ref = err.reference().unwrap_or("-"), error = %err, "could not resolve the session group");
-            return server_error(&err);
+            static UNRESOLVED: LogLimit = LogLimit::new("unresolved session groups", 60);
+            if UNRESOLVED.allow() {
+                tracing::error!(page = %path, error_ref = err.reference().unwrap_or("-"), error = %err, "could not resolve the session group");
+            }
+            return match err.is_store() {
+                true => store_unavailable(),
+                false => server_error(&err),
+            };
         }
     };
     let https = transport::is_https(
@@ -339,6 +349,17 @@ fn server_error(err: &livetemplate_core::Error) -> Response<ResponseBody> {
         "Server error",
         &format!("This page could not be shown: {}.", err.client_message()),
     )
+}
+
+/// 503 while the persist store cannot be read and the session group depends on it.
+fn store_unavailable() -> Response<ResponseBody> {
+    let mut resp = message_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "The session store cannot be reached. Try again in a moment.",
+    );
+    resp.headers_mut().insert("retry-after", HeaderValue::from_static("5"));
+    resp
 }
 
 fn method_not_allowed(allow: &'static str) -> Response<ResponseBody> {

@@ -32,8 +32,16 @@
 //!   [`RedisBuilder::resubscribe_wait`]); a publish that finds the outbox full fails, and the
 //!   failure is logged (`publish failed`) instead of being dropped silently;
 //! - a persisted write fails its action with the clear error "not saved: the session store
-//!   is unreachable" (the state goes back, nothing is acknowledged that was not stored); a
-//!   page load starts from the defaults and never saves over what is stored;
+//!   is unreachable" (the page's persisted fields go back to what Redis holds, nothing is
+//!   acknowledged that was not stored); a page load starts from the defaults and never saves
+//!   over what is stored (an action there that changes a persisted field fails until Redis
+//!   answers);
+//! - with `LVT_SECRET_KEY` set, session-group cookies are signed and checked with it, so
+//!   pages serve even on a node started while Redis is down; without it, a node that has not
+//!   read the generated key from Redis yet answers 503 with `Retry-After` (see
+//!   `docs/deployment.md`);
+//! - a wrong password is logged at ERROR ("Redis refused this node's credentials") and the
+//!   node behaves as while Redis is down;
 //! - presence lists keep the other nodes' entries as last seen;
 //! - every connection reconnects by itself and resubscribes; this node's presence is written
 //!   again at once.
@@ -80,6 +88,26 @@ pub(crate) struct Shared {
     pub(crate) client: redis::Client,
     pub(crate) conn: tokio::sync::OnceCell<redis::aio::ConnectionManager>,
     pub(crate) cfg: RedisBuilder,
+}
+
+/// The log line of a node whose credentials Redis refuses.
+pub(crate) const AUTH_FAILED: &str = "Redis refused this node's credentials (authentication failed: check the user and \
+     password in LVT_REDIS_URL); until it accepts them the node runs as if Redis were down";
+
+/// Whether Redis refused the connection's credentials (a wrong password, or none where one is
+/// required), rather than being unreachable.
+pub(crate) fn refused_credentials(err: &redis::RedisError) -> bool {
+    err.kind() == redis::ErrorKind::AuthenticationFailed || matches!(err.code(), Some("NOAUTH" | "WRONGPASS"))
+}
+
+/// A store error for a failed Redis command: `what` failed, and whether Redis is unreachable
+/// or refused the credentials.
+pub(crate) fn command_error(what: &str, err: redis::RedisError) -> Error {
+    let why = match refused_credentials(&err) {
+        true => "Redis refused this node's credentials (authentication failed: check LVT_REDIS_URL)",
+        false => "Redis unreachable or failing",
+    };
+    Error::store(format!("{what}: {why}"), err)
 }
 
 impl Shared {

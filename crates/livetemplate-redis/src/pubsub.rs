@@ -140,6 +140,7 @@ impl Warn {
 static PUBLISH_WARN: Warn = Warn::new();
 static PRESENCE_WARN: Warn = Warn::new();
 static SUBSCRIBE_WARN: Warn = Warn::new();
+static AUTH_ERROR: Warn = Warn::new();
 
 /// A node's [`PubSubTransport`] on Redis pub/sub; see the [crate] docs for what happens
 /// while Redis is unreachable and for the presence bound.
@@ -378,6 +379,14 @@ async fn subscriber(link: Arc<Link>) {
         .await;
         let ps = match opened {
             Ok(Ok(ps)) => ps,
+            Ok(Err(err)) if crate::refused_credentials(&err) => {
+                if AUTH_ERROR.allow(Duration::from_secs(60)) {
+                    tracing::error!(error = %err, "{}", crate::AUTH_FAILED);
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
             Ok(Err(err)) => {
                 if SUBSCRIBE_WARN.allow(Duration::from_secs(10)) {
                     tracing::warn!(error = %err, "cannot subscribe to Redis; retrying");

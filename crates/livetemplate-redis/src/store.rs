@@ -78,7 +78,7 @@ impl PersistStore for RedisStore {
                 .add_command(self.expiry(group, &key))
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| Error::store(format!("Redis: loading {page} failed"), e))?;
+                .map_err(|e| crate::command_error(&format!("loading {page} failed"), e))?;
             Ok(fields)
         })
     }
@@ -110,7 +110,7 @@ impl PersistStore for RedisStore {
                     .ignore()
                     .query_async::<()>(&mut conn)
                     .await
-                    .map_err(|e| Error::store("Redis write failed", e))
+                    .map_err(|e| crate::command_error("Redis write failed", e))
             }
             .await;
             result.map_err(|err| {

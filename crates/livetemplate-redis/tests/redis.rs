@@ -354,3 +354,208 @@ async fn a_full_outbox_refuses_a_publish_instead_of_dropping_it_silently() {
         (3, 1, false)
     );
 }
+
+// ---- Pages on Redis while it is unreachable. ----
+
+/// A counter page with a persisted count.
+pub mod pages {
+    use livetemplate::prelude::*;
+
+    /// The page's state.
+    #[derive(LiveState, Clone, Debug, Default)]
+    #[lvt(source = "<p>{{ n }}</p>", ext = "html")]
+    pub struct Counter {
+        /// The count, saved in the store.
+        #[lvt(persist)]
+        pub n: i64,
+    }
+
+    /// The page's actions.
+    #[derive(Debug)]
+    pub struct Ctrl;
+
+    #[actions]
+    impl Ctrl {
+        async fn increment(&self, s: &mut Counter, _ctx: &mut Context) -> Result<()> {
+            s.n += 1;
+            Ok(())
+        }
+    }
+}
+
+/// The QA's sequence: increment (1), stop Redis, increment (refused, the page shows 1), start
+/// Redis, increment: the page and Redis show 2, not 3.
+#[tokio::test]
+async fn a_save_that_failed_during_an_outage_is_not_applied_when_redis_is_back() {
+    use livetemplate::testing::TestPage;
+    use livetemplate_core::page::Page;
+
+    let Some(mut server) = RedisServer::start_durable() else {
+        return;
+    };
+    let r = redis(&server.url(), "failed-save");
+    let store: Arc<dyn PersistStore> = Arc::new(r.store());
+    let group = GroupId::random();
+    let open = || {
+        let route = Arc::new(Page::new("/reconnection", pages::Ctrl, pages::Counter::default()));
+        TestPage::mount_route(route, store.clone(), group.clone())
+    };
+    let mut tab = open().await.unwrap();
+    assert!(tab.act("increment", Value::Null).await.error().is_none());
+    assert_eq!(tab.html(), "<p>1</p>");
+
+    server.stop();
+    let refused = tab.act("increment", Value::Null).await;
+    assert_eq!(
+        refused.error().as_deref(),
+        Some("not saved: the session store is unreachable; try again in a moment")
+    );
+    assert_eq!(tab.html(), "<p>1</p>");
+
+    server.restart();
+    let answered = tab.act("increment", Value::Null).await;
+    assert!(answered.error().is_none(), "{:?}", answered.error());
+    assert_eq!(tab.html(), "<p>2</p>");
+    // Redis holds what the page shows: a new tab of the group reads 2.
+    let other = open().await.unwrap();
+    assert_eq!(other.html(), "<p>2</p>");
+}
+
+/// `GET path` on `addr` with `cookie`: the status, the `lvt_group` value of `Set-Cookie` (if
+/// any) and the `Retry-After` header (if any).
+async fn get(addr: std::net::SocketAddr, path: &str, cookie: Option<&str>) -> (u16, Option<String>, Option<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let cookie = cookie.map(|c| format!("Cookie: lvt_group={c}\r\n")).unwrap_or_default();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n");
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut raw))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let head = text.split("\r\n\r\n").next().unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let header = |name: &str| {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let set = header("set-cookie").and_then(|v| v.split(';').next()?.strip_prefix("lvt_group=").map(str::to_string));
+    (status, set, header("retry-after"))
+}
+
+/// A node on `r` serving one counter page, with `key` as its configured secret key.
+async fn serve(r: &Redis, key: Option<&str>) -> livetemplate::Server {
+    use livetemplate_redis::RedisExt;
+    let mut app = livetemplate::App::builder()
+        .page("/counter", pages::Ctrl, pages::Counter::default())
+        .redis(r);
+    if let Some(key) = key {
+        app = app.secret_key(key);
+    }
+    livetemplate::Server::bind("127.0.0.1:0", app.build().unwrap())
+        .await
+        .unwrap()
+}
+
+fn group_of(cookie: &str) -> &str {
+    cookie.split('.').next().unwrap()
+}
+
+/// A node started while Redis is unreachable: with `LVT_SECRET_KEY` (here the builder's key)
+/// pages serve, cookies signed with the key generated earlier are kept and read once Redis is
+/// back; without a key, 503 with `Retry-After` until Redis answers.
+#[tokio::test]
+async fn a_node_started_while_redis_is_down_serves_pages_with_a_configured_key() {
+    const KEY: &str = "a configured key of thirty-two bytes or more";
+    let Some(mut server) = RedisServer::start_durable() else {
+        return;
+    };
+    let name = prefix("start-down");
+    let url = server.url();
+    let handle = || {
+        Redis::builder(&url)
+            .prefix(name.clone())
+            .timeout(Duration::from_millis(500))
+            .build()
+            .unwrap()
+    };
+    // A node without a key: it makes the signing key and keeps it in Redis.
+    let first = serve(&handle(), None).await;
+    let (status, generated, _) = get(first.local_addr(), "/counter", None).await;
+    assert_eq!(status, 200);
+    let generated = generated.unwrap();
+    first.shutdown().await.unwrap();
+
+    server.stop();
+    let keyed = serve(&handle(), Some(KEY)).await;
+    let (status, fresh, _) = get(keyed.local_addr(), "/counter", None).await;
+    assert_eq!(status, 200, "a new visitor is served");
+    let fresh = fresh.expect("a new visitor gets a cookie signed with the configured key");
+    let (status, set, _) = get(keyed.local_addr(), "/counter", Some(&fresh)).await;
+    assert_eq!((status, set), (200, None), "the configured key reads its own cookie");
+    let (status, set, _) = get(keyed.local_addr(), "/counter", Some(&generated)).await;
+    assert_eq!(status, 200);
+    assert_eq!(set, None, "a cookie signed with the key kept in Redis is left as it is");
+
+    let keyless = serve(&handle(), None).await;
+    let (status, set, retry) = get(keyless.local_addr(), "/counter", None).await;
+    assert_eq!((status, set, retry.as_deref()), (503, None, Some("5")));
+
+    server.restart();
+    // The kept key is looked up again (every 5 s while Redis was down): its cookie gets its
+    // own group back, re-signed with the configured key.
+    let start = Instant::now();
+    loop {
+        let (status, set, _) = get(keyed.local_addr(), "/counter", Some(&generated)).await;
+        assert_eq!(status, 200);
+        if let Some(set) = set
+            && group_of(&set) == group_of(&generated)
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the kept key was not looked up again"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (status, set, _) = get(keyless.local_addr(), "/counter", Some(&generated)).await;
+    assert_eq!(
+        (status, set),
+        (200, None),
+        "the keyless node reads the kept key once Redis answers"
+    );
+    keyed.shutdown().await.unwrap();
+    keyless.shutdown().await.unwrap();
+}
+
+/// A wrong password: the store's errors say authentication failed, and a node with a key
+/// serves pages as if Redis were down.
+#[tokio::test]
+async fn a_wrong_password_is_named_and_the_node_runs_as_if_redis_were_down() {
+    let Some(server) = RedisServer::start_with(&["--requirepass", "the-right-password"]) else {
+        return;
+    };
+    let wrong = Redis::builder(format!("redis://:not-the-password@127.0.0.1:{}/0", server.port))
+        .prefix(prefix("auth"))
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let err = wrong.store().load(&GroupId::random(), "/counter").await.unwrap_err();
+    assert!(err.to_string().contains("authentication failed"), "{err}");
+    let node = serve(&wrong, Some("a configured key of thirty-two bytes or more")).await;
+    let (status, set, _) = get(node.local_addr(), "/counter", None).await;
+    assert_eq!(status, 200);
+    assert!(set.is_some());
+    node.shutdown().await.unwrap();
+
+    let right = Redis::builder(format!("redis://:the-right-password@127.0.0.1:{}/0", server.port))
+        .prefix(prefix("auth"))
+        .build()
+        .unwrap();
+    right.ping().await.unwrap();
+}

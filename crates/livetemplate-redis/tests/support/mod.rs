@@ -16,12 +16,26 @@ pub(crate) struct RedisServer {
     pub(crate) port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// Settings beyond the defaults (`--requirepass`, persistence).
+    extra: Vec<String>,
 }
 
 impl RedisServer {
     /// A new server on a free port, or `None` (with the reason printed) when the binary is
     /// missing and the run does not require Redis.
     pub(crate) fn start() -> Option<RedisServer> {
+        Self::start_with(&[])
+    }
+
+    /// A server that keeps every acknowledged write across [`restart`](Self::restart), even
+    /// after SIGKILL (`appendonly yes`, `appendfsync always`), as a production Redis would.
+    pub(crate) fn start_durable() -> Option<RedisServer> {
+        Self::start_with(&["--appendonly", "yes", "--appendfsync", "always"])
+    }
+
+    /// A new server with `extra` settings (e.g. `["--requirepass", "secret"]`), which come
+    /// after the test defaults and so override them.
+    pub(crate) fn start_with(extra: &[&str]) -> Option<RedisServer> {
         if Command::new("redis-server").arg("--version").output().is_err() {
             if std::env::var_os("LVT_TEST_REQUIRE_REDIS").is_some() {
                 panic!("redis-server is not installed, and this run requires Redis (LVT_TEST_REQUIRE_REDIS)");
@@ -32,7 +46,12 @@ impl RedisServer {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(format!("lvt-redis-test-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut server = RedisServer { port, dir, child: None };
+        let mut server = RedisServer {
+            port,
+            dir,
+            child: None,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
         server.run();
         Some(server)
     }
@@ -49,6 +68,7 @@ impl RedisServer {
                 "--appendonly",
                 "no",
             ])
+            .args(&self.extra)
             .arg("--dir")
             .arg(&self.dir)
             .stdout(Stdio::null())

@@ -219,12 +219,6 @@ impl Connection {
         reply.map(|r| self.checked(r)).transpose()
     }
 
-    /// Set once the connection cannot go on: its page panicked and could not be mounted
-    /// again. Send the frame just returned, then close with this (1011).
-    pub fn closing(&self) -> Option<Closing> {
-        self.view.closing()
-    }
-
     /// Unregister from the hub and run the page's `on_disconnect`.
     pub async fn close(self) {
         self.app.hub().unregister(self.id);

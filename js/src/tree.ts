@@ -56,11 +56,11 @@ const RAW = /^(script|style|textarea|title|select|option|template|pre|listing)$/
 
 /**
  * True when `html` set as the content of a `tag` element parses as it does in the page: text,
- * phrasing markup (never closes the element around it), or a container the parser reads in place.
+ * phrasing markup that never closes the element around it (no `a`, `button`, block or table
+ * tags), or a container the parser reads in place.
  */
 const inPlace = (tag: string, html: string): boolean =>
-  /^(div|[uo]l|t(able|body|r)|section|main)$/i.test(tag) ||
-  (!/^(a|button|label)$/i.test(tag) && !/<(?!\/?(em|strong|[bisuq]|span|code|small|su[bp]|mark|br|kbd)[\s/>])/i.test(html))
+  /^(div|[uo]l|t(able|body|r)|section|main)$/i.test(tag) || !/<(?!\/?(em|strong|[bisuq]|span|code|small|su[bp]|mark|br|kbd)[\s/>])/i.test(html)
 
 const bad = (m: string): never => {
   throw new Error('lvt: ' + m)
@@ -103,9 +103,10 @@ function patchNode(n: TNode, d: NodeDiff, log?: Log, path = ''): TNode {
     // A change that lists cannot describe, in a slot that is the whole content of an element
     // with an id: that element's content is re-rendered (and what was logged inside it dropped).
     // Only markup a page parse keeps inside the element (a `<div>` would close a `<p id=x>`).
+    // The old content too: what a page parse split off around the element must go as well.
     const own = l && l.whole && l.owner(n, +k)
     const html = own ? l.html(out[k]) : ''
-    if (own && inPlace(own[1], html)) {
+    if (own && inPlace(own[1], html) && inPlace(own[1], l.html(n[k]))) {
       l.whole = false
       l.lists.length = lists
       l.slots.length = slots

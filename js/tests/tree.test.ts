@@ -323,6 +323,9 @@ describe('changes', () => {
     expect(tr.changes!.slots).toEqual([{ id: 'p', tag: 'p', html: 'x &amp; y' }])
     tr.apply({ d: { '0': '<div>x</div>' } })
     expect(tr.changes).toBe(null)
+    // Back to text after block markup: the page holds what the parse split off; everything.
+    tr.apply({ d: { '0': 'back' } })
+    expect(tr.changes).toBe(null)
     // Phrasing markup stays inside a <p>: scoped.
     tr.apply({ d: { '0': 'x <em>y</em><br>' } })
     expect(tr.changes!.slots).toEqual([{ id: 'p', tag: 'p', html: 'x <em>y</em><br>' }])

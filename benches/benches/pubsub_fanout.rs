@@ -10,34 +10,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use livetemplate::prelude::*;
-use livetemplate_core::app::{Outbound, run_connection};
-use livetemplate_core::{GroupId, Request};
+use livetemplate_benches::feed::{Feed, FeedCtrl, subscriber};
+use livetemplate_core::app::Outbound;
 use serde_json::json;
 use tokio::sync::mpsc;
-
-/// A chat-like page: every connection subscribes to one topic and counts messages.
-#[derive(LiveState, Clone, Debug, Default)]
-#[lvt(source = "<p>messages: {{ n }}</p><p>last: {{ last }}</p>", ext = "html")]
-pub struct Feed {
-    n: u64,
-    last: String,
-}
-
-#[derive(Debug)]
-struct FeedCtrl;
-
-#[actions]
-impl FeedCtrl {
-    async fn mount(&self, _s: &mut Feed, ctx: &mut Context) -> Result<()> {
-        ctx.subscribe("feed");
-        Ok(())
-    }
-    async fn message(&self, s: &mut Feed, ctx: &mut Context) -> Result<()> {
-        s.n += 1;
-        s.last = ctx.get_string("text");
-        Ok(())
-    }
-}
 
 struct Fleet {
     app: Arc<App>,
@@ -56,18 +32,9 @@ async fn fleet(n: usize) -> Fleet {
     let mut outs = Vec::with_capacity(n);
     let mut ins = Vec::with_capacity(n);
     for _ in 0..n {
-        let (in_tx, in_rx) = mpsc::channel(8);
-        let (out_tx, mut out_rx) = mpsc::channel(1024);
-        let req = Request {
-            path: "/feed".into(),
-            query: String::new(),
-            group: GroupId::random(),
-        };
-        tokio::spawn(run_connection(app.clone(), req, in_rx, out_tx));
-        // The first frame means the connection is mounted and subscribed.
-        let _ = out_rx.recv().await;
-        outs.push(out_rx);
-        ins.push(in_tx);
+        let (out, input) = subscriber(&app).await;
+        outs.push(out);
+        ins.push(input);
     }
     Fleet { app, outs, _ins: ins }
 }

@@ -378,6 +378,60 @@ pub fn table_click_key_first() -> Scenario<ClickTableKeyFirst> {
     }
 }
 
+/// The pub/sub benches' page (`pubsub_fanout`, `redis_nodes`): every connection of `/feed`
+/// subscribes to the topic `feed`, and the published action `message` counts the messages
+/// and keeps the last one's `text`.
+pub mod feed {
+    use std::sync::Arc;
+
+    use livetemplate::prelude::*;
+    use livetemplate_core::app::{Outbound, run_connection};
+    use livetemplate_core::{GroupId, Request};
+    use tokio::sync::mpsc;
+
+    /// What a subscriber shows: the last message and how many arrived.
+    #[derive(LiveState, Clone, Debug, Default)]
+    #[lvt(source = "<p>messages: {{ n }}</p><p>last: {{ last }}</p>", ext = "html")]
+    pub struct Feed {
+        n: u64,
+        last: String,
+    }
+
+    /// The feed's controller: subscribes on mount; `message` is the published action.
+    #[derive(Debug)]
+    pub struct FeedCtrl;
+
+    #[actions]
+    impl FeedCtrl {
+        async fn mount(&self, _s: &mut Feed, ctx: &mut Context) -> Result<()> {
+            ctx.subscribe("feed");
+            Ok(())
+        }
+        async fn message(&self, s: &mut Feed, ctx: &mut Context) -> Result<()> {
+            s.n += 1;
+            s.last = ctx.get_string("text");
+            Ok(())
+        }
+    }
+
+    /// A live connection on `app`'s `/feed` (in process, no socket), once mounted and
+    /// subscribed: its outbound frames after the first render (a queue of 1024), and its
+    /// inbound sender, which keeps the connection open while held.
+    pub async fn subscriber(app: &Arc<App>) -> (mpsc::Receiver<Outbound>, mpsc::Sender<String>) {
+        let (in_tx, in_rx) = mpsc::channel(8);
+        let (out_tx, mut out_rx) = mpsc::channel(1024);
+        let req = Request {
+            path: "/feed".into(),
+            query: String::new(),
+            group: GroupId::random(),
+        };
+        tokio::spawn(run_connection(app.clone(), req, in_rx, out_tx));
+        // The first frame means the connection is mounted and subscribed.
+        let _ = out_rx.recv().await;
+        (out_rx, in_tx)
+    }
+}
+
 /// The server's whole path for a click on a live connection of the click table (`id` first),
 /// in process: the client frame `{"a":"bump","d":{"id":…},"r":…}` goes in as text, is parsed,
 /// the action runs on the connection's state, the page is rendered and diffed, and the reply

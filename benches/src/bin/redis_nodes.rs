@@ -20,35 +20,12 @@ use std::time::{Duration, Instant};
 
 use livetemplate::prelude::*;
 use livetemplate::store::{PersistStore, SledStore};
-use livetemplate_core::app::{Outbound, run_connection};
-use livetemplate_core::{GroupId, Request};
+use livetemplate_benches::feed::{Feed, FeedCtrl, subscriber};
+use livetemplate_core::GroupId;
+use livetemplate_core::app::Outbound;
 use livetemplate_redis::{Redis, RedisExt};
 use serde_json::json;
 use tokio::sync::mpsc;
-
-/// What the subscriber shows: the last message and how many arrived.
-#[derive(LiveState, Clone, Debug, Default)]
-#[lvt(source = "<p>messages: {{ n }}</p><p>last: {{ last }}</p>", ext = "html")]
-pub struct Feed {
-    n: u64,
-    last: String,
-}
-
-#[derive(Debug)]
-struct FeedCtrl;
-
-#[actions]
-impl FeedCtrl {
-    async fn mount(&self, _s: &mut Feed, ctx: &mut Context) -> Result<()> {
-        ctx.subscribe("feed");
-        Ok(())
-    }
-    async fn message(&self, s: &mut Feed, ctx: &mut Context) -> Result<()> {
-        s.n += 1;
-        s.last = ctx.get_string("text");
-        Ok(())
-    }
-}
 
 fn app(redis: Option<&Redis>) -> Arc<App> {
     let b = App::builder().page("/feed", FeedCtrl, Feed::default());
@@ -57,20 +34,6 @@ fn app(redis: Option<&Redis>) -> Arc<App> {
         None => b,
     };
     Arc::new(b.build().expect("app"))
-}
-
-/// A live connection on `app`'s `/feed`: its outbound frames (after the first render).
-async fn subscriber(app: &Arc<App>) -> (mpsc::Receiver<Outbound>, mpsc::Sender<String>) {
-    let (in_tx, in_rx) = mpsc::channel(8);
-    let (out_tx, mut out_rx) = mpsc::channel(1024);
-    let req = Request {
-        path: "/feed".into(),
-        query: String::new(),
-        group: GroupId::random(),
-    };
-    tokio::spawn(run_connection(app.clone(), req, in_rx, out_tx));
-    let _ = out_rx.recv().await; // mounted and subscribed
-    (out_rx, in_tx)
 }
 
 /// Publish on `from`, wait for the diff on `out`; `n` times. Sorted latencies.

@@ -213,13 +213,28 @@ mod tests {
         }
     }
 
-    /// A store that cuts values at 60,000 bytes.
-    #[derive(Debug, Default)]
-    struct Truncating(MemoryStore);
+    /// What [`Mangling`] does to the fields of a save.
+    type Mangle = for<'f> fn(&[(&'f str, Vec<u8>)]) -> Vec<(&'f str, Vec<u8>)>;
 
-    impl PersistStore for Truncating {
+    /// The memory store, with every save's fields first passed through `mangle`.
+    #[derive(Debug)]
+    struct Mangling {
+        inner: MemoryStore,
+        mangle: Mangle,
+    }
+
+    impl Mangling {
+        fn new(mangle: Mangle) -> Self {
+            Mangling {
+                inner: MemoryStore::new(),
+                mangle,
+            }
+        }
+    }
+
+    impl PersistStore for Mangling {
         fn load<'a>(&'a self, group: &'a GroupId, page: &'a str) -> BoxFuture<'a, Result<Fields>> {
-            self.0.load(group, page)
+            self.inner.load(group, page)
         }
 
         fn save<'a>(
@@ -228,21 +243,30 @@ mod tests {
             page: &'a str,
             fields: &'a [(&'a str, Vec<u8>)],
         ) -> BoxFuture<'a, Result<()>> {
-            let cut: Vec<(&'a str, Vec<u8>)> = fields
-                .iter()
-                .map(|(k, v)| (*k, v[..v.len().min(60_000)].to_vec()))
-                .collect();
-            Box::pin(async move { self.0.save(group, page, &cut).await })
+            let mangled = (self.mangle)(fields);
+            Box::pin(async move { self.inner.save(group, page, &mangled).await })
         }
+    }
+
+    /// The message `store_conformance` panics with on `store`.
+    async fn failure_of(store: Mangling) -> String {
+        let panic = tokio::spawn(async move { store_conformance(&store).await })
+            .await
+            .unwrap_err()
+            .into_panic();
+        panic.downcast_ref::<String>().cloned().unwrap_or_default()
     }
 
     #[tokio::test]
     async fn a_difference_in_a_long_value_is_told_in_one_line() {
-        let panic = tokio::spawn(async { store_conformance(&Truncating::default()).await })
-            .await
-            .unwrap_err()
-            .into_panic();
-        let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        // A store that cuts values at 60,000 bytes.
+        let msg = failure_of(Mangling::new(|fields| {
+            fields
+                .iter()
+                .map(|(k, v)| (*k, v[..v.len().min(60_000)].to_vec()))
+                .collect()
+        }))
+        .await;
         assert!(
             msg.contains("field `big`: got 60000 bytes, expected 65536 bytes (first difference at byte 60000)"),
             "{msg}"
@@ -250,33 +274,13 @@ mod tests {
         assert!(msg.len() < 400, "{} bytes: {msg}", msg.len());
     }
 
-    /// A store that drops empty values on save.
-    #[derive(Debug, Default)]
-    struct DropsEmpty(MemoryStore);
-
-    impl PersistStore for DropsEmpty {
-        fn load<'a>(&'a self, group: &'a GroupId, page: &'a str) -> BoxFuture<'a, Result<Fields>> {
-            self.0.load(group, page)
-        }
-
-        fn save<'a>(
-            &'a self,
-            group: &'a GroupId,
-            page: &'a str,
-            fields: &'a [(&'a str, Vec<u8>)],
-        ) -> BoxFuture<'a, Result<()>> {
-            let kept: Vec<(&'a str, Vec<u8>)> = fields.iter().filter(|(_, v)| !v.is_empty()).cloned().collect();
-            Box::pin(async move { self.0.save(group, page, &kept).await })
-        }
-    }
-
     #[tokio::test]
     async fn a_missing_empty_value_reads_as_such() {
-        let panic = tokio::spawn(async { store_conformance(&DropsEmpty::default()).await })
-            .await
-            .unwrap_err()
-            .into_panic();
-        let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        // A store that drops empty values on save.
+        let msg = failure_of(Mangling::new(|fields| {
+            fields.iter().filter(|(_, v)| !v.is_empty()).cloned().collect()
+        }))
+        .await;
         assert!(msg.contains("is missing (expected an empty value (0 bytes))"), "{msg}");
         assert!(!msg.contains("[]"), "{msg}");
     }

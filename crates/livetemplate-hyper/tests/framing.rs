@@ -11,120 +11,24 @@ use std::time::{Duration, Instant};
 
 use livetemplate_hyper::Server;
 use support::app;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use support::raw::{CLOSE, CONT, PING, PONG, RawWs, TEXT, close_code, frame};
+use tokio::net::TcpSocket;
 
-const CONT: u8 = 0x0;
-const TEXT: u8 = 0x1;
-const CLOSE: u8 = 0x8;
-const PING: u8 = 0x9;
-const PONG: u8 = 0xA;
-const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-
-/// A client frame: `fin`, `opcode`, masked `payload`.
-fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
-    let len = payload.len();
-    if len < 126 {
-        out.push(0x80 | len as u8);
-    } else if len <= 65535 {
-        out.push(0x80 | 126);
-        out.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        out.push(0x80 | 127);
-        out.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    out.extend_from_slice(&MASK);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
-    out
+/// Opens `/counter` and reads the first render.
+async fn open(addr: SocketAddr) -> RawWs {
+    open_with(addr, TcpSocket::new_v4().unwrap()).await
 }
 
-struct Raw {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Raw {
-    async fn open(addr: SocketAddr) -> Raw {
-        Raw::open_with(addr, TcpSocket::new_v4().unwrap()).await
-    }
-
-    async fn open_with(addr: SocketAddr, socket: TcpSocket) -> Raw {
-        let mut stream = socket.connect(addr).await.unwrap();
-        let req = format!(
-            "GET /counter HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-             Sec-WebSocket-Version: 13\r\n\r\n"
-        );
-        stream.write_all(req.as_bytes()).await.unwrap();
-        let mut raw = Raw {
-            stream,
-            buf: Vec::new(),
-        };
-        let end = loop {
-            if let Some(i) = raw.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            raw.fill().await;
-        };
-        assert!(raw.buf.starts_with(b"HTTP/1.1 101"));
-        raw.buf.drain(..end);
-        assert_eq!(raw.next().await.0, TEXT, "the first render");
-        raw
-    }
-
-    async fn fill(&mut self) {
-        let mut chunk = [0u8; 65536];
-        let n = tokio::time::timeout(Duration::from_secs(5), self.stream.read(&mut chunk))
-            .await
-            .expect("bytes within 5 s")
-            .unwrap();
-        assert!(n > 0, "the server closed the TCP connection without a close frame");
-        self.buf.extend_from_slice(&chunk[..n]);
-    }
-
-    async fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).await.unwrap();
-    }
-
-    /// The next server frame: opcode and payload.
-    async fn next(&mut self) -> (u8, Vec<u8>) {
-        loop {
-            let b = &self.buf;
-            if b.len() >= 2 {
-                assert_eq!(b[0] & 0x80, 0x80, "server frames are final");
-                let (start, len) = match b[1] & 0x7f {
-                    126 if b.len() >= 4 => (4, usize::from(u16::from_be_bytes([b[2], b[3]]))),
-                    127 if b.len() >= 10 => (10, u64::from_be_bytes(b[2..10].try_into().unwrap()) as usize),
-                    126 | 127 => (usize::MAX, 0),
-                    n => (2, usize::from(n)),
-                };
-                if start != usize::MAX && b.len() >= start + len {
-                    let op = b[0] & 0x0f;
-                    let payload = b[start..start + len].to_vec();
-                    self.buf.drain(..start + len);
-                    return (op, payload);
-                }
-            }
-            self.fill().await;
-        }
-    }
-
-    async fn next_json(&mut self) -> serde_json::Value {
-        let (op, payload) = self.next().await;
-        assert_eq!(op, TEXT, "{}", String::from_utf8_lossy(&payload));
-        serde_json::from_slice(&payload).unwrap()
-    }
-}
-
-fn close_code(payload: &[u8]) -> u16 {
-    u16::from_be_bytes([payload[0], payload[1]])
+async fn open_with(addr: SocketAddr, socket: TcpSocket) -> RawWs {
+    let mut ws = RawWs::open_with(addr, "/counter", socket).await;
+    assert_eq!(ws.next().await.0, TEXT, "the first render");
+    ws
 }
 
 #[tokio::test]
 async fn fragments_with_a_ping_between_them_make_one_message() {
     let server = Server::bind("127.0.0.1:0", app(|_| {})).await.unwrap();
-    let mut ws = Raw::open(server.local_addr()).await;
+    let mut ws = open(server.local_addr()).await;
     ws.send(&frame(false, TEXT, br#"{"a":"incr"#)).await;
     ws.send(&frame(true, PING, b"between")).await;
     ws.send(&frame(false, CONT, br#"ement","#)).await;
@@ -139,7 +43,7 @@ async fn fragments_with_a_ping_between_them_make_one_message() {
 #[tokio::test]
 async fn frames_joined_or_split_across_writes_are_read_at_their_boundaries() {
     let server = Server::bind("127.0.0.1:0", app(|_| {})).await.unwrap();
-    let mut ws = Raw::open(server.local_addr()).await;
+    let mut ws = open(server.local_addr()).await;
     // Three frames in one write; the third has a 16-bit length (padding is JSON whitespace).
     let mut bytes = frame(true, TEXT, br#"{"a":"increment","r":1}"#);
     bytes.extend(frame(true, TEXT, br#"{"h":1}"#));
@@ -162,14 +66,14 @@ async fn frames_joined_or_split_across_writes_are_read_at_their_boundaries() {
 #[tokio::test]
 async fn a_close_with_a_code_no_peer_may_send_closes_1002() {
     let server = Server::bind("127.0.0.1:0", app(|_| {})).await.unwrap();
-    let mut ws = Raw::open(server.local_addr()).await;
+    let mut ws = open(server.local_addr()).await;
     ws.send(&frame(true, CLOSE, &1005u16.to_be_bytes())).await;
     let (op, payload) = ws.next().await;
     assert_eq!(op, CLOSE);
     assert_eq!(close_code(&payload), 1002);
 
     // A proper close is echoed with its code.
-    let mut ws = Raw::open(server.local_addr()).await;
+    let mut ws = open(server.local_addr()).await;
     let mut body = 4000u16.to_be_bytes().to_vec();
     body.extend_from_slice(b"bye");
     ws.send(&frame(true, CLOSE, &body)).await;
@@ -183,7 +87,7 @@ async fn a_message_over_the_limit_in_fragments_closes_1009() {
     let server = Server::bind("127.0.0.1:0", app(|c| c.max_frame_bytes = 1000))
         .await
         .unwrap();
-    let mut ws = Raw::open(server.local_addr()).await;
+    let mut ws = open(server.local_addr()).await;
     let part = vec![b' '; 600];
     ws.send(&frame(false, TEXT, &part)).await;
     ws.send(&frame(true, CONT, &part)).await;
@@ -213,7 +117,7 @@ async fn a_client_that_does_not_read_is_closed_1008_too_slow() {
     // A small receive window, so the server's writes stall soon.
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
-    let mut ws = Raw::open_with(server.local_addr(), socket).await;
+    let mut ws = open_with(server.local_addr(), socket).await;
     // Each reply carries 50 KB of notes; 400 of them are far more than the kernel buffers.
     let notes = "n".repeat(50_000);
     let started = Instant::now();

@@ -309,116 +309,22 @@ async fn pings_are_answered_and_a_client_close_is_echoed() {
     server.shutdown().await.unwrap();
 }
 
-/// A WebSocket spoken byte by byte, so a test can send what no client library would.
-mod raw {
-    use std::net::SocketAddr;
-    use std::time::Duration;
-
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpStream;
-
-    pub(super) struct RawWs {
-        stream: TcpStream,
-        buf: Vec<u8>,
-    }
-
-    impl RawWs {
-        /// Upgrades `path` from the server's own origin; panics unless the answer is 101.
-        pub(super) async fn open(addr: SocketAddr, path: &str) -> RawWs {
-            let mut stream = TcpStream::connect(addr).await.unwrap();
-            let req = format!(
-                "GET {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nUpgrade: websocket\r\n\
-                 Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-                 Sec-WebSocket-Version: 13\r\n\r\n"
-            );
-            stream.write_all(req.as_bytes()).await.unwrap();
-            let mut ws = RawWs {
-                stream,
-                buf: Vec::new(),
-            };
-            let end = loop {
-                if let Some(i) = ws.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    break i + 4;
-                }
-                ws.fill().await;
-            };
-            let head = String::from_utf8_lossy(&ws.buf[..end]).into_owned();
-            assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-            ws.buf.drain(..end);
-            ws
-        }
-
-        async fn fill(&mut self) {
-            let mut chunk = [0u8; 4096];
-            let n = tokio::time::timeout(Duration::from_secs(5), self.stream.read(&mut chunk))
-                .await
-                .expect("bytes within 5 s")
-                .unwrap();
-            assert!(n > 0, "the server closed the TCP connection without a close frame");
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-
-        /// Sends one final text frame, masked with `mask` or, with `None`, unmasked.
-        pub(super) async fn send_text(&mut self, text: &str, mask: Option<[u8; 4]>) {
-            let payload = text.as_bytes();
-            assert!(payload.len() < 126, "short frames only");
-            let mut frame = vec![0x81, payload.len() as u8];
-            match mask {
-                Some(key) => {
-                    frame[1] |= 0x80;
-                    frame.extend_from_slice(&key);
-                    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-                }
-                None => frame.extend_from_slice(payload),
-            }
-            self.stream.write_all(&frame).await.unwrap();
-        }
-
-        /// The next server frame: opcode and payload (server frames are never masked).
-        pub(super) async fn next(&mut self) -> (u8, Vec<u8>) {
-            loop {
-                if let Some((op, start, len)) = self.header()
-                    && self.buf.len() >= start + len
-                {
-                    let payload = self.buf[start..start + len].to_vec();
-                    self.buf.drain(..start + len);
-                    return (op, payload);
-                }
-                self.fill().await;
-            }
-        }
-
-        fn header(&self) -> Option<(u8, usize, usize)> {
-            let b = &self.buf;
-            if b.len() < 2 {
-                return None;
-            }
-            assert_eq!(b[1] & 0x80, 0, "server frames are not masked");
-            match b[1] & 0x7f {
-                126 if b.len() >= 4 => Some((b[0] & 0x0f, 4, usize::from(u16::from_be_bytes([b[2], b[3]])))),
-                127 if b.len() >= 10 => {
-                    let len = u64::from_be_bytes(b[2..10].try_into().unwrap());
-                    Some((b[0] & 0x0f, 10, usize::try_from(len).unwrap()))
-                }
-                126 | 127 => None,
-                n => Some((b[0] & 0x0f, 2, usize::from(n))),
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn an_unmasked_client_frame_closes_1002() {
-    const TEXT: u8 = 0x1;
-    const CLOSE: u8 = 0x8;
+    use support::raw::{CLOSE, RawWs, TEXT, frame_with};
     let server = server().await;
     let addr = server.local_addr();
-    let mut ws = raw::RawWs::open(addr, "/counter").await;
+    let mut ws = RawWs::open(addr, "/counter").await;
     assert_eq!(ws.next().await.0, TEXT, "the first render");
 
     // The same bytes masked are read and answered (the framing above is right) ...
-    ws.send_text(r#"{"a":"increment","r":1}"#, Some([0x12, 0x34, 0x56, 0x78]))
-        .await;
+    let masked = frame_with(
+        true,
+        TEXT,
+        br#"{"a":"increment","r":1}"#,
+        Some([0x12, 0x34, 0x56, 0x78]),
+    );
+    ws.send(&masked).await;
     let (op, reply) = ws.next().await;
     assert_eq!(op, TEXT);
     let reply: serde_json::Value = serde_json::from_slice(&reply).unwrap();
@@ -426,7 +332,8 @@ async fn an_unmasked_client_frame_closes_1002() {
 
     // ... unmasked, RFC 6455 section 5.1 says the server must close the connection: the next
     // frame is the close, not a reply to the action.
-    ws.send_text(r#"{"a":"increment","r":2}"#, None).await;
+    ws.send(&frame_with(true, TEXT, br#"{"a":"increment","r":2}"#, None))
+        .await;
     let (op, payload) = ws.next().await;
     assert_eq!(
         op,

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use example_patterns::pages::{counter, reconnection, thermostat};
+use example_patterns::pages::{broadcasting, chat, counter, reconnection, thermostat};
 use livetemplate::testing::TestPage;
 use livetemplate_core::page::Page;
 use livetemplate_core::{GroupId, MemoryStore, PageRoute, PersistStore};
@@ -70,4 +70,43 @@ async fn reconnection_restores_persisted_fields() {
     // Another group starts fresh.
     let other = TestPage::mount_route(route, store, GroupId::random()).await.unwrap();
     assert!(other.html().contains(r#"<strong id="counter">0</strong>"#));
+}
+
+/// Send on `/chat` and `/broadcasting` (one rule for both): the text is trimmed, a blank one
+/// is ignored, and one over `chat::MAX_TEXT` characters is refused with its length.
+#[tokio::test]
+async fn chat_pages_trim_ignore_blank_and_refuse_long_messages() {
+    let too_long = "é".repeat(chat::MAX_TEXT + 1);
+    let chat = chat::ChatState {
+        username: "ann".into(),
+        ..Default::default()
+    };
+    let mut page = TestPage::mount(chat::ChatController, chat).await.unwrap();
+    page.act("send", json!({"text": "  hello  "})).await;
+    assert!(
+        page.html().contains(r#"<span class="text">hello</span>"#),
+        "{}",
+        page.html()
+    );
+    let before = page.html();
+    assert!(page.act("send", json!({"text": "   "})).await.error().is_none());
+    assert_eq!(page.html(), before);
+    let err = page.act("send", json!({ "text": too_long })).await.error().unwrap();
+    assert!(err.contains("at most 2000 characters (this one has 2001)"), "{err}");
+    assert_eq!(page.html(), before);
+
+    let broadcasting = broadcasting::BroadcastingState {
+        username: "bob".into(),
+        ..Default::default()
+    };
+    let ctrl = broadcasting::BroadcastingController::default();
+    let mut page = TestPage::mount(ctrl, broadcasting).await.unwrap();
+    page.act("send", json!({"text": "  hi  "})).await;
+    assert!(page.html().contains("<strong>bob:</strong> hi</p>"), "{}", page.html());
+    let before = page.html();
+    assert!(page.act("send", json!({"text": ""})).await.error().is_none());
+    assert_eq!(page.html(), before);
+    let err = page.act("send", json!({ "text": too_long })).await.error().unwrap();
+    assert!(err.contains("at most 2000 characters (this one has 2001)"), "{err}");
+    assert_eq!(page.html(), before);
 }

@@ -1,5 +1,6 @@
 //! Shared test support: a counter page written by hand (no derive macros), a raw HTTP/1.1
-//! client, and a WebSocket client (tokio-tungstenite) that speaks to a real server.
+//! client, a WebSocket client (tokio-tungstenite) that speaks to a real server, and a raw
+//! byte-level WebSocket client ([`raw`]).
 
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
@@ -20,6 +21,8 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub mod raw;
 
 /// `<p>{n}</p><pre>{notes}</pre>`, both fields persisted.
 #[derive(Clone, Default, Debug)]

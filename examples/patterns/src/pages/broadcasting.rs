@@ -7,6 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use livetemplate::AppBuilder;
 use livetemplate::prelude::*;
 
+use super::chat::message_text;
+
 /// The topic every connection of the page subscribes to.
 ///
 /// The seed publishes on `ctx.self_topic()`, which is scoped to one session group: only the
@@ -43,13 +45,12 @@ pub struct BroadcastingState {
     pub messages: Vec<Message>,
 }
 
-/// The shared log, in memory: the last [`LOG_LEN`] messages of at most [`MAX_TEXT`]
-/// characters, so a page render stays far below the server's outbound frame limit however
-/// long the chat runs. A real app would keep it in a store.
+/// The shared log, in memory: the last [`LOG_LEN`] messages of at most
+/// [`MAX_TEXT`](super::chat::MAX_TEXT) characters (the rule `send` shares with `/chat`), so a
+/// page render stays far below the server's outbound frame limit however long the chat runs.
+/// A real app would keep it in a store.
 /// Messages the log keeps; older ones drop off.
 const LOG_LEN: usize = 100;
-/// Longest message, in characters.
-const MAX_TEXT: usize = 2_000;
 
 #[derive(Debug, Default)]
 struct Log {
@@ -97,24 +98,16 @@ impl BroadcastingController {
         if state.username.is_empty() {
             return Ok(());
         }
-        let text = ctx.get_string("text");
-        let text = text.trim();
-        if text.is_empty() {
+        let Some(text) = message_text(ctx)? else {
             return Ok(());
-        }
-        let chars = text.chars().count();
-        if chars > MAX_TEXT {
-            return Err(Error::msg(format!(
-                "a message is at most {MAX_TEXT} characters (this one has {chars})"
-            )));
-        }
+        };
         {
             let mut log = self.log();
             log.next_id += 1;
             let message = Message {
                 id: log.next_id,
                 user: state.username.clone(),
-                text: text.to_string(),
+                text,
             };
             log.messages.push(message);
             let over = log.messages.len().saturating_sub(LOG_LEN);

@@ -45,6 +45,23 @@ fn next_id() -> String {
     format!("{prefix}-{}", N.fetch_add(1, Ordering::Relaxed))
 }
 
+/// The text a Send posts, trimmed: `None` when it is empty; an error when it is longer than
+/// [`MAX_TEXT`] characters. `/broadcasting` reads its messages with it too.
+pub(crate) fn message_text(ctx: &Context) -> Result<Option<String>> {
+    let text = ctx.get_string("text");
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let chars = text.chars().count();
+    if chars > MAX_TEXT {
+        return Err(Error::msg(format!(
+            "a message is at most {MAX_TEXT} characters (this one has {chars})"
+        )));
+    }
+    Ok(Some(text.to_string()))
+}
+
 /// Chat state, one per connection.
 #[derive(LiveState, Clone, Debug, Default)]
 #[lvt(template = "realtime/chat.html")]
@@ -98,21 +115,13 @@ impl ChatController {
         if state.username.is_empty() {
             return Ok(());
         }
-        let text = ctx.get_string("text");
-        let text = text.trim();
-        if text.is_empty() {
+        let Some(text) = message_text(ctx)? else {
             return Ok(());
-        }
-        let chars = text.chars().count();
-        if chars > MAX_TEXT {
-            return Err(Error::msg(format!(
-                "a message is at most {MAX_TEXT} characters (this one has {chars})"
-            )));
-        }
+        };
         let message = Message {
             id: next_id(),
             user: state.username.clone(),
-            text: text.to_string(),
+            text,
         };
         state.push(message.clone());
         // Queued until this action returns Ok; the sender is skipped (it has the message).

@@ -329,7 +329,7 @@ async fn publisher(link: Arc<Link>) {
                 link.outage.store(true, Ordering::Release);
                 if PUBLISH_WARN.allow(Duration::from_secs(10)) {
                     let pending = link.outbox.lock().unwrap_or_else(|p| p.into_inner()).len();
-                    tracing::warn!(error = %err, pending, "Redis unreachable: publishes for the other nodes wait and are retried");
+                    tracing::warn!(error = %err, pending, "Redis unavailable (the error says why): publishes for the other nodes wait and are retried");
                 }
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(1));
@@ -514,7 +514,7 @@ async fn presence(link: Arc<Link>) {
         {
             link.presence_dirty.store(true, Ordering::Release);
             if PRESENCE_WARN.allow(Duration::from_secs(10)) {
-                tracing::warn!(error = %err, "Redis unreachable: this node's presence is written again when it is back");
+                tracing::warn!(error = %err, "Redis unavailable (the error says why): this node's presence is written again when it is back");
             }
             continue;
         }
@@ -537,7 +537,7 @@ async fn presence(link: Arc<Link>) {
                 }
                 Err(err) => {
                     if PRESENCE_WARN.allow(Duration::from_secs(10)) {
-                        tracing::warn!(error = %err, "Redis unreachable: other nodes' presence kept as last seen");
+                        tracing::warn!(error = %err, "Redis unavailable (the error says why): other nodes' presence kept as last seen");
                     }
                 }
             }
@@ -579,7 +579,7 @@ async fn write_own(link: &Link, hub: &livetemplate_core::Hub, changed: bool) -> 
             .ignore();
     }
     let written: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
-    written.map_err(|e| Error::store("Redis presence write failed", e))?;
+    written.map_err(|e| crate::command_error("Redis presence write failed", e))?;
     // A hash recreated by HSETNX after a Redis restart holds no entries: fill it.
     if !changed && !hub.local_presence().is_empty() {
         let len: usize = redis::cmd("HLEN")

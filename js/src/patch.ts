@@ -11,7 +11,7 @@
 
 import { DATA_KEY, SCROLL, UPDATE } from './constants'
 import type { Update } from './morph'
-import type { Changes, ListChange, TNode } from './tree'
+import { attr, type Changes, type ListChange, type TNode } from './tree'
 
 /** Where a list's items are: their container and the index of the first item's element. */
 interface Place {
@@ -27,18 +27,18 @@ export interface Render {
 /** Where each list (by its slot path) was last found; checked before every use. */
 export type Places = Map<string, Place>
 
-const ATTR = (name: string) => new RegExp(`^\\s*<[a-zA-Z][^\\s/>]*[^>]*?\\s${name}\\s*=\\s*(?:"([^"&]*)"|'([^'&]*)')`)
-const ID = ATTR('id')
-const KEY = ATTR(DATA_KEY)
+/** The attribute text of the start tag `html` begins with. */
+const START = /^\s*<[a-zA-Z][^\s/>]*([^>]*)/
 
 /**
  * The key the element of an item's `html` will have, as `ownKey` reads it from the DOM: `#id`,
  * else `=data-key`; null without one (or with a character reference, which would need decoding).
  */
 function keyOf(html: string): string | null {
-  const id = ID.exec(html)
-  const k = KEY.exec(html)
-  return id && (id[1] || id[2]) ? '#' + (id[1] || id[2]) : k ? '=' + (k[1] ?? k[2]) : null
+  const a = START.exec(html)?.[1] ?? ''
+  const id = attr(a, 'id')
+  const k = attr(a, DATA_KEY)
+  return id ? '#' + id : k != null ? '=' + k : null
 }
 
 /** An element's key: `#id`, else `=data-key`. */

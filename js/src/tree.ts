@@ -50,7 +50,15 @@ interface Log extends Changes {
   html(d: unknown): string
 }
 
-const ID = /\sid\s*=\s*(?:"([^"&]*)"|'([^'&]*)')/
+const ATTRS: Record<string, RegExp> = {}
+/**
+ * The value of attribute `name` in a start tag's attribute text (`id` in ` class="a" id="b"`),
+ * when it is quoted and holds no character reference (which would need decoding); else undefined.
+ */
+export const attr = (attrs: string, name: string): string | undefined => {
+  const m = (ATTRS[name] ||= new RegExp(`\\s${name}\\s*=\\s*(?:"([^"&]*)"|'([^'&]*)')`)).exec(attrs)
+  return m ? (m[1] ?? m[2]) : undefined
+}
 /** Elements whose content is not plain markup to morph (raw text, form values, a parser that drops a leading newline). */
 const RAW = /^(script|style|textarea|title|select|option|template|pre|listing)$/i
 
@@ -182,8 +190,8 @@ export class Tree {
     const a = st[k]
     const tag = /<([a-zA-Z][^\s/>]*)([^<>]*)>$/.exec(a)
     if (!tag || RAW.test(tag[1]) || st[k + 1].indexOf('</' + tag[1] + '>') !== 0) return null
-    const id = ID.exec(tag[2])
-    return id && (id[1] || id[2]) ? [id[1] || id[2], tag[1]] : null
+    const id = attr(tag[2], 'id')
+    return id ? [id, tag[1]] : null
   }
 
   /** The HTML of the whole live region. */

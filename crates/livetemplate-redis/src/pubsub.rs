@@ -290,6 +290,7 @@ impl PubSubTransport for RedisPubSub {
 /// Sends the outbox to Redis in order, a batch per round trip; on failure keeps the batch,
 /// waits and tries again; after an outage waits for the peers to resubscribe first.
 async fn publisher(link: Arc<Link>) {
+    let channel = link.channel();
     let mut backoff = Duration::from_millis(50);
     loop {
         let batch: Vec<Vec<u8>> = {
@@ -307,7 +308,7 @@ async fn publisher(link: Arc<Link>) {
             let mut conn = link.shared.conn().await?;
             let mut pipe = redis::pipe();
             for bytes in &batch {
-                pipe.cmd("PUBLISH").arg(link.channel()).arg(bytes.as_slice()).ignore();
+                pipe.cmd("PUBLISH").arg(&channel).arg(bytes.as_slice()).ignore();
             }
             pipe.query_async::<()>(&mut conn)
                 .await

@@ -290,13 +290,20 @@ impl PubSubTransport for RedisPubSub {
 /// Sends the outbox to Redis in order, a batch per round trip; on failure keeps the batch,
 /// waits and tries again; after an outage waits for the peers to resubscribe first.
 async fn publisher(link: Arc<Link>) {
+    let channel = link.channel();
     let mut backoff = Duration::from_millis(50);
     loop {
-        let batch: Vec<Vec<u8>> = {
+        // The batch goes straight from the outbox into the pipeline (which copies it); the
+        // entries leave the outbox only once Redis took them.
+        let (pipe, batch) = {
             let outbox = link.outbox.lock().unwrap_or_else(|p| p.into_inner());
-            outbox.iter().take(256).cloned().collect()
+            let mut pipe = redis::pipe();
+            for bytes in outbox.iter().take(256) {
+                pipe.cmd("PUBLISH").arg(&channel).arg(bytes.as_slice()).ignore();
+            }
+            (pipe, outbox.len().min(256))
         };
-        if batch.is_empty() {
+        if batch == 0 {
             link.outbox_ready.notified().await;
             continue;
         }
@@ -305,10 +312,6 @@ async fn publisher(link: Arc<Link>) {
         }
         let sent = async {
             let mut conn = link.shared.conn().await?;
-            let mut pipe = redis::pipe();
-            for bytes in &batch {
-                pipe.cmd("PUBLISH").arg(link.channel()).arg(bytes.as_slice()).ignore();
-            }
             pipe.query_async::<()>(&mut conn)
                 .await
                 .map_err(|e| Error::store("Redis PUBLISH failed", e))
@@ -317,9 +320,9 @@ async fn publisher(link: Arc<Link>) {
         match sent {
             Ok(()) => {
                 let mut outbox = link.outbox.lock().unwrap_or_else(|p| p.into_inner());
-                let n = batch.len().min(outbox.len());
+                let n = batch.min(outbox.len());
                 outbox.drain(..n);
-                link.sent.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                link.sent.fetch_add(batch as u64, Ordering::Relaxed);
                 backoff = Duration::from_millis(50);
                 if link.outage.swap(false, Ordering::AcqRel) {
                     tracing::info!("Redis is back: the publishes that waited were sent");

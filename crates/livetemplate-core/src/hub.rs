@@ -520,40 +520,36 @@ impl Hub {
     /// already).
     #[doc(hidden)]
     pub fn deliver(&self, env: Envelope) {
-        if let Some(group) = &env.group {
-            if env.node == self.inner.node {
-                return;
-            }
-            let Some(group) = GroupId::from_app(group) else {
-                return;
-            };
-            for (id, tx) in self.group_targets(&env.topic, &group, None) {
-                let push = if env.action == GROUP_RELOAD {
-                    Push::Reload
-                } else {
-                    Push::Action {
-                        name: env.action.clone(),
-                        data: env.data.clone(),
-                    }
+        let targets: Vec<(u64, mpsc::Sender<Box<Push>>)> = match &env.group {
+            Some(group) => {
+                if env.node == self.inner.node {
+                    return;
+                }
+                let Some(group) = GroupId::from_app(group) else {
+                    return;
                 };
-                self.send_or_close(id, &tx, push);
+                self.group_targets(&env.topic, &group, None)
             }
-            return;
-        }
-        let targets: Vec<(u64, mpsc::Sender<Box<Push>>)> = {
-            let st = self.lock();
-            let Some(ids) = st.topics.get(&env.topic) else {
-                return;
-            };
-            ids.iter()
-                .filter(|id| !(env.node == self.inner.node && env.from == Some(**id)))
-                .filter_map(|id| st.conns.get(id).map(|c| (*id, c.tx.clone())))
-                .collect()
+            None => {
+                let st = self.lock();
+                let Some(ids) = st.topics.get(&env.topic) else {
+                    return;
+                };
+                ids.iter()
+                    .filter(|id| !(env.node == self.inner.node && env.from == Some(**id)))
+                    .filter_map(|id| st.conns.get(id).map(|c| (*id, c.tx.clone())))
+                    .collect()
+            }
         };
+        let reload = env.group.is_some() && env.action == GROUP_RELOAD;
         for (id, tx) in targets {
-            let push = Push::Action {
-                name: env.action.clone(),
-                data: env.data.clone(),
+            let push = if reload {
+                Push::Reload
+            } else {
+                Push::Action {
+                    name: env.action.clone(),
+                    data: env.data.clone(),
+                }
             };
             self.send_or_close(id, &tx, push);
         }

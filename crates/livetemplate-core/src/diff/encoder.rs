@@ -416,10 +416,7 @@ impl Encoder {
             ops.push(format!("[\"r\",{i}]"));
         }
         for (i, item) in ni.iter().enumerate().skip(common) {
-            let mut s = format!("[\"i\",{i},");
-            self.write_item(nt, &item.node, ls, &mut s);
-            s.push(']');
-            ops.push(s);
+            ops.push(self.insert_op(nt, &item.node, i, ls));
         }
         for i in 0..common {
             self.update_op(ot, &oi[i].node, nt, &ni[i].node, i, ls, ops);
@@ -478,11 +475,17 @@ impl Encoder {
             self.scratch = d;
         } else {
             ops.push(format!("[\"r\",{i}]"));
-            let mut s = format!("[\"i\",{i},");
-            self.write_item(nt, new, ls, &mut s);
-            s.push(']');
-            ops.push(s);
+            ops.push(self.insert_op(nt, new, i, ls));
         }
+    }
+
+    /// The op inserting `node` at `at`: `["i",at,item]`, the item written as [`Self::write_item`]
+    /// does; `ls` is the list's `s`.
+    fn insert_op(&mut self, nt: &Tree, node: &Node, at: usize, ls: Statics) -> String {
+        let mut s = format!("[\"i\",{at},");
+        self.write_item(nt, node, ls, &mut s);
+        s.push(']');
+        s
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -515,12 +518,7 @@ impl Encoder {
             for op in plan() {
                 match op {
                     StructOp::Remove(i) => ops.push(format!("[\"r\",{i}]")),
-                    StructOp::Insert { at, j } => {
-                        let mut s = format!("[\"i\",{at},");
-                        self.write_item(nt, &ni[j].node, ls, &mut s);
-                        s.push(']');
-                        ops.push(s);
-                    }
+                    StructOp::Insert { at, j } => ops.push(self.insert_op(nt, &ni[j].node, at, ls)),
                     StructOp::Move { from, to } => ops.push(format!("[\"m\",{from},{to}]")),
                 }
             }

@@ -88,9 +88,13 @@ fn not_unit_result(ty: &Type) -> Option<String> {
 pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<TokenStream> {
     let mut krate: Path = syn::parse_quote!(::livetemplate);
     let mut declared_state: Option<Type> = None;
+    let mut component = false;
     if !args.is_empty() {
         let parser = syn::meta::parser(|meta| {
-            if meta.path.is_ident("crate") {
+            if meta.path.is_ident("component") {
+                component = true;
+                Ok(())
+            } else if meta.path.is_ident("crate") {
                 let s: LitStr = meta.value()?.parse()?;
                 krate = s.parse()?;
                 Ok(())
@@ -98,7 +102,9 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
                 declared_state = Some(meta.value()?.parse()?);
                 Ok(())
             } else {
-                Err(meta.error("unknown `actions` argument; expected `state = Type` or `crate = \"...\"`"))
+                Err(meta.error(
+                    "unknown `actions` argument; expected `component`, `state = Type` or `crate = \"...\"`",
+                ))
             }
         });
         syn::parse::Parser::parse2(parser, args)?;
@@ -108,12 +114,42 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
     let mut actions = Vec::new();
     let mut server_only = Vec::new();
     let mut hooks = Vec::new();
+    // A component's `update` hook: its inputs type.
+    let mut update: Option<Type> = None;
     for it in &mut item.items {
         let ImplItem::Fn(f) = it else { continue };
         let server = take_lvt_attrs(f, &mut errors);
         let f = &*f;
         let name = f.sig.ident.to_string();
         let inputs: Vec<&FnArg> = f.sig.inputs.iter().collect();
+        if component && name == "update" {
+            match component_update(f) {
+                Ok((st, inputs_ty)) => {
+                    match &state {
+                        None => state = Some(st.clone()),
+                        Some(prev) if quote!(#prev).to_string() != quote!(#st).to_string() => {
+                            errors.push(syn::Error::new(
+                                st.span(),
+                                format!("`update` must take the actions' state type (`{}`)", quote!(#prev)),
+                            ));
+                        }
+                        _ => {}
+                    }
+                    update = Some(inputs_ty);
+                }
+                Err(e) => errors.push(e),
+            }
+            continue;
+        }
+        if component && matches!(name.as_str(), "handle_params" | "on_connect" | "on_disconnect") {
+            errors.push(syn::Error::new(
+                f.sig.ident.span(),
+                format!(
+                    "`{name}` is a page hook; a component has `mount(state, ctx)` and `update(state, inputs, ctx)` only"
+                ),
+            ));
+            continue;
+        }
         if f.sig.asyncness.is_none() {
             // A method shaped like an action but not async would silently never be callable.
             let looks_like_action = inputs.len() == 3
@@ -189,6 +225,12 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
     let Some(state) = state else {
         // No action and no hook names the page's state type: a read-only page, whose state
         // type the page learns from its initial state.
+        if component {
+            return Err(syn::Error::new(
+                item.self_ty.span(),
+                "a component needs an action or a hook taking its state (`&mut State`)",
+            ));
+        }
         return Ok(expand_read_only(&krate, item));
     };
     let self_ty = &item.self_ty;
@@ -202,6 +244,36 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
         }
     });
     let (impl_generics, _, where_clause) = item.generics.split_for_impl();
+    let component_impl = component.then(|| {
+        let inputs_ty = update.clone().unwrap_or_else(|| syn::parse_quote!(()));
+        let update_fn = update.as_ref().map(|inputs_ty| {
+            quote! {
+                fn update<'a>(
+                    &'a self,
+                    state: &'a mut #state,
+                    inputs: &'a #inputs_ty,
+                    ctx: &'a mut __lvt::Context,
+                ) -> __lvt::BoxFuture<'a, __lvt::Result<()>> {
+                    ::std::boxed::Box::pin(<#self_ty>::update(self, state, inputs, ctx))
+                }
+            }
+        });
+        let create = quote::quote_spanned!(self_ty.span()=> Self);
+        let state_check = quote::quote_spanned!(state.span()=> __lvt::component_state::<#state>);
+        quote! {
+            const _: fn() = #state_check;
+
+            impl #impl_generics __lvt::Component for #self_ty #where_clause {
+                type Inputs = #inputs_ty;
+
+                fn create() -> Self {
+                    #create
+                }
+
+                #update_fn
+            }
+        }
+    });
     Ok(quote! {
         #item
 
@@ -237,8 +309,45 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
 
                 #(#hook_fns)*
             }
+
+            #component_impl
         };
     })
+}
+
+/// The state and inputs types of a component's `update` hook, which must be
+/// `async fn update(&self, state: &mut S, inputs: &I, ctx: &mut Context) -> Result<()>`.
+fn component_update(f: &syn::ImplItemFn) -> syn::Result<(Type, Type)> {
+    let wrong = || {
+        syn::Error::new(
+            f.sig.span(),
+            "a component's `update` must be `async fn update(&self, state: &mut State, inputs: &Inputs, ctx: &mut Context) -> Result<()>`",
+        )
+    };
+    let inputs: Vec<&FnArg> = f.sig.inputs.iter().collect();
+    if f.sig.asyncness.is_none() || inputs.len() != 4 || matches!(f.sig.output, syn::ReturnType::Default) {
+        return Err(wrong());
+    }
+    if !matches!(inputs[0], FnArg::Receiver(r) if r.reference.is_some() && r.mutability.is_none()) {
+        return Err(wrong());
+    }
+    let state = state_type(inputs[1]).ok_or_else(wrong)?.clone();
+    let inputs_ty = match inputs[2] {
+        FnArg::Typed(pt) => match &*pt.ty {
+            Type::Reference(r) if r.mutability.is_none() => (*r.elem).clone(),
+            _ => {
+                return Err(syn::Error::new(
+                    pt.ty.span(),
+                    "`update` takes its inputs by shared reference: `inputs: &Inputs`",
+                ));
+            }
+        },
+        FnArg::Receiver(_) => return Err(wrong()),
+    };
+    if state_type(inputs[3]).is_none() {
+        return Err(wrong());
+    }
+    Ok((state, inputs_ty))
 }
 
 /// An impl block with no action and no hook (and no `state = ...`): the type runs a read-only

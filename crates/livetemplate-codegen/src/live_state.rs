@@ -531,7 +531,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
                     let cell = __lvt::MarkQueue::new();
                     let marked = #wrapper { __lvt_state: self, __lvt_cell: &cell };
                     let mut sink = __lvt::TreeSink::new(&cell);
-                    __lvt::askama::Template::render_into(&marked, &mut sink)?;
+                    __lvt::askama::Template::render_into_with_values(&marked, &mut sink, &__lvt::MarkValues(&cell))?;
                     sink.finish()
                 }
 

@@ -32,6 +32,9 @@ pub mod mark {
     pub const LOOP_ELSE: u32 = 8;
     /// End of a `for`.
     pub const LOOP_CLOSE: u32 = 9;
+    /// Written by a component embed right after the cid it wrote as an expression's output:
+    /// the expression's slot holds that component instance (`{"c": cid}` on the wire).
+    pub const COMPONENT: u32 = 10;
 }
 
 /// Normalize an action name to snake case: `saveNotes`, `save-notes`, `save notes`,

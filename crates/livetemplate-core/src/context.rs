@@ -54,6 +54,8 @@ pub struct Effects {
     pub navigate: Option<Navigation>,
     /// Events for client hooks: (name, payload).
     pub events: Vec<(String, Value)>,
+    /// Messages of a component to its parent (`ctx.send_parent`): (action, data).
+    pub to_parent: Vec<(String, Value)>,
 }
 
 impl Effects {
@@ -69,6 +71,7 @@ impl Effects {
             self.navigate = other.navigate;
         }
         self.events.extend(other.events);
+        self.to_parent.extend(other.to_parent);
     }
 
     /// True when there is nothing to apply.
@@ -80,6 +83,7 @@ impl Effects {
             && self.publish.is_empty()
             && self.navigate.is_none()
             && self.events.is_empty()
+            && self.to_parent.is_empty()
     }
 
     /// Apply to the hub for connection `conn` (subscriptions and presence need a connection;
@@ -128,6 +132,7 @@ pub struct Context {
     conn: Option<u64>,
     effects: Effects,
     query: Arc<str>,
+    component: Option<Arc<str>>,
 }
 
 impl Context {
@@ -152,7 +157,45 @@ impl Context {
             conn: None,
             effects: Effects::default(),
             query: Arc::from(""),
+            component: None,
         }
+    }
+
+    /// Run as component instance `id` (its hooks and actions).
+    #[doc(hidden)]
+    pub fn with_component(mut self, id: Arc<str>) -> Self {
+        self.component = Some(id);
+        self
+    }
+
+    /// The id of the component instance this hook or action runs for (the id the page gave
+    /// in `live_component::<C>(id, inputs)`); `None` in a page's own actions.
+    ///
+    /// ```
+    /// # use livetemplate_core as livetemplate;
+    /// let ctx = livetemplate::Context::for_test(serde_json::Value::Null);
+    /// assert_eq!(ctx.component_id(), None);
+    /// ```
+    pub fn component_id(&self) -> Option<&str> {
+        self.component.as_deref()
+    }
+
+    /// From a component: after this step succeeds, run action `action` of the parent (the
+    /// page, or the component that embeds this one) with `data`, as a step of its own (its
+    /// persisted fields saved, rendered again, its diff sent). Allowed in `mount` and
+    /// `update` too. In a page's own action it does nothing.
+    ///
+    /// ```
+    /// # use livetemplate_core as livetemplate;
+    /// let mut ctx = livetemplate::Context::for_test(serde_json::Value::Null);
+    /// ctx.send_parent("counter_changed", serde_json::json!({"id": "a", "count": 1}));
+    /// ```
+    pub fn send_parent(&mut self, action: &str, data: impl serde::Serialize) {
+        if self.component.is_none() {
+            return;
+        }
+        let data = serde_json::to_value(data).unwrap_or(Value::Null);
+        self.effects.to_parent.push((action.to_string(), data));
     }
 
     /// Set the page URL's query string (without `?`).

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod asset;
+pub mod component;
 mod conformance;
 pub mod context;
 #[doc(hidden)]
@@ -35,6 +36,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use app::{App, AppBuilder, Config, ResolvedGroup};
+pub use component::{Component, Embed, live_component};
 pub use context::{Context, Navigation};
 pub use error::{Error, Result};
 pub use group::GroupId;
@@ -71,12 +73,26 @@ pub mod __private {
         decode_field, decode_field_migrating, decode_field_version, encode_field, encode_field_version,
     };
     pub use crate::state::{IntoController, ReadOnly};
+    pub use crate::component::{Component, MarkValues};
     pub use crate::tree::{Mark, MarkQueue, TreeSink, mark};
     pub use askama;
     pub use serde;
     pub use std::cell::Cell;
 
     use crate::error::Error;
+
+    /// A component's state: it needs `Default`, a new instance starts from it (checked by
+    /// `#[actions(component)]` with this message).
+    #[diagnostic::on_unimplemented(
+        message = "a component's state `{Self}` needs `Default`: each new instance starts from `{Self}::default()`",
+        label = "this state has no `Default`",
+        note = "add `#[derive(Default)]` to `{Self}`, or implement `Default` for it"
+    )]
+    pub trait ComponentState {}
+    impl<T: Default> ComponentState for T {}
+
+    /// Compiles only for a state with `Default` (see [`ComponentState`]).
+    pub fn component_state<S: ComponentState>() {}
 
     /// The error for an action the page does not have (generated `Controller::call`).
     pub fn unknown_action(name: &str, page: &str, known: &[&str]) -> Error {

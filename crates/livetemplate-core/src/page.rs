@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::BoxFuture;
+use crate::component::{Components, Env, TARGET_FIELD};
 use crate::context::Context;
 use crate::context::{Effects, Navigation};
 use crate::diff::Encoder;
@@ -73,6 +74,12 @@ pub trait PageRoute: Send + Sync + 'static {
     /// form field names the clicked button). Empty by default.
     fn action_names(&self) -> &'static [&'static str] {
         &[]
+    }
+    /// The action names a no-JS form POST may name: the page's, or, when the form's
+    /// `lvt-target` field names a component instance this page rendered, that instance's.
+    fn form_action_names(&self, target: Option<&str>) -> Vec<&'static str> {
+        let _ = target;
+        self.action_names().to_vec()
     }
     /// Render the live region's HTML for a GET (persisted fields loaded, `mount` run).
     fn render<'a>(&'a self, svc: &'a Services, req: &'a Request) -> BoxFuture<'a, Result<String>>;
@@ -163,8 +170,12 @@ pub struct Page<C: Controller> {
     pub(crate) controller: Arc<C>,
     initial: C::State,
     /// Whole states left by no-JS POSTs, per group, so the GET after the `303` (and a
-    /// connection opened from that page) shows the action's result, persisted fields or not.
-    posted: Mutex<HashMap<GroupId, (C::State, Instant)>>,
+    /// connection opened from that page) shows the action's result, persisted fields or not;
+    /// with the page's component instances.
+    posted: Mutex<HashMap<GroupId, (C::State, Components, Instant)>>,
+    /// The action names of the component instances this page rendered, by instance id: what
+    /// a no-JS form with an `lvt-target` field may name.
+    targets: Mutex<HashMap<Arc<str>, &'static [&'static str]>>,
 }
 
 /// How long a no-JS POST's state is kept for its group.
@@ -186,6 +197,7 @@ impl<C: Controller> Page<C> {
             controller: Arc::new(controller),
             initial,
             posted: Mutex::new(HashMap::new()),
+            targets: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -202,10 +214,10 @@ impl<C: Controller> Page<C> {
             .with_query(at.query.clone())
     }
 
-    fn posted_state(&self, group: &GroupId) -> Option<C::State> {
+    fn posted_state(&self, group: &GroupId) -> Option<(C::State, Components)> {
         let mut posted = self.posted.lock().unwrap_or_else(|p| p.into_inner());
         match posted.get(group) {
-            Some((state, at)) if at.elapsed() < POSTED_TTL => Some(state.clone()),
+            Some((state, comps, at)) if at.elapsed() < POSTED_TTL => Some((state.clone(), comps.clone())),
             Some(_) => {
                 posted.remove(group);
                 None
@@ -214,30 +226,107 @@ impl<C: Controller> Page<C> {
         }
     }
 
-    fn remember_posted(&self, group: &GroupId, state: C::State) {
+    fn remember_posted(&self, group: &GroupId, state: C::State, comps: Components) {
         let mut posted = self.posted.lock().unwrap_or_else(|p| p.into_inner());
         if posted.len() >= POSTED_MAX && !posted.contains_key(group) {
-            posted.retain(|_, (_, at)| at.elapsed() < POSTED_TTL);
+            posted.retain(|_, (_, _, at)| at.elapsed() < POSTED_TTL);
             if posted.len() >= POSTED_MAX
-                && let Some(oldest) = posted.iter().min_by_key(|(_, (_, at))| *at).map(|(g, _)| g.clone())
+                && let Some(oldest) = posted.iter().min_by_key(|(_, (_, _, at))| *at).map(|(g, _)| g.clone())
             {
                 posted.remove(&oldest);
             }
         }
-        posted.insert(group.clone(), (state, Instant::now()));
+        posted.insert(group.clone(), (state, comps, Instant::now()));
+    }
+
+    /// Remember the action names of `comps`' instances, for no-JS forms that target them.
+    fn learn_targets(&self, comps: &Components) {
+        let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, names) in comps.action_names() {
+            if targets.len() < POSTED_MAX || targets.contains_key(&id) {
+                targets.insert(id, names);
+            }
+        }
+    }
+
+    /// Who a component's hooks run for, in `at`.
+    pub(crate) fn env<'a>(&'a self, svc: &'a Services, at: &'a At<'_>) -> Env<'a> {
+        Env {
+            svc,
+            group: at.group,
+            conn: at.conn,
+            query: at.query,
+            path: &self.path,
+        }
+    }
+
+    /// Deliver the components' `send_parent` messages (a component's to its parent
+    /// instance, an instance's embedded by the page to the page) until none is left: the
+    /// page's new tree when one of its actions ran.
+    pub(crate) async fn deliver(
+        &self,
+        state: &mut C::State,
+        comps: &mut Components,
+        svc: &Services,
+        at: &At<'_>,
+    ) -> Result<Option<crate::tree::Tree>> {
+        let env = self.env(svc, at);
+        let mut tree = None;
+        for _ in 0..crate::component::MAX_MESSAGE_ROUNDS {
+            let messages = comps.take_messages();
+            if messages.is_empty() {
+                return Ok(tree);
+            }
+            let mut page_acted = false;
+            for (parent, action, data) in messages {
+                match parent {
+                    None => {
+                        let effects = self.run_action(state, &action, data, at, &svc.hub, false).await?;
+                        comps.effects.extend(effects);
+                        page_acted = true;
+                    }
+                    Some(cid) => comps.act(cid, &action, data, &env, false).await?,
+                }
+            }
+            if page_acted {
+                let st = &*state;
+                tree = Some(comps.render_page(&env, || st.render_tree()).await?);
+            }
+        }
+        Err(Error::config(format!(
+            "components on {} kept sending messages to their parents ({} rounds); a message's action must not make its sender send again",
+            self.path,
+            crate::component::MAX_MESSAGE_ROUNDS
+        )))
+    }
+
+    /// Render the page with its components (instances created, updated, dropped; messages
+    /// delivered): the page's tree.
+    pub(crate) async fn render_live(
+        &self,
+        state: &mut C::State,
+        comps: &mut Components,
+        svc: &Services,
+        at: &At<'_>,
+    ) -> Result<crate::tree::Tree> {
+        let st = &*state;
+        let tree = comps.render_page(&self.env(svc, at), || st.render_tree()).await?;
+        Ok(self.deliver(state, comps, svc, at).await?.unwrap_or(tree))
     }
 
     /// The state a view starts from: the group's last no-JS POST state or a fresh copy of the
     /// initial state, with persisted fields loaded over it, then mounted.
     ///
     /// Also returns the persisted fields that must not be saved (see [`Held`]).
-    async fn prepare(&self, svc: &Services, at: &At<'_>) -> Result<(C::State, Effects, Held)> {
-        let mut state = self.posted_state(at.group).unwrap_or_else(|| self.initial.clone());
+    async fn prepare(&self, svc: &Services, at: &At<'_>) -> Result<(C::State, Components, Effects, Held)> {
+        let (mut state, comps) = self
+            .posted_state(at.group)
+            .unwrap_or_else(|| (self.initial.clone(), Components::default()));
         let held = persist::load(&mut state, &*svc.store, &svc.on_persist_error, at.group, &self.path).await;
         let mut ctx = self.context("mount", Value::Null, at, &svc.hub);
         catch(self.controller.mount(&mut state, &mut ctx)).await?;
         catch(self.controller.handle_params(&mut state, &mut ctx)).await?;
-        Ok((state, ctx.take_effects(), held))
+        Ok((state, comps, ctx.take_effects(), held))
     }
 
     /// Run `handle_params` for the URL in `at`; on success returns what it asked for. On
@@ -312,6 +401,16 @@ impl<C: Controller> PageRoute for Page<C> {
         self.controller.action_names()
     }
 
+    fn form_action_names(&self, target: Option<&str>) -> Vec<&'static str> {
+        match target.filter(|t| !is_page_target(t)) {
+            Some(t) => {
+                let targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+                targets.get(t).map(|names| names.to_vec()).unwrap_or_default()
+            }
+            None => self.action_names().to_vec(),
+        }
+    }
+
     fn render<'a>(&'a self, svc: &'a Services, req: &'a Request) -> BoxFuture<'a, Result<String>> {
         Box::pin(async move {
             // Effects of a mount for a plain GET are dropped: there is no connection to
@@ -322,8 +421,17 @@ impl<C: Controller> PageRoute for Page<C> {
                 conn: None,
                 query: &query,
             };
-            let (state, _, _) = self.prepare(svc, &at).await?;
-            caught(|| state.render_html())
+            let (mut state, mut comps, _, _) = self.prepare(svc, &at).await?;
+            if comps.is_idle() {
+                // A page that embeds no component renders once, as it always did.
+                let (html, embeds) = crate::component::plain_without_components(|| state.render_html());
+                if !embeds {
+                    return html;
+                }
+            }
+            self.render_live(&mut state, &mut comps, svc, &at).await?;
+            self.learn_targets(&comps);
+            comps.plain_html(|| state.render_html())
         })
     }
 
@@ -344,9 +452,26 @@ impl<C: Controller> PageRoute for Page<C> {
                 conn: None,
                 query: &query,
             };
-            let (mut state, _, held) = self.prepare(svc, &at).await?;
+            let (mut state, mut comps, _, held) = self.prepare(svc, &at).await?;
             let before = encode_persisted(&state);
-            let mut effects = self.run_action(&mut state, action, data, &at, &svc.hub, true).await?;
+            let (target, data) = take_target(data);
+            let mut effects = match target {
+                Some(target) => {
+                    // The instances as the page that held the form had them.
+                    self.render_live(&mut state, &mut comps, svc, &at).await?;
+                    let cid = comps.lookup(&target).ok_or_else(|| no_component(&target, &self.path))?;
+                    comps.act(cid, action, data, &self.env(svc, &at), true).await?;
+                    crate::context::Effects::default()
+                }
+                None => self.run_action(&mut state, action, data, &at, &svc.hub, true).await?,
+            };
+            if !comps.is_idle() || !effects.to_parent.is_empty() {
+                self.render_live(&mut state, &mut comps, svc, &at).await?;
+            }
+            comps.save(&self.env(svc, &at)).await?;
+            effects.extend(std::mem::take(&mut comps.effects));
+            comps.settle_quietly();
+            self.learn_targets(&comps);
             let navigate = effects.navigate.take();
             let after = encode_persisted(&state);
             if persist(svc, &req.group, &self.path, &before, &after, &held, None).await?
@@ -355,7 +480,7 @@ impl<C: Controller> PageRoute for Page<C> {
                 **saves += 1;
             }
             drop(saves);
-            self.remember_posted(&req.group, state);
+            self.remember_posted(&req.group, state, comps);
             effects.apply(&svc.hub, None).await;
             Ok(navigate)
         })
@@ -380,9 +505,19 @@ impl<C: Controller> PageRoute for Page<C> {
                 tree,
                 held,
                 seen,
-            } = self.start(&svc, &at, &slot).await?;
+                mut comps,
+            } = self.start(&svc, &at, &slot, Components::default()).await?;
             let mut encoder = Encoder::new();
-            let first = encoder.full_frame(&tree, None);
+            let first = if comps.is_idle() {
+                encoder.full_frame(&tree, None)
+            } else {
+                self.learn_targets(&comps);
+                let changes = comps.changes(true);
+                let entries = comps.frame_entries(&changes);
+                encoder
+                    .component_frame(crate::diff::PagePart::Whole(&tree), &entries, None, true)
+                    .into_string()
+            };
             let saved = encode_persisted(&state);
             let view = LiveView {
                 page: self,
@@ -398,6 +533,7 @@ impl<C: Controller> PageRoute for Page<C> {
                 seen,
                 query,
                 closing: None,
+                comps,
             };
             Ok((Box::new(view) as Box<dyn LiveConnection>, first))
         })
@@ -413,6 +549,8 @@ pub(crate) struct Started<S> {
     pub(crate) held: Held,
     /// The persist slot's count of saves when the fields were loaded.
     pub(crate) seen: u64,
+    /// The page's component instances, rendered.
+    pub(crate) comps: Components,
 }
 
 impl<C: Controller> Page<C> {
@@ -426,24 +564,58 @@ impl<C: Controller> Page<C> {
         svc: &Services,
         at: &At<'_>,
         slot: &Option<Arc<PersistSlot>>,
+        mut comps: Components,
     ) -> Result<Started<C::State>> {
         let saves = lock_slot(slot).await;
         let seen = saves.as_deref().copied().unwrap_or(0);
         let prepared = self.prepare(svc, at).await;
         drop(saves);
-        let (mut state, mount_effects, held) = prepared?;
+        let (mut state, posted, mount_effects, held) = prepared?;
+        // A no-JS POST's instances, when the page starts from its state; cids go on from
+        // the ones this connection gave before.
+        comps.adopt(posted);
         let mut ctx = self.context("connect", Value::Null, at, &svc.hub);
         catch(self.controller.on_connect(&mut state, &mut ctx)).await?;
         mount_effects.apply(&svc.hub, at.conn).await;
         ctx.take_effects().apply(&svc.hub, at.conn).await;
-        let tree = caught(|| state.render_tree())?;
+        let tree = self.render_live(&mut state, &mut comps, svc, at).await?;
+        comps.save(&self.env(svc, at)).await?;
+        std::mem::take(&mut comps.effects).apply(&svc.hub, at.conn).await;
         Ok(Started {
             state,
             tree,
             held,
             seen,
+            comps,
         })
     }
+}
+
+/// True when an `lvt-target` value names the page rather than a component instance.
+pub(crate) fn is_page_target(target: &str) -> bool {
+    target.is_empty() || target == "page"
+}
+
+/// Take the target instance id out of an action's data (the `lvt-target` form field, or the
+/// client frame's `"t"`); `None` when it names the page.
+pub(crate) fn take_target(mut data: Value) -> (Option<String>, Value) {
+    let target = match &mut data {
+        Value::Object(m) => match m.remove(TARGET_FIELD) {
+            Some(Value::String(t)) => Some(t),
+            Some(Value::Array(mut many)) => match many.pop() {
+                Some(Value::String(t)) => Some(t),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    };
+    (target.filter(|t| !is_page_target(t)), data)
+}
+
+/// The error for an action aimed at an instance the page does not hold.
+pub(crate) fn no_component(target: &str, page: &str) -> Error {
+    Error::msg(format!("no component `{target}` on {page}"))
 }
 
 /// The message of an action that changed a persisted field the store could not give back

@@ -32,6 +32,10 @@ pub mod key {
     pub const DIFF: &str = "d";
     /// An error message for the user.
     pub const ERROR: &str = "e";
+    /// Component instances' nodes, diffs or removals, by cid (after `d`).
+    pub const COMPONENTS: &str = "c";
+    /// Client frame: the id of the component instance an action targets.
+    pub const TARGET: &str = "t";
     /// Heartbeat answer.
     pub const HEARTBEAT: &str = "h";
     /// A URL to load.
@@ -152,6 +156,12 @@ impl ServerFrame {
         self.field(key::DIFF).push_str(diff_json);
     }
 
+    /// `"c":{"<cid>": node | diff | null, …}`: component instances, already encoded as JSON.
+    #[inline]
+    pub(crate) fn components(&mut self, json: &str) {
+        self.field(key::COMPONENTS).push_str(json);
+    }
+
     /// `"e":"<message>"`.
     pub fn error(&mut self, message: &str) {
         let out = self.field(key::ERROR);
@@ -263,11 +273,27 @@ pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Optio
             ));
         }
     };
-    let data = match obj.remove(key::DATA) {
+    let mut data = match obj.remove(key::DATA) {
         None | Some(Value::Null) => Value::Object(Default::default()),
         Some(v @ Value::Object(_)) => v,
         Some(_) => return Err((reply_to, "malformed frame: `d` must be an object".into())),
     };
+    // The target component travels with the data as the no-JS form's `lvt-target` field does,
+    // and is taken out of it before the action sees it.
+    match obj.remove(key::TARGET) {
+        None | Some(Value::Null) => {}
+        Some(Value::String(t)) => {
+            if let Value::Object(m) = &mut data {
+                m.insert(crate::component::TARGET_FIELD.to_string(), Value::String(t));
+            }
+        }
+        Some(_) => {
+            return Err((
+                reply_to,
+                "malformed frame: `t` must be a component id (a string)".into(),
+            ));
+        }
+    }
     Ok(ClientFrame::Action { action, data, reply_to })
 }
 

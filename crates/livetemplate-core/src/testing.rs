@@ -50,6 +50,8 @@ use crate::store::{MemoryStore, PersistStore};
 pub struct ClientTree {
     statics: HashMap<String, Vec<String>>,
     root: Option<Value>,
+    /// Component instances' nodes, by cid (the frames' `"c"`).
+    components: HashMap<String, Value>,
 }
 
 fn bad(msg: impl Into<String>) -> Error {
@@ -81,12 +83,46 @@ impl ClientTree {
         if let Some(mut t) = obj.remove(key::TREE) {
             normalize(&mut t)?;
             self.root = Some(t);
+            // A whole tree comes with every live instance: the client drops the others.
+            self.components.clear();
         }
         if let Some(d) = obj.remove(key::DIFF) {
             let root = self.root.as_mut().ok_or_else(|| bad("diff before any tree"))?;
             apply_node_diff(root, d)?;
         }
+        if let Some(c) = obj.remove(key::COMPONENTS) {
+            let Value::Object(c) = c else {
+                return Err(bad("\"c\" is not an object"));
+            };
+            for (cid, value) in c {
+                match value {
+                    Value::Null => {
+                        self.components.remove(&cid);
+                    }
+                    Value::Object(o) if o.contains_key("s") => {
+                        let mut node = Value::Object(o);
+                        normalize(&mut node)?;
+                        self.components.insert(cid, node);
+                    }
+                    diff @ Value::Object(_) => {
+                        let node = self
+                            .components
+                            .get_mut(&cid)
+                            .ok_or_else(|| bad(format!("diff for component {cid}, which the client does not hold")))?;
+                        apply_node_diff(node, diff)?;
+                    }
+                    _ => return Err(bad(format!("component {cid}: not a node, a diff or null"))),
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// The cids of the component instances the client holds, in increasing order.
+    pub fn component_ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.components.keys().filter_map(|k| k.parse().ok()).collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// The HTML of the current tree.
@@ -104,6 +140,16 @@ impl ClientTree {
             // Checked by `normalize` when the frame was applied.
             Value::Number(n) => {
                 let _ = write!(out, "{n}");
+            }
+            Value::Object(o) if o.contains_key("c") && !o.contains_key("s") => {
+                let cid = match o.get("c") {
+                    Some(Value::Number(n)) => n.to_string(),
+                    _ => return,
+                };
+                match self.components.get(&cid) {
+                    Some(node) => self.render(node, out),
+                    None => out.push_str("<!-- missing component -->"),
+                }
             }
             Value::Object(o) if o.contains_key("l") => {
                 let items = o
@@ -247,6 +293,11 @@ fn apply_dyn_diff(slot: &mut Value, diff: Value) -> Result<()> {
             }
             Ok(())
         }
+        // A component slot (`{"c":cid}`) replaces the slot's value.
+        Value::Object(o) if o.contains_key("c") && !o.contains_key("s") => {
+            *slot = Value::Object(o);
+            Ok(())
+        }
         Value::Object(o) if !o.contains_key("s") => apply_node_diff(slot, Value::Object(o)),
         mut other => {
             normalize(&mut other)?;
@@ -313,6 +364,20 @@ fn apply_op(list: &mut Vec<Value>, op: Value, list_statics: Option<&Value>) -> R
         _ => return Err(bad("unknown list op")),
     }
     Ok(())
+}
+
+/// A component instance of a [`TestPage`], by id (see [`TestPage::component`]).
+#[derive(Debug)]
+pub struct ComponentRef<'p> {
+    page: &'p mut TestPage,
+    id: &'p str,
+}
+
+impl ComponentRef<'_> {
+    /// Run the instance's action `name` with `data`; the reply.
+    pub async fn act(self, name: &str, data: Value) -> Frame {
+        self.page.act_on(self.id, name, data).await
+    }
 }
 
 /// A frame the server sent, or, when the connection had closed instead, how it closed.
@@ -488,6 +553,24 @@ impl TestPage {
             msg.insert(key::DATA.into(), data);
         }
         self.request(msg).await
+    }
+
+    /// Run action `name` of component instance `id` (the id the page gave it) with `data`,
+    /// as a browser sends it: the client frame's `"t"` names the instance. Returns the reply.
+    pub async fn act_on(&mut self, id: &str, name: &str, data: Value) -> Frame {
+        let mut msg = Map::new();
+        msg.insert(key::ACTION.into(), Value::String(name.into()));
+        if !data.is_null() {
+            msg.insert(key::DATA.into(), data);
+        }
+        msg.insert(key::TARGET.into(), Value::String(id.into()));
+        self.request(msg).await
+    }
+
+    /// Component instance `id` of the page: `page.component("a").act("inc", json!({}))` is
+    /// [`TestPage::act_on`]`("a", "inc", …)`.
+    pub fn component<'p>(&'p mut self, id: &'p str) -> ComponentRef<'p> {
+        ComponentRef { page: self, id }
     }
 
     /// Send `msg` with the next ref and wait for the frame answering it (pushes that arrive

@@ -8,13 +8,14 @@ use serde_json::Value;
 
 use crate::BoxFuture;
 use crate::context::Navigation;
-use crate::diff::Encoder;
+use crate::component::Components;
+use crate::diff::{Encoder, PagePart};
 use crate::error::{Error, Result};
 use crate::group::GroupId;
 use crate::hub::PersistSlot;
 use crate::page::{
-    At, Held, INTERNAL_ERRORS_LOG, LiveConnection, Page, Run, Services, catch, caught, encode_persisted, lock_slot,
-    persist, query_of,
+    At, Held, INTERNAL_ERRORS_LOG, LiveConnection, Page, Run, Services, catch, encode_persisted, lock_slot,
+    no_component, persist, query_of, take_target,
 };
 use crate::persist as persisted;
 use crate::protocol::ServerFrame;
@@ -42,6 +43,8 @@ pub(crate) struct LiveView<C: Controller> {
     pub(crate) query: Arc<str>,
     /// Set when the page panicked and could not be mounted again: the connection closes.
     pub(crate) closing: Option<Closing>,
+    /// The page's component instances.
+    pub(crate) comps: Components,
 }
 
 impl<C: Controller> LiveView<C> {
@@ -102,6 +105,30 @@ impl<C: Controller> LiveView<C> {
         }
     }
 
+    /// The frame bringing the client to the page's new `tree` (`None`: the page did not
+    /// render, only components did) and the components' changes; the view keeps the tree.
+    fn frame(&mut self, tree: Option<Tree>, reply_to: Option<u64>) -> ServerFrame {
+        if self.comps.is_idle()
+            && let Some(tree) = tree
+        {
+            // A page without components: exactly as before they existed.
+            let frame = self.encoder.diff(&self.tree, &tree, reply_to);
+            self.tree = tree;
+            return frame;
+        }
+        let changes = self.comps.changes(false);
+        let entries = self.comps.frame_entries(&changes);
+        let page = match &tree {
+            Some(new) => PagePart::Diff(&self.tree, new),
+            None => PagePart::Unchanged,
+        };
+        let frame = self.encoder.component_frame(page, &entries, reply_to, false);
+        if let Some(tree) = tree {
+            self.tree = tree;
+        }
+        frame
+    }
+
     /// Put the persisted fields back to their last saved (or loaded) values, decoding the
     /// bytes in `saved` as a load does; fields not persisted keep what the step did. A field
     /// whose bytes cannot be decoded again (which would be a bug in its type's serde) keeps
@@ -134,14 +161,25 @@ impl<C: Controller> LiveView<C> {
             conn: Some(self.conn),
             query: &self.query,
         };
-        match self.page.start(&self.svc, &at, &self.slot).await {
+        // The instances go with the state; the client drops them on the `"t"` frame.
+        let mut comps = std::mem::take(&mut self.comps);
+        comps.clear();
+        match self.page.start(&self.svc, &at, &self.slot, comps).await {
             Ok(started) => {
                 self.saved = encode_persisted(&started.state);
                 self.state = started.state;
                 self.held = started.held;
                 self.seen = started.seen;
                 self.tree = started.tree;
-                let mut frame = self.encoder.tree_frame(&self.tree, reply_to);
+                self.comps = started.comps;
+                let mut frame = if self.comps.is_idle() {
+                    self.encoder.tree_frame(&self.tree, reply_to)
+                } else {
+                    let changes = self.comps.changes(true);
+                    let entries = self.comps.frame_entries(&changes);
+                    self.encoder
+                        .component_frame(PagePart::Whole(&self.tree), &entries, reply_to, false)
+                };
                 if reply_to.is_some() {
                     frame.error(&err.client_message());
                 }
@@ -184,16 +222,30 @@ impl<C: Controller> LiveView<C> {
             conn: Some(self.conn),
             query: &self.query,
         };
+        // A component's action renders only that instance (and what its messages reach).
+        let mut page_runs = true;
         let mut effects = match run {
             Run::Action {
                 name,
                 data,
                 from_client,
-            } => {
-                self.page
-                    .run_action(&mut self.state, name, data, &at, &self.svc.hub, from_client)
-                    .await?
-            }
+            } => match take_target(data) {
+                (Some(target), data) => {
+                    let env = self.page.env(&self.svc, &at);
+                    let cid = self
+                        .comps
+                        .lookup(&target)
+                        .ok_or_else(|| no_component(&target, &self.page.path))?;
+                    self.comps.act(cid, name, data, &env, from_client).await?;
+                    page_runs = false;
+                    crate::context::Effects::default()
+                }
+                (None, data) => {
+                    self.page
+                        .run_action(&mut self.state, name, data, &at, &self.svc.hub, from_client)
+                        .await?
+                }
+            },
             Run::Params => self.page.run_params(&mut self.state, &at, &self.svc.hub).await?,
         };
         if let Some(Navigation::Patch(url)) = &effects.navigate {
@@ -207,7 +259,22 @@ impl<C: Controller> LiveView<C> {
             };
             effects.extend(self.page.run_params(&mut self.state, &at, &self.svc.hub).await?);
         }
-        let tree = caught(|| self.state.render_tree())?;
+        let at = At {
+            group: &self.group,
+            conn: Some(self.conn),
+            query: &self.query,
+        };
+        let tree = if page_runs {
+            Some(
+                self.page
+                    .render_live(&mut self.state, &mut self.comps, &self.svc, &at)
+                    .await?,
+            )
+        } else {
+            self.page.deliver(&mut self.state, &mut self.comps, &self.svc, &at).await?
+        };
+        self.comps.save(&self.page.env(&self.svc, &at)).await?;
+        effects.extend(std::mem::take(&mut self.comps.effects));
         let after = encode_persisted(&self.state);
         match persist(
             &self.svc,
@@ -234,8 +301,7 @@ impl<C: Controller> LiveView<C> {
         let events = std::mem::take(&mut effects.events);
         // Queued publishes go out only now: the action succeeded and its state is durable.
         effects.apply(&self.svc.hub, Some(self.conn)).await;
-        let mut frame = self.encoder.diff(&self.tree, &tree, reply_to);
-        self.tree = tree;
+        let mut frame = self.frame(tree, reply_to);
         if let Some(nav) = &navigate {
             frame.navigation(nav);
         }
@@ -280,7 +346,16 @@ impl<C: Controller> LiveConnection for LiveView<C> {
                 self.seen = *count;
             }
             drop(saves);
-            let tree = match caught(|| self.state.render_tree()) {
+            let at = At {
+                group: &self.group,
+                conn: Some(self.conn),
+                query: &self.query,
+            };
+            let rendered = self
+                .page
+                .render_live(&mut self.state, &mut self.comps, &self.svc, &at)
+                .await;
+            let tree = match rendered {
                 Ok(t) => t,
                 Err(err) if err.is_panic() => return self.recover(&err, "reload", None).await,
                 Err(err) => {
@@ -288,9 +363,7 @@ impl<C: Controller> LiveConnection for LiveView<C> {
                     return None;
                 }
             };
-            let frame = self.encoder.diff_frame(&self.tree, &tree, None);
-            self.tree = tree;
-            frame
+            self.frame(Some(tree), None).finish()
         })
     }
 

@@ -225,8 +225,13 @@ where
     let Some(route) = shared.app.route(&page_req.path) else {
         return message_page(StatusCode::NOT_FOUND, "Not found", "There is no such page.");
     };
-    let actions = route.action_names();
-    let Some((action, data)) = transport::choose_action(fields, actions) else {
+    // A form aimed at a component instance (its `lvt-target` field) names one of its actions.
+    let target = fields
+        .iter()
+        .find(|(k, _)| k == livetemplate_core::component::TARGET_FIELD)
+        .map(|(_, v)| v.as_str());
+    let actions = route.form_action_names(target);
+    let Some((action, data)) = transport::choose_action(fields, &actions) else {
         let msg = format!(
             "The form names no action of {}: its submit button needs a name= that is one of: {}.",
             page_req.path,

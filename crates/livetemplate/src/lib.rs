@@ -236,7 +236,7 @@ pub mod auth {
 /// [`store_conformance`](testing::store_conformance) checks a store.
 pub mod testing {
     #[doc(inline)]
-    pub use livetemplate_core::testing::{ClientTree, Frame, store_conformance};
+    pub use livetemplate_core::testing::{ClientTree, ComponentRef, Frame, store_conformance};
 
     /// Tests of a page through the real wire format. Here: its actions, the HTML a browser
     /// shows after each, an error the user sees, two tabs of one session group, and how the
@@ -305,6 +305,8 @@ pub mod testing {
 /// Everything a page needs: `use livetemplate::prelude::*;`.
 pub mod prelude {
     pub use crate::{App, Context, Error, LiveState, Result, actions};
+    #[doc(inline)]
+    pub use livetemplate_core::component::{Component, Embed, live_component};
 }
 
 #[doc(hidden)]

@@ -10,6 +10,28 @@ use super::keyed::{StructOp, has_duplicate_or_partial_keys, keyed, keyed_plan, m
 use crate::protocol::{ServerFrame, key};
 use crate::tree::{Dyn, Item, List, Node, Statics, StaticsData, TextRange, Tree, same_bytes, same_statics_ptr};
 
+/// The page's part of a [`Encoder::component_frame`].
+#[derive(Debug, Clone, Copy)]
+pub enum PagePart<'a> {
+    /// The page's tree did not change (a component action): no `"d"`.
+    Unchanged,
+    /// The whole tree (`"t"`).
+    Whole(&'a Tree),
+    /// The diff from the client's tree to the new one (`"d"`, when anything changed).
+    Diff(&'a Tree, &'a Tree),
+}
+
+/// What happened to one component instance, for [`Encoder::component_frame`].
+#[derive(Debug, Clone, Copy)]
+pub enum ComponentChange<'a> {
+    /// New, or re-sent whole: its full node.
+    Whole(&'a Tree),
+    /// Rendered again: the diff from the client's node.
+    Diff(&'a Tree, &'a Tree),
+    /// No slot refers to it any more: `null`.
+    Gone,
+}
+
 /// Where the old and the new tree's texts are byte-for-byte equal: a common prefix and a
 /// common suffix. A text slot at the same offsets inside the prefix, or at the same distance
 /// from the end inside the suffix, is unchanged without comparing its bytes: one pass over the
@@ -195,6 +217,96 @@ impl Encoder {
         frame
     }
 
+    /// A frame for a page with component instances: the page's part (`"t"` for
+    /// [`PagePart::Whole`], `"d"` for [`PagePart::Diff`] when it changed), then `"c"` with one
+    /// entry per instance in `changes`: a full node, a node diff (left out when empty) or
+    /// `null`. `first`: the connection's first frame (`"v"`). Empty when nothing is to be sent
+    /// and there is no ref.
+    pub fn component_frame(
+        &mut self,
+        page: PagePart<'_>,
+        changes: &[(u32, ComponentChange<'_>)],
+        reply_to: Option<u64>,
+        first: bool,
+    ) -> ServerFrame {
+        let mut body = String::new();
+        let mut full = false;
+        match page {
+            PagePart::Unchanged => {}
+            PagePart::Whole(tree) => {
+                self.unique_prev.clear();
+                self.write_node(tree, &tree.root, &mut body);
+                full = true;
+            }
+            PagePart::Diff(old, new) => {
+                self.same = SameText::of(&old.text, &new.text);
+                self.unique_next.clear();
+                if same_statics_ptr(old.statics_of(&old.root), new.statics_of(&new.root)) {
+                    self.diff_node(old, &old.root, new, &new.root, &mut body);
+                } else {
+                    self.write_node(new, &new.root, &mut body);
+                    full = true;
+                }
+                self.unique_next.sort_unstable();
+                std::mem::swap(&mut self.unique_prev, &mut self.unique_next);
+            }
+        }
+        // The keyed lists' record of unique keys is the page's (by item position in the
+        // page's tree): a component's lists are checked through a map instead.
+        let page_unique = std::mem::take(&mut self.unique_prev);
+        let mut comps = String::new();
+        for (cid, change) in changes {
+            let start = comps.len();
+            comps.push(if comps.is_empty() { '{' } else { ',' });
+            comps.push('"');
+            push_index(&mut comps, *cid as usize);
+            comps.push_str("\":");
+            let value_start = comps.len();
+            match change {
+                ComponentChange::Whole(tree) => self.write_node(tree, &tree.root, &mut comps),
+                ComponentChange::Diff(old, new) => {
+                    self.same = SameText::of(&old.text, &new.text);
+                    self.unique_prev.clear();
+                    self.unique_next.clear();
+                    if same_statics_ptr(old.statics_of(&old.root), new.statics_of(&new.root)) {
+                        self.diff_node(old, &old.root, new, &new.root, &mut comps);
+                    } else {
+                        self.write_node(new, &new.root, &mut comps);
+                    }
+                }
+                ComponentChange::Gone => comps.push_str("null"),
+            }
+            if comps.len() == value_start {
+                comps.truncate(start);
+            }
+        }
+        self.unique_prev = page_unique;
+        self.unique_next.clear();
+        if !comps.is_empty() {
+            comps.push('}');
+        }
+        if body.is_empty() && comps.is_empty() && reply_to.is_none() && !first {
+            return ServerFrame::new();
+        }
+        let mut frame = ServerFrame::with_capacity(body.len() + comps.len() + 32);
+        if first {
+            frame.version();
+        }
+        frame.reply(reply_to);
+        self.write_pending(&mut frame);
+        if !body.is_empty() {
+            if full {
+                frame.tree(&body);
+            } else {
+                frame.diff(&body);
+            }
+        }
+        if !comps.is_empty() {
+            frame.components(&comps);
+        }
+        frame
+    }
+
     /// A frame around a diff (`"d"`) or whole-tree (`"t"`) body: empty when the body is
     /// empty and there is no ref to answer.
     #[inline]
@@ -236,6 +348,11 @@ impl Encoder {
             Dyn::Branch(None) => out.push_str("\"\""),
             Dyn::Branch(Some(node)) => self.write_node(tree, node, out),
             Dyn::List(list) => self.write_list(tree, list, out),
+            Dyn::Component(cid) => {
+                out.push_str("{\"c\":");
+                push_index(out, *cid as usize);
+                out.push('}');
+            }
         }
     }
 
@@ -335,6 +452,7 @@ impl Encoder {
                 self.diff_node(ot, a, nt, b, out)
             }
             (Dyn::List(a), Dyn::List(b)) => self.diff_list(ot, a, nt, b, out),
+            (Dyn::Component(a), Dyn::Component(b)) if a == b => {}
             (_, nd) => self.write_dyn(nt, nd, out),
         }
     }

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use crate::tree::Statics;
 use encoder::SameText;
 
+pub use encoder::{ComponentChange, PagePart};
 pub use json::write_json_str;
 
 /// Per-connection encoder: remembers which statics the client already holds.

@@ -142,6 +142,9 @@ pub struct TreeSink<'a> {
     statics: Vec<Statics>,
     /// Start in `text` of the expression being written, if any.
     expr: Option<u32>,
+    /// A component embed just turned its expression into a component slot: the expression's
+    /// end marker, next, closes nothing.
+    swallow_close: bool,
     error: Option<&'static str>,
 }
 
@@ -178,6 +181,7 @@ impl<'a> TreeSink<'a> {
             items,
             statics,
             expr: None,
+            swallow_close: false,
             error: None,
         };
         sink.stack.clear();
@@ -456,6 +460,14 @@ impl<'a> TreeSink<'a> {
     // Kept out of line, so `write_str`, called for every piece of output, stays small.
     #[inline(never)]
     fn on_mark(&mut self, code: u32) {
+        match code {
+            mark::COMPONENT => return self.component_slot(),
+            mark::EXPR_CLOSE if self.swallow_close => {
+                self.swallow_close = false;
+                return;
+            }
+            _ => {}
+        }
         // Any marker ends an open expression; only broken output has another one first.
         if let Some(start) = self.expr.take() {
             let end = self.text.len() as u32;
@@ -522,6 +534,23 @@ impl<'a> TreeSink<'a> {
                 }
             }
             _ => self.fail("unknown marker"),
+        }
+    }
+
+    /// The open expression's output is a cid written by a component embed: its slot holds
+    /// that component instance.
+    #[cold]
+    fn component_slot(&mut self) {
+        let Some(start) = self.expr.take() else {
+            return self.fail("component marker outside an expression");
+        };
+        match self.text[start as usize..].parse::<u32>() {
+            Ok(cid) => {
+                self.text.truncate(start as usize);
+                self.push_dyn(Dyn::Component(cid));
+                self.swallow_close = true;
+            }
+            Err(_) => self.fail("component marker after text that is not a cid"),
         }
     }
 

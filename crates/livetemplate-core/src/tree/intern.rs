@@ -62,3 +62,42 @@ fn intern_global(text: &str, ends: &[u32]) -> Statics {
     bucket.push(s);
     s
 }
+
+/// Before a component instance's id, in its wrapper element.
+pub(crate) const WRAPPER_OPEN: &str = "<div lvt-component=\"";
+/// After the id, before the instance's own HTML.
+pub(crate) const WRAPPER_ID_END: &str = "\">";
+/// After the instance's own HTML.
+pub(crate) const WRAPPER_CLOSE: &str = "</div>";
+
+/// The statics of a component's root `root` inside its wrapper element, with the id as
+/// a first slot: `[WRAPPER_OPEN, WRAPPER_ID_END + root[0], root[1], …, root[n] + WRAPPER_CLOSE]`.
+/// Worked out once per root statics (statics live as long as the process).
+pub(super) fn wrapped(root: Statics) -> Statics {
+    static WRAPPED: OnceLock<Mutex<HashMap<usize, Statics>>> = OnceLock::new();
+    let key = std::ptr::from_ref::<StaticsData>(root) as usize;
+    let map = WRAPPED.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = match map.lock() {
+        Ok(m) => m,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some(s) = map.get(&key) {
+        return s;
+    }
+    let mut text = String::with_capacity(root.text.len() + 32);
+    let mut ends = Vec::with_capacity(root.len() + 1);
+    text.push_str(WRAPPER_OPEN);
+    ends.push(text.len() as u32);
+    text.push_str(WRAPPER_ID_END);
+    let last = root.len() - 1;
+    for (i, part) in root.iter().enumerate() {
+        text.push_str(part);
+        if i == last {
+            text.push_str(WRAPPER_CLOSE);
+        }
+        ends.push(text.len() as u32);
+    }
+    let s = intern_global(&text, &ends);
+    map.insert(key, s);
+    s
+}

@@ -56,6 +56,13 @@ impl<'a> Mark<'a> {
     }
 }
 
+impl Mark<'_> {
+    /// Queue the code now, `dest` taking the empty write that drains a full queue.
+    pub fn queue_now(&self, dest: &mut dyn fmt::Write) -> fmt::Result {
+        self.push(|| dest.write_str(""))
+    }
+}
+
 impl fmt::Display for Mark<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.push(|| f.write_str(""))

@@ -19,6 +19,7 @@ mod markers;
 mod model;
 
 pub use builder::TreeSink;
+pub(crate) use intern::{WRAPPER_CLOSE, WRAPPER_ID_END, WRAPPER_OPEN};
 pub use markers::{Mark, MarkQueue, mark};
 pub use model::{Dyn, Item, List, Node, Span, Statics, StaticsData, StaticsId, TextRange, Tree, same_statics_ptr};
 

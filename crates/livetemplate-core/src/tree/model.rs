@@ -135,6 +135,8 @@ pub enum Dyn {
     Branch(Option<Node>),
     /// A `for` loop.
     List(List),
+    /// A component instance, by its cid: its HTML is the instance's own tree.
+    Component(u32),
 }
 
 /// A byte range of a tree's dynamic text.
@@ -235,7 +237,8 @@ impl Tree {
         item.key.map(|r| self.text(r))
     }
 
-    /// The HTML this tree stands for.
+    /// The HTML this tree stands for (a component slot writes nothing: see
+    /// [`Tree::write_html_with`]).
     pub fn to_html(&self) -> String {
         let mut out = String::with_capacity(self.text.len() * 2 + 64);
         self.write_node(&self.root, &mut out);
@@ -244,28 +247,72 @@ impl Tree {
 
     /// Append the HTML of `node` to `out`.
     pub fn write_node(&self, node: &Node, out: &mut String) {
+        self.write_node_with(node, out, &mut |_, _| {});
+    }
+
+    /// Append the HTML of the whole tree to `out`, `component(cid, out)` writing the HTML of
+    /// each component slot.
+    pub fn write_html_with(&self, out: &mut String, component: &mut dyn FnMut(u32, &mut String)) {
+        self.write_node_with(&self.root, out, component);
+    }
+
+    fn write_node_with(&self, node: &Node, out: &mut String, component: &mut dyn FnMut(u32, &mut String)) {
         let statics = self.statics_of(node);
         let dyns = self.dyns(node);
         for (i, dyn_) in dyns.iter().enumerate() {
             out.push_str(statics.get(i));
-            self.write_dyn(dyn_, out);
+            self.write_dyn(dyn_, out, component);
         }
         out.push_str(statics.get(dyns.len()));
     }
 
-    fn write_dyn(&self, dyn_: &Dyn, out: &mut String) {
+    fn write_dyn(&self, dyn_: &Dyn, out: &mut String, component: &mut dyn FnMut(u32, &mut String)) {
         match dyn_ {
             Dyn::Text(r) => out.push_str(self.text(*r)),
-            Dyn::Branch(Some(node)) => self.write_node(node, out),
+            Dyn::Branch(Some(node)) => self.write_node_with(node, out, component),
             Dyn::Branch(None) => {}
             Dyn::List(list) => {
                 for item in self.items(list) {
-                    self.write_node(&item.node, out);
+                    self.write_node_with(&item.node, out, component);
                 }
                 if let Some(node) = self.otherwise(list) {
-                    self.write_node(node, out);
+                    self.write_node_with(node, out, component);
                 }
             }
+            Dyn::Component(cid) => component(*cid, out),
         }
+    }
+
+    /// Wrap the root in the element every component instance has:
+    /// `<div lvt-component="ID">…</div>`, the escaped id `id_html` in a text slot before
+    /// the root's own slots (so the wrapped statics are one per template, not per instance).
+    pub(crate) fn wrap_component_root(&mut self, id_html: &str) {
+        let old = self.statics_of(&self.root);
+        let wrapped = super::intern::wrapped(old);
+        let start = self.text.len() as u32;
+        self.text.push_str(id_html);
+        let id_range = TextRange {
+            start,
+            end: self.text.len() as u32,
+        };
+        let first = self.dyns.len() as u32;
+        self.dyns.push(Dyn::Text(id_range));
+        let range = self.root.dyns.range();
+        self.dyns.extend_from_within(range);
+        let n = self.statics.len();
+        let id = match self.statics.iter().position(|s| same_statics_ptr(s, wrapped)) {
+            Some(i) => StaticsId::new(i),
+            None => {
+                self.statics.push(wrapped);
+                StaticsId::new(n)
+            }
+        };
+        self.root = Node {
+            statics: id,
+            dyns: Span {
+                start: first,
+                len: self.dyns.len() as u32 - first,
+            },
+        };
     }
 }

@@ -161,3 +161,19 @@ fn errors_are_compile_errors() {
     assert!(out.contains("compile_error"), "{out}");
     assert!(out.contains("line 1 of the `source` attribute: `nope`"), "{out}");
 }
+
+#[test]
+fn actions_component() {
+    check(
+        "actions_component",
+        livetemplate_codegen::actions(
+            quote!(component),
+            quote! {
+                impl CounterComponent {
+                    async fn update(&self, s: &mut Counter, inputs: &CounterInputs, ctx: &mut Context) -> Result<()> { Ok(()) }
+                    async fn inc(&self, s: &mut Counter, ctx: &mut Context) -> Result<()> { Ok(()) }
+                }
+            },
+        ),
+    );
+}

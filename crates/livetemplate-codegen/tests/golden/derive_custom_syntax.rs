@@ -278,7 +278,11 @@ const _: () = {
                 __lvt_cell: &cell,
             };
             let mut sink = __lvt::TreeSink::new(&cell);
-            __lvt::askama::Template::render_into(&marked, &mut sink)?;
+            __lvt::askama::Template::render_into_with_values(
+                &marked,
+                &mut sink,
+                &__lvt::MarkValues(&cell),
+            )?;
             sink.finish()
         }
         fn render_html(&self) -> __lvt::Result<::std::string::String> {

@@ -47,7 +47,7 @@ export const EVENT = 'lvt:'
 export const has = (a: string): string => `[${a.replace(':', '\\:')}]`
 
 /** The keys a server frame may have (docs/protocol.md, "Server to client"). */
-export const SERVER_KEYS = ['v', 's', 't', 'd', 'r', 'e', 'h', 'redirect', 'patch', 'events'] as const
+export const SERVER_KEYS = ['v', 's', 't', 'd', 'c', 'r', 'e', 'h', 'redirect', 'patch', 'events'] as const
 /** The keys a client frame may have (docs/protocol.md, "Client to server"). */
 export const CLIENT_KEYS = ['a', 'd', 'r', 'h', 'p'] as const
 /** The protocol version this client speaks. */

@@ -11,6 +11,7 @@
 //! component's action renders only that instance: its cost does not depend on the page.
 
 use std::any::{Any, TypeId};
+use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -115,7 +116,8 @@ impl fmt::Debug for Embed {
     }
 }
 
-/// Embed an instance of component `C` with id `id` (unique on the page) and `inputs`.
+/// Embed an instance of component `C` with id `id` (unique on the page) and `inputs` (a
+/// value or a reference: askama passes some arguments by reference).
 ///
 /// In a page's (or a component's) template:
 /// `{{ live_component::<CounterComponent>("a", self.inputs_for("a")) }}`.
@@ -142,11 +144,11 @@ impl fmt::Debug for Embed {
 /// // Outside a page's render it writes the empty wrapper.
 /// assert_eq!(embed.to_string(), r#"<div lvt-component="badge-1"></div>"#);
 /// ```
-pub fn live_component<C: Component>(id: impl fmt::Display, inputs: C::Inputs) -> Embed {
+pub fn live_component<C: Component>(id: impl fmt::Display, inputs: impl Borrow<C::Inputs>) -> Embed {
     Embed {
         id: Arc::from(id.to_string()),
         spec: Box::new(Typed::<C> {
-            inputs,
+            inputs: inputs.borrow().clone(),
             c: PhantomData,
         }),
     }

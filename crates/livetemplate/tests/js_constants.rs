@@ -74,9 +74,26 @@ fn close_codes_match_core_and_the_protocol_doc() {
 }
 
 #[derive(LiveState, Clone, Debug, Default)]
-#[lvt(source = "<p>{{ n }}</p>", ext = "html")]
+#[lvt(source = "<p>{{ n }}</p>{{ live_component::<KeyPart>(\"k\", ()) }}", ext = "html")]
 pub struct Keys {
     pub n: i64,
+}
+
+/// A component, so frames carry `"c"`.
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(source = "<b>{{ n }}</b>", ext = "html")]
+pub struct Part {
+    pub n: i64,
+}
+
+pub struct KeyPart;
+
+#[actions(component)]
+impl KeyPart {
+    async fn bump(&self, s: &mut Part, _ctx: &mut Context) -> Result<()> {
+        s.n += 1;
+        Ok(())
+    }
 }
 
 pub struct KeysCtrl;

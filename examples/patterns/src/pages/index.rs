@@ -35,6 +35,11 @@ impl IndexState {
                     summary: "increment and decrement; each reply carries only the new number",
                 },
                 Pattern {
+                    path: "/components",
+                    title: "Components",
+                    summary: "three counter components with their own state and actions; the page's total follows them, the third is saved",
+                },
+                Pattern {
                     path: "/thermostat",
                     title: "Thermostat",
                     summary: "jfyne/live's thermostat: 19.5 °C, ±0.1",

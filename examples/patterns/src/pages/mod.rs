@@ -4,6 +4,7 @@ use livetemplate::AppBuilder;
 
 pub mod broadcasting;
 pub mod chat;
+pub mod components;
 pub mod counter;
 pub mod hook_events;
 pub mod index;
@@ -28,6 +29,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 pub fn register(b: AppBuilder) -> AppBuilder {
     let b = b.page("/", index::IndexController, index::IndexState::new());
     let b = counter::register(b);
+    let b = components::register(b);
     let b = thermostat::register(b);
     let b = reconnection::register(b);
     let b = server_push::register(b);

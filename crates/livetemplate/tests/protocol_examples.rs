@@ -97,3 +97,83 @@ async fn frames_in_the_protocol_doc() {
         "<p>Count: 0</p><ul><li data-key=\"milk\">milk</li><li data-key=\"eggs\">eggs</li></ul>"
     );
 }
+
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(
+    source = r#"<h1>Total: {{ total }}</h1>{{ live_component::<TallyComponent>("a", label.clone()) }}"#,
+    ext = "html"
+)]
+pub struct Tallies {
+    pub total: i64,
+    pub label: String,
+}
+
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(source = r#"<button name="inc">{{ label }}: {{ n }}</button>"#, ext = "html")]
+pub struct Tally {
+    pub label: String,
+    pub n: i64,
+}
+
+pub struct TalliesCtrl;
+
+#[actions]
+impl TalliesCtrl {
+    async fn changed(&self, state: &mut Tallies, ctx: &mut Context) -> Result<()> {
+        state.total = ctx.get_int("n");
+        Ok(())
+    }
+    async fn rename(&self, state: &mut Tallies, _ctx: &mut Context) -> Result<()> {
+        state.label = "B".into();
+        Ok(())
+    }
+}
+
+pub struct TallyComponent;
+
+#[actions(component)]
+impl TallyComponent {
+    async fn update(&self, state: &mut Tally, inputs: &String, _ctx: &mut Context) -> Result<()> {
+        state.label = inputs.clone();
+        Ok(())
+    }
+    async fn inc(&self, state: &mut Tally, _ctx: &mut Context) -> Result<()> {
+        state.n += 1;
+        Ok(())
+    }
+    async fn report(&self, state: &mut Tally, ctx: &mut Context) -> Result<()> {
+        state.n += 1;
+        ctx.send_parent("changed", json!({"n": state.n}));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn component_frames_in_the_protocol_doc() {
+    let start = Tallies {
+        total: 0,
+        label: "A".into(),
+    };
+    let mut page = TestPage::mount(TalliesCtrl, start).await.unwrap();
+    let frames = [
+        page.last_frame().text().to_string(),
+        page.act_on("a", "inc", Value::Null).await.text().to_string(),
+        page.act_on("a", "report", Value::Null).await.text().to_string(),
+        page.act("rename", Value::Null).await.text().to_string(),
+        page.act_on("b", "inc", Value::Null).await.text().to_string(),
+    ];
+    let expected = [
+        r#"{"v":2,"s":{"0":["<h1>Total: ","</h1>",""],"1":["<div lvt-component=\"","\"><button name=\"inc\">",": ","</button></div>"]},"t":{"s":0,"0":0,"1":{"c":1}},"c":{"1":{"s":1,"0":"a","1":"A","2":0}}}"#,
+        r#"{"r":1,"c":{"1":{"2":1}}}"#,
+        r#"{"r":2,"d":{"0":2},"c":{"1":{"2":2}}}"#,
+        r#"{"r":3,"c":{"1":{"1":"B"}}}"#,
+        r#"{"r":4,"e":"no component `b` on /test"}"#,
+    ];
+    for (got, want) in frames.iter().zip(expected) {
+        assert_eq!(got, want);
+    }
+    assert_eq!(
+        page.html(),
+        r#"<h1>Total: 2</h1><div lvt-component="a"><button name="inc">B: 2</button></div>"#
+    );
+}

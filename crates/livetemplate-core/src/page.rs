@@ -405,7 +405,17 @@ impl<C: Controller> PageRoute for Page<C> {
         match target.filter(|t| !is_page_target(t)) {
             Some(t) => {
                 let targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
-                targets.get(t).map(|names| names.to_vec()).unwrap_or_default()
+                match targets.get(t) {
+                    Some(names) => names.to_vec(),
+                    // An id this page never rendered: any action name an instance has, so
+                    // the POST goes on to say that there is no such instance.
+                    None => {
+                        let mut all: Vec<&'static str> = targets.values().flat_map(|n| n.iter().copied()).collect();
+                        all.sort_unstable();
+                        all.dedup();
+                        all
+                    }
+                }
             }
             None => self.action_names().to_vec(),
         }

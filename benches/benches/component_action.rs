@@ -1,0 +1,143 @@
+//! Scenario: a component's action on a page that also holds a 1000-row table, against the
+//! same action on a page with nothing else (issue 12: at most 2× the empty page's time). The
+//! whole server path through the connection loop: the client frame (with `"t"`) parsed, the
+//! instance's action run, the instance alone rendered and diffed, the reply frame.
+//!
+//! Run with: `cargo bench -p livetemplate-benches --bench component_action`
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use livetemplate::prelude::*;
+use livetemplate_benches::{ClickRow, TABLE_ROWS, click_rows, criterion_config};
+use livetemplate_core::app::{Outbound, run_connection};
+
+/// A counter component.
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(source = "<p>{{ label }}: <b>{{ count }}</b> <button name=\"inc\">+</button></p>", ext = "html")]
+pub struct Tally {
+    label: String,
+    count: u64,
+}
+
+/// The counter's controller.
+#[derive(Debug)]
+pub struct TallyComponent;
+
+#[actions(component)]
+impl TallyComponent {
+    async fn update(&self, state: &mut Tally, inputs: &String, _ctx: &mut Context) -> Result<()> {
+        state.label = inputs.clone();
+        Ok(())
+    }
+
+    async fn inc(&self, state: &mut Tally, _ctx: &mut Context) -> Result<()> {
+        state.count += 1;
+        Ok(())
+    }
+}
+
+/// A page with one counter and `rows` table rows.
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(
+    source = "<h1>{{ title }}</h1>{{ live_component::<TallyComponent>(\"tally\", title.clone()) }}<table><tbody>{% for r in rows %}<tr id=\"row-{{ r.id }}\" data-key=\"{{ r.id }}\"><td>{{ r.id }}</td><td>{{ r.label }}</td><td>{{ r.value }}</td></tr>{% endfor %}</tbody></table>",
+    ext = "html"
+)]
+pub struct Board {
+    title: String,
+    rows: Vec<ClickRow>,
+}
+
+/// The page's controller (no action of its own).
+#[derive(Debug)]
+pub struct BoardCtrl;
+
+#[actions]
+impl BoardCtrl {
+    async fn mount(&self, _state: &mut Board, _ctx: &mut Context) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A connection to a board of `rows` rows.
+struct Connection {
+    rt: tokio::runtime::Runtime,
+    inbound: tokio::sync::mpsc::Sender<String>,
+    outbound: tokio::sync::mpsc::Receiver<Outbound>,
+    next_ref: u64,
+}
+
+impl Connection {
+    fn open(rows: usize) -> Connection {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let board = Board {
+            title: "Board".into(),
+            rows: click_rows(rows),
+        };
+        let app = Arc::new(
+            App::builder()
+                .page("/board", BoardCtrl, board)
+                .config(|c| {
+                    c.rate_per_sec = 1e9;
+                    c.rate_burst = 1e9;
+                })
+                .build()
+                .expect("app"),
+        );
+        let (in_tx, in_rx) = tokio::sync::mpsc::channel(8);
+        let (out_tx, mut out_rx) = tokio::sync::mpsc::channel(8);
+        let req = livetemplate_core::Request {
+            path: "/board".into(),
+            query: String::new(),
+            group: livetemplate_core::GroupId::random(),
+        };
+        rt.block_on(async {
+            tokio::spawn(run_connection(app, req, in_rx, out_tx));
+            match out_rx.recv().await {
+                Some(Outbound::Text(t)) => assert!(t.contains("\"c\":{"), "{t}"),
+                None => panic!("the board did not mount"),
+            }
+        });
+        Connection {
+            rt,
+            inbound: in_tx,
+            outbound: out_rx,
+            next_ref: 1,
+        }
+    }
+
+    /// Click the counter's `+`; the reply.
+    fn inc(&mut self) -> String {
+        let msg = format!(r#"{{"a":"inc","r":{},"t":"tally"}}"#, self.next_ref);
+        self.next_ref += 1;
+        self.rt.block_on(async {
+            self.inbound.send(msg).await.expect("the connection is open");
+            match self.outbound.recv().await {
+                Some(Outbound::Text(t)) => t,
+                None => panic!("the connection closed"),
+            }
+        })
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("component_action");
+    for (name, rows) in [("empty_page", 0), ("page_with_1000_rows", TABLE_ROWS)] {
+        let mut conn = Connection::open(rows);
+        let reply = conn.inc();
+        assert!(!reply.contains("\"d\""), "a component action sends no page diff: {reply}");
+        group.bench_function(name, |b| b.iter(|| black_box(conn.inc())));
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = criterion_config();
+    targets = bench
+}
+criterion_main!(benches);

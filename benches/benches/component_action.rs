@@ -15,7 +15,10 @@ use livetemplate_core::app::{Outbound, run_connection};
 
 /// A counter component.
 #[derive(LiveState, Clone, Debug, Default)]
-#[lvt(source = "<p>{{ label }}: <b>{{ count }}</b> <button name=\"inc\">+</button></p>", ext = "html")]
+#[lvt(
+    source = "<p>{{ label }}: <b>{{ count }}</b> <button name=\"inc\">+</button></p>",
+    ext = "html"
+)]
 pub struct Tally {
     label: String,
     count: u64,
@@ -27,6 +30,8 @@ pub struct TallyComponent;
 
 #[actions(component)]
 impl TallyComponent {
+    // The inputs type is `String`: `update` takes `&Inputs`.
+    #[allow(clippy::ptr_arg)]
     async fn update(&self, state: &mut Tally, inputs: &String, _ctx: &mut Context) -> Result<()> {
         state.label = inputs.clone();
         Ok(())
@@ -129,7 +134,10 @@ fn bench(c: &mut Criterion) {
     for (name, rows) in [("empty_page", 0), ("page_with_1000_rows", TABLE_ROWS)] {
         let mut conn = Connection::open(rows);
         let reply = conn.inc();
-        assert!(!reply.contains("\"d\""), "a component action sends no page diff: {reply}");
+        assert!(
+            !reply.contains("\"d\""),
+            "a component action sends no page diff: {reply}"
+        );
         group.bench_function(name, |b| b.iter(|| black_box(conn.inc())));
     }
     group.finish();

@@ -102,9 +102,7 @@ pub(crate) fn expand(args: TokenStream, mut item: ItemImpl) -> syn::Result<Token
                 declared_state = Some(meta.value()?.parse()?);
                 Ok(())
             } else {
-                Err(meta.error(
-                    "unknown `actions` argument; expected `component`, `state = Type` or `crate = \"...\"`",
-                ))
+                Err(meta.error("unknown `actions` argument; expected `component`, `state = Type` or `crate = \"...\"`"))
             }
         });
         syn::parse::Parser::parse2(parser, args)?;

@@ -22,11 +22,11 @@ use serde_json::Value;
 
 use crate::BoxFuture;
 use crate::context::{Context, Effects};
+use crate::diff::ComponentChange;
 use crate::error::{Error, Result};
 use crate::group::GroupId;
 use crate::page::{Held, Services, catch, caught, encode_persisted, persist};
 use crate::state::{Controller, LiveState, normalize_action};
-use crate::diff::ComponentChange;
 use crate::tree::{MarkQueue, Tree, mark};
 
 /// The form field (and the client frame's `"t"`) naming the component instance an action
@@ -193,9 +193,7 @@ impl fmt::Display for Embed {
 
 impl askama::FastWritable for Embed {
     fn write_into(&self, dest: &mut dyn fmt::Write, values: &dyn askama::Values) -> askama::Result<()> {
-        let marks = values
-            .get_value(MARKS_KEY)
-            .and_then(|v| v.downcast_ref::<MarkQueue>());
+        let marks = values.get_value(MARKS_KEY).and_then(|v| v.downcast_ref::<MarkQueue>());
         self.write(dest, marks)?;
         Ok(())
     }
@@ -549,7 +547,12 @@ impl Components {
     }
 
     /// Bring `parent`'s embeds up to date with the ones its render just `found`.
-    fn resolve<'a>(&'a mut self, parent: Option<u32>, found: Vec<Found>, env: &'a Env<'a>) -> BoxFuture<'a, Result<()>> {
+    fn resolve<'a>(
+        &'a mut self,
+        parent: Option<u32>,
+        found: Vec<Found>,
+        env: &'a Env<'a>,
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let mut children = Vec::with_capacity(found.len());
             for f in found {
@@ -656,7 +659,7 @@ impl Components {
             let (mut tree, found) = render_marked(&mut self.ids, &mut self.next_cid, || inst.render_tree())?;
             tree.wrap_component_root(&escape_id(&slot.id));
             let slot = self.instances.get_mut(&cid).ok_or_else(|| missing(cid))?;
-            let old = std::mem::replace(&mut slot.tree, Some(tree));
+            let old = slot.tree.replace(tree);
             self.touched.entry(cid).or_insert(old);
             self.resolve(Some(cid), found, env).await
         })
@@ -690,7 +693,14 @@ impl Components {
 
     /// Run action `name` of instance `cid` (asked for by a browser when `from_client`: its
     /// `#[lvt(server)]` actions are out of reach), then render it again.
-    pub(crate) async fn act(&mut self, cid: u32, name: &str, data: Value, env: &Env<'_>, from_client: bool) -> Result<()> {
+    pub(crate) async fn act(
+        &mut self,
+        cid: u32,
+        name: &str,
+        data: Value,
+        env: &Env<'_>,
+        from_client: bool,
+    ) -> Result<()> {
         let slot = self.instances.get(&cid).ok_or_else(|| missing(cid))?;
         let normalized = normalize_action(name);
         let names = slot.inst.action_names();
@@ -720,7 +730,17 @@ impl Components {
                 continue;
             }
             let after = slot.inst.encode_persisted();
-            if persist(env.svc, env.group, &env.key(&slot.id), &slot.saved, &after, &slot.held, env.conn).await? {
+            if persist(
+                env.svc,
+                env.group,
+                &env.key(&slot.id),
+                &slot.saved,
+                &after,
+                &slot.held,
+                env.conn,
+            )
+            .await?
+            {
                 slot.saved = after;
             }
         }

@@ -69,11 +69,11 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Items the generated code names. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::component::{Component, MarkValues};
     pub use crate::persist::{
         decode_field, decode_field_migrating, decode_field_version, encode_field, encode_field_version,
     };
     pub use crate::state::{IntoController, ReadOnly};
-    pub use crate::component::{Component, MarkValues};
     pub use crate::tree::{Mark, MarkQueue, TreeSink, mark};
     pub use askama;
     pub use serde;

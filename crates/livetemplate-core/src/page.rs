@@ -172,11 +172,14 @@ pub struct Page<C: Controller> {
     /// Whole states left by no-JS POSTs, per group, so the GET after the `303` (and a
     /// connection opened from that page) shows the action's result, persisted fields or not;
     /// with the page's component instances.
-    posted: Mutex<HashMap<GroupId, (C::State, Components, Instant)>>,
+    posted: Mutex<HashMap<GroupId, Posted<C::State>>>,
     /// The action names of the component instances this page rendered, by instance id: what
     /// a no-JS form with an `lvt-target` field may name.
     targets: Mutex<HashMap<Arc<str>, &'static [&'static str]>>,
 }
+
+/// A no-JS POST's result for a group: the page's state, its instances, and when.
+type Posted<S> = (S, Components, Instant);
 
 /// How long a no-JS POST's state is kept for its group.
 const POSTED_TTL: Duration = Duration::from_secs(30 * 60);

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::BoxFuture;
-use crate::context::Navigation;
 use crate::component::Components;
+use crate::context::Navigation;
 use crate::diff::{Encoder, PagePart};
 use crate::error::{Error, Result};
 use crate::group::GroupId;
@@ -271,7 +271,9 @@ impl<C: Controller> LiveView<C> {
                     .await?,
             )
         } else {
-            self.page.deliver(&mut self.state, &mut self.comps, &self.svc, &at).await?
+            self.page
+                .deliver(&mut self.state, &mut self.comps, &self.svc, &at)
+                .await?
         };
         self.comps.save(&self.page.env(&self.svc, &at)).await?;
         effects.extend(std::mem::take(&mut self.comps.effects));

@@ -117,7 +117,12 @@ impl BoardCtrl {
     }
 
     async fn set_ids(&self, state: &mut Board, ctx: &mut Context) -> Result<()> {
-        state.ids = ctx.get_string("ids").split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+        state.ids = ctx
+            .get_string("ids")
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
         Ok(())
     }
 
@@ -139,7 +144,10 @@ fn board() -> Board {
 async fn page_composes_instances_and_a_component_action_sends_no_page_diff() {
     let mut page = TestPage::mount(BoardCtrl, board()).await.unwrap();
     let html = page.html();
-    assert!(html.starts_with("<h1>C</h1><p>Total: 0</p><div lvt-component=\"a\"><span>C a: 0</span>"), "{html}");
+    assert!(
+        html.starts_with("<h1>C</h1><p>Total: 0</p><div lvt-component=\"a\"><span>C a: 0</span>"),
+        "{html}"
+    );
     assert_eq!(html.matches("lvt-component=").count(), 3);
 
     // A component action that tells nobody: only its instance's diff.
@@ -185,7 +193,10 @@ async fn nested_components_and_messages_between_them() {
     let mut page = TestPage::mount(BoardCtrl, board()).await.unwrap();
     page.act("nest", Value::Null).await;
     let html = page.html();
-    assert!(html.contains("<div lvt-component=\"a-badge\"><i>0 seen 1</i></div>"), "{html}");
+    assert!(
+        html.contains("<div lvt-component=\"a-badge\"><i>0 seen 1</i></div>"),
+        "{html}"
+    );
     // The outer instance's action changes the inner one's inputs: both are sent.
     let frame = page.act_on("a", "quiet", Value::Null).await;
     assert!(frame.json().get("d").is_none(), "{}", frame.text());
@@ -198,7 +209,12 @@ async fn nested_components_and_messages_between_them() {
     assert!(page.html().contains("<i>200 seen 3</i>"), "{}", page.html());
     // Un-nesting drops the inner instances.
     let frame = page.act("nest", Value::Null).await;
-    let nulls = frame.json()["c"].as_object().unwrap().values().filter(|v| v.is_null()).count();
+    let nulls = frame.json()["c"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|v| v.is_null())
+        .count();
     assert_eq!(nulls, 3, "{}", frame.text());
     assert!(!page.html().contains("badge"));
 }
@@ -207,7 +223,12 @@ async fn nested_components_and_messages_between_them() {
 async fn unknown_target_and_unknown_action_are_errors() {
     let mut page = TestPage::mount(BoardCtrl, board()).await.unwrap();
     let frame = page.act_on("x", "inc", Value::Null).await;
-    assert_eq!(frame.error().as_deref(), Some("no component `x` on /test"), "{}", frame.text());
+    assert_eq!(
+        frame.error().as_deref(),
+        Some("no component `x` on /test"),
+        "{}",
+        frame.text()
+    );
     let frame = page.act_on("a", "nope", Value::Null).await;
     let err = frame.error().unwrap();
     assert!(err.contains("action `nope` not found on /test#a"), "{err}");

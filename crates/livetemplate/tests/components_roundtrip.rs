@@ -101,7 +101,14 @@ impl LeafComponent {
     async fn ping(&self, state: &mut Leaf, ctx: &mut Context) -> Result<()> {
         state.pings += 1;
         // To the cell it is nested in (or, for the footer, to the page).
-        ctx.send_parent(if ctx.component_id() == Some("footer") { "told" } else { "bump" }, json!({"by": 1, "n": 1}));
+        ctx.send_parent(
+            if ctx.component_id() == Some("footer") {
+                "told"
+            } else {
+                "bump"
+            },
+            json!({"by": 1, "n": 1}),
+        );
         Ok(())
     }
 }
@@ -225,12 +232,21 @@ async fn run(ops: Vec<Op>) {
         }
         let posted = route.post(&svc, &req, action, form).await;
         // Both paths agree on whether the step could run (an instance not on the page).
-        assert_eq!(frame.error().is_some(), posted.is_err(), "step {step} {op:?}: {}", frame.text());
+        assert_eq!(
+            frame.error().is_some(),
+            posted.is_err(),
+            "step {step} {op:?}: {}",
+            frame.text()
+        );
         if target.is_some() && frame.error().is_none() {
             let json = frame.json();
             // A component's step sends the page's diff only when a message reached the page.
             if json.get("d").is_some() {
-                assert!(matches!(op, Op::Tell(_) | Op::PingFooter), "step {step} {op:?}: {}", frame.text());
+                assert!(
+                    matches!(op, Op::Tell(_) | Op::PingFooter),
+                    "step {step} {op:?}: {}",
+                    frame.text()
+                );
             }
         }
         assert_eq!(live.html(), get().await, "after step {step} {op:?}: {}", frame.text());

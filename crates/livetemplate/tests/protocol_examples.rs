@@ -133,6 +133,8 @@ pub struct TallyComponent;
 
 #[actions(component)]
 impl TallyComponent {
+    // The inputs type is `String`: `update` takes `&Inputs`.
+    #[allow(clippy::ptr_arg)]
     async fn update(&self, state: &mut Tally, inputs: &String, _ctx: &mut Context) -> Result<()> {
         state.label = inputs.clone();
         Ok(())

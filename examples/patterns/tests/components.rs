@@ -67,7 +67,11 @@ async fn without_javascript_forms_target_their_counter() {
     assert!(html.contains(r#"<input type="hidden" name="lvt-target" value="third">"#));
     let cookie = cookie_of(&headers).unwrap();
 
-    for body in ["lvt-target=third&inc=", "lvt-target=third&inc=", "lvt-target=first&dec="] {
+    for body in [
+        "lvt-target=third&inc=",
+        "lvt-target=third&inc=",
+        "lvt-target=first&dec=",
+    ] {
         let (status, headers, _) = http(addr, &post(addr, &cookie), body).await;
         assert_eq!(status, 303);
         assert!(headers.iter().any(|(k, v)| k == "location" && v == "/components"));
@@ -137,7 +141,12 @@ async fn over_a_websocket_a_counter_renders_alone_and_the_saved_one_survives() {
     assert_eq!(client.component_ids().len(), 3);
 
     // A rename changes only the instance: no `"d"`.
-    let reply = act(&mut socket, &mut client, json!({"a": "rename", "d": {"name": "Ann"}, "r": 1, "t": "first"})).await;
+    let reply = act(
+        &mut socket,
+        &mut client,
+        json!({"a": "rename", "d": {"name": "Ann"}, "r": 1, "t": "first"}),
+    )
+    .await;
     assert!(reply.get("d").is_none(), "{reply}");
     assert_eq!(reply["c"].as_object().unwrap().len(), 1, "{reply}");
     assert!(client.html().contains("<h4>First: Ann</h4>"));
@@ -148,11 +157,24 @@ async fn over_a_websocket_a_counter_renders_alone_and_the_saved_one_survives() {
         // The page's diff is the total's slot alone.
         assert_eq!(reply["d"].as_object().unwrap().len(), 1, "{reply}");
         assert_eq!(reply["c"].as_object().unwrap().len(), 1, "{reply}");
-        assert!(client.html().contains(&format!(r#"<strong id="total">{}</strong>"#, r - 1)));
+        assert!(
+            client
+                .html()
+                .contains(&format!(r#"<strong id="total">{}</strong>"#, r - 1))
+        );
     }
-    assert!(client.html().contains(r#"<strong id="total">2</strong>"#), "{}", client.html());
+    assert!(
+        client.html().contains(r#"<strong id="total">2</strong>"#),
+        "{}",
+        client.html()
+    );
     // The form's hidden field works as `t` does.
-    act(&mut socket, &mut client, json!({"a": "dec", "d": {"lvt-target": "second"}, "r": 4})).await;
+    act(
+        &mut socket,
+        &mut client,
+        json!({"a": "dec", "d": {"lvt-target": "second"}, "r": 4}),
+    )
+    .await;
     assert!(client.html().contains(r#"<strong id="total">1</strong>"#));
     let reply = act(&mut socket, &mut client, json!({"a": "inc", "r": 5, "t": "nobody"})).await;
     assert_eq!(reply["e"], "no component `nobody` on /components");

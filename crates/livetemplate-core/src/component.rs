@@ -172,6 +172,17 @@ impl Embed {
                     dest.write_str(itoa::Buffer::new().format(cid))?;
                     crate::tree::Mark::new(queue, mark::COMPONENT).queue_now(dest)
                 }
+                None if scope.marked => {
+                    // Written through something that hides it from the render's values
+                    // (`{{ e.to_string() }}`, a `format!`): it cannot be a component slot.
+                    if scope.error.is_none() {
+                        scope.error = Some(format!(
+                            "component `{}` must be written as an expression of its own, `{{{{ live_component::<C>(id, inputs) }}}}`, not through a string",
+                            self.id
+                        ));
+                    }
+                    Ok(())
+                }
                 None => {
                     scope.saw_embed = true;
                     let html = scope.ids.get(&self.id).and_then(|cid| scope.html.get(cid));
@@ -374,6 +385,8 @@ struct Scope {
     html: HashMap<u32, String>,
     /// A plain render met an embed.
     saw_embed: bool,
+    /// A live (marked) render: embeds must reach its marker queue.
+    marked: bool,
 }
 
 impl Scope {
@@ -882,6 +895,7 @@ fn render_marked(
     let scope = Scope {
         ids: std::mem::take(ids),
         next_cid: *next_cid,
+        marked: true,
         ..Scope::default()
     };
     let (tree, scope) = with_scope(scope, || caught(render));

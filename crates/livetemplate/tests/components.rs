@@ -283,3 +283,33 @@ async fn rendering_one_id_twice_fails_the_render() {
     let err = page.err().unwrap();
     assert!(err.to_string().contains("page failed to start"), "{err}");
 }
+
+#[derive(LiveState, Clone, Default)]
+#[lvt(source = r#"<p>{{ self.hidden() }}</p>"#, ext = "html")]
+pub struct Hidden {
+    pub n: i64,
+}
+
+impl Hidden {
+    pub fn hidden(&self) -> String {
+        live_component::<BadgeComponent>("x", 1).to_string()
+    }
+}
+
+pub struct HiddenCtrl;
+
+#[actions]
+impl HiddenCtrl {
+    async fn bump(&self, state: &mut Hidden, _ctx: &mut Context) -> Result<()> {
+        state.n += 1;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_embed_turned_into_a_string_fails_the_render() {
+    // Through a string, the embed cannot be a component slot: the page does not start.
+    assert!(TestPage::mount(HiddenCtrl, Hidden::default()).await.is_err());
+    // Outside any page render it writes the empty wrapper.
+    assert_eq!(Hidden::default().hidden(), r#"<div lvt-component="x"></div>"#);
+}

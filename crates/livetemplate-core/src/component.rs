@@ -636,9 +636,19 @@ impl Components {
         );
         self.ids.insert(f.id, f.cid);
         self.touched.insert(f.cid, None);
-        self.run_hook(f.cid, Hook::Mount, env).await?;
-        self.run_hook(f.cid, Hook::Update, env).await?;
-        self.render_instance(f.cid, env).await
+        let mut started = self.run_hook(f.cid, Hook::Mount, env).await;
+        if started.is_ok() {
+            started = self.run_hook(f.cid, Hook::Update, env).await;
+        }
+        if started.is_ok() {
+            started = self.render_instance(f.cid, env).await;
+        }
+        if started.is_err() {
+            // Not started: gone, so the next render creates it again rather than keeping an
+            // instance that never rendered.
+            self.drop_instance(f.cid);
+        }
+        started
     }
 
     async fn run_hook(&mut self, cid: u32, hook: Hook<'_>, env: &Env<'_>) -> Result<()> {

@@ -62,6 +62,10 @@
 //! browser's reach (only `session.trigger_action`, publishes and presence run it). An impl
 //! block with neither actions nor hooks (`#[actions] impl About {}`) is a read-only page of
 //! whatever state `App::builder().page(..)` gives it; `#[actions(state = S)]` ties it to `S`.
+//! `#[actions(component)]` makes the block a component's instead (see the guide's
+//! "Components"): hooks `mount(state, ctx)` and
+//! `update(&self, state: &mut S, inputs: &I, ctx: &mut Context) -> Result<()>`, which sets the
+//! component's inputs type to `I` (`()` without it); the state needs `Default`.
 
 #[doc(inline)]
 pub use livetemplate_core::asset::AssetBody;

@@ -313,3 +313,54 @@ async fn an_embed_turned_into_a_string_fails_the_render() {
     // Outside any page render it writes the empty wrapper.
     assert_eq!(Hidden::default().hidden(), r#"<div lvt-component="x"></div>"#);
 }
+
+#[derive(LiveState, Clone, Default)]
+#[lvt(source = r#"<u>{{ n }}</u>"#, ext = "html")]
+pub struct Picky {
+    pub n: i64,
+}
+
+pub struct PickyComponent;
+
+#[actions(component)]
+impl PickyComponent {
+    async fn update(&self, state: &mut Picky, inputs: &i64, _ctx: &mut Context) -> Result<()> {
+        if *inputs == 13 {
+            return Err(Error::msg("not 13"));
+        }
+        state.n = *inputs;
+        Ok(())
+    }
+}
+
+#[derive(LiveState, Clone, Default)]
+#[lvt(
+    source = r#"<p>{% if shown %}{{ live_component::<PickyComponent>("p", n.clone()) }}{% endif %}</p>"#,
+    ext = "html"
+)]
+pub struct Holder {
+    pub shown: bool,
+    pub n: i64,
+}
+
+pub struct HolderCtrl;
+
+#[actions]
+impl HolderCtrl {
+    async fn show(&self, state: &mut Holder, ctx: &mut Context) -> Result<()> {
+        state.shown = true;
+        state.n = ctx.get_int("n");
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_instance_whose_first_update_fails_is_not_kept() {
+    let mut page = TestPage::mount(HolderCtrl, Holder::default()).await.unwrap();
+    let frame = page.act("show", json!({"n": 13})).await;
+    assert_eq!(frame.error().as_deref(), Some("not 13"), "{}", frame.text());
+    assert_eq!(page.html(), "<p></p>");
+    // The next render creates it again, from scratch.
+    page.act("show", json!({"n": 7})).await;
+    assert_eq!(page.html(), r#"<p><div lvt-component="p"><u>7</u></div></p>"#);
+}

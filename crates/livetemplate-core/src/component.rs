@@ -765,9 +765,35 @@ impl Components {
             .await?
             {
                 slot.saved = after;
+                // The group's other connections of the page load it (see `reload`).
+                env.svc.hub.reload_others(env.path, env.group, env.conn);
             }
         }
         Ok(())
+    }
+
+    /// Load every instance's persisted fields again (another connection of the group saved
+    /// some) and render again the instances whose fields changed.
+    pub(crate) async fn reload(&mut self, env: &Env<'_>) {
+        let cids: Vec<u32> = self.instances.keys().copied().collect();
+        for cid in cids {
+            let Some(slot) = self.instances.get_mut(&cid) else {
+                continue;
+            };
+            if !slot.inst.has_persisted() {
+                continue;
+            }
+            let key = env.key(&slot.id);
+            slot.held = slot.inst.load(env.svc, env.group, &key).await;
+            let now = slot.inst.encode_persisted();
+            if now == slot.saved {
+                continue;
+            }
+            slot.saved = now;
+            if let Err(err) = self.render_instance(cid, env).await {
+                tracing::warn!(page = %env.path, component = cid, error = %err, "render after reload failed");
+            }
+        }
     }
 
     /// Forget what changed since the last frame without sending it (a no-JS POST or GET).

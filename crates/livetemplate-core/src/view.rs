@@ -353,6 +353,8 @@ impl<C: Controller> LiveConnection for LiveView<C> {
                 conn: Some(self.conn),
                 query: &self.query,
             };
+            // The instances' persisted fields too: another tab may have saved one of them.
+            self.comps.reload(&self.page.env(&self.svc, &at)).await;
             let rendered = self
                 .page
                 .render_live(&mut self.state, &mut self.comps, &self.svc, &at)

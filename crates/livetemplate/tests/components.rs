@@ -364,3 +364,20 @@ async fn an_instance_whose_first_update_fails_is_not_kept() {
     page.act("show", json!({"n": 7})).await;
     assert_eq!(page.html(), r#"<p><div lvt-component="p"><u>7</u></div></p>"#);
 }
+
+#[tokio::test]
+async fn another_tab_sees_a_persisted_instance_change() {
+    let mut one = TestPage::mount(BoardCtrl, board()).await.unwrap();
+    let mut two = TestPage::connect(one.app().clone(), "/test", one.group().clone())
+        .await
+        .unwrap();
+    one.act_on("c", "quiet", Value::Null).await;
+    let pushed = two
+        .next_push(std::time::Duration::from_secs(5))
+        .await
+        .expect("a reload frame");
+    assert!(pushed.json().get("d").is_none(), "{}", pushed.text());
+    assert!(two.html().contains("<span>C c: 100</span>"), "{}", two.html());
+    // Not persisted fields stay each tab's own: the page's total is not shared.
+    assert!(two.html().contains("<p>Total: 0</p>"));
+}

@@ -4,7 +4,7 @@
 //! A component is a page in miniature: its own state, template and actions. A page (or a
 //! component) embeds an instance with `{{ live_component::<C>("id", inputs) }}`. Rendering
 //! the parent collects its embeds (the marked render writes each one's cid and the
-//! [`mark::COMPONENT`](crate::tree::mark::COMPONENT) marker, so the parent's slot holds
+//! `mark::COMPONENT` marker, so the parent's slot holds
 //! `{"c": cid}`); the registry then creates new instances (persisted fields loaded, `mount`,
 //! `update(inputs)`), updates those whose inputs changed, renders them (each into its own
 //! tree, wrapped in `<div lvt-component="ID">`) and drops those no longer embedded. A

@@ -586,8 +586,10 @@ impl Components {
                     }
                     other => {
                         if other == Some(false) {
-                            // The id now names another component type: a new instance.
+                            // The id now names another component type: a new instance under
+                            // the same cid, sent whole (not `null` too).
                             self.drop_instance(f.cid);
+                            self.gone.remove(&f.cid);
                         }
                         self.create(parent, f, env).await?;
                     }
@@ -600,9 +602,13 @@ impl Components {
                     None => Vec::new(),
                 },
             };
-            let kept: Vec<u32> = match parent {
-                None => self.page_children.clone(),
-                Some(cid) => self.instances.get(&cid).map(|s| s.children.clone()).unwrap_or_default(),
+            let kept: BTreeSet<u32> = match parent {
+                None => self.page_children.iter().copied().collect(),
+                Some(cid) => self
+                    .instances
+                    .get(&cid)
+                    .map(|s| s.children.iter().copied().collect())
+                    .unwrap_or_default(),
             };
             for cid in old {
                 if !kept.contains(&cid) && self.instances.get(&cid).is_some_and(|s| s.parent == parent) {

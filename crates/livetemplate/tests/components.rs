@@ -381,3 +381,35 @@ async fn another_tab_sees_a_persisted_instance_change() {
     // Not persisted fields stay each tab's own: the page's total is not shared.
     assert!(two.html().contains("<p>Total: 0</p>"));
 }
+
+#[derive(LiveState, Clone, Default)]
+#[lvt(
+    source = r#"{% if badge %}{{ live_component::<BadgeComponent>("x", 5) }}{% else %}{{ live_component::<PickyComponent>("x", 6) }}{% endif %}"#,
+    ext = "html"
+)]
+pub struct Swap {
+    pub badge: bool,
+}
+
+pub struct SwapCtrl;
+
+#[actions]
+impl SwapCtrl {
+    async fn flip(&self, state: &mut Swap, _ctx: &mut Context) -> Result<()> {
+        state.badge = !state.badge;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_id_that_names_another_component_type_is_a_new_instance() {
+    let mut page = TestPage::mount(SwapCtrl, Swap::default()).await.unwrap();
+    assert_eq!(page.html(), r#"<div lvt-component="x"><u>6</u></div>"#);
+    let frame = page.act("flip", Value::Null).await;
+    // One entry for the cid: the new instance whole.
+    let c = frame.json()["c"].as_object().unwrap().clone();
+    assert_eq!(c.len(), 1, "{}", frame.text());
+    assert!(c.values().all(|v| v.get("s").is_some()), "{}", frame.text());
+    assert!(!frame.text().contains("null"), "{}", frame.text());
+    assert_eq!(page.html(), r#"<div lvt-component="x"><i>5 seen 1</i></div>"#);
+}

@@ -32,6 +32,10 @@ pub mod mark {
     pub const LOOP_ELSE: u32 = 8;
     /// End of a `for`.
     pub const LOOP_CLOSE: u32 = 9;
+    /// Start of a `for` over a stream field (`Stream<T>`), in place of [`LOOP_OPEN`]. The
+    /// expression written next, before the first [`LOOP_ITEM`] (or [`LOOP_CLOSE`]), opened by
+    /// [`EXPR_OPEN`] and left open, is the stream's pending operations.
+    pub const STREAM_OPEN: u32 = 11;
 }
 
 /// Normalize an action name to snake case: `saveNotes`, `save-notes`, `save notes`,

@@ -376,13 +376,14 @@ impl<C: Controller> PageRoute for Page<C> {
                 query: &query,
             };
             let Started {
-                state,
-                tree,
+                mut state,
+                mut tree,
                 held,
                 seen,
             } = self.start(&svc, &at, &slot).await?;
             let mut encoder = Encoder::new();
             let first = encoder.full_frame(&tree, None);
+            crate::view::streams_sent(&mut state, &mut tree, &mut encoder);
             let saved = encode_persisted(&state);
             let view = LiveView {
                 page: self,

@@ -516,6 +516,10 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             fn streams_sent(&mut self) {
                 #(self.#stream_idents.__lvt_sent();)*
             }
+
+            fn streams_limit(&mut self) {
+                #(self.#stream_idents.__lvt_apply_limit();)*
+            }
         }
     });
     let marked_impl = askama_impl(wrapper_input(&marked_lit), template_span)?;

@@ -355,6 +355,8 @@ impl<C: Controller> PageRoute for Page<C> {
                 **saves += 1;
             }
             drop(saves);
+            // As a browser after a frame: streams keep what their limit keeps.
+            state.streams_limit();
             self.remember_posted(&req.group, state);
             effects.apply(&svc.hub, None).await;
             Ok(navigate)

@@ -33,6 +33,11 @@ pub trait LiveState: Clone + Send + Sync + 'static {
     /// [`Stream`](crate::stream::Stream) field (generated for states that have some).
     #[doc(hidden)]
     fn streams_sent(&mut self) {}
+    /// A step ended without a live connection (a no-JS form post): every
+    /// [`Stream`](crate::stream::Stream) field applies its limit to its pending items, as a
+    /// browser does after a frame (generated for states that have some).
+    #[doc(hidden)]
+    fn streams_limit(&mut self) {}
 }
 
 /// A page's behaviour: its actions and lifecycle hooks.

@@ -399,6 +399,34 @@ impl<T> Stream<T> {
         OpsText(self)
     }
 
+    /// A step ended without a live connection (a no-JS form post): apply the limit to the
+    /// pending list, as a browser applies it after each frame, so the page shown next and a
+    /// later connection's first frame show what a live browser would.
+    #[doc(hidden)]
+    pub fn __lvt_apply_limit(&mut self) {
+        if self.limit.is_none() {
+            return;
+        }
+        let (from, to) = self.window();
+        if from == 0 && to == self.view.len() {
+            return;
+        }
+        let outside: Vec<usize> = self.view[..from].iter().chain(&self.view[to..]).copied().collect();
+        self.view.truncate(to);
+        self.view.drain(..from);
+        let mut gone = Vec::new();
+        for e in outside {
+            self.ids.remove(&self.entries[e].dom_id);
+            if self.droppable(e) {
+                gone.push(e);
+            } else {
+                // Its insert stays (a later insert's place depends on it): delete it after.
+                self.ops.push(Op::Delete(self.entries[e].dom_id.clone()));
+            }
+        }
+        self.drop_entries(&gone);
+    }
+
     /// A frame carrying the pending operations was sent: drop them.
     #[doc(hidden)]
     pub fn __lvt_sent(&mut self) {

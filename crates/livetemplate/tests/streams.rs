@@ -294,6 +294,10 @@ proptest! {
                     apply_to_stream(&mut state.messages, &mut title, op, v as u32);
                     state.title = title;
                 }
+                // A no-JS post ends its step so: the limit applied, as a browser would.
+                if v % 2 == 1 {
+                    livetemplate::__private::LiveState::streams_limit(&mut state);
+                }
             }
             let plain = state.render_html().unwrap();
             let page = TestPage::mount(Ctl::<Unkeyed>(std::marker::PhantomData), state).await.unwrap();

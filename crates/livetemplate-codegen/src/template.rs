@@ -1372,6 +1372,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn marks_loops_over_stream_fields_as_stream_loops() {
+        let streams = ["messages".to_string()];
+        let out = mark(
+            "{% for m in self.messages -%}<li>{{ m.text }}</li>{% endfor %}{% for x in other %}{% endfor %}",
+            &Delims::default(),
+            &streams,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "{{ self.__lvt_m(11)|safe }}{{ self.__lvt_m(1)|safe }}{{ self.messages.__lvt_ops()|safe }}\
+             {% for m in self.messages.__lvt_all() %}{{ self.__lvt_m(7)|safe -}}\
+             <li>{{ self.__lvt_m(1)|safe }}{{ m.text }}{{ self.__lvt_m(2)|safe }}</li>\
+             {% endfor %}{{ self.__lvt_m(9)|safe }}\
+             {{ self.__lvt_m(6)|safe }}{% for x in other %}{{ self.__lvt_m(7)|safe }}{% endfor %}{{ self.__lvt_m(9)|safe }}"
+        );
+        let err = mark(
+            "{% for m in messages %}a{% else %}b{% endfor %}",
+            &Delims::default(),
+            &streams,
+        )
+        .unwrap_err();
+        assert!(err.contains("no `else`"), "{err}");
+    }
+
     /// A scratch template directory holding `files`.
     fn dir(name: &str, files: &[(&str, &str)]) -> PathBuf {
         let root = std::env::temp_dir().join(format!("lvt-codegen-{name}-{}", std::process::id()));

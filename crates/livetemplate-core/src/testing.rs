@@ -45,7 +45,8 @@ use crate::store::{MemoryStore, PersistStore};
 /// list keeps its `"s"` for the items later ops insert. A dyn that is a JSON number is its
 /// decimal text (`501` renders `501`); only integers of at most 15 digits are accepted, the
 /// ones a browser's `String(n)` gives back unchanged, so a frame with any other number is an
-/// error, as a frame the browser would render differently.
+/// error, as a frame the browser would render differently. A stream slot (`{"x":[…]}`) keeps
+/// its own list of items with their DOM ids; each stream value's ops and limit apply to it.
 #[derive(Debug, Default, Clone)]
 pub struct ClientTree {
     statics: HashMap<String, Vec<String>>,

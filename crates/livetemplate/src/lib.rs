@@ -66,8 +66,6 @@
 #[doc(inline)]
 pub use livetemplate_core::asset::AssetBody;
 #[doc(inline)]
-pub use livetemplate_core::stream::{Stream, StreamItem};
-#[doc(inline)]
 pub use livetemplate_core::{App, AppBuilder, Config, Context, Controller, Error, GroupId, LiveState, Result, Session};
 // What a `Controller` written by hand returns: `Pin<Box<dyn Future<Output = T> + Send + 'a>>`
 // (the same item as `store::BoxFuture` and `pubsub::BoxFuture`).
@@ -306,7 +304,8 @@ pub mod testing {
 
 /// Everything a page needs: `use livetemplate::prelude::*;`.
 pub mod prelude {
-    pub use crate::{App, Context, Error, LiveState, Result, Stream, StreamItem, actions};
+    pub use crate::{App, Context, Error, LiveState, Result, actions};
+    pub use livetemplate_core::stream::{Stream, StreamItem};
 }
 
 #[doc(hidden)]

@@ -6,6 +6,8 @@
 //!
 //! Run with: `cargo bench -p livetemplate-benches --bench stream_insert`
 
+#![allow(clippy::unwrap_used, missing_docs)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -106,7 +106,7 @@ impl Streamy for Unkeyed {
         &mut self.title
     }
     fn item_html(m: &Msg) -> String {
-        let even = if m.id % 2 == 0 { "<b>even</b>" } else { "" };
+        let even = if m.id.is_multiple_of(2) { "<b>even</b>" } else { "" };
         format!("<p>{}{even}</p>", m.text)
     }
     fn page_html(_: &str, items: &str) -> String {

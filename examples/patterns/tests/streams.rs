@@ -214,3 +214,14 @@ async fn streams_buttons_work_with_javascript_off() {
     assert_eq!(counter(&page, "in-browser"), 0);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn both_pages_are_reachable_from_the_index() {
+    let app = Arc::new(example_patterns::pages::register(App::builder()).build().unwrap());
+    let index = TestPage::connect(app.clone(), "/", GroupId::random()).await.unwrap();
+    for path in ["/streams", "/chat-stream"] {
+        assert!(index.html().contains(&format!("<a href=\"{path}\">")), "{path}");
+        let page = TestPage::connect(app.clone(), path, GroupId::random()).await.unwrap();
+        assert!(page.html().contains("<h3>"), "{path}");
+    }
+}

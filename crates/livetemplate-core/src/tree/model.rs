@@ -379,17 +379,18 @@ impl Tree {
         list
     }
 
-    /// True when the tree holds stream items or operations (see [`Self::without_stream_items`]).
-    pub fn has_streams(&self) -> bool {
-        !self.streams.is_empty()
-    }
-
     /// This tree as a connection keeps it once its frame was sent: every stream slot empty,
-    /// keeping only its limit. Returns `None` when the tree has no stream slot (keep it as it
-    /// is). The copy holds only what the next diff needs, so a connection's memory does not
+    /// keeping only its limit. Returns `None` when no stream slot has an item or an operation
+    /// (keep the tree as it is). The copy holds only what the next diff needs, so a connection's memory does not
     /// grow with the items it streamed.
     pub fn without_stream_items(&self) -> Option<Tree> {
-        if self.streams.is_empty() {
+        // Every item comes with its insert: a tree whose stream slots hold no operation but
+        // their limit holds no item either.
+        let pending = self
+            .streams
+            .iter()
+            .any(|r| self.text(*r).lines().any(|line| !line.starts_with('n')));
+        if !pending {
             return None;
         }
         let mut out = Tree {

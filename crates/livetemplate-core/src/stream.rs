@@ -315,20 +315,20 @@ impl<T> Stream<T> {
         }
     }
 
-    /// True when the insert of `entry` can be dropped without moving what the browser does
-    /// with the ops after it: no later insert lands at an index `k > 0`, whose place depends
-    /// on the items before it.
+    /// The last entry inserted at an index `k > 0`, if any. Entries are numbered in the order
+    /// of their inserts, so the insert of entry `e` can be dropped without moving what the
+    /// browser does with the ops after it exactly when no later insert lands at an index
+    /// `k > 0` (whose place depends on the items before it): when `e >= last_positional`.
+    fn last_positional(&self) -> Option<usize> {
+        self.ops.iter().rev().find_map(|op| match op {
+            Op::Insert { at, entry } if *at > 0 => Some(*entry),
+            _ => None,
+        })
+    }
+
+    /// True when the insert of `entry` can be dropped (see [`Self::last_positional`]).
     fn droppable(&self, entry: usize) -> bool {
-        let Some(pos) = self
-            .ops
-            .iter()
-            .position(|op| matches!(op, Op::Insert { entry: e, .. } if *e == entry))
-        else {
-            return false;
-        };
-        !self.ops[pos + 1..]
-            .iter()
-            .any(|op| matches!(op, Op::Insert { at, .. } if *at > 0))
+        self.last_positional().is_none_or(|l| entry >= l)
     }
 
     /// Remove `gone` (entries no longer in `view`) and their inserts, renumbering the rest.
@@ -376,7 +376,8 @@ impl<T> Stream<T> {
         }
         let (from, to) = self.window();
         let outside: Vec<usize> = self.view[..from].iter().chain(&self.view[to..]).copied().collect();
-        let gone: Vec<usize> = outside.into_iter().filter(|&e| self.droppable(e)).collect();
+        let last = self.last_positional();
+        let gone: Vec<usize> = outside.into_iter().filter(|&e| last.is_none_or(|l| e >= l)).collect();
         if gone.is_empty() {
             return;
         }
@@ -415,9 +416,10 @@ impl<T> Stream<T> {
         self.view.truncate(to);
         self.view.drain(..from);
         let mut gone = Vec::new();
+        let last = self.last_positional();
         for e in outside {
             self.ids.remove(&self.entries[e].dom_id);
-            if self.droppable(e) {
+            if last.is_none_or(|l| e >= l) {
                 gone.push(e);
             } else {
                 // Its insert stays (a later insert's place depends on it): delete it after.

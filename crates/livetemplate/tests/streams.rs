@@ -390,3 +390,19 @@ fn memory_does_not_grow_with_items_streamed() {
     assert_eq!(sizes[0], sizes[99], "{sizes:?}");
     assert!(sizes[99] < 1024, "{}", sizes[99]);
 }
+
+/// A step inserting far more than the limit keeps: the server cuts its pending list on the
+/// way (see `Stream::limit`), and the browser still ends with what the model shows.
+#[test]
+fn steps_far_over_the_limit_end_as_the_model() {
+    let appends: Vec<Op> = std::iter::once(Op::Limit(-5)).chain((0..300).map(Op::Insert)).collect();
+    let prepends: Vec<Op> = std::iter::once(Op::Limit(5))
+        .chain((300..600).map(|i| Op::InsertAt(0, i)))
+        .chain([Op::Delete(599), Op::Delete(3)])
+        .collect();
+    block_on(run::<Keyed>(vec![
+        appends.clone(),
+        vec![Op::Delete(298), Op::Insert(7)],
+    ]));
+    block_on(run::<Unkeyed>(vec![appends, vec![Op::Reset], prepends]));
+}

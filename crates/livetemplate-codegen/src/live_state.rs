@@ -155,11 +155,17 @@ fn stub_impl(input: &DeriveInput, krate: &Path) -> TokenStream {
     }
 }
 
+/// True for a field type spelled `Stream<…>` (any path ending so: `livetemplate::Stream<T>`).
+fn is_stream_type(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "Stream" && matches!(s.arguments, syn::PathArguments::AngleBracketed(_))))
+}
+
 /// Replace `Self` with the state type, then mark: the marked source and the plain one.
-fn mark_self(flat: &str, delims: &Delims, state: &str) -> Result<(String, String), String> {
+fn mark_self(flat: &str, delims: &Delims, state: &str, streams: &[String]) -> Result<(String, String), String> {
     let replaced = replace_self(flat, delims, state)?;
     let plain = replaced.unwrap_or_else(|| flat.to_string());
-    let marked = mark(&plain, delims)?;
+    let marked = mark(&plain, delims, streams)?;
     Ok((marked, plain))
 }
 
@@ -287,6 +293,13 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         }
     }
 
+    // Stream fields (of a type `Stream<…>`): their loops are stream loops.
+    let stream_fields: Vec<String> = fields
+        .iter()
+        .filter(|f| is_stream_type(&f.ty))
+        .filter_map(|f| f.ident.as_ref().map(|i| i.to_string()))
+        .collect();
+
     // askama.toml: template directories and delimiters.
     let config = Config::read(root).unwrap_or_else(|e| {
         errors.push(syn::Error::new(Span::call_site(), e));
@@ -329,7 +342,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
                     }
                     let origin = Origin::file(Some(&path));
                     match (Flattener { loader: &mut loader }).flatten_root(&src, &origin) {
-                        Ok(flat) => match mark_self(&flat, &loader.delims, &state_name) {
+                        Ok(flat) => match mark_self(&flat, &loader.delims, &state_name, &stream_fields) {
                             Ok(m) => marked = Some(m),
                             Err(e) => errors.push(syn::Error::new(t.span(), format!("template `{}`: {e}", t.value()))),
                         },
@@ -339,7 +352,7 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             },
         },
         (None, Some(s)) => match (Flattener { loader: &mut loader }).flatten_root(&s.value(), &Origin::file(None)) {
-            Ok(flat) => match mark_self(&flat, &loader.delims, &state_name) {
+            Ok(flat) => match mark_self(&flat, &loader.delims, &state_name, &stream_fields) {
                 Ok(m) => marked = Some(m),
                 Err(e) => errors.push(syn::Error::new(s.span(), format!("template source: {e}"))),
             },
@@ -493,6 +506,22 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         }
     };
 
+    let stream_idents: Vec<&syn::Ident> = fields
+        .iter()
+        .filter(|f| is_stream_type(&f.ty))
+        .filter_map(|f| f.ident.as_ref())
+        .collect();
+    let streams_sent = (!stream_idents.is_empty()).then(|| {
+        quote! {
+            fn streams_sent(&mut self) {
+                #(self.#stream_idents.__lvt_sent();)*
+            }
+
+            fn streams_limit(&mut self) {
+                #(self.#stream_idents.__lvt_apply_limit();)*
+            }
+        }
+    });
     let marked_impl = askama_impl(wrapper_input(&marked_lit), template_span)?;
     let plain_impl = plain_as_method(askama_impl(wrapper_input(&plain_lit), template_span)?)?;
     let out = quote! {
@@ -546,6 +575,8 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
                 fn persisted_fields() -> &'static [&'static str] {
                     &[#(#names),*]
                 }
+
+                #streams_sent
 
                 fn encode_field(&self, name: &str) -> ::core::option::Option<__lvt::Result<::std::vec::Vec<u8>>> {
                     match name {

@@ -1145,6 +1145,8 @@ enum Open {
     If,
     Match,
     For,
+    /// A `for` over a stream field.
+    StreamFor,
     Filter,
     Capture,
     Other,
@@ -1154,8 +1156,20 @@ fn m(d: &Delims, ws_l: Option<char>, code: u32, ws_r: Option<char>) -> String {
     d.expr(ws_l, &format!("self.__lvt_m({code})|safe"), ws_r)
 }
 
-/// Wrap every expression, branch and loop of a flattened template in markers.
-pub(crate) fn mark(src: &str, d: &Delims) -> Result<String, String> {
+/// The stream field a `for` tag's inner text (`for m in messages`) iterates, when its
+/// iterable is `name` or `self.name` for one of `streams`.
+fn stream_loop<'a>(rest: &str, streams: &'a [String]) -> Option<(&'a str, String)> {
+    let (pat, iter) = rest.split_once(" in ")?;
+    let iter = iter.trim();
+    let field = iter.strip_prefix("self.").unwrap_or(iter);
+    let name = streams.iter().find(|s| s.as_str() == field)?;
+    Some((name.as_str(), pat.trim().to_string()))
+}
+
+/// Wrap every expression, branch and loop of a flattened template in markers. A `for` over
+/// one of the `streams` fields is a stream loop: [`mark::STREAM_OPEN`], then the stream's
+/// operations as an expression left open, then the loop over every pending item.
+pub(crate) fn mark(src: &str, d: &Delims, streams: &[String]) -> Result<String, String> {
     let toks = lex(src, d)?;
     let mut out = String::with_capacity(src.len() * 2);
     let mut stack: Vec<Open> = Vec::new();
@@ -1222,6 +1236,12 @@ pub(crate) fn mark(src: &str, d: &Delims) -> Result<String, String> {
                         let code = match stack.last() {
                             Some(Open::If | Open::Match) => mark::BRANCH_BODY,
                             Some(Open::For) => mark::LOOP_ELSE,
+                            Some(Open::StreamFor) => {
+                                return Err(
+                                    "a `for` over a stream has no `else`: the browser, not the server, knows whether its list is empty"
+                                        .into(),
+                                );
+                            }
                             _ => return Err(format!("`{kw}` outside `if`, `match` or `for`")),
                         };
                         out.push_str(&plain(ws_l, None));
@@ -1236,6 +1256,17 @@ pub(crate) fn mark(src: &str, d: &Delims) -> Result<String, String> {
                         out.push_str(&m(d, ws_l, mark::BRANCH_OPEN, None));
                         out.push_str(&plain(None, ws_r));
                     }
+                    "for" if stream_loop(rest, streams).is_some() => {
+                        let Some((field, pat)) = stream_loop(rest, streams) else {
+                            continue;
+                        };
+                        stack.push(Open::StreamFor);
+                        out.push_str(&m(d, ws_l, mark::STREAM_OPEN, None));
+                        out.push_str(&m(d, None, mark::EXPR_OPEN, None));
+                        out.push_str(&d.expr(None, &format!("self.{field}.__lvt_ops()|safe"), None));
+                        out.push_str(&d.block(None, &format!("for {pat} in self.{field}.__lvt_all()"), None));
+                        out.push_str(&m(d, None, mark::LOOP_ITEM, ws_r));
+                    }
                     "for" => {
                         stack.push(Open::For);
                         out.push_str(&m(d, ws_l, mark::LOOP_OPEN, None));
@@ -1248,7 +1279,13 @@ pub(crate) fn mark(src: &str, d: &Delims) -> Result<String, String> {
                             "endmatch" => (Open::Match, mark::BRANCH_CLOSE),
                             _ => (Open::For, mark::LOOP_CLOSE),
                         };
-                        if stack.pop() != Some(want) {
+                        let open = stack.pop();
+                        let open = if open == Some(Open::StreamFor) {
+                            Some(Open::For)
+                        } else {
+                            open
+                        };
+                        if open != Some(want) {
                             return Err(format!("`{kw}` does not close the innermost block"));
                         }
                         out.push_str(&plain(ws_l, None));
@@ -1324,6 +1361,7 @@ mod tests {
         let out = mark(
             "<p>{{- x }}</p>{% if a -%} y {%- else %}z{% endif %}",
             &Delims::default(),
+            &[],
         )
         .unwrap();
         assert_eq!(
@@ -1332,6 +1370,32 @@ mod tests {
              {{ self.__lvt_m(3)|safe }}{% if a %}{{ self.__lvt_m(4)|safe -}} y \
              {%- else %}{{ self.__lvt_m(4)|safe }}z{% endif %}{{ self.__lvt_m(5)|safe }}"
         );
+    }
+
+    #[test]
+    fn marks_loops_over_stream_fields_as_stream_loops() {
+        let streams = ["messages".to_string()];
+        let out = mark(
+            "{% for m in self.messages -%}<li>{{ m.text }}</li>{% endfor %}{% for x in other %}{% endfor %}",
+            &Delims::default(),
+            &streams,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "{{ self.__lvt_m(11)|safe }}{{ self.__lvt_m(1)|safe }}{{ self.messages.__lvt_ops()|safe }}\
+             {% for m in self.messages.__lvt_all() %}{{ self.__lvt_m(7)|safe -}}\
+             <li>{{ self.__lvt_m(1)|safe }}{{ m.text }}{{ self.__lvt_m(2)|safe }}</li>\
+             {% endfor %}{{ self.__lvt_m(9)|safe }}\
+             {{ self.__lvt_m(6)|safe }}{% for x in other %}{{ self.__lvt_m(7)|safe }}{% endfor %}{{ self.__lvt_m(9)|safe }}"
+        );
+        let err = mark(
+            "{% for m in messages %}a{% else %}b{% endfor %}",
+            &Delims::default(),
+            &streams,
+        )
+        .unwrap_err();
+        assert!(err.contains("no `else`"), "{err}");
     }
 
     /// A scratch template directory holding `files`.
@@ -1511,7 +1575,7 @@ mod tests {
 
     #[test]
     fn raw_blocks_stay_literal() {
-        let out = mark("{% raw %}{{ x }}{% endraw %}", &Delims::default()).unwrap();
+        let out = mark("{% raw %}{{ x }}{% endraw %}", &Delims::default(), &[]).unwrap();
         assert_eq!(out, "{% raw %}{{ x }}{% endraw %}");
     }
 }

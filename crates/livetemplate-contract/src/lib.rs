@@ -35,6 +35,10 @@ pub mod mark {
     /// Written by a component embed right after the cid it wrote as an expression's output:
     /// the expression's slot holds that component instance (`{"c": cid}` on the wire).
     pub const COMPONENT: u32 = 10;
+    /// Start of a `for` over a stream field (`Stream<T>`), in place of [`LOOP_OPEN`]. The
+    /// expression written next, before the first [`LOOP_ITEM`] (or [`LOOP_CLOSE`]), opened by
+    /// [`EXPR_OPEN`] and left open, is the stream's pending operations.
+    pub const STREAM_OPEN: u32 = 11;
 }
 
 /// Normalize an action name to snake case: `saveNotes`, `save-notes`, `save notes`,

@@ -300,6 +300,8 @@ trait Instance: Send + Sync {
     fn encode_persisted(&self) -> Vec<(&'static str, Vec<u8>)>;
     fn load<'a>(&'a mut self, svc: &'a Services, group: &'a GroupId, key: &'a str) -> BoxFuture<'a, Held>;
     fn clone_box(&self) -> Box<dyn Instance>;
+    /// Its state's streams drop their pending operations (a frame carried them).
+    fn streams_sent(&mut self);
 }
 
 struct Live<C: Component> {
@@ -355,6 +357,9 @@ impl<C: Component> Instance for Live<C> {
             group,
             key,
         ))
+    }
+    fn streams_sent(&mut self) {
+        self.state.streams_sent();
     }
     fn clone_box(&self) -> Box<dyn Instance> {
         Box::new(Live::<C> {
@@ -798,6 +803,18 @@ impl Components {
             slot.saved = now;
             if let Err(err) = self.render_instance(cid, env).await {
                 tracing::warn!(page = %env.path, component = cid, error = %err, "render after reload failed");
+            }
+        }
+    }
+
+    /// A frame carried the instances' trees: their streams drop their pending operations and
+    /// the kept trees their stream items, as the page's do (`view::streams_sent`).
+    pub(crate) fn streams_sent(&mut self, encoder: &mut crate::diff::Encoder) {
+        for slot in self.instances.values_mut() {
+            slot.inst.streams_sent();
+            if let Some(kept) = slot.tree.as_ref().and_then(Tree::without_stream_items) {
+                slot.tree = Some(kept);
+                encoder.forget_unique_lists();
             }
         }
     }

@@ -22,6 +22,7 @@ pub mod persist;
 pub mod protocol;
 pub mod state;
 pub mod store;
+pub mod stream;
 pub mod testing;
 #[doc(hidden)]
 pub mod throttle;
@@ -49,6 +50,7 @@ pub use state::{IntoController, ReadOnly};
 /// Re-exported for store implementations.
 pub use store::Fields;
 pub use store::{MemoryStore, PersistStore};
+pub use stream::{Stream, StreamItem};
 
 /// A boxed, sendable future: what [`PersistStore`]'s `load`, `save` and `flush`,
 /// [`PubSubTransport::publish`] and a hand-written [`Controller`] return. Users name it as

@@ -493,6 +493,8 @@ impl<C: Controller> PageRoute for Page<C> {
                 **saves += 1;
             }
             drop(saves);
+            // As a browser after a frame: streams keep what their limit keeps.
+            state.streams_limit();
             self.remember_posted(&req.group, state, comps);
             effects.apply(&svc.hub, None).await;
             Ok(navigate)
@@ -514,8 +516,8 @@ impl<C: Controller> PageRoute for Page<C> {
                 query: &query,
             };
             let Started {
-                state,
-                tree,
+                mut state,
+                mut tree,
                 held,
                 seen,
                 mut comps,
@@ -531,6 +533,8 @@ impl<C: Controller> PageRoute for Page<C> {
                     .component_frame(crate::diff::PagePart::Whole(&tree), &entries, None, true)
                     .into_string()
             };
+            crate::view::streams_sent(&mut state, &mut tree, &mut encoder);
+            comps.streams_sent(&mut encoder);
             let saved = encode_persisted(&state);
             let view = LiveView {
                 page: self,

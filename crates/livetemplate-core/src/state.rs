@@ -29,6 +29,15 @@ pub trait LiveState: Clone + Send + Sync + 'static {
     /// Decode persisted field `name` from `bytes` into `self`. On error the field is
     /// unchanged (the caller quarantines the bytes).
     fn decode_field(&mut self, name: &str, bytes: &[u8]) -> Result<()>;
+    /// A frame carrying the state's render was sent: drop the pending operations of every
+    /// [`Stream`](crate::stream::Stream) field (generated for states that have some).
+    #[doc(hidden)]
+    fn streams_sent(&mut self) {}
+    /// A step ended without a live connection (a no-JS form post): every
+    /// [`Stream`](crate::stream::Stream) field applies its limit to its pending items, as a
+    /// browser does after a frame (generated for states that have some).
+    #[doc(hidden)]
+    fn streams_limit(&mut self) {}
 }
 
 /// A page's behaviour: its actions and lifecycle hooks.

@@ -45,7 +45,8 @@ use crate::store::{MemoryStore, PersistStore};
 /// list keeps its `"s"` for the items later ops insert. A dyn that is a JSON number is its
 /// decimal text (`501` renders `501`); only integers of at most 15 digits are accepted, the
 /// ones a browser's `String(n)` gives back unchanged, so a frame with any other number is an
-/// error, as a frame the browser would render differently.
+/// error, as a frame the browser would render differently. A stream slot (`{"x":[…]}`) keeps
+/// its own list of items with their DOM ids; each stream value's ops and limit apply to it.
 #[derive(Debug, Default, Clone)]
 pub struct ClientTree {
     statics: HashMap<String, Vec<String>>,
@@ -151,6 +152,18 @@ impl ClientTree {
                     None => out.push_str("<!-- missing component -->"),
                 }
             }
+            Value::Object(o) if o.contains_key(STREAM_ITEMS) => {
+                for entry in o
+                    .get(STREAM_ITEMS)
+                    .and_then(Value::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                {
+                    if let Some(node) = entry.get(1) {
+                        self.render(node, out);
+                    }
+                }
+            }
             Value::Object(o) if o.contains_key("l") => {
                 let items = o
                     .get("l")
@@ -211,6 +224,13 @@ fn normalize(v: &mut Value) -> Result<()> {
         return wire_number(n);
     }
     let Value::Object(o) = v else { return Ok(()) };
+    if o.contains_key("x") {
+        // A stream slot in a full value: its ops applied to an empty list.
+        let mut slot = Value::Null;
+        apply_stream(&mut slot, std::mem::take(o))?;
+        *v = slot;
+        return Ok(());
+    }
     if o.contains_key("l") {
         let list_statics = o.get("s").cloned();
         if let Some(Value::Array(items)) = o.get_mut("l") {
@@ -262,6 +282,7 @@ fn normalize_item(item: &mut Value, list_statics: Option<&Value>) -> Result<()> 
 fn apply_dyn_diff(slot: &mut Value, diff: Value) -> Result<()> {
     // `l` (a full list) and `o` (list ops) before `s`: lists carry `s` too.
     match diff {
+        Value::Object(o) if o.contains_key("x") => apply_stream(slot, o),
         Value::Object(o) if o.contains_key("l") => {
             let mut v = Value::Object(o);
             normalize(&mut v)?;
@@ -305,6 +326,80 @@ fn apply_dyn_diff(slot: &mut Value, diff: Value) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Where the client keeps a stream slot's items: `[[dom id, node], …]`.
+const STREAM_ITEMS: &str = "xl";
+
+/// Apply a stream value (`{"s":…,"x":[…],"n":…}`) to `slot`: its list when it is a stream
+/// slot already, else an empty one. Ops in order, then the limit.
+fn apply_stream(slot: &mut Value, mut value: Map<String, Value>) -> Result<()> {
+    let mut items: Vec<Value> = match slot {
+        Value::Object(o) => match o.remove(STREAM_ITEMS) {
+            Some(Value::Array(a)) => a,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    let list_statics = value.remove("s");
+    let Some(Value::Array(ops)) = value.remove("x") else {
+        return Err(bad("stream ops are not an array"));
+    };
+    let id_of = |e: &Value| e.get(0).and_then(Value::as_str).map(str::to_owned);
+    for op in ops {
+        let Value::Array(op) = op else {
+            return Err(bad("stream op is not an array"));
+        };
+        match op.first().and_then(Value::as_str) {
+            Some("r") => items.clear(),
+            Some("d") => {
+                let id = op
+                    .get(1)
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("stream delete without id"))?;
+                items.retain(|e| id_of(e).as_deref() != Some(id));
+            }
+            Some("i") => {
+                let at = op
+                    .get(1)
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| bad("stream insert without index"))?;
+                let id = op
+                    .get(2)
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("stream insert without id"))?;
+                let mut item = op.get(3).cloned().ok_or_else(|| bad("stream insert without item"))?;
+                normalize_item(&mut item, list_statics.as_ref())?;
+                let entry = Value::Array(vec![Value::String(id.to_owned()), item]);
+                if let Some(pos) = items.iter().position(|e| id_of(e).as_deref() == Some(id)) {
+                    items[pos] = entry;
+                } else {
+                    let at = if at < 0 {
+                        items.len()
+                    } else {
+                        (at as usize).min(items.len())
+                    };
+                    items.insert(at, entry);
+                }
+            }
+            _ => return Err(bad("unknown stream op")),
+        }
+    }
+    if let Some(n) = value.remove("n") {
+        let n = n.as_i64().ok_or_else(|| bad("stream limit is not an integer"))?;
+        let keep = n.unsigned_abs() as usize;
+        if items.len() > keep {
+            if n > 0 {
+                items.truncate(keep);
+            } else {
+                items.drain(..items.len() - keep);
+            }
+        }
+    }
+    let mut o = Map::new();
+    o.insert(STREAM_ITEMS.into(), Value::Array(items));
+    *slot = Value::Object(o);
+    Ok(())
 }
 
 fn index(v: Option<&Value>, len: usize) -> Result<usize> {

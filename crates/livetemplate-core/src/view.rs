@@ -23,6 +23,18 @@ use crate::state::{Controller, LiveState};
 use crate::transport::{CLOSE_ERROR, Closing};
 use crate::tree::Tree;
 
+/// A frame made from `tree` (the render of `state`) is on its way to the client: every
+/// stream of `state` drops its pending operations, and `tree` becomes the copy without the
+/// stream items that the next diff needs, so a connection holds no streamed item. The
+/// encoder forgets which lists it knew to have unique keys (their places in the tree moved).
+pub(crate) fn streams_sent<S: LiveState>(state: &mut S, tree: &mut Tree, encoder: &mut Encoder) {
+    state.streams_sent();
+    if let Some(kept) = tree.without_stream_items() {
+        *tree = kept;
+        encoder.forget_unique_lists();
+    }
+}
+
 /// A page running on one connection.
 pub(crate) struct LiveView<C: Controller> {
     pub(crate) page: Arc<Page<C>>,
@@ -48,6 +60,13 @@ pub(crate) struct LiveView<C: Controller> {
 }
 
 impl<C: Controller> LiveView<C> {
+    /// The frame made from `self.tree` is on its way: the state's streams drop their pending
+    /// operations and the kept tree its stream items (see [`streams_sent`]).
+    fn sent(&mut self) {
+        streams_sent(&mut self.state, &mut self.tree, &mut self.encoder);
+        self.comps.streams_sent(&mut self.encoder);
+    }
+
     /// Load the persisted fields into this view's state; returns the fields not to save.
     async fn load(&mut self) -> Held {
         let svc = &self.svc;
@@ -183,6 +202,7 @@ impl<C: Controller> LiveView<C> {
                 if reply_to.is_some() {
                     frame.error(&err.client_message());
                 }
+                self.sent();
                 frame.finish()
             }
             Err(again) => {
@@ -304,6 +324,7 @@ impl<C: Controller> LiveView<C> {
         // Queued publishes go out only now: the action succeeded and its state is durable.
         effects.apply(&self.svc.hub, Some(self.conn)).await;
         let mut frame = self.frame(tree, reply_to);
+        self.sent();
         if let Some(nav) = &navigate {
             frame.navigation(nav);
         }
@@ -367,7 +388,9 @@ impl<C: Controller> LiveConnection for LiveView<C> {
                     return None;
                 }
             };
-            self.frame(Some(tree), None).finish()
+            let frame = self.frame(Some(tree), None).finish();
+            self.sent();
+            frame
         })
     }
 

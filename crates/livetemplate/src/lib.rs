@@ -311,6 +311,7 @@ pub mod prelude {
     pub use crate::{App, Context, Error, LiveState, Result, actions};
     #[doc(inline)]
     pub use livetemplate_core::component::{Component, Embed, live_component};
+    pub use livetemplate_core::stream::{Stream, StreamItem};
 }
 
 #[doc(hidden)]

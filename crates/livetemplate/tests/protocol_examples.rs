@@ -179,3 +179,99 @@ async fn component_frames_in_the_protocol_doc() {
         r#"<h1>Total: 2</h1><div lvt-component="a"><button name="inc">B: 2</button></div>"#
     );
 }
+
+// --- Streams ("Streams" in docs/protocol.md) -------------------------------------------------
+
+#[derive(Clone, Debug)]
+pub struct Msg {
+    pub id: u32,
+    pub text: String,
+}
+
+#[derive(LiveState, Clone, Debug)]
+#[lvt(
+    source = r#"<ul>{% for m in messages %}<li id="{{ m.dom_id }}">{{ m.text }}</li>{% endfor %}</ul>"#,
+    ext = "html"
+)]
+pub struct Feed {
+    pub messages: Stream<Msg>,
+    pub next: u32,
+}
+
+pub struct FeedCtrl;
+
+#[actions]
+impl FeedCtrl {
+    async fn mount(&self, state: &mut Feed, _ctx: &mut Context) -> Result<()> {
+        state.messages.insert(Msg {
+            id: 1,
+            text: "hi".into(),
+        });
+        state.messages.insert(Msg {
+            id: 2,
+            text: "yo".into(),
+        });
+        state.next = 3;
+        Ok(())
+    }
+
+    async fn prepend(&self, state: &mut Feed, ctx: &mut Context) -> Result<()> {
+        let text = ctx.get_string("text");
+        state.messages.insert_at(0, Msg { id: state.next, text });
+        state.next += 1;
+        Ok(())
+    }
+
+    async fn edit(&self, state: &mut Feed, ctx: &mut Context) -> Result<()> {
+        let id = ctx.get_int("id") as u32;
+        state.messages.update(Msg {
+            id,
+            text: ctx.get_string("text"),
+        });
+        Ok(())
+    }
+
+    async fn remove(&self, state: &mut Feed, ctx: &mut Context) -> Result<()> {
+        state.messages.delete_by_dom_id(&format!("m-{}", ctx.get_int("id")));
+        Ok(())
+    }
+
+    async fn clear(&self, state: &mut Feed, _ctx: &mut Context) -> Result<()> {
+        state.messages.reset();
+        state.messages.insert(Msg {
+            id: 9,
+            text: "new".into(),
+        });
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn stream_frames_in_the_protocol_doc() {
+    let start = Feed {
+        messages: Stream::new(|m: &Msg| format!("m-{}", m.id)).limit(-3),
+        next: 0,
+    };
+    let mut page = TestPage::mount(FeedCtrl, start).await.unwrap();
+    let frames = [
+        page.last_frame().text().to_string(),
+        page.act("prepend", json!({"text": "first!"})).await.text().to_string(),
+        page.act("edit", json!({"id": "2", "text": "yo!"}))
+            .await
+            .text()
+            .to_string(),
+        page.act("remove", json!({"id": "1"})).await.text().to_string(),
+        page.act("clear", Value::Null).await.text().to_string(),
+    ];
+    let expected = [
+        r#"{"v":2,"s":{"0":["<ul>","</ul>"],"1":["<li id=\"","\">","</li>"]},"t":{"s":0,"0":{"s":1,"x":[["i",-1,"m-1",["m-1","hi"]],["i",-1,"m-2",["m-2","yo"]]],"n":-3}}}"#,
+        r#"{"r":1,"d":{"0":{"s":1,"x":[["i",0,"m-3",["m-3","first!"]]],"n":-3}}}"#,
+        r#"{"r":2,"d":{"0":{"s":1,"x":[["i",-1,"m-2",["m-2","yo!"]]],"n":-3}}}"#,
+        r#"{"r":3,"d":{"0":{"x":[["d","m-1"]],"n":-3}}}"#,
+        r#"{"r":4,"d":{"0":{"s":1,"x":[["r"],["i",-1,"m-9",["m-9","new"]]],"n":-3}}}"#,
+    ];
+    for (got, want) in frames.iter().zip(expected) {
+        assert_eq!(got, want);
+    }
+    assert_eq!(page.html(), "<ul><li id=\"m-9\">new</li></ul>");
+}

@@ -8,7 +8,9 @@ use super::Encoder;
 use super::json::{push_index, push_slot_header, write_dyn_text, write_json_str};
 use super::keyed::{StructOp, has_duplicate_or_partial_keys, keyed, keyed_plan, match_keys};
 use crate::protocol::{ServerFrame, key};
-use crate::tree::{Dyn, Item, List, Node, Statics, StaticsData, TextRange, Tree, same_bytes, same_statics_ptr};
+use crate::tree::{
+    Dyn, Item, List, Node, Statics, StaticsData, StreamOp, StreamSlot, TextRange, Tree, same_bytes, same_statics_ptr,
+};
 
 /// The page's part of a [`Encoder::component_frame`].
 #[derive(Debug, Clone, Copy)]
@@ -110,6 +112,13 @@ impl Encoder {
         self.ids.clear();
         self.held.clear();
         self.pending.clear();
+        self.unique_prev.clear();
+    }
+
+    /// Forget which of the client's lists were found to have unique keys: the tree they were
+    /// found in was replaced by a copy whose lists start elsewhere (see
+    /// [`Tree::without_stream_items`]). The next diff checks their keys again.
+    pub fn forget_unique_lists(&mut self) {
         self.unique_prev.clear();
     }
 
@@ -353,6 +362,66 @@ impl Encoder {
                 push_index(out, *cid as usize);
                 out.push('}');
             }
+            Dyn::Stream(slot) => self.write_stream(tree, slot, out),
+        }
+    }
+
+    /// A stream slot: `{"s":id,"x":[op,…],"n":limit}`, `"s"` (the first inserted item's
+    /// statics) only when an item is inserted, `"n"` only when the stream has a limit. Each
+    /// insert's item is written as [`Self::write_item`] does against that `"s"`.
+    fn write_stream(&mut self, tree: &Tree, slot: &StreamSlot, out: &mut String) {
+        let items = tree.stream_items(slot);
+        let list_statics = items.first().map(|item| tree.statics_of(&item.node));
+        out.push('{');
+        if let Some(s) = list_statics {
+            let id = self.statics_id(s);
+            out.push_str("\"s\":");
+            push_index(out, id as usize);
+            out.push(',');
+        }
+        out.push_str("\"x\":[");
+        let mut limit = None;
+        let mut first = true;
+        for op in tree.stream_ops(slot) {
+            if let StreamOp::Limit(n) = op {
+                limit = Some(n);
+                continue;
+            }
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            match op {
+                StreamOp::Reset => out.push_str("[\"r\"]"),
+                StreamOp::Delete(id) => {
+                    out.push_str("[\"d\",");
+                    out.push_str(id);
+                    out.push(']');
+                }
+                StreamOp::Insert { at, item, dom_id } => {
+                    let _ = write!(out, "[\"i\",{at},{dom_id},");
+                    match (items.get(item), list_statics) {
+                        (Some(it), Some(s)) => self.write_item(tree, &it.node, s, out),
+                        _ => out.push_str("[]"),
+                    }
+                    out.push(']');
+                }
+                StreamOp::Limit(_) => {}
+            }
+        }
+        out.push(']');
+        if let Some(n) = limit {
+            let _ = write!(out, ",\"n\":{n}");
+        }
+        out.push('}');
+    }
+
+    /// A stream slot in a diff: written (as [`Self::write_stream`]) when it has operations or
+    /// its limit changed; the items the browser holds are not the server's to compare.
+    fn diff_stream(&mut self, ot: &Tree, old: &StreamSlot, nt: &Tree, new: &StreamSlot, out: &mut String) {
+        let has_ops = nt.stream_ops(new).any(|op| !matches!(op, StreamOp::Limit(_)));
+        if has_ops || ot.stream_limit(old) != nt.stream_limit(new) {
+            self.write_stream(nt, new, out);
         }
     }
 
@@ -453,6 +522,7 @@ impl Encoder {
             }
             (Dyn::List(a), Dyn::List(b)) => self.diff_list(ot, a, nt, b, out),
             (Dyn::Component(a), Dyn::Component(b)) if a == b => {}
+            (Dyn::Stream(a), Dyn::Stream(b)) => self.diff_stream(ot, a, nt, b, out),
             (_, nd) => self.write_dyn(nt, nd, out),
         }
     }

@@ -7,7 +7,9 @@ use std::fmt;
 use super::intern::intern;
 use super::keys::item_key;
 use super::markers::{MarkQueue, mark};
-use super::model::{Dyn, Item, List, Node, Span, Statics, StaticsData, StaticsId, TextRange, Tree, same_statics_ptr};
+use super::model::{
+    Dyn, Item, List, Node, Span, Statics, StaticsData, StaticsId, StreamSlot, TextRange, Tree, same_statics_ptr,
+};
 use super::same_bytes;
 use crate::error::{Error, Result};
 
@@ -81,6 +83,9 @@ enum Frame {
         /// The slot holding the key of `last`'s items, when the key is one slot's text
         /// (`<tr id="row-{{ id }}" data-key="{{ id }}">`).
         key_slot: Option<u32>,
+        /// A loop over a stream ([`mark::STREAM_OPEN`]): the text of its operations once read
+        /// (the expression written before its first item).
+        stream: Option<Option<TextRange>>,
     },
 }
 
@@ -140,6 +145,8 @@ pub struct TreeSink<'a> {
     dyns: Vec<Dyn>,
     items: Vec<Item>,
     statics: Vec<Statics>,
+    /// The operations' text of each stream slot.
+    streams: Vec<TextRange>,
     /// Start in `text` of the expression being written, if any.
     expr: Option<u32>,
     /// A component embed just turned its expression into a component slot: the expression's
@@ -180,6 +187,7 @@ impl<'a> TreeSink<'a> {
             dyns,
             items,
             statics,
+            streams: Vec::new(),
             expr: None,
             swallow_close: false,
             error: None,
@@ -286,6 +294,14 @@ impl<'a> TreeSink<'a> {
                     self.dyn_stack.push(d);
                 }
             }
+            // A stream's operations, written just before its first item.
+            Some(Frame::Loop {
+                stream: Some(ops @ None),
+                ..
+            }) => match d {
+                Dyn::Text(r) => *ops = Some(r),
+                _ => self.fail("stream operations are not text"),
+            },
             _ => self.fail("dynamic value outside a node"),
         }
     }
@@ -373,6 +389,7 @@ impl<'a> TreeSink<'a> {
                 item_start,
                 direct,
                 otherwise,
+                stream,
                 ..
             } => {
                 let (mut start, mut len) = if direct {
@@ -384,6 +401,14 @@ impl<'a> TreeSink<'a> {
                     self.items.extend(self.item_stack.drain(from..));
                     (start, self.items.len() as u32 - start)
                 };
+                if let Some(ops) = stream {
+                    let index = self.streams.len() as u32;
+                    self.streams.push(ops.unwrap_or(TextRange { start: 0, end: 0 }));
+                    return self.push_dyn(Dyn::Stream(StreamSlot {
+                        items: Span { start, len },
+                        ops: index,
+                    }));
+                }
                 let mut is_else = false;
                 if let Some(node) = otherwise
                     && len == 0
@@ -491,7 +516,7 @@ impl<'a> TreeSink<'a> {
                     self.close_top();
                 }
             }
-            mark::LOOP_OPEN => {
+            mark::LOOP_OPEN | mark::STREAM_OPEN => {
                 // The enclosing loop's items so far move to the stack: this one's come first.
                 for f in self.stack.iter_mut().rev() {
                     if let Frame::Loop { item_start, direct, .. } = f {
@@ -510,6 +535,7 @@ impl<'a> TreeSink<'a> {
                     otherwise: None,
                     last: None,
                     key_slot: None,
+                    stream: (code == mark::STREAM_OPEN).then_some(None),
                 })
             }
             mark::LOOP_ITEM => {
@@ -687,6 +713,7 @@ impl<'a> TreeSink<'a> {
                     dyns: self.dyns,
                     items: self.items,
                     statics: self.statics,
+                    streams: self.streams,
                 })
             }
             _ => Err(Error::config("template output has no root")),

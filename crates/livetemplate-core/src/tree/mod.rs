@@ -21,7 +21,10 @@ mod model;
 pub use builder::TreeSink;
 pub(crate) use intern::{WRAPPER_CLOSE, WRAPPER_ID_END, WRAPPER_OPEN};
 pub use markers::{Mark, MarkQueue, mark};
-pub use model::{Dyn, Item, List, Node, Span, Statics, StaticsData, StaticsId, TextRange, Tree, same_statics_ptr};
+pub use model::{
+    Dyn, Item, List, Node, Span, Statics, StaticsData, StaticsId, StreamOp, StreamOps, StreamSlot, TextRange, Tree,
+    same_statics_ptr,
+};
 
 /// Byte equality, without a library call for the short pieces templates are made of.
 #[inline]

@@ -137,6 +137,83 @@ pub enum Dyn {
     List(List),
     /// A component instance, by its cid: its HTML is the instance's own tree.
     Component(u32),
+    /// A `for` loop over a [`Stream`](crate::stream::Stream): its pending items and operations.
+    Stream(StreamSlot),
+}
+
+/// A rendered `for` loop over a stream: the pending items (every one, the limit not
+/// applied) and the operations that place them in the browser's list.
+///
+/// Read them with [`Tree::stream_items`] and [`Tree::stream_ops`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamSlot {
+    /// A span of [`Tree::items`]: the pending items, in the order of the list an empty
+    /// browser list becomes.
+    pub items: Span,
+    /// Index in [`Tree::streams`] of the operations' text.
+    pub ops: u32,
+}
+
+/// One operation of a stream slot, as [`StreamOps`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamOp<'a> {
+    /// The limit (`"n"`): positive keeps the first n items, negative the last |n|.
+    Limit(i64),
+    /// Remove every item.
+    Reset,
+    /// Delete the item with this DOM id (a JSON string literal, quotes included).
+    Delete(&'a str),
+    /// Insert pending item `item` (an index into the slot's items) at `at`; its DOM id is the
+    /// JSON string literal `dom_id`.
+    Insert {
+        /// `-1` append, `0` prepend, `k` index.
+        at: i64,
+        /// Index in the slot's items.
+        item: usize,
+        /// The DOM id as a JSON string literal, quotes included.
+        dom_id: &'a str,
+    },
+}
+
+/// The operations of a stream slot, parsed from their text: one per line, `n<limit>`,
+/// `r`, `d<json id>`, `i<at> <item> <json id>` (written by `Stream`, read by the encoder).
+#[derive(Debug, Clone)]
+pub struct StreamOps<'a>(std::str::Lines<'a>);
+
+impl<'a> StreamOps<'a> {
+    /// The operations in `text`.
+    pub fn new(text: &'a str) -> Self {
+        StreamOps(text.lines())
+    }
+}
+
+impl<'a> Iterator for StreamOps<'a> {
+    type Item = StreamOp<'a>;
+    fn next(&mut self) -> Option<StreamOp<'a>> {
+        loop {
+            let line = self.0.next()?;
+            let (tag, rest) = line.split_at_checked(1)?;
+            let op = match tag {
+                "n" => rest.parse().ok().map(StreamOp::Limit),
+                "r" => Some(StreamOp::Reset),
+                "d" => Some(StreamOp::Delete(rest)),
+                "i" => {
+                    let mut parts = rest.splitn(3, ' ');
+                    match (parts.next(), parts.next(), parts.next()) {
+                        (Some(at), Some(item), Some(dom_id)) => match (at.parse(), item.parse()) {
+                            (Ok(at), Ok(item)) => Some(StreamOp::Insert { at, item, dom_id }),
+                            _ => None,
+                        },
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            if op.is_some() {
+                return op;
+            }
+        }
+    }
 }
 
 /// A byte range of a tree's dynamic text.
@@ -187,6 +264,8 @@ pub struct Tree {
     pub items: Vec<Item>,
     /// The statics the nodes refer to by [`StaticsId`]; each distinct one is usually once.
     pub statics: Vec<Statics>,
+    /// The operations' text of each stream slot ([`StreamSlot::ops`]): ranges in `text`.
+    pub streams: Vec<TextRange>,
 }
 
 impl Tree {
@@ -230,6 +309,173 @@ impl Tree {
             + self.dyns.capacity() * std::mem::size_of::<Dyn>()
             + self.items.capacity() * std::mem::size_of::<Item>()
             + self.statics.capacity() * std::mem::size_of::<Statics>()
+            + self.streams.capacity() * std::mem::size_of::<TextRange>()
+    }
+
+    /// The pending items of a stream slot, one per insert operation, in the operations'
+    /// order (every one: the limit is the browser's to apply).
+    pub fn stream_items(&self, slot: &StreamSlot) -> &[Item] {
+        &self.items[slot.items.range()]
+    }
+
+    /// The operations of a stream slot.
+    pub fn stream_ops(&self, slot: &StreamSlot) -> StreamOps<'_> {
+        StreamOps::new(self.streams.get(slot.ops as usize).map_or("", |r| self.text(*r)))
+    }
+
+    /// The limit of a stream slot, if it has one.
+    pub fn stream_limit(&self, slot: &StreamSlot) -> Option<i64> {
+        self.stream_ops(slot).find_map(|op| match op {
+            StreamOp::Limit(n) => Some(n),
+            _ => None,
+        })
+    }
+
+    /// The items of a stream slot in the order an empty browser list shows them after the
+    /// slot's operations and limit: indices into [`Self::stream_items`].
+    pub fn stream_order(&self, slot: &StreamSlot) -> Vec<usize> {
+        let n_items = self.stream_items(slot).len();
+        // Each pending item has one insert: its DOM id.
+        let mut ids: Vec<&str> = vec![""; n_items];
+        for op in self.stream_ops(slot) {
+            if let StreamOp::Insert { item, dom_id, .. } = op
+                && item < n_items
+            {
+                ids[item] = dom_id;
+            }
+        }
+        let mut list: Vec<usize> = Vec::new();
+        let mut limit = None;
+        for op in self.stream_ops(slot) {
+            match op {
+                StreamOp::Limit(n) => limit = Some(n),
+                StreamOp::Reset => list.clear(),
+                StreamOp::Delete(id) => list.retain(|&i| ids[i] != id),
+                StreamOp::Insert { at, item, dom_id } => {
+                    if item >= n_items {
+                        continue;
+                    }
+                    if let Some(p) = list.iter().position(|&i| ids[i] == dom_id) {
+                        list[p] = item;
+                    } else {
+                        let at = if at < 0 {
+                            list.len()
+                        } else {
+                            (at as usize).min(list.len())
+                        };
+                        list.insert(at, item);
+                    }
+                }
+            }
+        }
+        match limit {
+            Some(n) if n > 0 => list.truncate(n as usize),
+            Some(n) => {
+                let keep = n.unsigned_abs() as usize;
+                if list.len() > keep {
+                    list.drain(..list.len() - keep);
+                }
+            }
+            None => {}
+        }
+        list
+    }
+
+    /// This tree as a connection keeps it once its frame was sent: every stream slot empty,
+    /// keeping only its limit. Returns `None` when no stream slot has an item or an operation
+    /// (keep the tree as it is). The copy holds only what the next diff needs, so a connection's memory does not
+    /// grow with the items it streamed.
+    pub fn without_stream_items(&self) -> Option<Tree> {
+        // Every item comes with its insert: a tree whose stream slots hold no operation but
+        // their limit holds no item either.
+        let pending = self
+            .streams
+            .iter()
+            .any(|r| self.text(*r).lines().any(|line| !line.starts_with('n')));
+        if !pending {
+            return None;
+        }
+        let mut out = Tree {
+            root: self.root,
+            text: String::new(),
+            dyns: Vec::new(),
+            items: Vec::new(),
+            statics: self.statics.clone(),
+            streams: Vec::new(),
+        };
+        out.root = self.copy_node(&self.root, &mut out);
+        out.text.shrink_to_fit();
+        out.dyns.shrink_to_fit();
+        out.items.shrink_to_fit();
+        out.statics.shrink_to_fit();
+        out.streams.shrink_to_fit();
+        Some(out)
+    }
+
+    fn copy_range(&self, r: TextRange, out: &mut Tree) -> TextRange {
+        let start = out.text.len() as u32;
+        out.text.push_str(self.text(r));
+        TextRange {
+            start,
+            end: out.text.len() as u32,
+        }
+    }
+
+    fn copy_node(&self, node: &Node, out: &mut Tree) -> Node {
+        let dyns: Vec<Dyn> = self.dyns(node).iter().map(|d| self.copy_dyn(d, out)).collect();
+        let start = out.dyns.len() as u32;
+        out.dyns.extend(dyns);
+        Node {
+            statics: node.statics,
+            dyns: Span {
+                start,
+                len: out.dyns.len() as u32 - start,
+            },
+        }
+    }
+
+    fn copy_dyn(&self, d: &Dyn, out: &mut Tree) -> Dyn {
+        match d {
+            Dyn::Text(r) => Dyn::Text(self.copy_range(*r, out)),
+            Dyn::Branch(n) => Dyn::Branch(n.map(|n| self.copy_node(&n, out))),
+            Dyn::Component(cid) => Dyn::Component(*cid),
+            Dyn::List(list) => {
+                let items: Vec<Item> = self.items[list.items.range()]
+                    .iter()
+                    .map(|it| Item {
+                        key: it.key.map(|k| self.copy_range(k, out)),
+                        node: self.copy_node(&it.node, out),
+                    })
+                    .collect();
+                let start = out.items.len() as u32;
+                out.items.extend(items);
+                Dyn::List(List {
+                    items: Span {
+                        start,
+                        len: out.items.len() as u32 - start,
+                    },
+                    otherwise: list.otherwise,
+                })
+            }
+            Dyn::Stream(slot) => {
+                let start = out.text.len() as u32;
+                if let Some(n) = self.stream_limit(slot) {
+                    out.text.push_str(&format!("n{n}\n"));
+                }
+                let ops = out.streams.len() as u32;
+                out.streams.push(TextRange {
+                    start,
+                    end: out.text.len() as u32,
+                });
+                Dyn::Stream(StreamSlot {
+                    items: Span {
+                        start: out.items.len() as u32,
+                        len: 0,
+                    },
+                    ops,
+                })
+            }
+        }
     }
 
     /// The key of `item`, if it has one.
@@ -280,6 +526,12 @@ impl Tree {
                 }
             }
             Dyn::Component(cid) => component(*cid, out),
+            Dyn::Stream(slot) => {
+                let items = self.stream_items(slot);
+                for i in self.stream_order(slot) {
+                    self.write_node_with(&items[i].node, out, component);
+                }
+            }
         }
     }
 

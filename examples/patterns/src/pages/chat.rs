@@ -38,7 +38,7 @@ pub struct Message {
 
 /// A message id no other process makes: a random prefix drawn once per process, then a
 /// counter.
-fn next_id() -> String {
+pub(crate) fn next_id() -> String {
     static PREFIX: OnceLock<String> = OnceLock::new();
     static N: AtomicU64 = AtomicU64::new(1);
     let prefix = PREFIX.get_or_init(|| GroupId::random().as_str()[..10].to_string());

@@ -70,6 +70,16 @@ impl IndexState {
                     summary: "a room whose messages travel in the publish itself: one room across every node on Redis",
                 },
                 Pattern {
+                    path: "/chat-stream",
+                    title: "Chat on a stream",
+                    summary: "the chat room on a Stream: each message rendered once, sent, and forgotten by the server",
+                },
+                Pattern {
+                    path: "/streams",
+                    title: "Streams",
+                    summary: "a feed the server does not keep: prepend, add 1,000 at once, delete one, reset; the browser keeps 5,000",
+                },
+                Pattern {
                     path: "/url-params",
                     title: "URL params",
                     summary: "lvt-patch links and handle_params: the page shown lives in the URL",

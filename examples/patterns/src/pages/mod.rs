@@ -4,6 +4,7 @@ use livetemplate::AppBuilder;
 
 pub mod broadcasting;
 pub mod chat;
+pub mod chat_stream;
 pub mod components;
 pub mod counter;
 pub mod hook_events;
@@ -11,6 +12,7 @@ pub mod index;
 pub mod presence;
 pub mod reconnection;
 pub mod server_push;
+pub mod streams;
 pub mod thermostat;
 pub mod url_params;
 
@@ -36,6 +38,8 @@ pub fn register(b: AppBuilder) -> AppBuilder {
     let b = broadcasting::register(b);
     let b = presence::register(b);
     let b = chat::register(b);
+    let b = chat_stream::register(b);
+    let b = streams::register(b);
     let b = url_params::register(b);
     hook_events::register(b)
 }

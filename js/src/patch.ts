@@ -6,10 +6,12 @@
 //! list's first item has, the list's elements to sit as a run of siblings in one container
 //! (found by the first item's key, remembered per list, checked against the tree at every step),
 //! and no `lvt-update` mode above them. A slot that is the whole content of an element with an
-//! `id`: that element's children are morphed. Anything else returns `null` and the caller
-//! morphs the whole region, which also repairs whatever was patched before the check failed.
+//! `id`: that element's children are morphed. A component instance whose change is neither:
+//! its wrapper element (`[lvt-component="id"]`) is morphed (after the lists and slots, which
+//! may be inside it). Anything else returns `null` and the caller morphs the whole region,
+//! which also repairs whatever was patched before the check failed.
 
-import { DATA_KEY, SCROLL, UPDATE } from './constants'
+import { COMPONENT, DATA_KEY, SCROLL, UPDATE } from './constants'
 import type { Update } from './morph'
 import { attr, type Changes, type ListChange, type TNode } from './tree'
 
@@ -72,6 +74,20 @@ export function patch(root: HTMLElement, changes: Changes, tree: Render, u: Upda
       touched.push(el!)
     }
     for (const c of changes.lists) patchList(root, c, tree, u, places, touched)
+    for (const html of changes.comps) {
+      const id = attr(START.exec(html)?.[1] ?? '', COMPONENT)
+      const el = Array.from(root.querySelectorAll(`[${COMPONENT}]`)).find((e) => e.getAttribute(COMPONENT) === id)
+      if (id == null || !el) fail()
+      modes(root, el!, u)
+      // Parsed where it sits: one element, the instance's.
+      const tmp = el!.parentElement!.cloneNode(false) as Element
+      tmp.innerHTML = html
+      const to = tmp.firstChild as Element
+      if (tmp.childNodes.length !== 1 || to.getAttribute?.(COMPONENT) !== id) fail()
+      u.watch(el!)
+      u.morph(el!, to)
+      touched.push(el!)
+    }
   } catch (e) {
     if (e !== STOP) throw e
     return null

@@ -53,7 +53,7 @@ export interface Changes {
 /** Collects changes while a diff is applied; `whole` once a change cannot be scoped. */
 interface Log extends Changes {
   whole: boolean
-  owner(n: TNode, slot: number): [id: string, tag: string] | null
+  owner(n: TNode, slot: number): [id: string, tag: string, before: string, after: string] | null
   html(d: unknown): string
 }
 
@@ -125,7 +125,7 @@ function patchNode(n: TNode, d: NodeDiff, log?: Log, path = ''): TNode {
     // Only markup a page parse keeps inside the element (a `<div>` would close a `<p id=x>`).
     // The old content too: what a page parse split off around the element must go as well.
     const own = l && l.whole && l.owner(n, +k)
-    const html = own ? l.html(out[k]) : ''
+    const html = own ? own[2] + l.html(out[k]) + own[3] : ''
     if (own && inPlace(own[1], html) && inPlace(own[1], l.html(n[k]))) {
       l.whole = false
       l.lists.length = lists
@@ -165,8 +165,9 @@ function patchList(cur: unknown, d: Obj, log: Log | undefined, path: string): TL
 
 /**
  * Applies a stream value's ops (and limit, kept for later values) to the stream `cur` (none in
- * a full tree), logged as list steps on the old items. Emptying or filling an empty stream,
- * or a reset, is not a list change: the log widens it to the stream's element.
+ * a full tree), logged as list steps on the old items. Filling an empty stream, or emptying
+ * it (a reset, the last item deleted) is not a list change: the log widens it to the stream's
+ * element.
  */
 function patchStream(cur: unknown, d: Obj, log?: Log, path = ''): TStream {
   const old: TStream = isObj(cur) && Array.isArray(cur.k) ? (cur as unknown as TStream) : { l: [], k: [] }
@@ -180,6 +181,8 @@ function patchStream(cur: unknown, d: Obj, log?: Log, path = ''): TStream {
     l.splice(i, 1)
     k.splice(i, 1)
     steps.push(['r', i, 0])
+    // Steps through an empty list cannot find its elements' place again.
+    reset ||= !l.length
   }
   for (const [op, a, id, item] of d.x as Array<[string, any, string, unknown]>) {
     let i = k.indexOf(op === 'd' ? a : id)
@@ -260,16 +263,16 @@ export class Tree {
   }
 
   /**
-   * The id and tag of the element whose whole content is slot `k` of node `n`, when its
-   * statics say so (`…<b id="n">` before the slot, `</b>…` after it); null otherwise.
+   * The id and tag of the element whose whole content is slot `k` of node `n` (and the
+   * whitespace around it), when its statics say so (`…<ul id="n">\n` before the slot,
+   * `\n</ul>…` after it); null otherwise.
    */
-  private owner(n: TNode, k: number): [string, string] | null {
+  private owner(n: TNode, k: number): [string, string, string, string] | null {
     const st = Array.isArray(n.s) ? n.s : this.statics[n.s]
-    const a = st[k]
-    const tag = /<([a-zA-Z][^\s/>]*)([^<>]*)>$/.exec(a)
-    if (!tag || RAW.test(tag[1]) || st[k + 1].indexOf('</' + tag[1] + '>') !== 0) return null
-    const id = attr(tag[2], 'id')
-    return id ? [id, tag[1]] : null
+    const tag = /<([a-zA-Z][^\s/>]*)([^<>]*)>(\s*)$/.exec(st[k])
+    const end = tag && new RegExp('^\\s*</' + tag[1] + '>').exec(st[k + 1])
+    const id = end && !RAW.test(tag[1]) && attr(tag[2], 'id')
+    return id ? [id, tag[1], tag[3], end[0].slice(0, -3 - tag[1].length)] : null
   }
 
   /** The HTML of the whole live region. */

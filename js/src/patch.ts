@@ -156,13 +156,19 @@ function patchList(root: HTMLElement, c: ListChange, tree: Render, u: Update, pl
     const h = n && html(n)
     if (h && (!h.startsWith(lead) || !h.endsWith(trail) || !/\S\S/.test(h[lead.length] + h[h.length - trail.length - 1]))) fail()
   }
-  /** The element of item `i`, checked against the item's key and whitespace (and its neighbours'). */
+  const doc = root.ownerDocument
+  /**
+   * The element of item `i`, checked against the item's key and whitespace (and its
+   * neighbours'). By its id when it has one (a long list's children are slow to index after
+   * each change), else by position.
+   */
   const el = (i: number): Element => {
-    const e = kids[at + i]
+    const k = key(items[i])
+    const e = k[0] === '#' ? doc.getElementById(k.slice(1)) : kids[at + i]
     same(items[i - 1])
     same(items[i])
     same(items[i + 1])
-    return e && ownKey(e) === key(items[i]) ? e : fail()
+    return e && e.parentNode === box && ownKey(e) === k ? e : fail()
   }
   el(items.length - 1)
   /** Removes the text nodes next to `e` (after it, or before it with `back`). */
@@ -186,9 +192,9 @@ function patchList(root: HTMLElement, c: ListChange, tree: Render, u: Update, pl
     items.splice(i, 0, node)
   }
   /** The element `node` renders to, parsed in the container's context. */
+  const tmp = box.cloneNode(false) as Element
   const parse = (node: TNode): Element => {
     const h = html(node)
-    const tmp = box.cloneNode(false) as Element
     same(node)
     tmp.innerHTML = h
     const e = tmp.firstElementChild

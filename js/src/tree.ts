@@ -251,7 +251,7 @@ export class Tree {
       // A change inside the instance is logged as the page's are; one that cannot be told
       // as lists and slots re-renders the instance's element.
       const own: Log = { ...log, lists: [], slots: [], whole: !cur }
-      this.comps[id] = cur ? patchNode(cur, v, own, 'c' + id + ':') : norm(v)
+      this.comps[id] = cur ? patchNode(cur, v, own, 'c' + id + ':') : 's' in v ? norm(v) : bad('diff for unknown component ' + id)
       if (own.whole) log.comps.push(id)
       else log.lists.push(...own.lists), log.slots.push(...own.slots)
     }

@@ -116,6 +116,10 @@ describe('the tree', () => {
     expect(() => tree({ v: 2, s: statics, t: { s: 0, '0': 0, '1': '', '2': { c: 9 }, '3': '' } }).html()).toThrow(/unknown component 9/)
   })
 
+  it('fails on a diff for an instance it does not have', () => {
+    expect(() => tree(hello()).apply({ c: { '7': { '0': 'x' } } })).toThrow(/diff for unknown component 7/)
+  })
+
   it('forgets the instances on reset (cids belong to one connection)', () => {
     const t = tree(hello())
     t.reset()
@@ -198,6 +202,25 @@ describe('the DOM', () => {
     ws.recv({ c: { '1': { '0': 1 } } })
     expect(html()).toBe(whole())
     expect($('i').textContent).toBe('1')
+  })
+
+  it('keeps the loading class of a clicked button through a patch of its instance', () => {
+    start({
+      v: 2,
+      s: { '0': ['<main>', '</main>'], '1': ['<div lvt-component="a"><p>', '</p><button lvt-click="inc">+</button></div>'] },
+      t: { s: 0, '0': { c: 1 } },
+      c: { '1': { s: 1, '0': 0 } },
+    })
+    $<HTMLButtonElement>('button').click()
+    expect(sent()).toEqual([{ a: 'inc', r: 1, t: 'a' }])
+    expect($('button').classList.contains('lvt-click-loading')).toBe(true)
+    // Another change of the instance arrives first (a push): the class stays until the reply.
+    ws.recv({ c: { '1': { '0': 5 } } })
+    expect($('p').textContent).toBe('5')
+    expect($('button').classList.contains('lvt-click-loading')).toBe(true)
+    ws.recv({ r: 1, c: { '1': { '0': 6 } } })
+    expect($('button').classList.contains('lvt-click-loading')).toBe(false)
+    expect($('p').textContent).toBe('6')
   })
 
   it('keeps the focused field of the patched instance', () => {

@@ -156,19 +156,15 @@ function patchList(root: HTMLElement, c: ListChange, tree: Render, u: Update, pl
     const h = n && html(n)
     if (h && (!h.startsWith(lead) || !h.endsWith(trail) || !/\S\S/.test(h[lead.length] + h[h.length - trail.length - 1]))) fail()
   }
-  const doc = root.ownerDocument
-  /**
-   * The element of item `i`, checked against the item's key and whitespace (and its
-   * neighbours'). By its id when it has one (a long list's children are slow to index after
-   * each change), else by position.
-   */
+  // The items' elements, read once: a long list's children are slow to index after each change.
+  const els = Array.from(kids).slice(at, at + n)
+  /** The element of item `i`, checked against the item's key and whitespace (and its neighbours'). */
   const el = (i: number): Element => {
-    const k = key(items[i])
-    const e = k[0] === '#' ? doc.getElementById(k.slice(1)) : kids[at + i]
+    const e = els[i]
     same(items[i - 1])
     same(items[i])
     same(items[i + 1])
-    return e && e.parentNode === box && ownKey(e) === k ? e : fail()
+    return e && ownKey(e) === key(items[i]) ? e : fail()
   }
   el(items.length - 1)
   /** Removes the text nodes next to `e` (after it, or before it with `back`). */
@@ -182,6 +178,7 @@ function patchList(root: HTMLElement, c: ListChange, tree: Render, u: Update, pl
     strip(e, i === items.length - 1)
     e.remove()
     items.splice(i, 1)
+    els.splice(i, 1)
     return e
   }
   const put = (i: number, e: Element, node: TNode) => {
@@ -190,6 +187,7 @@ function patchList(root: HTMLElement, c: ListChange, tree: Render, u: Update, pl
     if (i < items.length) box.insertBefore(e, el(i)).after(...g)
     else el(i - 1).after(...g, e)
     items.splice(i, 0, node)
+    els.splice(i, 0, e)
   }
   /** The element `node` renders to, parsed in the container's context. */
   const tmp = box.cloneNode(false) as Element
@@ -215,8 +213,11 @@ function patchList(root: HTMLElement, c: ListChange, tree: Render, u: Update, pl
       put(s[2], take(s[1]), node)
     } else {
       const e = el(s[1])
+      const to = parse(s[2])
+      // Another tag would be a new element (morphdom replaces it): not this item's any more.
+      if (to.tagName !== e.tagName) fail()
       u.watch(e)
-      u.morph(e, parse(s[2]))
+      u.morph(e, to)
       items[s[1]] = s[2]
       touched.push(e)
     }

@@ -16,6 +16,8 @@ const WRAPPER = '[lvt-component]'
 const COUNT = '.count'
 /** The element showing the page's total. */
 const TOTAL = '#total'
+/** The text of the persisted instance (and only of it) says so. */
+const PERSISTED = /persist|saved|survives a reload/i
 
 /** The number an element shows (its first integer). */
 const num = (text) => {
@@ -48,6 +50,10 @@ async function waitCounts(page, counts) {
     throw e
   }
 }
+
+/** The index of the instance whose text says it is persisted (-1: none). */
+const persistedIndex = (page) =>
+  page.evaluate(([w, re]) => [...document.querySelectorAll(w)].findIndex((e) => new RegExp(re, 'i').test(e.textContent)), [WRAPPER, PERSISTED.source])
 
 /** Clicks button `name` of the `i`-th instance. */
 const press = (page, i, name) => page.locator(WRAPPER).nth(i).locator(`button[name=${name}]`).click()
@@ -172,10 +178,7 @@ suite('components', (env) => {
       await page.goto(url)
       await waitLive(page)
       // The persisted instance says so in its text.
-      const persisted = await page.evaluate(
-        (w) => [...document.querySelectorAll(w)].findIndex((e) => /persist/i.test(e.textContent)),
-        WRAPPER,
-      )
+      const persisted = await persistedIndex(page)
       assert.ok(persisted >= 0, 'one instance is labelled as persisted')
       const want = [0, 0, 0]
       for (let i = 0; i < 3; i++) {
@@ -219,10 +222,7 @@ suite('components', (env) => {
       const click = async (i, name) => {
         await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), press(page, i, name)])
       }
-      const persisted = await page.evaluate(
-        (w) => [...document.querySelectorAll(w)].findIndex((e) => /persist/i.test(e.textContent)),
-        WRAPPER,
-      )
+      const persisted = await persistedIndex(page)
       // A new browser context: a new group, so the persisted instance starts at 0 too.
       assert.deepEqual((await state(page)).counts, [0, 0, 0])
       await click(0, 'inc')

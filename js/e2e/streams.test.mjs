@@ -22,14 +22,19 @@ async function waitItems(page, n, timeout) {
   }
 }
 
-/** The number the page shows after `label` (a regexp source), commas allowed: "Items in the browser: 5,000". */
-const shown = async (page, label) => {
-  const text = await page.locator('[data-lvt-root]').innerText()
-  const m = new RegExp(label + '\\D{0,40}?(\\d[\\d,]*)', 'i').exec(text)
+/**
+ * A number the page shows: the text of element `sel`, else the number after `label` (a regexp
+ * source) in the page's text, commas allowed ("Items in the browser: 5,000").
+ */
+const shown = async (page, sel, label) => {
+  const el = page.locator(sel)
+  const own = (await el.count()) > 0
+  const text = await (own ? el.first() : page.locator('[data-lvt-root]')).innerText()
+  const m = new RegExp((own ? '' : label + '\\D{0,20}?') + '(\\d[\\d,]*)', 'i').exec(text)
   return m ? Number(m[1].replace(/,/g, '')) : undefined
 }
-const HELD = '(?:server|held|holds)'
-const IN_BROWSER = 'in the browser'
+const held = (page) => shown(page, '#server-held', '(?:held by the server|the server holds)')
+const inBrowser = (page) => shown(page, '#in-browser', 'in the browser')
 
 /** The stream ops of a frame: every `"x"` array anywhere in its `"d"` and `"c"`. */
 const streamOps = (frame) => {
@@ -70,8 +75,8 @@ suite('streams', (env) => {
         await waitItems(page, Math.min(1000 * k, 5000), 30_000)
       }
       assert.equal(await items(page), 5000, 'the limit keeps 5,000 items in the browser')
-      assert.equal(await shown(page, IN_BROWSER), 5000, 'the page shows 5,000 items in the browser')
-      assert.equal(await shown(page, HELD), 0, 'the server holds none')
+      assert.equal(await inBrowser(page), 5000, 'the page shows 5,000 items in the browser')
+      assert.equal(await held(page), 0, 'the server holds none')
 
       // Delete one: exactly that item goes, with one small frame.
       const victim = page.locator('button[name=delete]').nth(1234)
@@ -101,8 +106,8 @@ suite('streams', (env) => {
       await page.click('button[name=reset]')
       await waitReply(page, 'reset')
       await waitItems(page, 0)
-      assert.equal(await shown(page, IN_BROWSER), 0, 'the page shows no items in the browser')
-      assert.equal(await shown(page, HELD), 0, 'the server holds none')
+      assert.equal(await inBrowser(page), 0, 'the page shows no items in the browser')
+      assert.equal(await held(page), 0, 'the server holds none')
       assert.equal(page.lvt.errors.length, 0, page.lvt.errors.join('\n'))
     },
     { ...env.opts, timeout: 180_000 },
@@ -136,7 +141,7 @@ suite('streams', (env) => {
       assert.match(await itemText(), /third message/)
       const same = await page.evaluate(() => document.querySelectorAll('button[name=delete]')[1] === window.__old)
       assert.ok(same, 'the items already there kept their elements')
-      assert.equal(await shown(page, HELD), 0, 'the server holds none')
+      assert.equal(await held(page), 0, 'the server holds none')
     },
     env.opts,
   )

@@ -75,9 +75,12 @@ export function patch(root: HTMLElement, changes: Changes, tree: Render, u: Upda
     }
     for (const c of changes.lists) patchList(root, c, tree, u, places, touched)
     for (const html of changes.comps) {
-      const id = attr(START.exec(html)?.[1] ?? '', COMPONENT)
+      // The instance's id as the wrapper's start tag writes it (HTML-escaped), decoded.
+      const dec = root.ownerDocument.createElement('textarea')
+      dec.innerHTML = (START.exec(html)?.[0] ?? '').split(COMPONENT + '="')[1]?.split('"')[0] ?? fail()
+      const id = dec.value
       const el = Array.from(root.querySelectorAll(`[${COMPONENT}]`)).find((e) => e.getAttribute(COMPONENT) === id)
-      if (id == null || !el) fail()
+      if (!el) fail()
       modes(root, el!, u)
       // Parsed where it sits: one element, the instance's.
       const tmp = el!.parentElement!.cloneNode(false) as Element

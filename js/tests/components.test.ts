@@ -199,9 +199,11 @@ describe('the DOM', () => {
       t: { s: 0, '0': 'p', '1': { c: 1 } },
       c: { '1': { s: 1, '0': 0 } },
     })
+    mark('#x')
     ws.recv({ c: { '1': { '0': 1 } } })
     expect(html()).toBe(whole())
     expect($('i').textContent).toBe('1')
+    expect(marked('#x')).toBe(true)
   })
 
   it('keeps the loading class of a clicked button through a patch of its instance', () => {

@@ -68,7 +68,7 @@ export class Client implements Pusher {
   private reconnected = false
   private recovering = new Set<number>()
   private dirty = false
-  /** The list changes of the frame waiting to be rendered; null: render the whole region. */
+  /** The changes (lists, slots, instances) of the frame waiting to be rendered; null: render the whole region. */
   private pending: Changes | null = null
   /** Where each changed list's elements were last found. */
   private places: Places = new Map()
@@ -280,8 +280,9 @@ export class Client implements Pusher {
   }
 
   /**
-   * Puts the tree into the page: only the changed list items' elements when the frame changed
-   * nothing else and they can be found (patch.ts), else a morph of the whole region.
+   * Puts the tree into the page: only the changed list items' elements, id'd elements and
+   * component instances' wrappers when the frame changed nothing else and they can be found
+   * (patch.ts), else a morph of the whole region.
    */
   private render(o: MorphOptions): void {
     const changes = o.drafts ? null : this.pending

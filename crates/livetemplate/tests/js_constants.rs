@@ -138,7 +138,7 @@ async fn frame_keys_match_what_the_server_writes_and_reads() {
         assert_eq!(got.json(), check, "answer to {sent}");
         server.extend(keys(got.text()));
     }
-    // "t": the component instance an action goes to; this page has none, which the answer says.
+    // "t": the component instance an action goes to; no instance has this id, which the answer says.
     let sent = json!({"a": "add", "r": 43, "t": "nope"});
     client.extend(keys(&sent.to_string()));
     let got = page.send_raw(&sent.to_string()).await;

@@ -4,12 +4,14 @@
 import {
   CHANGE,
   CLICK,
+  COMPONENT,
   DEBOUNCE,
   DISABLE_WITH,
   EVENT_PREFIX,
   KEY,
   PATCH,
   SUBMIT,
+  TARGET,
   THROTTLE,
   VALUE_PREFIX,
   WINDOW_PREFIX,
@@ -54,6 +56,17 @@ export function values(el: Element): Data {
   const d: Data = {}
   for (const a of Array.from(el.attributes)) if (a.name.indexOf(VALUE_PREFIX) === 0) d[a.name.slice(VALUE_PREFIX.length)] = a.value
   return d
+}
+
+/**
+ * The component instance an event of `el` goes to: the nearest `lvt-target` on it or an
+ * ancestor, or the nearest instance's wrapper around it (`lvt-component`), whichever is
+ * closer; undefined for the page (`lvt-target="page"`, or neither).
+ */
+export function target(el?: Element | null): string | undefined {
+  const a = el && el.closest(`[${TARGET}],[${COMPONENT}]`)
+  const t = a && (a.getAttribute(TARGET) ?? a.getAttribute(COMPONENT))
+  return t && t !== 'page' ? t : undefined
 }
 
 /** A button's label: the `value` of an `<input>`, the HTML of a `<button>`; sets it when `v` is given. */

@@ -2,7 +2,7 @@
 //! Owns the refs in flight (loading classes, disable-with), the root's connection and error
 //! classes, the frame size limit, and form recovery after a reconnect.
 
-import { bind, formData, label, type Data, type Pusher } from './bindings'
+import { bind, formData, label, target, type Data, type Pusher } from './bindings'
 import {
   CLOSE_BAD_DATA,
   CLOSE_ERROR,
@@ -68,7 +68,7 @@ export class Client implements Pusher {
   private reconnected = false
   private recovering = new Set<number>()
   private dirty = false
-  /** The list changes of the frame waiting to be rendered; null: render the whole region. */
+  /** The changes (lists, slots, instances) of the frame waiting to be rendered; null: render the whole region. */
   private pending: Changes | null = null
   /** Where each changed list's elements were last found. */
   private places: Places = new Map()
@@ -94,7 +94,7 @@ export class Client implements Pusher {
     })
     this.hooks = new Hooks({
       defs: o.hooks || (() => undefined),
-      push: (a, d) => new Promise((done) => this.push(a, (d || {}) as Data, [], '', { done }) || done('disconnected')),
+      push: (a, d, el) => new Promise((done) => this.push(a, (d || {}) as Data, [el], '', { done }) || done('disconnected')),
       listen: (name, cb) => {
         let set = this.listeners.get(name)
         if (!set) this.listeners.set(name, (set = new Set()))
@@ -156,14 +156,16 @@ export class Client implements Pusher {
   }
 
   /**
-   * Sends action `a`; returns its ref, or 0 when no connection is open. A message over the
+   * Sends action `a` to the component instance `els[0]` is in (see `target`), else the page;
+   * returns its ref, or 0 when no connection is open. A message over the
    * server's frame limit is not sent (the server would close the connection and lose it): it
    * gets an error reply from the client itself, so it is reported as any action error.
    */
   push(a: string, d: Data, els: Array<Element | null | undefined>, ev: string, x: Partial<InFlight> = {}): number {
     if (!this.open) return 0
     const r = ++this.ref
-    const msg: ActionFrame = Object.keys(d).length ? { a, d, r } : { a, r }
+    const t = target(els[0])
+    const msg: ActionFrame = Object.keys(d).length ? { a, d, r, t } : { a, r, t }
     const text = JSON.stringify(msg)
     // UTF-8 takes at most 3 bytes per UTF-16 unit: short messages need no encoding to measure.
     const size = text.length * 3 > this.max ? new TextEncoder().encode(text).length : 0
@@ -278,8 +280,9 @@ export class Client implements Pusher {
   }
 
   /**
-   * Puts the tree into the page: only the changed list items' elements when the frame changed
-   * nothing else and they can be found (patch.ts), else a morph of the whole region.
+   * Puts the tree into the page: only the changed list items' elements, id'd elements and
+   * component instances' wrappers when the frame changed nothing else and they can be found
+   * (patch.ts), else a morph of the whole region.
    */
   private render(o: MorphOptions): void {
     const changes = o.drafts ? null : this.pending

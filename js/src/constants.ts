@@ -10,6 +10,8 @@ export const ROOT = 'data-lvt-root'
 export const MAX_FRAME = 'data-lvt-max-frame'
 /** A list item's key (morphing by key). */
 export const DATA_KEY = 'data-key'
+/** The wrapper of a component instance: its id. */
+export const COMPONENT = 'lvt-component'
 
 // Attributes a template writes.
 export const CLICK = 'lvt-click'
@@ -32,6 +34,8 @@ export const AUTO_RECOVER = 'lvt-auto-recover'
 export const UPDATE = 'lvt-update'
 export const SCROLL = 'lvt-fx:scroll'
 export const HOOK = 'lvt-hook'
+/** The component instance an event goes to (`page`: the page itself). */
+export const TARGET = 'lvt-target'
 export const ERROR_MESSAGE = 'lvt-error-message'
 
 // Classes and events the client sets on the root.
@@ -49,7 +53,7 @@ export const has = (a: string): string => `[${a.replace(':', '\\:')}]`
 /** The keys a server frame may have (docs/protocol.md, "Server to client"). */
 export const SERVER_KEYS = ['v', 's', 't', 'd', 'c', 'r', 'e', 'h', 'redirect', 'patch', 'events'] as const
 /** The keys a client frame may have (docs/protocol.md, "Client to server"). */
-export const CLIENT_KEYS = ['a', 'd', 'r', 'h', 'p'] as const
+export const CLIENT_KEYS = ['a', 'd', 'r', 't', 'h', 'p'] as const
 /** The protocol version this client speaks. */
 export const PROTOCOL_VERSION = 2
 

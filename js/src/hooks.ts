@@ -19,7 +19,10 @@ export interface HookDef {
 /** `this` inside a hook callback. */
 export interface HookThis {
   el: HTMLElement
-  /** Runs a server action; resolves with the error message, or undefined on success. */
+  /**
+   * Runs a server action (on the component instance the element is in, as its events do);
+   * resolves with the error message, or undefined on success.
+   */
   pushEvent(action: string, data?: Record<string, unknown>): Promise<string | undefined>
   /** Calls `cb` with the payload of every server event `name` until the element is destroyed. */
   handleEvent(name: string, cb: (payload: unknown) => void): void
@@ -29,7 +32,8 @@ type Instance = HookThis & HookDef & { off: Array<() => void> }
 
 export interface HookHost {
   defs(): Record<string, HookDef> | undefined
-  push(action: string, data?: Record<string, unknown>): Promise<string | undefined>
+  /** Runs `action`, on the component instance `el` is in, if any. */
+  push(action: string, data: Record<string, unknown> | undefined, el: Element): Promise<string | undefined>
   /** Subscribes to a server event; returns the unsubscribe function. */
   listen(name: string, cb: (payload: unknown) => void): () => void
 }
@@ -87,7 +91,7 @@ export class Hooks {
       const h = Object.create(def) as Instance
       h.el = el
       h.off = []
-      h.pushEvent = (a, d) => this.host.push(a, d)
+      h.pushEvent = (a, d) => this.host.push(a, d, el)
       h.handleEvent = (name, cb) => h.off.push(this.host.listen(name, cb))
       this.live.set(el, h)
       call(h, 'mounted')

@@ -6,10 +6,12 @@
 //! list's first item has, the list's elements to sit as a run of siblings in one container
 //! (found by the first item's key, remembered per list, checked against the tree at every step),
 //! and no `lvt-update` mode above them. A slot that is the whole content of an element with an
-//! `id`: that element's children are morphed. Anything else returns `null` and the caller
-//! morphs the whole region, which also repairs whatever was patched before the check failed.
+//! `id`: that element's children are morphed. A component instance whose change is neither:
+//! its wrapper element (`[lvt-component="id"]`) is morphed (after the lists and slots, which
+//! may be inside it). Anything else returns `null` and the caller morphs the whole region,
+//! which also repairs whatever was patched before the check failed.
 
-import { DATA_KEY, SCROLL, UPDATE } from './constants'
+import { COMPONENT, DATA_KEY, SCROLL, UPDATE } from './constants'
 import type { Update } from './morph'
 import { attr, type Changes, type ListChange, type TNode } from './tree'
 
@@ -72,6 +74,23 @@ export function patch(root: HTMLElement, changes: Changes, tree: Render, u: Upda
       touched.push(el!)
     }
     for (const c of changes.lists) patchList(root, c, tree, u, places, touched)
+    for (const html of changes.comps) {
+      // The instance's id as the wrapper's start tag writes it (HTML-escaped), decoded.
+      const dec = root.ownerDocument.createElement('textarea')
+      dec.innerHTML = (START.exec(html)?.[0] ?? '').split(COMPONENT + '="')[1]?.split('"')[0] ?? fail()
+      const id = dec.value
+      const el = Array.from(root.querySelectorAll(`[${COMPONENT}]`)).find((e) => e.getAttribute(COMPONENT) === id)
+      if (!el) fail()
+      modes(root, el!, u)
+      // Parsed where it sits: one element, the instance's.
+      const tmp = el!.parentElement!.cloneNode(false) as Element
+      tmp.innerHTML = html
+      const to = tmp.firstChild as Element
+      if (tmp.childNodes.length !== 1 || to.getAttribute?.(COMPONENT) !== id) fail()
+      u.watch(el!)
+      u.morph(el!, to)
+      touched.push(el!)
+    }
   } catch (e) {
     if (e !== STOP) throw e
     return null
@@ -140,9 +159,11 @@ function patchList(root: HTMLElement, c: ListChange, tree: Render, u: Update, pl
     const h = n && html(n)
     if (h && (!h.startsWith(lead) || !h.endsWith(trail) || !/\S\S/.test(h[lead.length] + h[h.length - trail.length - 1]))) fail()
   }
+  // The items' elements, read once: a long list's children are slow to index after each change.
+  const els = Array.from(kids).slice(at, at + n)
   /** The element of item `i`, checked against the item's key and whitespace (and its neighbours'). */
   const el = (i: number): Element => {
-    const e = kids[at + i]
+    const e = els[i]
     same(items[i - 1])
     same(items[i])
     same(items[i + 1])
@@ -160,6 +181,7 @@ function patchList(root: HTMLElement, c: ListChange, tree: Render, u: Update, pl
     strip(e, i === items.length - 1)
     e.remove()
     items.splice(i, 1)
+    els.splice(i, 1)
     return e
   }
   const put = (i: number, e: Element, node: TNode) => {
@@ -168,11 +190,12 @@ function patchList(root: HTMLElement, c: ListChange, tree: Render, u: Update, pl
     if (i < items.length) box.insertBefore(e, el(i)).after(...g)
     else el(i - 1).after(...g, e)
     items.splice(i, 0, node)
+    els.splice(i, 0, e)
   }
   /** The element `node` renders to, parsed in the container's context. */
+  const tmp = box.cloneNode(false) as Element
   const parse = (node: TNode): Element => {
     const h = html(node)
-    const tmp = box.cloneNode(false) as Element
     same(node)
     tmp.innerHTML = h
     const e = tmp.firstElementChild
@@ -193,8 +216,11 @@ function patchList(root: HTMLElement, c: ListChange, tree: Render, u: Update, pl
       put(s[2], take(s[1]), node)
     } else {
       const e = el(s[1])
+      const to = parse(s[2])
+      // Another tag would be a new element (morphdom replaces it): not this item's any more.
+      if (to.tagName !== e.tagName) fail()
       u.watch(e)
-      u.morph(e, parse(s[2]))
+      u.morph(e, to)
       items[s[1]] = s[2]
       touched.push(e)
     }

@@ -24,8 +24,42 @@ export interface TList {
 /** A loop item on the wire: a node, or its dyns in slot order (statics: the list's `s`). */
 export type TItem = TNode | Dyn[]
 
-/** A dynamic slot's value: text, a branch's node or a loop. */
-export type Dyn = string | TNode | TList
+/**
+ * A stream's operation: `["r"]` remove every item, `["d", domId]` delete the item with that DOM
+ * id, `["i", at, domId, item]` insert at index `at` (`-1`: append; clamped), or replace in place
+ * the item with that DOM id.
+ */
+export type StreamOp = ['r'] | ['d', string] | ['i', number, string, TItem]
+
+/**
+ * A stream slot on the wire: ops applied in order to the client's items (in a full tree: to
+ * none), `s` the statics of positional items, `n` the limit (kept; positive: the first n items
+ * stay, negative: the last -n) applied after the ops.
+ */
+export interface TStreamValue {
+  s?: string | number
+  x: StreamOp[]
+  n?: number
+}
+
+/**
+ * A stream as the client keeps it: its items as nodes (`l`, rendered like a list's), their DOM
+ * ids (`k`, same order), the statics of positional items and the limit.
+ */
+export interface TStream {
+  l: TNode[]
+  k: string[]
+  s?: string | number
+  n?: number
+}
+
+/** A slot holding component instance `c` (its node is in the frames' `c` key). */
+export interface TComp {
+  c: number
+}
+
+/** A dynamic slot's value: text, a branch's node, a loop, a stream or a component instance. */
+export type Dyn = string | TNode | TList | TStream | TComp
 
 /** A node diff: `{"<slot>": <dyn diff>, …}`, or a whole new node when it has `s`. */
 export type NodeDiff = Record<string, unknown>
@@ -44,11 +78,18 @@ export type Statics = Record<string, string[]>
 /** A `ctx.push_event`: its name and payload. */
 export type PushedEvent = [name: string, payload: unknown]
 
+/**
+ * The component instances a frame changes, by cid: a full node (new, or sent whole), a node
+ * diff, or `null` (gone). With `t`: every live instance, whole.
+ */
+export type Comps = Record<string, TNode | NodeDiff | null>
+
 /** What a frame may carry besides its kind: page content, events and navigation. */
 interface Content {
   s?: Statics
   t?: TNode
   d?: NodeDiff
+  c?: Comps
   events?: PushedEvent[]
   patch?: string
   redirect?: string
@@ -93,11 +134,12 @@ export interface HeartbeatFrame {
 /** A server frame, tagged by `decode` with its kind. */
 export type ServerFrame = HelloFrame | ReplyFrame | ErrorFrame | PushFrame | HeartbeatFrame
 
-/** Run action `a` with data `d`; `r` comes back on the reply. */
+/** Run action `a` with data `d` on component instance `t` (else the page); `r` comes back on the reply. */
 export interface ActionFrame {
   a: string
   d?: Record<string, unknown>
   r: number
+  t?: string
 }
 
 /** The page's URL changed without a load: the server runs `handle_params` for `p`. */
@@ -144,7 +186,7 @@ export function decode(raw: unknown): ServerFrame {
   if (f.h != null) return { kind: 'heartbeat', h: 1 }
   for (const k of ['v', 'r']) if (!is(f[k], 'number')) bad(k)
   for (const k of ['e', 'patch', 'redirect']) if (!is(f[k], 'string')) bad(k)
-  for (const k of ['s', 't', 'd']) if (!is(f[k], 'object') || f[k] === null) bad(k)
+  for (const k of ['s', 't', 'd', 'c']) if (!is(f[k], 'object') || f[k] === null) bad(k)
   const ev = f.events
   if (ev !== undefined && !(Array.isArray(ev) && ev.every((x) => Array.isArray(x) && typeof x[0] === 'string'))) bad('events')
   f.kind = f.e != null ? 'error' : f.v != null ? 'hello' : f.r != null ? 'reply' : 'push'

@@ -58,3 +58,66 @@ it('renders the protocol examples exactly', () => {
   expect(root.innerHTML).toBe(page(0, ['milk', 'eggs']))
   expect(ws.closed).toBe(false)
 })
+
+/**
+ * The frames of section `### name` of docs/protocol.md (every line of its ```json blocks that is
+ * a frame: a JSON object with a version or a ref); null when the doc has no such section.
+ */
+const section = (name: string) => {
+  const at = doc.indexOf('### ' + name + '\n')
+  if (at < 0) return null
+  const rest = doc.slice(at + 5 + name.length)
+  const text = rest.slice(0, rest.search(/\n##/))
+  return [...text.matchAll(/```json\n([\s\S]*?)\n```/g)]
+    .flatMap((m) => m[1].split('\n'))
+    .map((line) => {
+      try {
+        return JSON.parse(line)
+      } catch {
+        return null
+      }
+    })
+    .filter((f) => f && (f.v != null || f.r != null))
+}
+
+/** A client on a fake socket, fed `frames` one by one; `check(i)` runs after each. */
+function feed(frames: object[], check: (i: number, root: HTMLElement) => void) {
+  document.body.innerHTML = '<div data-lvt-root id="root"></div>'
+  const root = document.getElementById('root')!
+  FakeWS.all = []
+  client = new Client(root, { WebSocket: FakeWS, url: () => 'ws://t/test' })
+  client.connect()
+  const ws = FakeWS.last.accept()
+  frames.forEach((f, i) => {
+    ws.recv(f)
+    check(i, root)
+  })
+  expect(ws.closed).toBe(false)
+}
+
+// The sections the server's side writes (asserted there by protocol_examples.rs); skipped
+// while the doc has none.
+const components = section('Components')
+it.skipIf(!components)('renders the components examples exactly', () => {
+  const want = [
+    ['Total: 0', 'A: 0'],
+    ['Total: 0', 'A: 1'],
+    ['Total: 2', 'A: 2'],
+    ['Total: 2', 'B: 2'],
+  ].map(([t, b]) => `<h1>${t}</h1><div lvt-component="a"><button name="inc">${b}</button></div>`)
+  expect(components!.length).toBe(want.length)
+  feed(components!, (i, root) => expect(root.innerHTML, `after frame ${i}`).toBe(want[i]))
+})
+
+const streams = section('Streams')
+it.skipIf(!streams)('renders the streams examples exactly', () => {
+  const want = [
+    [['m-1', 'hi'], ['m-2', 'yo']],
+    [['m-3', 'first!'], ['m-1', 'hi'], ['m-2', 'yo']],
+    [['m-3', 'first!'], ['m-1', 'hi'], ['m-2', 'yo!']],
+    [['m-3', 'first!'], ['m-2', 'yo!']],
+    [['m-9', 'new']],
+  ].map((items) => `<ul>${items.map(([id, t]) => `<li id="${id}">${t}</li>`).join('')}</ul>`)
+  expect(streams!.length).toBe(want.length)
+  feed(streams!, (i, root) => expect(root.innerHTML, `after frame ${i}`).toBe(want[i]))
+})

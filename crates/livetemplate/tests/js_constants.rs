@@ -155,6 +155,16 @@ async fn frame_keys_match_what_the_server_writes_and_reads() {
         assert_eq!(got.json(), check, "answer to {sent}");
         server.extend(keys(got.text()));
     }
+    // "t": the component instance an action goes to; no instance has this id, which the answer says.
+    let sent = json!({"a": "add", "r": 43, "t": "nope"});
+    client.extend(keys(&sent.to_string()));
+    let got = page.send_raw(&sent.to_string()).await;
+    let error = got.json()["e"].as_str().unwrap_or_default().to_string();
+    assert!(
+        error.contains("no component `nope`"),
+        "answer to {sent}: {}",
+        got.text()
+    );
     assert_eq!(
         client,
         ts_list(&ts, "CLIENT_KEYS"),

@@ -113,6 +113,10 @@ pub struct Config {
     /// room in a push queue) before the client counts as too slow and is closed with 1008
     /// (default 10 s).
     pub slow_client_timeout: Duration,
+    /// Where uploads' temporary files are written as their bytes arrive (default: the
+    /// system's temporary directory). Put it on the disk the app moves finished files to, so
+    /// `consume_uploads` can rename them instead of copying.
+    pub upload_dir: std::path::PathBuf,
 }
 
 impl Default for Config {
@@ -135,6 +139,7 @@ impl Default for Config {
             max_outbound_frame_bytes: 1024 * 1024,
             push_queue: 1024,
             slow_client_timeout: Duration::from_secs(10),
+            upload_dir: std::env::temp_dir(),
         }
     }
 }
@@ -483,6 +488,7 @@ impl AppBuilder {
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 hub: Hub::with_push_wait(transport, self.config.slow_client_timeout),
                 on_persist_error: self.on_persist_error,
+                upload_dir: self.config.upload_dir.clone(),
             },
             config: self.config,
             authenticator: self.authenticator,
@@ -874,6 +880,35 @@ impl App {
         };
         let nav = route.post(&self.svc, req, action, form_data(fields)).await?;
         Ok(nav.map(|n| n.url().to_string()))
+    }
+
+    /// [`post`](Self::post) for a multipart form: `files` (received and checked against
+    /// [`upload_configs`](Self::upload_configs) by the transport) become the entries of the
+    /// page's uploads before the action runs; what it does not consume is removed after.
+    #[doc(hidden)]
+    pub async fn post_with_files(
+        &self,
+        req: &Request,
+        action: &str,
+        fields: &[(String, String)],
+        files: Vec<crate::upload::ReceivedFile>,
+    ) -> Result<Option<String>> {
+        let Some(route) = self.route(&req.path) else {
+            return Err(Error::config(format!("no page at {}", req.path)));
+        };
+        let nav = route.post_files(&self.svc, req, action, form_data(fields), files).await?;
+        Ok(nav.map(|n| n.url().to_string()))
+    }
+
+    /// The uploads the page at `req.path` declares (its `mount` runs for `req`), for a
+    /// transport that reads a multipart form: it checks each file against these limits as
+    /// the bytes arrive. Empty when there is no such page or it declares none.
+    #[doc(hidden)]
+    pub async fn upload_configs(&self, req: &Request) -> Result<Vec<(String, crate::upload::UploadConfig)>> {
+        match self.route(&req.path) {
+            Some(route) => route.upload_configs(&self.svc, req).await,
+            None => Ok(Vec::new()),
+        }
     }
 }
 

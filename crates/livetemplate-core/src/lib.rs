@@ -27,6 +27,7 @@ pub mod throttle;
 pub mod transport;
 #[doc(hidden)]
 pub mod tree;
+pub mod upload;
 mod view;
 
 pub use transport::origin;
@@ -47,6 +48,7 @@ pub use state::{IntoController, ReadOnly};
 /// Re-exported for store implementations.
 pub use store::Fields;
 pub use store::{MemoryStore, PersistStore};
+pub use upload::{Upload, UploadConfig, UploadEntry};
 
 /// A boxed, sendable future: what [`PersistStore`]'s `load`, `save` and `flush`,
 /// [`PubSubTransport::publish`] and a hand-written [`Controller`] return. Users name it as

@@ -24,6 +24,7 @@ use crate::protocol::ServerFrame;
 use crate::state::{Controller, LiveState, normalize_action};
 use crate::store::PersistStore;
 use crate::transport::Closing;
+use crate::upload::{ReceivedFile, UploadConfig, Uploads};
 pub(crate) use crate::view::LiveView;
 
 /// ERROR lines for failed actions: a client that can repeat a failing action (during a store
@@ -52,6 +53,8 @@ pub struct Services {
     pub hub: Hub,
     /// Told of every persisted value that could not be read (and was quarantined).
     pub on_persist_error: PersistHook,
+    /// Where uploads' temporary files go (`Config::upload_dir`).
+    pub upload_dir: std::path::PathBuf,
 }
 
 impl Services {
@@ -61,6 +64,7 @@ impl Services {
             store,
             hub: Hub::local(),
             on_persist_error: PersistHook::default(),
+            upload_dir: std::env::temp_dir(),
         }
     }
 }
@@ -84,6 +88,28 @@ pub trait PageRoute: Send + Sync + 'static {
         action: &'a str,
         data: Value,
     ) -> BoxFuture<'a, Result<Option<Navigation>>>;
+    /// [`post`](Self::post) with the files of a multipart form, received and checked against
+    /// [`upload_configs`](Self::upload_configs): they become the entries of the uploads their
+    /// fields name before the action runs; what the action does not consume is removed after.
+    /// By default the files are dropped (their temporary files removed).
+    fn post_files<'a>(
+        &'a self,
+        svc: &'a Services,
+        req: &'a Request,
+        action: &'a str,
+        data: Value,
+        files: Vec<ReceivedFile>,
+    ) -> BoxFuture<'a, Result<Option<Navigation>>> {
+        drop(files);
+        self.post(svc, req, action, data)
+    }
+    /// The uploads the page declares for `req` (its `mount` runs to find out), so a
+    /// multipart POST can check files against their limits as the bytes arrive. None by
+    /// default.
+    fn upload_configs<'a>(&'a self, svc: &'a Services, req: &'a Request) -> BoxFuture<'a, Result<Vec<(String, UploadConfig)>>> {
+        let _ = (svc, req);
+        Box::pin(async { Ok(Vec::new()) })
+    }
     /// Open live connection `conn` (already registered with the hub); returns it with its
     /// first frame.
     fn connect(
@@ -111,6 +137,13 @@ pub trait LiveConnection: Send {
         let _ = url;
         Box::pin(async move { ServerFrame::ack(reply_to) })
     }
+    /// A chunk of bytes for upload entry `id` (a binary frame), answering `reply_to`: an
+    /// acknowledgement, with the diff when the entry's progress changed. By default the page
+    /// takes no uploads: an error.
+    fn upload_chunk<'a>(&'a mut self, id: u32, bytes: &'a [u8], reply_to: u64) -> BoxFuture<'a, Option<String>> {
+        let _ = (id, bytes);
+        Box::pin(async move { Some(ServerFrame::error_frame(Some(reply_to), "this page takes no uploads")) })
+    }
     /// Persisted fields changed elsewhere (another tab of the group): load them and return the
     /// diff frame, if anything changed.
     fn reload(&mut self) -> BoxFuture<'_, Option<String>>;
@@ -129,6 +162,8 @@ pub(crate) struct At<'a> {
     pub(crate) group: &'a GroupId,
     pub(crate) conn: Option<u64>,
     pub(crate) query: &'a Arc<str>,
+    /// The uploads of the view or POST.
+    pub(crate) uploads: &'a Uploads,
 }
 
 /// Wait for the persist slot, when the page has one: the guard holds the count of saves.
@@ -164,7 +199,8 @@ pub struct Page<C: Controller> {
     initial: C::State,
     /// Whole states left by no-JS POSTs, per group, so the GET after the `303` (and a
     /// connection opened from that page) shows the action's result, persisted fields or not.
-    posted: Mutex<HashMap<GroupId, (C::State, Instant)>>,
+    /// Their uploads go with them, so the page shows the entries a POST refused.
+    posted: Mutex<HashMap<GroupId, (C::State, Uploads, Instant)>>,
 }
 
 /// How long a no-JS POST's state is kept for its group.
@@ -200,12 +236,13 @@ impl<C: Controller> Page<C> {
         Context::new(action, data, self.path.clone(), at.group.clone())
             .with_hub(hub.clone(), at.conn)
             .with_query(at.query.clone())
+            .with_uploads(at.uploads.clone())
     }
 
-    fn posted_state(&self, group: &GroupId) -> Option<C::State> {
+    fn posted_state(&self, group: &GroupId) -> Option<(C::State, Uploads)> {
         let mut posted = self.posted.lock().unwrap_or_else(|p| p.into_inner());
         match posted.get(group) {
-            Some((state, at)) if at.elapsed() < POSTED_TTL => Some(state.clone()),
+            Some((state, uploads, at)) if at.elapsed() < POSTED_TTL => Some((state.clone(), uploads.clone())),
             Some(_) => {
                 posted.remove(group);
                 None
@@ -214,25 +251,34 @@ impl<C: Controller> Page<C> {
         }
     }
 
-    fn remember_posted(&self, group: &GroupId, state: C::State) {
+    fn remember_posted(&self, group: &GroupId, state: C::State, uploads: Uploads) {
         let mut posted = self.posted.lock().unwrap_or_else(|p| p.into_inner());
         if posted.len() >= POSTED_MAX && !posted.contains_key(group) {
-            posted.retain(|_, (_, at)| at.elapsed() < POSTED_TTL);
+            posted.retain(|_, (_, _, at)| at.elapsed() < POSTED_TTL);
             if posted.len() >= POSTED_MAX
-                && let Some(oldest) = posted.iter().min_by_key(|(_, (_, at))| *at).map(|(g, _)| g.clone())
+                && let Some(oldest) = posted.iter().min_by_key(|(_, (_, _, at))| *at).map(|(g, _)| g.clone())
             {
                 posted.remove(&oldest);
             }
         }
-        posted.insert(group.clone(), (state, Instant::now()));
+        posted.insert(group.clone(), (state, uploads, Instant::now()));
     }
 
     /// The state a view starts from: the group's last no-JS POST state or a fresh copy of the
     /// initial state, with persisted fields loaded over it, then mounted.
     ///
     /// Also returns the persisted fields that must not be saved (see [`Held`]).
+    ///
+    /// The uploads of the last no-JS POST's state are copied into `at.uploads` (its refused
+    /// entries), so `allow_upload` in `mount` finds them.
     async fn prepare(&self, svc: &Services, at: &At<'_>) -> Result<(C::State, Effects, Held)> {
-        let mut state = self.posted_state(at.group).unwrap_or_else(|| self.initial.clone());
+        let mut state = match self.posted_state(at.group) {
+            Some((state, posted)) => {
+                at.uploads.adopt(&posted);
+                state
+            }
+            None => self.initial.clone(),
+        };
         let held = persist::load(&mut state, &*svc.store, &svc.on_persist_error, at.group, &self.path).await;
         let mut ctx = self.context("mount", Value::Null, at, &svc.hub);
         catch(self.controller.mount(&mut state, &mut ctx)).await?;
@@ -317,10 +363,12 @@ impl<C: Controller> PageRoute for Page<C> {
             // Effects of a mount for a plain GET are dropped: there is no connection to
             // subscribe, and a page view should not publish.
             let query: Arc<str> = Arc::from(req.query.as_str());
+            let uploads = Uploads::new(&svc.upload_dir);
             let at = At {
                 group: &req.group,
                 conn: None,
                 query: &query,
+                uploads: &uploads,
             };
             let (state, _, _) = self.prepare(svc, &at).await?;
             caught(|| state.render_html())
@@ -334,19 +382,52 @@ impl<C: Controller> PageRoute for Page<C> {
         action: &'a str,
         data: Value,
     ) -> BoxFuture<'a, Result<Option<Navigation>>> {
+        self.post_files(svc, req, action, data, Vec::new())
+    }
+
+    fn upload_configs<'a>(&'a self, svc: &'a Services, req: &'a Request) -> BoxFuture<'a, Result<Vec<(String, UploadConfig)>>> {
+        Box::pin(async move {
+            let query: Arc<str> = Arc::from(req.query.as_str());
+            let uploads = Uploads::new(&svc.upload_dir);
+            let at = At {
+                group: &req.group,
+                conn: None,
+                query: &query,
+                uploads: &uploads,
+            };
+            self.prepare(svc, &at).await?;
+            Ok(uploads.configs())
+        })
+    }
+
+    fn post_files<'a>(
+        &'a self,
+        svc: &'a Services,
+        req: &'a Request,
+        action: &'a str,
+        data: Value,
+        files: Vec<ReceivedFile>,
+    ) -> BoxFuture<'a, Result<Option<Navigation>>> {
         Box::pin(async move {
             // Load, act and save as one step for the group's persisted fields.
             let slot = self.persist_slot(svc, &req.group);
             let mut saves = lock_slot(&slot).await;
             let query: Arc<str> = Arc::from(req.query.as_str());
+            let uploads = Uploads::new(&svc.upload_dir);
             let at = At {
                 group: &req.group,
                 conn: None,
                 query: &query,
+                uploads: &uploads,
             };
             let (mut state, _, held) = self.prepare(svc, &at).await?;
+            // The files become entries of the uploads `mount` declared; whatever the action
+            // does not consume is removed when it returns, whatever it returns.
+            uploads.attach(files);
             let before = encode_persisted(&state);
-            let mut effects = self.run_action(&mut state, action, data, &at, &svc.hub, true).await?;
+            let ran = self.run_action(&mut state, action, data, &at, &svc.hub, true).await;
+            uploads.finish_post();
+            let mut effects = ran?;
             let navigate = effects.navigate.take();
             let after = encode_persisted(&state);
             if persist(svc, &req.group, &self.path, &before, &after, &held, None).await?
@@ -355,7 +436,7 @@ impl<C: Controller> PageRoute for Page<C> {
                 **saves += 1;
             }
             drop(saves);
-            self.remember_posted(&req.group, state);
+            self.remember_posted(&req.group, state, uploads);
             effects.apply(&svc.hub, None).await;
             Ok(navigate)
         })
@@ -370,10 +451,12 @@ impl<C: Controller> PageRoute for Page<C> {
         Box::pin(async move {
             let slot = self.persist_slot(&svc, &req.group);
             let query: Arc<str> = Arc::from(req.query.as_str());
+            let uploads = Uploads::new(&svc.upload_dir);
             let at = At {
                 group: &req.group,
                 conn: Some(conn),
                 query: &query,
+                uploads: &uploads,
             };
             let Started {
                 state,
@@ -398,6 +481,7 @@ impl<C: Controller> PageRoute for Page<C> {
                 seen,
                 query,
                 closing: None,
+                uploads,
             };
             Ok((Box::new(view) as Box<dyn LiveConnection>, first))
         })

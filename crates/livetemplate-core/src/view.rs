@@ -21,6 +21,7 @@ use crate::protocol::ServerFrame;
 use crate::state::{Controller, LiveState};
 use crate::transport::{CLOSE_ERROR, Closing};
 use crate::tree::Tree;
+use crate::upload::{ClientFile, Uploads};
 
 /// A page running on one connection.
 pub(crate) struct LiveView<C: Controller> {
@@ -42,6 +43,8 @@ pub(crate) struct LiveView<C: Controller> {
     pub(crate) query: Arc<str>,
     /// Set when the page panicked and could not be mounted again: the connection closes.
     pub(crate) closing: Option<Closing>,
+    /// The view's uploads: their entries and temporary files.
+    pub(crate) uploads: Uploads,
 }
 
 impl<C: Controller> LiveView<C> {
@@ -133,6 +136,7 @@ impl<C: Controller> LiveView<C> {
             group: &self.group,
             conn: Some(self.conn),
             query: &self.query,
+            uploads: &self.uploads,
         };
         match self.page.start(&self.svc, &at, &self.slot).await {
             Ok(started) => {
@@ -183,6 +187,7 @@ impl<C: Controller> LiveView<C> {
             group: &self.group,
             conn: Some(self.conn),
             query: &self.query,
+            uploads: &self.uploads,
         };
         let mut effects = match run {
             Run::Action {
@@ -204,6 +209,7 @@ impl<C: Controller> LiveView<C> {
                 group: &self.group,
                 conn: Some(self.conn),
                 query: &self.query,
+                uploads: &self.uploads,
             };
             effects.extend(self.page.run_params(&mut self.state, &at, &self.svc.hub).await?);
         }
@@ -244,8 +250,107 @@ impl<C: Controller> LiveView<C> {
     }
 }
 
+/// The event that tells the client about its uploads: which files it may send
+/// (`{"u": name, "ok": [[key, id], …], "c": chunk_size, "auto": bool}`) or which entry to stop
+/// sending (`{"stop": id}`).
+const UPLOAD_EVENT: &str = "lvt:upload";
+
+impl<C: Controller> LiveView<C> {
+    /// The frame after the uploads changed (no action ran, nothing to persist): the diff of a
+    /// new render, `events`, and `error` when there is one.
+    fn upload_frame(&mut self, reply_to: Option<u64>, events: &[(String, Value)], error: Option<&str>) -> Option<String> {
+        let tree = match caught(|| self.state.render_tree()) {
+            Ok(tree) => tree,
+            Err(err) => return Some(ServerFrame::error_frame(reply_to, &err.client_message())),
+        };
+        let mut frame = self.encoder.diff(&self.tree, &tree, reply_to);
+        self.tree = tree;
+        frame.events(events);
+        if let Some(error) = error {
+            frame.error(error);
+        }
+        frame.finish()
+    }
+
+    /// The client's own upload messages: `lvt:upload` (files chosen: `{"name", "files":
+    /// [{"k", "name", "size", "type"}]}`) and `lvt:cancel_upload` (`{"name", "ref"}`).
+    async fn upload_message(&mut self, action: &str, data: Value, reply_to: Option<u64>) -> Option<String> {
+        let name = data.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let result = match action {
+            "lvt:upload" => {
+                let files = data
+                    .get("files")
+                    .cloned()
+                    .map(serde_json::from_value::<Vec<ClientFile>>)
+                    .unwrap_or_else(|| Ok(Vec::new()));
+                match files {
+                    Err(err) => Err(Error::msg(format!("malformed upload message: {err}"))),
+                    Ok(files) => self.uploads.preflight(&name, files).await.map(|ok| {
+                        let config = self.uploads.get(&name).map(|u| u.config()).unwrap_or_default();
+                        let ok: Vec<Value> = ok.into_iter().map(|(k, id)| serde_json::json!([k, id])).collect();
+                        vec![(
+                            UPLOAD_EVENT.to_string(),
+                            serde_json::json!({"u": name, "ok": ok, "c": config.chunk_size, "auto": config.auto_upload}),
+                        )]
+                    }),
+                }
+            }
+            "lvt:cancel_upload" => {
+                let id = match data.get("ref") {
+                    Some(Value::Number(n)) => n.as_u64(),
+                    Some(Value::String(s)) => s.trim().parse().ok(),
+                    _ => None,
+                };
+                match id.and_then(|id| u32::try_from(id).ok()) {
+                    Some(id) => self
+                        .uploads
+                        .cancel(&name, id)
+                        .map(|()| vec![(UPLOAD_EVENT.to_string(), serde_json::json!({"stop": id}))]),
+                    None => Err(Error::msg("cancel_upload needs the entry's `ref`")),
+                }
+            }
+            other => {
+                let known = ["lvt:upload", "lvt:cancel_upload"];
+                Err(Error::unknown_action(other, &self.page.path, &known))
+            }
+        };
+        match result {
+            Ok(events) => self.upload_frame(reply_to, &events, None),
+            Err(err) => Some(ServerFrame::error_frame(reply_to, &err.client_message())),
+        }
+    }
+}
+
 impl<C: Controller> LiveConnection for LiveView<C> {
+    fn upload_chunk<'a>(&'a mut self, id: u32, bytes: &'a [u8], reply_to: u64) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let r = Some(reply_to);
+            if !self.uploads.issued(id) {
+                // Bytes for an entry this connection never announced: not a slip of a
+                // well-behaved client.
+                self.closing = Some(Closing::new(crate::transport::CLOSE_POLICY, "unknown upload entry"));
+                return Some(ServerFrame::error_frame(r, "unknown upload entry"));
+            }
+            match self.uploads.chunk(id, bytes).await {
+                Ok(chunked) if chunked.progressed => self.upload_frame(r, &[], None),
+                Ok(_) => ServerFrame::ack(r),
+                // Cancelled (by the user, or the page): the client stops sending it.
+                Err(_) if !self.uploads.has_entry(id) => {
+                    let stop = [(UPLOAD_EVENT.to_string(), serde_json::json!({"stop": id}))];
+                    self.upload_frame(r, &stop, None)
+                }
+                Err(err) => {
+                    let stop = [(UPLOAD_EVENT.to_string(), serde_json::json!({"stop": id}))];
+                    self.upload_frame(r, &stop, Some(&err.client_message()))
+                }
+            }
+        })
+    }
+
     fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
+        if action.starts_with("lvt:") {
+            return Box::pin(self.upload_message(action, data, reply_to));
+        }
         let run = Run::Action {
             name: action,
             data,
@@ -301,10 +406,13 @@ impl<C: Controller> LiveConnection for LiveView<C> {
     fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let mut this = self;
+            // Whatever did not arrive or was not consumed goes with the connection.
+            this.uploads.clear();
             let at = At {
                 group: &this.group,
                 conn: Some(this.conn),
                 query: &this.query,
+                uploads: &this.uploads,
             };
             let mut ctx = this.page.context("disconnect", Value::Null, &at, &this.svc.hub);
             let page = this.page.clone();

@@ -33,6 +33,10 @@ export const UPDATE = 'lvt-update'
 export const SCROLL = 'lvt-fx:scroll'
 export const HOOK = 'lvt-hook'
 export const ERROR_MESSAGE = 'lvt-error-message'
+/** On `<input type="file">`: the upload (declared with `allow_upload`) its files go to. */
+export const UPLOAD = 'lvt-upload'
+/** On any element: files dropped on it go to this upload. */
+export const DROP_TARGET = 'lvt-drop-target'
 
 // Classes and events the client sets on the root.
 export const CONNECTED = 'lvt-connected'

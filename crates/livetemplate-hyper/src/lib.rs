@@ -57,6 +57,7 @@ mod client_js;
 mod encoding;
 mod error;
 mod frames;
+mod multipart;
 mod routes;
 mod server;
 mod service;

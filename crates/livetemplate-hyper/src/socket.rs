@@ -273,7 +273,11 @@ async fn live(
                 Err(FrameError::Protocol(_)) => return reject(CLOSE_PROTOCOL, "protocol error"),
             };
             if let Some(frame) = frame {
-                if let Err(flood) = throttle.take(now) {
+                // Upload chunks are not messages: each is bounded by its entry's declared size
+                // and answered before the client sends more than its window (see `on_binary`).
+                if frame.opcode != OpCode::Binary
+                    && let Err(flood) = throttle.take(now)
+                {
                     flood.log(conn.path());
                     return reject(CLOSE_POLICY, "message flood");
                 }
@@ -284,7 +288,19 @@ async fn live(
                         continue;
                     }
                     (OpCode::Pong, _, _) => continue,
-                    (OpCode::Binary, _, _) => return reject(CLOSE_UNSUPPORTED, "binary frames are not supported"),
+                    (OpCode::Binary, true, None) if !draining => {
+                        match conn.on_binary(&frame.payload).await {
+                            Ok(Some(reply)) => queue.push_text(&reply),
+                            Ok(None) => {}
+                            Err(closing) => return End::Reject(closing),
+                        }
+                        if let Some(closing) = conn.closing() {
+                            return End::Close(closing);
+                        }
+                        continue;
+                    }
+                    (OpCode::Binary, true, None) => continue,
+                    (OpCode::Binary, _, _) => return reject(CLOSE_UNSUPPORTED, "fragmented binary frames are not supported"),
                     (OpCode::Text, true, None) => frame.payload,
                     (OpCode::Text, false, None) => {
                         message = Some(frame.payload);

@@ -117,6 +117,8 @@ pub struct Config {
     /// system's temporary directory). Put it on the disk the app moves finished files to, so
     /// `consume_uploads` can rename them instead of copying.
     pub upload_dir: std::path::PathBuf,
+    /// Directories served as files under URL prefixes ([`AppBuilder::serve_dir`]).
+    pub served_dirs: Vec<(String, std::path::PathBuf)>,
 }
 
 impl Default for Config {
@@ -140,6 +142,7 @@ impl Default for Config {
             push_queue: 1024,
             slow_client_timeout: Duration::from_secs(10),
             upload_dir: std::env::temp_dir(),
+            served_dirs: Vec::new(),
         }
     }
 }
@@ -319,6 +322,24 @@ impl AppBuilder {
     /// ```
     pub fn asset(mut self, path: &str, content_type: &str, body: impl Into<AssetBody>) -> Self {
         self.assets.push(Asset::new(path, content_type, body));
+        self
+    }
+
+    /// Serve the files of directory `dir` at `prefix/<file name>` (GET and HEAD, revalidated
+    /// on each use): for files an app keeps at run time, such as uploaded avatars. Only plain
+    /// names are served (letters, digits, `.`, `-`, `_`; not starting with `.`), never a
+    /// subdirectory; images, PDF and plain text get their media type, anything else is sent
+    /// as a download (`application/octet-stream`, `Content-Disposition: attachment`).
+    ///
+    /// ```
+    /// # use livetemplate_core::App;
+    /// let app = App::builder().serve_dir("/avatars", std::env::temp_dir()).build().unwrap();
+    /// assert_eq!(app.config().served_dirs[0].0, "/avatars");
+    /// ```
+    pub fn serve_dir(mut self, prefix: &str, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config
+            .served_dirs
+            .push((prefix.trim_end_matches('/').to_string(), dir.into()));
         self
     }
 

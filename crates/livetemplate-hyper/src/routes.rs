@@ -85,6 +85,9 @@ where
     if let Some(response) = assets::respond(&shared.app, &method, &path, &query, req.headers()) {
         return response;
     }
+    if let Some(response) = assets::respond_file(&shared.app, &method, &path).await {
+        return response;
+    }
     if shared.app.route(&path).is_none() {
         return message_page(
             StatusCode::NOT_FOUND,

@@ -11,6 +11,7 @@ pub mod presence;
 pub mod reconnection;
 pub mod server_push;
 pub mod thermostat;
+pub mod uploads;
 pub mod url_params;
 
 /// The pages' stylesheet (`static/patterns.css`), served at [`STYLESHEET_PATH`] rather than

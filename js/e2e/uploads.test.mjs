@@ -115,6 +115,24 @@ describe('uploads', () => {
   )
 
   e2e(
+    'an avatar is sent when its form is submitted, and the save waits for it',
+    async (x) => {
+      const page = await open(x)
+      await page.setInputFiles('#avatar input[type=file]', file('me.png', PNG))
+      await page.waitForSelector(`${entry('avatar', 'me.png')}[data-progress="0"]`)
+      assert.equal(page.binary, 0, 'nothing is sent before the submit (no auto_upload)')
+      await page.click('button[name=save_avatar]')
+      await page.waitForSelector('#avatar-saved')
+      assert.equal(page.binary, 1, 'one chunk')
+      assert.equal((await page.textContent('#avatar-saved .name')).trim(), 'me.png')
+      await until(() => page.$eval('#avatar-saved img', (i) => i.complete && i.naturalWidth === 1), 'the avatar image shown')
+      assert.equal(await page.$(entry('avatar', 'me.png')), null, 'the consumed entry is gone')
+      assert.equal(page.lvt.navs, 1, 'no page load')
+    },
+    opts,
+  )
+
+  e2e(
     'a 3 MB avatar is refused with too_large, a .txt avatar with not_accepted, before any byte',
     async (x) => {
       const page = await open(x)

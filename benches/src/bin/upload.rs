@@ -91,7 +91,9 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         let app = App::builder()
             .page("/bench", UploadBenchController, UploadBench::default())
             .build()?;
-        Server::bind("127.0.0.1:0", app).await.map_err(livetemplate::Error::from)
+        Server::bind("127.0.0.1:0", app)
+            .await
+            .map_err(livetemplate::Error::from)
     })?;
     let addr = server.local_addr();
     let client_rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -102,7 +104,11 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
 
 type Pending = Arc<Mutex<HashMap<u64, (Instant, bool)>>>;
 
-async fn run(addr: std::net::SocketAddr, size: usize, window: usize) -> std::result::Result<(), Box<dyn std::error::Error>> {
+async fn run(
+    addr: std::net::SocketAddr,
+    size: usize,
+    window: usize,
+) -> std::result::Result<(), Box<dyn std::error::Error>> {
     let mut req = format!("ws://{addr}/bench").into_client_request()?;
     req.headers_mut()
         .insert("origin", HeaderValue::from_str(&format!("http://{addr}"))?);
@@ -119,8 +125,13 @@ async fn run(addr: std::net::SocketAddr, size: usize, window: usize) -> std::res
     let accepted = Arc::new(Notify::new());
     let entry: Arc<Mutex<Option<u32>>> = Arc::default();
     let reader = {
-        let (pending, slots, clicks, accepted, entry) =
-            (pending.clone(), slots.clone(), clicks.clone(), accepted.clone(), entry.clone());
+        let (pending, slots, clicks, accepted, entry) = (
+            pending.clone(),
+            slots.clone(),
+            clicks.clone(),
+            accepted.clone(),
+            entry.clone(),
+        );
         tokio::spawn(async move {
             while let Some(Ok(msg)) = stream.next().await {
                 let Message::Text(text) = msg else { continue };
@@ -156,7 +167,8 @@ async fn run(addr: std::net::SocketAddr, size: usize, window: usize) -> std::res
         }
     }
 
-    let name = json!({"a": "lvt:upload", "r": 1, "d": {"name": "file", "files": [{"k": 1, "name": "big.bin", "size": size}]}});
+    let name =
+        json!({"a": "lvt:upload", "r": 1, "d": {"name": "file", "files": [{"k": 1, "name": "big.bin", "size": size}]}});
     sink.lock().await.send(Message::text(name.to_string())).await?;
     accepted.notified().await;
     let id = entry.lock().unwrap().ok_or("not accepted")?;
@@ -172,7 +184,9 @@ async fn run(addr: std::net::SocketAddr, size: usize, window: usize) -> std::res
                 // Stamped before waiting for the socket: a click queued behind chunks counts.
                 pending.lock().unwrap().insert(r, (Instant::now(), true));
                 let mut sink = sink.lock().await;
-                let _ = sink.send(Message::text(json!({"a": "increment", "r": r}).to_string())).await;
+                let _ = sink
+                    .send(Message::text(json!({"a": "increment", "r": r}).to_string()))
+                    .await;
             }
         })
     };

@@ -917,7 +917,9 @@ impl App {
         let Some(route) = self.route(&req.path) else {
             return Err(Error::config(format!("no page at {}", req.path)));
         };
-        let nav = route.post_files(&self.svc, req, action, form_data(fields), files).await?;
+        let nav = route
+            .post_files(&self.svc, req, action, form_data(fields), files)
+            .await?;
         Ok(nav.map(|n| n.url().to_string()))
     }
 

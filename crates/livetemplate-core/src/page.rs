@@ -106,7 +106,11 @@ pub trait PageRoute: Send + Sync + 'static {
     /// The uploads the page declares for `req` (its `mount` runs to find out), so a
     /// multipart POST can check files against their limits as the bytes arrive. None by
     /// default.
-    fn upload_configs<'a>(&'a self, svc: &'a Services, req: &'a Request) -> BoxFuture<'a, Result<Vec<(String, UploadConfig)>>> {
+    fn upload_configs<'a>(
+        &'a self,
+        svc: &'a Services,
+        req: &'a Request,
+    ) -> BoxFuture<'a, Result<Vec<(String, UploadConfig)>>> {
         let _ = (svc, req);
         Box::pin(async { Ok(Vec::new()) })
     }
@@ -385,7 +389,11 @@ impl<C: Controller> PageRoute for Page<C> {
         self.post_files(svc, req, action, data, Vec::new())
     }
 
-    fn upload_configs<'a>(&'a self, svc: &'a Services, req: &'a Request) -> BoxFuture<'a, Result<Vec<(String, UploadConfig)>>> {
+    fn upload_configs<'a>(
+        &'a self,
+        svc: &'a Services,
+        req: &'a Request,
+    ) -> BoxFuture<'a, Result<Vec<(String, UploadConfig)>>> {
         Box::pin(async move {
             let query: Arc<str> = Arc::from(req.query.as_str());
             let uploads = Uploads::new(&svc.upload_dir);

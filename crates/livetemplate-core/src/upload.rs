@@ -642,7 +642,11 @@ impl Uploads {
                 entry.done = false;
                 entry.received = 0;
             }
-            u.slots.push(Slot { entry, file: None, path });
+            u.slots.push(Slot {
+                entry,
+                file: None,
+                path,
+            });
         }
     }
 
@@ -675,12 +679,18 @@ impl Uploads {
                 .collect()
         };
         for (name, config, entries) in theirs {
-            let Ok(upload) = self.allow(&name, config) else { continue };
+            let Ok(upload) = self.allow(&name, config) else {
+                continue;
+            };
             let Some(inner) = upload.inner else { continue };
             let mut u = lock(&inner);
             for mut entry in entries {
                 entry.id = self.next_id().0;
-                u.slots.push(Slot { entry, file: None, path: None });
+                u.slots.push(Slot {
+                    entry,
+                    file: None,
+                    path: None,
+                });
             }
         }
     }
@@ -789,20 +799,37 @@ mod tests {
     async fn bytes_arrive_in_chunks_to_a_temporary_file() {
         let (ups, dir) = registry();
         let up = ups
-            .allow("docs", UploadConfig { max_entries: 3, ..Default::default() })
+            .allow(
+                "docs",
+                UploadConfig {
+                    max_entries: 3,
+                    ..Default::default()
+                },
+            )
             .unwrap();
         let ok = ups.preflight("docs", vec![file(1, "a.bin", 10, "")]).await.unwrap();
         let id = ok[0].1;
         assert_eq!(ok, [(1, id)]);
         assert_eq!(files_in(&dir), 1);
         let c = ups.chunk(id, b"01234").await.unwrap();
-        assert_eq!(c, Chunked { progressed: true, done: false });
+        assert_eq!(
+            c,
+            Chunked {
+                progressed: true,
+                done: false
+            }
+        );
         assert_eq!(up.entries()[0].progress, 50);
         let c = ups.chunk(id, b"56789").await.unwrap();
         assert!(c.done);
-        assert!(ups.chunk(id, b"x").await.is_err(), "a complete entry takes no more bytes");
+        assert!(
+            ups.chunk(id, b"x").await.is_err(),
+            "a complete entry takes no more bytes"
+        );
         let got = ups
-            .consume("docs", |path, e| Ok((std::fs::read(path).unwrap(), e.client_name.clone())))
+            .consume("docs", |path, e| {
+                Ok((std::fs::read(path).unwrap(), e.client_name.clone()))
+            })
             .unwrap();
         assert_eq!(got, [(b"0123456789".to_vec(), "a.bin".to_string())]);
         assert!(up.entries().is_empty());
@@ -823,7 +850,10 @@ mod tests {
         assert!(ups.chunk(id, &[0; 600]).await.is_err());
         assert_eq!(up.entries()[0].errors, [SIZE_MISMATCH]);
         assert_eq!(files_in(&dir), 0, "the failed entry's file is removed at once");
-        assert!(ups.chunk(id, &[0; 10]).await.is_err(), "a failed entry takes nothing more");
+        assert!(
+            ups.chunk(id, &[0; 10]).await.is_err(),
+            "a failed entry takes nothing more"
+        );
         assert!(ups.consume("avatar", |_, _| Ok(())).unwrap().is_empty());
         // Sending fewer bytes than declared never completes the entry.
         let ok = ups
@@ -840,7 +870,13 @@ mod tests {
     async fn too_many_files_and_cancel_and_clear() {
         let (ups, dir) = registry();
         let up = ups
-            .allow("docs", UploadConfig { max_entries: 3, ..Default::default() })
+            .allow(
+                "docs",
+                UploadConfig {
+                    max_entries: 3,
+                    ..Default::default()
+                },
+            )
             .unwrap();
         let four: Vec<_> = (0..4).map(|k| file(k, &format!("f{k}.txt"), 5, "text/plain")).collect();
         let ok = ups.preflight("docs", four).await.unwrap();
@@ -906,7 +942,21 @@ mod tests {
         assert!(!c.accepts("x", "image/"));
         assert_eq!(clean_name("C:\\Users\\me\\a.png"), "a.png");
         assert_eq!(clean_name("../../etc/passwd"), "passwd");
-        assert!(UploadConfig { max_entries: 0, ..Default::default() }.check("x").is_err());
-        assert!(UploadConfig { chunk_size: MAX_CHUNK + 1, ..Default::default() }.check("x").is_err());
+        assert!(
+            UploadConfig {
+                max_entries: 0,
+                ..Default::default()
+            }
+            .check("x")
+            .is_err()
+        );
+        assert!(
+            UploadConfig {
+                chunk_size: MAX_CHUNK + 1,
+                ..Default::default()
+            }
+            .check("x")
+            .is_err()
+        );
     }
 }

@@ -258,7 +258,12 @@ const UPLOAD_EVENT: &str = "lvt:upload";
 impl<C: Controller> LiveView<C> {
     /// The frame after the uploads changed (no action ran, nothing to persist): the diff of a
     /// new render, `events`, and `error` when there is one.
-    fn upload_frame(&mut self, reply_to: Option<u64>, events: &[(String, Value)], error: Option<&str>) -> Option<String> {
+    fn upload_frame(
+        &mut self,
+        reply_to: Option<u64>,
+        events: &[(String, Value)],
+        error: Option<&str>,
+    ) -> Option<String> {
         let tree = match caught(|| self.state.render_tree()) {
             Ok(tree) => tree,
             Err(err) => return Some(ServerFrame::error_frame(reply_to, &err.client_message())),

@@ -86,7 +86,10 @@ pub(crate) async fn respond_file(app: &App, method: &Method, path: &str) -> Opti
         return Some(resp);
     }
     let body = tokio::fs::read(dir.join(name)).await.ok()?;
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     let media = match ext.as_str() {
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",

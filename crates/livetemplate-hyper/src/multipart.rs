@@ -42,9 +42,7 @@ pub(crate) fn body_limit(uploads: &[(String, UploadConfig)], text_limit: usize) 
         .iter()
         .map(|(_, c)| c.max_file_size.saturating_mul(c.max_entries as u64))
         .fold(0u64, u64::saturating_add);
-    files
-        .saturating_add(text_limit as u64)
-        .saturating_add(64 * 1024)
+    files.saturating_add(text_limit as u64).saturating_add(64 * 1024)
 }
 
 /// Read the form in `body` (its `boundary` from the content type), writing files for
@@ -66,7 +64,9 @@ where
     let limit = body_limit(uploads, text_limit);
     // Trailers carry no form bytes: an empty chunk.
     let stream = BodyStream::new(body).map(|frame| match frame {
-        Ok(frame) => Ok(frame.into_data().map_or_else(|_| Bytes::new(), |mut d| d.copy_to_bytes(d.remaining()))),
+        Ok(frame) => Ok(frame
+            .into_data()
+            .map_or_else(|_| Bytes::new(), |mut d| d.copy_to_bytes(d.remaining()))),
         Err(err) => Err(err.into()),
     });
     let stream: std::pin::Pin<
@@ -94,11 +94,18 @@ where
             out.fields.push((name, String::from_utf8_lossy(&value).into_owned()));
             continue;
         };
-        let content_type = field.content_type().map(|m| m.essence_str().to_string()).unwrap_or_default();
+        let content_type = field
+            .content_type()
+            .map(|m| m.essence_str().to_string())
+            .unwrap_or_default();
         let config = uploads.iter().find(|(n, _)| *n == name).map(|(_, c)| c);
         // A file input left empty still sends a part, with no name and no bytes.
         let skip = file_name.is_empty() || config.is_none();
-        let kept = out.files.iter().filter(|f| f.field == name && f.error.is_none()).count();
+        let kept = out
+            .files
+            .iter()
+            .filter(|f| f.field == name && f.error.is_none())
+            .count();
         let refusal = match config {
             _ if skip => None,
             Some(c) if kept >= c.max_entries => Some(TOO_MANY_FILES),

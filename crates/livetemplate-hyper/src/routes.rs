@@ -237,7 +237,12 @@ where
 /// A `multipart/form-data` POST (a form with files): the page's uploads say how large the
 /// body may be (413 past that) and what each file may be; then the action runs as for a
 /// urlencoded form, with the files as its uploads' entries.
-async fn multipart_post<B>(shared: &Shared, req: Request<B>, page_req: &PageRequest, boundary: String) -> Response<ResponseBody>
+async fn multipart_post<B>(
+    shared: &Shared,
+    req: Request<B>,
+    page_req: &PageRequest,
+    boundary: String,
+) -> Response<ResponseBody>
 where
     B: Body + Send + 'static,
     B::Data: Send,
@@ -278,7 +283,11 @@ where
         }
         Err(multipart::Failure::Disk) => {
             tracing::error!(page = %page_req.path, dir = %config.upload_dir.display(), "could not write an upload's temporary file");
-            return message_page(StatusCode::INSUFFICIENT_STORAGE, "Not stored", "The server could not store the file.");
+            return message_page(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "Not stored",
+                "The server could not store the file.",
+            );
         }
         Err(multipart::Failure::Bad(why)) => {
             tracing::debug!(error = %why, "reading a multipart form failed");

@@ -300,7 +300,9 @@ async fn live(
                         continue;
                     }
                     (OpCode::Binary, true, None) => continue,
-                    (OpCode::Binary, _, _) => return reject(CLOSE_UNSUPPORTED, "fragmented binary frames are not supported"),
+                    (OpCode::Binary, _, _) => {
+                        return reject(CLOSE_UNSUPPORTED, "fragmented binary frames are not supported");
+                    }
                     (OpCode::Text, true, None) => frame.payload,
                     (OpCode::Text, false, None) => {
                         message = Some(frame.payload);

@@ -308,8 +308,8 @@ pub mod testing {
 pub mod upload {
     #[doc(inline)]
     pub use livetemplate_core::upload::{
-        MAX_CHUNK, NOT_ACCEPTED, SIZE_MISMATCH, TOO_LARGE, TOO_MANY_FILES, Upload, UploadConfig, UploadEntry, WRITE_FAILED,
-        human_size,
+        MAX_CHUNK, NOT_ACCEPTED, SIZE_MISMATCH, TOO_LARGE, TOO_MANY_FILES, Upload, UploadConfig, UploadEntry,
+        WRITE_FAILED, human_size,
     };
 }
 

@@ -49,7 +49,10 @@ impl Options {
             redis_url: std::env::var(livetemplate_redis::REDIS_URL_ENV)
                 .ok()
                 .filter(|u| !u.trim().is_empty()),
-            upload_tmp: std::env::var("LVT_UPLOAD_TMP").ok().filter(|d| !d.is_empty()).map(PathBuf::from),
+            upload_tmp: std::env::var("LVT_UPLOAD_TMP")
+                .ok()
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
         };
         let mut args = args.peekable();
         while let Some(arg) = args.next() {

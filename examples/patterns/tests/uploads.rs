@@ -99,7 +99,11 @@ async fn preflight(ws: &mut Ws, upload: &str, files: &[(&str, u64, &str)], r: u3
         .enumerate()
         .map(|(k, (name, size, ty))| json!({"k": k, "name": name, "size": size, "type": ty}))
         .collect();
-    send(ws, json!({"a": "lvt:upload", "d": {"name": upload, "files": files}, "r": r})).await;
+    send(
+        ws,
+        json!({"a": "lvt:upload", "d": {"name": upload, "files": files}, "r": r}),
+    )
+    .await;
     let reply = next(ws).await;
     assert_eq!(reply["r"], r, "{reply}");
     let event = &reply["events"][0];
@@ -199,7 +203,10 @@ async fn a_binary_frame_without_the_chunk_header_closes_1003_and_a_closed_socket
     // The connection is gone: so is the half-received file.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while env.temps() > 0 {
-        assert!(std::time::Instant::now() < deadline, "the temporary file outlived the connection");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the temporary file outlived the connection"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     env.server.shutdown().await.unwrap();
@@ -245,7 +252,10 @@ async fn post(addr: SocketAddr, content_type: &str, body: &[u8], cookie: Option<
     let status = text.split(' ').nth(1).unwrap_or("0").parse().unwrap();
     let cookie = text
         .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
         .map(|c| c.split(';').next().unwrap().to_string());
     (status, cookie)
 }
@@ -269,7 +279,10 @@ async fn the_no_js_multipart_post_enforces_the_same_limits() {
     assert_eq!(status, 303);
     let cookie = cookie.expect("a group cookie");
     let html = get(addr, &cookie).await;
-    assert!(html.contains(r#"id="avatar-saved""#) && html.contains("me.png"), "{html}");
+    assert!(
+        html.contains(r#"id="avatar-saved""#) && html.contains("me.png"),
+        "{html}"
+    );
     let saved: Vec<_> = std::fs::read_dir(env.saved.path()).unwrap().collect();
     assert_eq!(std::fs::read(saved[0].as_ref().unwrap().path()).unwrap(), png);
 

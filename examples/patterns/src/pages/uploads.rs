@@ -60,9 +60,19 @@ impl UploadsController {
         let clean: String = entry
             .client_name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
-        let stored = format!("{}-{}", SAVED.fetch_add(1, Ordering::Relaxed) + 1, clean.trim_start_matches('.'));
+        let stored = format!(
+            "{}-{}",
+            SAVED.fetch_add(1, Ordering::Relaxed) + 1,
+            clean.trim_start_matches('.')
+        );
         let to = self.dir.join(&stored);
         if std::fs::rename(path, &to).is_err() {
             std::fs::copy(path, &to).map_err(|e| Error::msg(format!("could not save {}: {e}", entry.client_name)))?;

@@ -72,6 +72,11 @@ fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// A lock that survives a panicked holder (the bench's data stays readable).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -137,15 +142,15 @@ async fn run(
                 let Message::Text(text) = msg else { continue };
                 let v: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
                 if let Some(id) = v["events"][0][1]["ok"][0][1].as_u64() {
-                    *entry.lock().unwrap() = Some(id as u32);
+                    *lock(&entry) = Some(id as u32);
                     accepted.notify_one();
                 }
                 let Some(r) = v["r"].as_u64() else { continue };
                 if let Some(e) = v.get("e") {
                     eprintln!("error reply: {e}");
                 }
-                match pending.lock().unwrap().remove(&r) {
-                    Some((sent, uploading)) => clicks.lock().unwrap().push((sent.elapsed(), uploading)),
+                match lock(&pending).remove(&r) {
+                    Some((sent, uploading)) => lock(&clicks).push((sent.elapsed(), uploading)),
                     None => slots.add_permits(1),
                 }
             }
@@ -155,14 +160,14 @@ async fn run(
     let mut next_ref = 1u64;
     let mut click = |uploading: bool| {
         next_ref += 1;
-        pending.lock().unwrap().insert(next_ref, (Instant::now(), uploading));
+        lock(&pending).insert(next_ref, (Instant::now(), uploading));
         json!({"a": "increment", "r": next_ref}).to_string()
     };
     // Clicks with nothing else running: the baseline.
     for _ in 0..50 {
-        let before = clicks.lock().unwrap().len();
+        let before = lock(&clicks).len();
         sink.lock().await.send(Message::text(click(false))).await?;
-        while clicks.lock().unwrap().len() == before {
+        while lock(&clicks).len() == before {
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
     }
@@ -171,7 +176,7 @@ async fn run(
         json!({"a": "lvt:upload", "r": 1, "d": {"name": "file", "files": [{"k": 1, "name": "big.bin", "size": size}]}});
     sink.lock().await.send(Message::text(name.to_string())).await?;
     accepted.notified().await;
-    let id = entry.lock().unwrap().ok_or("not accepted")?;
+    let id = lock(&entry).ok_or("not accepted")?;
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let every = arg("--click-ms", 2) as u64;
     let clicker = {
@@ -182,7 +187,7 @@ async fn run(
                 tokio::time::sleep(Duration::from_millis(every)).await;
                 r += 1;
                 // Stamped before waiting for the socket: a click queued behind chunks counts.
-                pending.lock().unwrap().insert(r, (Instant::now(), true));
+                lock(&pending).insert(r, (Instant::now(), true));
                 let mut sink = sink.lock().await;
                 let _ = sink
                     .send(Message::text(json!({"a": "increment", "r": r}).to_string()))
@@ -211,7 +216,7 @@ async fn run(
     let _ = clicker.await;
     reader.abort();
 
-    let all = clicks.lock().unwrap().clone();
+    let all = lock(&clicks).clone();
     let mut base: Vec<Duration> = all.iter().filter(|(_, u)| !u).map(|(d, _)| *d).collect();
     let mut during: Vec<Duration> = all.iter().filter(|(_, u)| *u).map(|(d, _)| *d).collect();
     base.sort();

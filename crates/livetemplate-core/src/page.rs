@@ -204,8 +204,11 @@ pub struct Page<C: Controller> {
     /// Whole states left by no-JS POSTs, per group, so the GET after the `303` (and a
     /// connection opened from that page) shows the action's result, persisted fields or not.
     /// Their uploads go with them, so the page shows the entries a POST refused.
-    posted: Mutex<HashMap<GroupId, (C::State, Uploads, Instant)>>,
+    posted: Mutex<HashMap<GroupId, Posted<C::State>>>,
 }
+
+/// A no-JS POST's state, its uploads (the refused entries) and when it was made.
+type Posted<S> = (S, Uploads, Instant);
 
 /// How long a no-JS POST's state is kept for its group.
 const POSTED_TTL: Duration = Duration::from_secs(30 * 60);

@@ -543,7 +543,7 @@ impl Uploads {
             fail(slot, WRITE_FAILED);
             return Err(Error::msg("the server could not store the file"));
         }
-        let progress = if size == 0 { 100 } else { (received * 100 / size) as u8 };
+        let progress = (received * 100).checked_div(size).map_or(100, |p| p.min(100) as u8);
         let progressed = progress != slot.entry.progress || done;
         slot.entry.received = received;
         slot.entry.progress = progress;

@@ -15,6 +15,9 @@ use hyper::body::{Body, Buf, Bytes};
 use livetemplate_core::upload::{self, NOT_ACCEPTED, ReceivedFile, TOO_LARGE, TOO_MANY_FILES, UploadConfig};
 use tokio::io::AsyncWriteExt;
 
+/// A body's error, as multer takes it.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Why a multipart body could not be read.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -63,15 +66,14 @@ where
 {
     let limit = body_limit(uploads, text_limit);
     // Trailers carry no form bytes: an empty chunk.
-    let stream = BodyStream::new(body).map(|frame| match frame {
-        Ok(frame) => Ok(frame
-            .into_data()
-            .map_or_else(|_| Bytes::new(), |mut d| d.copy_to_bytes(d.remaining()))),
-        Err(err) => Err(err.into()),
+    let stream = BodyStream::new(body).map(|frame| -> Result<Bytes, BoxError> {
+        match frame {
+            Ok(frame) => Ok(frame
+                .into_data()
+                .map_or_else(|_| Bytes::new(), |mut d| d.copy_to_bytes(d.remaining()))),
+            Err(err) => Err(err.into()),
+        }
     });
-    let stream: std::pin::Pin<
-        Box<dyn futures_util::Stream<Item = Result<Bytes, Box<dyn std::error::Error + Send + Sync>>> + Send>,
-    > = Box::pin(stream);
     let constraints = multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit));
     let mut form = multer::Multipart::with_constraints(stream, boundary, constraints);
     let mut out = Form::default();

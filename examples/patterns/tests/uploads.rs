@@ -124,15 +124,13 @@ async fn a_file_arrives_in_chunks_and_is_saved_byte_for_byte() {
     let ok = preflight(&mut ws, "documents", &[("data.bin", bytes.len() as u64, "")], 1).await;
     let id = ok[0].1;
     assert_eq!(env.temps(), 1, "the temporary file exists before any byte");
-    let mut r = 10;
     let mut progressed = 0;
-    for part in bytes.chunks(60_000) {
+    for (r, part) in (10..).zip(bytes.chunks(60_000)) {
         chunk(&mut ws, r, id, part).await;
         let reply = next(&mut ws).await;
         assert_eq!(reply["r"], r);
         assert!(reply.get("e").is_none(), "{reply}");
         progressed += usize::from(reply.get("d").is_some());
-        r += 1;
     }
     assert_eq!(progressed, 4, "each chunk moved the progress: a diff with each reply");
     send(&mut ws, json!({"a": "save_documents", "r": 99})).await;

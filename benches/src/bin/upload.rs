@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use livetemplate::prelude::*;
-use livetemplate::upload::MAX_CHUNK;
 use livetemplate::{App, Server};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
@@ -196,11 +195,11 @@ async fn run(
         })
     };
     let started = Instant::now();
-    let chunk = vec![0x5au8; MAX_CHUNK];
+    let chunk = vec![0x5au8; UploadConfig::MAX_CHUNK];
     let mut sent = 0usize;
     let mut r = 1_000_000_000u64;
     while sent < size {
-        let n = MAX_CHUNK.min(size - sent);
+        let n = UploadConfig::MAX_CHUNK.min(size - sent);
         slots.acquire().await?.forget();
         r += 1;
         let mut frame = (r as u32).to_be_bytes().to_vec();
@@ -226,7 +225,7 @@ async fn run(
         size / 1_000_000,
         took.as_secs_f64(),
         size as f64 / 1e6 / took.as_secs_f64(),
-        MAX_CHUNK,
+        UploadConfig::MAX_CHUNK,
         window
     );
     println!(

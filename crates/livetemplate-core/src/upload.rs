@@ -94,6 +94,9 @@ impl Default for UploadConfig {
 }
 
 impl UploadConfig {
+    /// The largest chunk a client may send ([`MAX_CHUNK`]).
+    pub const MAX_CHUNK: usize = MAX_CHUNK;
+
     /// Whether a file called `name` of media type `content_type` (as the client gave them) is
     /// accepted: its extension is one of the listed extensions, or its type matches a listed
     /// type (`image/*` matches every `image/…`).
@@ -152,6 +155,17 @@ pub struct UploadEntry {
 }
 
 impl UploadEntry {
+    /// The error of a file over `max_file_size` ([`TOO_LARGE`]).
+    pub const TOO_LARGE: &'static str = TOO_LARGE;
+    /// The error of a file `accept` refuses ([`NOT_ACCEPTED`]).
+    pub const NOT_ACCEPTED: &'static str = NOT_ACCEPTED;
+    /// The error of a file past `max_entries` ([`TOO_MANY_FILES`]).
+    pub const TOO_MANY_FILES: &'static str = TOO_MANY_FILES;
+    /// The error of a client that sent more bytes than it declared ([`SIZE_MISMATCH`]).
+    pub const SIZE_MISMATCH: &'static str = SIZE_MISMATCH;
+    /// The error of a file the server could not write ([`WRITE_FAILED`]).
+    pub const WRITE_FAILED: &'static str = WRITE_FAILED;
+
     /// True when the entry has no error.
     pub fn is_valid(&self) -> bool {
         self.errors.is_empty()

@@ -302,21 +302,11 @@ pub mod testing {
     pub use livetemplate_core::transport::Closing;
 }
 
-/// File uploads: [`UploadConfig`](upload::UploadConfig) for `ctx.allow_upload`, the
-/// [`Upload`](upload::Upload) handle a state keeps, its [`UploadEntry`](upload::UploadEntry)s,
-/// and the error names entries carry.
-pub mod upload {
-    #[doc(inline)]
-    pub use livetemplate_core::upload::{
-        MAX_CHUNK, NOT_ACCEPTED, SIZE_MISMATCH, TOO_LARGE, TOO_MANY_FILES, Upload, UploadConfig, UploadEntry,
-        WRITE_FAILED, human_size,
-    };
-}
-
 /// Everything a page needs: `use livetemplate::prelude::*;`.
 pub mod prelude {
-    pub use crate::upload::{Upload, UploadConfig};
     pub use crate::{App, Context, Error, LiveState, Result, actions};
+    #[doc(inline)]
+    pub use livetemplate_core::upload::{Upload, UploadConfig, UploadEntry};
 }
 
 #[doc(hidden)]

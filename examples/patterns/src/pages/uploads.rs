@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use livetemplate::AppBuilder;
 use livetemplate::prelude::*;
-use livetemplate::upload::{UploadEntry, human_size};
 
 /// Where saved files are served.
 pub const FILES_PATH: &str = "/uploads/files";
@@ -79,7 +78,7 @@ impl UploadsController {
         }
         Ok(SavedFile {
             name: entry.client_name.clone(),
-            size: human_size(entry.client_size),
+            size: entry.size_text(),
             bytes: entry.client_size,
             url: format!("{FILES_PATH}/{stored}"),
         })

@@ -115,6 +115,27 @@ describe('uploads', () => {
   )
 
   e2e(
+    'files dropped on the documents drop target are uploaded',
+    async (x) => {
+      const page = await open(x)
+      // A real DataTransfer with a file made in the page, dropped on the drop zone.
+      await page.evaluate(() => {
+        const dt = new DataTransfer()
+        dt.items.add(new File(['dropped bytes'], 'dropped.txt', { type: 'text/plain' }))
+        const zone = document.querySelector('[lvt-drop-target=documents]')
+        for (const type of ['dragenter', 'dragover', 'drop'])
+          zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }))
+      })
+      await page.waitForSelector(`${entry('documents', 'dropped.txt')}[data-progress="100"]`)
+      await page.click('button[name=save_documents]')
+      const link = await page.waitForSelector('#documents-saved li a.name')
+      const got = await page.request.get(`${env.server.url}${await link.getAttribute('href')}`)
+      assert.equal(await got.text(), 'dropped bytes')
+    },
+    opts,
+  )
+
+  e2e(
     'an avatar is sent when its form is submitted, and the save waits for it',
     async (x) => {
       const page = await open(x)

@@ -13,6 +13,8 @@ export interface Uploader {
   readonly open: boolean
   /** Connections that opened so far: entries belong to the connection that accepted them. */
   readonly opened: number
+  /** The server's frame limit (`data-lvt-max-frame`): a chunk and its 8-byte header fit in it. */
+  readonly max: number
   push(action: string, data: any, els: Element[], ev: string): number
   chunk(id: number, bytes: Uint8Array, done: (error?: string) => void): number
   on(name: string, cb: (p: any) => void): unknown
@@ -94,7 +96,7 @@ export function uploads(root: HTMLElement, c: Uploader): void {
     if (!p.ok) return settle()
     for (const [k, id] of p.ok) {
       const f = chosen.get(k)
-      if (f) queue.push({ id, u: p.u, file: f[1], at: 0, acked: 0, c: p.c, go: p.auto, conn: c.opened })
+      if (f) queue.push({ id, u: p.u, file: f[1], at: 0, acked: 0, c: Math.max(1, Math.min(p.c, c.max - 8)), go: p.auto, conn: c.opened })
     }
     chosen.forEach((f, k) => f[0] === p.u && chosen.delete(k))
     pump()

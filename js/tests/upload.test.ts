@@ -7,6 +7,7 @@ import { FakeWS } from './fake'
 class Fake implements Uploader {
   open = true
   opened = 1
+  max = Infinity
   pushes: Array<[string, any]> = []
   chunks: Array<{ id: number; bytes: Uint8Array; done: (e?: string) => void }> = []
   private events = new Map<string, (p: any) => void>()
@@ -119,6 +120,14 @@ describe('uploads', () => {
     c.ackAll()
     await settle()
     expect(c.chunks.length).toBe(n)
+  })
+
+  it('keeps chunks within the page\'s frame limit', async () => {
+    c.max = 13
+    choose([new File(['x'.repeat(20)], 'a.bin')])
+    c.emit({ u: 'docs', ok: [[1, 1]], c: 65528, auto: true })
+    await settle()
+    expect(c.chunks.map((x) => x.bytes.length)).toEqual([5, 5, 5, 5])
   })
 
   it('drops entries of an earlier connection', async () => {

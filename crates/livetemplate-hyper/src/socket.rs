@@ -3,7 +3,7 @@
 //! drives the core's [`Connection`] (the page's view and its limits).
 //!
 //! ```text
-//!  socket ─▶ FrameReader ─text─▶ Connection (actions, pushes) ─frames─▶ queue ─▶ socket
+//!  socket ─▶ FrameReader ─text, binary (upload chunks)─▶ Connection ─frames─▶ queue ─▶ socket
 //!              │  (pong, close echo, close codes 1002/1003/1007/1008/1009)    ▲
 //!              └───────────────────────────────────────────────────────────────┘
 //! ```
@@ -13,7 +13,9 @@
 //! one channel (the hub's push queue) per connection.
 //!
 //! Every frame read is counted by the connection's [`Throttle`] before it is handled (pings,
-//! pongs and close frames like messages; pings are answered here). Past the rate nothing is
+//! pongs and close frames like messages; pings are answered here), except upload chunks:
+//! each is bounded by its entry's declared size and the client keeps at most a few unanswered
+//! (see "Uploads" in `docs/architecture.md`). Past the rate nothing is
 //! read until a token refills: the kernel's buffers fill and TCP slows the client down. Only a
 //! client that keeps the throttle engaged for longer than `Config::flood_close_after` is
 //! closed, with 1008 `message flood`.

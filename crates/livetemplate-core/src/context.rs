@@ -129,7 +129,8 @@ pub struct Context {
     conn: Option<u64>,
     effects: Effects,
     query: Arc<str>,
-    uploads: Uploads,
+    /// The view's (or POST's) uploads; a context made alone gets its own on first use.
+    uploads: Option<Uploads>,
 }
 
 impl Context {
@@ -154,7 +155,7 @@ impl Context {
             conn: None,
             effects: Effects::default(),
             query: Arc::from(""),
-            uploads: Uploads::default(),
+            uploads: None,
         }
     }
 
@@ -168,7 +169,7 @@ impl Context {
     /// Attach the uploads of the view (or POST) this action runs in.
     #[doc(hidden)]
     pub fn with_uploads(mut self, uploads: Uploads) -> Self {
-        self.uploads = uploads;
+        self.uploads = Some(uploads);
         self
     }
 
@@ -192,7 +193,7 @@ impl Context {
     /// assert_eq!(avatar.accept(), ".png,.jpg");
     /// ```
     pub fn allow_upload(&mut self, name: &str, config: UploadConfig) -> Result<Upload> {
-        self.uploads.allow(name, config)
+        self.uploads.get_or_insert_with(Uploads::default).allow(name, config)
     }
 
     /// Remove entry `id` of upload `name` (what a cancel button asks for) and its temporary
@@ -201,7 +202,7 @@ impl Context {
     /// # Errors
     /// No upload called `name` on this page.
     pub fn cancel_upload(&mut self, name: &str, id: u32) -> Result<()> {
-        self.uploads.cancel(name, id)
+        self.uploads()?.cancel(name, id)
     }
 
     /// Hand each complete entry of upload `name` to `f` with the path of its temporary file
@@ -226,12 +227,19 @@ impl Context {
         name: &str,
         f: impl FnMut(&std::path::Path, &UploadEntry) -> Result<T>,
     ) -> Result<Vec<T>> {
-        self.uploads.consume(name, f)
+        self.uploads()?.consume(name, f)
     }
 
     /// The entries of upload `name` (empty when there is no such upload).
     pub fn upload_entries(&self, name: &str) -> Vec<UploadEntry> {
-        self.uploads.get(name).map(|u| u.entries()).unwrap_or_default()
+        let upload = self.uploads.as_ref().and_then(|u| u.get(name));
+        upload.map(|u| u.entries()).unwrap_or_default()
+    }
+
+    fn uploads(&self) -> Result<&Uploads> {
+        self.uploads
+            .as_ref()
+            .ok_or_else(|| Error::msg("no upload is declared on this page (`ctx.allow_upload` in `mount`)"))
     }
 
     /// Attach the app's hub and, on a live connection, the connection's id.

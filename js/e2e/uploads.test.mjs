@@ -157,6 +157,9 @@ describe('uploads', () => {
     'a 3 MB avatar is refused with too_large, a .txt avatar with not_accepted, before any byte',
     async (x) => {
       const page = await open(x)
+      assert.equal(await page.getAttribute('#avatar input[type=file]', 'multiple'), null, 'one avatar')
+      assert.equal(await page.getAttribute('#documents input[type=file]', 'multiple'), '', 'up to 3 documents')
+      assert.equal(await page.getAttribute('#avatar input[type=file]', 'accept'), '.png,.jpg,.jpeg,.gif,.webp')
       await page.setInputFiles('#avatar input[type=file]', file('big.png', randomBytes(3_000_000)))
       await page.waitForSelector(`${entry('avatar', 'big.png')} [data-error=too_large]`)
       await page.setInputFiles('#avatar input[type=file]', file('notes.txt', Buffer.from('hello')))

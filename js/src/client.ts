@@ -27,6 +27,7 @@ import { patch, type Places } from './patch'
 import { decode, type ActionFrame, type ServerFrame } from './protocol'
 import { pageUrl, Socket, type Closed, type WebSocketCtor } from './socket'
 import { Tree, type Changes } from './tree'
+import { uploads } from './upload'
 
 export interface ClientOptions {
   /** WebSocket constructor (tests inject a fake). */
@@ -95,16 +96,12 @@ export class Client implements Pusher {
     this.hooks = new Hooks({
       defs: o.hooks || (() => undefined),
       push: (a, d, el) => new Promise((done) => this.push(a, (d || {}) as Data, [el], '', { done }) || done('disconnected')),
-      listen: (name, cb) => {
-        let set = this.listeners.get(name)
-        if (!set) this.listeners.set(name, (set = new Set()))
-        set.add(cb)
-        return () => set!.delete(cb)
-      },
+      listen: (name, cb) => this.on(name, cb),
     })
     recordFields(root)
     this.showError()
     bind(root, this)
+    uploads(root, this)
     this.sock.watch(win)
     // Back or forward to another URL of the page (after a patch): the server runs the page's
     // handle_params for it. Not connected: the next connection opens that URL anyway.
@@ -143,6 +140,32 @@ export class Client implements Pusher {
 
   get open(): boolean {
     return this.sock.open
+  }
+
+  /** Calls `cb` with the payload of every pushed event `name`; returns the unsubscribe. */
+  on(name: string, cb: (p: unknown) => void): () => void {
+    let set = this.listeners.get(name)
+    if (!set) this.listeners.set(name, (set = new Set()))
+    set.add(cb)
+    return () => set!.delete(cb)
+  }
+
+  /**
+   * Sends `bytes` for upload entry `id` as one binary frame (`[ref][id][bytes]`, both u32
+   * big-endian); `done` is called with its reply's error, if any. Returns the ref, 0 when
+   * not connected.
+   */
+  chunk(id: number, bytes: Uint8Array, done: (error?: string) => void): number {
+    if (!this.open) return 0
+    const r = ++this.ref
+    const buf = new Uint8Array(8 + bytes.length)
+    const v = new DataView(buf.buffer)
+    v.setUint32(0, r)
+    v.setUint32(4, id)
+    buf.set(bytes, 8)
+    this.inFlight.set(r, { action: 'lvt:chunk', els: [], cls: '', done })
+    this.sock.sendBytes(buf)
+    return r
   }
 
   /** Connects now (a new connection if one is open). */

@@ -37,6 +37,10 @@ export const HOOK = 'lvt-hook'
 /** The component instance an event goes to (`page`: the page itself). */
 export const TARGET = 'lvt-target'
 export const ERROR_MESSAGE = 'lvt-error-message'
+/** On `<input type="file">`: the upload (declared with `allow_upload`) its files go to. */
+export const UPLOAD = 'lvt-upload'
+/** On any element: files dropped on it go to this upload. */
+export const DROP_TARGET = 'lvt-drop-target'
 
 // Classes and events the client sets on the root.
 export const CONNECTED = 'lvt-connected'

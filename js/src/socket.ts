@@ -7,7 +7,7 @@ import type { ClientFrame } from './protocol'
 /** What the socket needs of a WebSocket; tests inject a fake constructor. */
 export interface WebSocketLike {
   readyState: number
-  send(data: string): void
+  send(data: string | Uint8Array): void
   close(code?: number): void
   onopen: ((ev: any) => void) | null
   onclose: ((ev: any) => void) | null
@@ -108,6 +108,13 @@ export class Socket {
   send(frame: ClientFrame | string): boolean {
     if (!this.open) return false
     this.ws!.send(typeof frame === 'string' ? frame : JSON.stringify(frame))
+    return true
+  }
+
+  /** Sends a binary frame (an upload chunk); false when no connection is open. */
+  sendBytes(data: Uint8Array): boolean {
+    if (!this.open) return false
+    this.ws!.send(data)
     return true
   }
 

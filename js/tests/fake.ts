@@ -17,9 +17,9 @@ export class FakeWS implements WebSocketLike {
   constructor(public url: string) {
     FakeWS.all.push(this)
   }
-  send(data: string): void {
+  send(data: string | Uint8Array): void {
     if (this.readyState !== 1) throw new Error('send on a socket that is not open')
-    this.sent.push(JSON.parse(data))
+    this.sent.push(typeof data === 'string' ? JSON.parse(data) : data)
   }
   close(): void {
     this.closed = true

@@ -113,6 +113,12 @@ pub struct Config {
     /// room in a push queue) before the client counts as too slow and is closed with 1008
     /// (default 10 s).
     pub slow_client_timeout: Duration,
+    /// Where uploads' temporary files are written as their bytes arrive (default: the
+    /// system's temporary directory). Put it on the disk the app moves finished files to, so
+    /// `consume_uploads` can rename them instead of copying.
+    pub upload_dir: std::path::PathBuf,
+    /// Directories served as files under URL prefixes ([`AppBuilder::serve_dir`]).
+    pub served_dirs: Vec<(String, std::path::PathBuf)>,
 }
 
 impl Default for Config {
@@ -135,6 +141,8 @@ impl Default for Config {
             max_outbound_frame_bytes: 1024 * 1024,
             push_queue: 1024,
             slow_client_timeout: Duration::from_secs(10),
+            upload_dir: std::env::temp_dir(),
+            served_dirs: Vec::new(),
         }
     }
 }
@@ -317,6 +325,24 @@ impl AppBuilder {
         self
     }
 
+    /// Serve the files of directory `dir` at `prefix/<file name>` (GET and HEAD, revalidated
+    /// on each use): for files an app keeps at run time, such as uploaded avatars. Only plain
+    /// names are served (letters, digits, `.`, `-`, `_`; not starting with `.`), never a
+    /// subdirectory; images, PDF and plain text get their media type, anything else is sent
+    /// as a download (`application/octet-stream`, `Content-Disposition: attachment`).
+    ///
+    /// ```
+    /// # use livetemplate_core::App;
+    /// let app = App::builder().serve_dir("/avatars", std::env::temp_dir()).build().unwrap();
+    /// assert_eq!(app.config().served_dirs[0].0, "/avatars");
+    /// ```
+    pub fn serve_dir(mut self, prefix: &str, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config
+            .served_dirs
+            .push((prefix.trim_end_matches('/').to_string(), dir.into()));
+        self
+    }
+
     /// Serve `css` at `path` (as [`asset`](Self::asset) does) and link it from every
     /// document's head by its versioned URL.
     ///
@@ -483,6 +509,7 @@ impl AppBuilder {
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 hub: Hub::with_push_wait(transport, self.config.slow_client_timeout),
                 on_persist_error: self.on_persist_error,
+                upload_dir: self.config.upload_dir.clone(),
             },
             config: self.config,
             authenticator: self.authenticator,
@@ -874,6 +901,37 @@ impl App {
         };
         let nav = route.post(&self.svc, req, action, form_data(fields)).await?;
         Ok(nav.map(|n| n.url().to_string()))
+    }
+
+    /// [`post`](Self::post) for a multipart form: `files` (received and checked against
+    /// [`upload_configs`](Self::upload_configs) by the transport) become the entries of the
+    /// page's uploads before the action runs; what it does not consume is removed after.
+    #[doc(hidden)]
+    pub async fn post_with_files(
+        &self,
+        req: &Request,
+        action: &str,
+        fields: &[(String, String)],
+        files: Vec<crate::upload::ReceivedFile>,
+    ) -> Result<Option<String>> {
+        let Some(route) = self.route(&req.path) else {
+            return Err(Error::config(format!("no page at {}", req.path)));
+        };
+        let nav = route
+            .post_files(&self.svc, req, action, form_data(fields), files)
+            .await?;
+        Ok(nav.map(|n| n.url().to_string()))
+    }
+
+    /// The uploads the page at `req.path` declares (its `mount` runs for `req`), for a
+    /// transport that reads a multipart form: it checks each file against these limits as
+    /// the bytes arrive. Empty when there is no such page or it declares none.
+    #[doc(hidden)]
+    pub async fn upload_configs(&self, req: &Request) -> Result<Vec<(String, crate::upload::UploadConfig)>> {
+        match self.route(&req.path) {
+            Some(route) => route.upload_configs(&self.svc, req).await,
+            None => Ok(Vec::new()),
+        }
     }
 }
 

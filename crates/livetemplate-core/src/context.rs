@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::group::GroupId;
 use crate::hub::{Hub, Session};
+use crate::upload::{Upload, UploadConfig, UploadEntry, Uploads};
 
 /// Where an action sends the browser.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +134,8 @@ pub struct Context {
     effects: Effects,
     query: Arc<str>,
     component: Option<Arc<str>>,
+    /// The view's (or POST's) uploads; a context made alone gets its own on first use.
+    uploads: Option<Uploads>,
 }
 
 impl Context {
@@ -158,6 +161,7 @@ impl Context {
             effects: Effects::default(),
             query: Arc::from(""),
             component: None,
+            uploads: None,
         }
     }
 
@@ -203,6 +207,82 @@ impl Context {
     pub fn with_query(mut self, query: Arc<str>) -> Self {
         self.query = query;
         self
+    }
+
+    /// Attach the uploads of the view (or POST) this action runs in.
+    #[doc(hidden)]
+    pub fn with_uploads(mut self, uploads: Uploads) -> Self {
+        self.uploads = Some(uploads);
+        self
+    }
+
+    /// Declare upload `name` (call it in `mount`): the template renders
+    /// `<input type="file" name="NAME" lvt-upload="NAME">` for it, and lists the returned
+    /// handle's `entries()`; keep the handle in a field of the state. Declaring it again (a
+    /// remount, a reconnect of the same view) changes its limits and keeps its entries.
+    ///
+    /// # Errors
+    /// A config with `max_entries` 0 or a `chunk_size` over [`MAX_CHUNK`](crate::upload::MAX_CHUNK).
+    ///
+    /// ```
+    /// # use livetemplate_core as livetemplate;
+    /// use livetemplate::{Context, upload::UploadConfig};
+    /// let mut ctx = Context::for_test(serde_json::Value::Null);
+    /// let avatar = ctx.allow_upload("avatar", UploadConfig {
+    ///     accept: vec![".png".into(), ".jpg".into()],
+    ///     max_file_size: 2_000_000,
+    ///     ..Default::default()
+    /// }).unwrap();
+    /// assert_eq!(avatar.accept(), ".png,.jpg");
+    /// ```
+    pub fn allow_upload(&mut self, name: &str, config: UploadConfig) -> Result<Upload> {
+        self.uploads.get_or_insert_with(Uploads::default).allow(name, config)
+    }
+
+    /// Remove entry `id` of upload `name` (what a cancel button asks for) and its temporary
+    /// file, whether it is still arriving, complete or refused.
+    ///
+    /// # Errors
+    /// No upload called `name` on this page.
+    pub fn cancel_upload(&mut self, name: &str, id: u32) -> Result<()> {
+        self.uploads()?.cancel(name, id)
+    }
+
+    /// Hand each complete entry of upload `name` to `f` with the path of its temporary file
+    /// (move it with `std::fs::rename` or `copy`, or read it), then drop the entry and the
+    /// file. Entries still arriving or refused stay. Returns what `f` returned, in order.
+    ///
+    /// # Errors
+    /// No upload called `name`; or the first error `f` returned (that entry and the later
+    /// ones stay).
+    ///
+    /// ```
+    /// # use livetemplate_core as livetemplate;
+    /// # let mut ctx = livetemplate::Context::for_test(serde_json::Value::Null);
+    /// # ctx.allow_upload("docs", Default::default()).unwrap();
+    /// let sizes = ctx.consume_uploads("docs", |path, entry| {
+    ///     Ok((entry.client_name.clone(), std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)))
+    /// }).unwrap();
+    /// assert!(sizes.is_empty(), "nothing uploaded yet");
+    /// ```
+    pub fn consume_uploads<T>(
+        &mut self,
+        name: &str,
+        f: impl FnMut(&std::path::Path, &UploadEntry) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        self.uploads()?.consume(name, f)
+    }
+
+    /// The entries of upload `name` (empty when there is no such upload).
+    pub fn upload_entries(&self, name: &str) -> Vec<UploadEntry> {
+        let upload = self.uploads.as_ref().and_then(|u| u.get(name));
+        upload.map(|u| u.entries()).unwrap_or_default()
+    }
+
+    fn uploads(&self) -> Result<&Uploads> {
+        self.uploads
+            .as_ref()
+            .ok_or_else(|| Error::msg("no upload is declared on this page (`ctx.allow_upload` in `mount`)"))
     }
 
     /// Attach the app's hub and, on a live connection, the connection's id.

@@ -29,6 +29,7 @@ pub mod throttle;
 pub mod transport;
 #[doc(hidden)]
 pub mod tree;
+pub mod upload;
 mod view;
 
 pub use transport::origin;
@@ -51,6 +52,7 @@ pub use state::{IntoController, ReadOnly};
 pub use store::Fields;
 pub use store::{MemoryStore, PersistStore};
 pub use stream::{Stream, StreamItem};
+pub use upload::{Upload, UploadConfig, UploadEntry};
 
 /// A boxed, sendable future: what [`PersistStore`]'s `load`, `save` and `flush`,
 /// [`PubSubTransport::publish`] and a hand-written [`Controller`] return. Users name it as

@@ -25,6 +25,7 @@ use crate::protocol::ServerFrame;
 use crate::state::{Controller, LiveState, normalize_action};
 use crate::store::PersistStore;
 use crate::transport::Closing;
+use crate::upload::{ReceivedFile, UploadConfig, Uploads};
 pub(crate) use crate::view::LiveView;
 
 /// ERROR lines for failed actions: a client that can repeat a failing action (during a store
@@ -53,6 +54,8 @@ pub struct Services {
     pub hub: Hub,
     /// Told of every persisted value that could not be read (and was quarantined).
     pub on_persist_error: PersistHook,
+    /// Where uploads' temporary files go (`Config::upload_dir`).
+    pub upload_dir: std::path::PathBuf,
 }
 
 impl Services {
@@ -62,6 +65,7 @@ impl Services {
             store,
             hub: Hub::local(),
             on_persist_error: PersistHook::default(),
+            upload_dir: std::env::temp_dir(),
         }
     }
 }
@@ -91,6 +95,32 @@ pub trait PageRoute: Send + Sync + 'static {
         action: &'a str,
         data: Value,
     ) -> BoxFuture<'a, Result<Option<Navigation>>>;
+    /// [`post`](Self::post) with the files of a multipart form, received and checked against
+    /// [`upload_configs`](Self::upload_configs): they become the entries of the uploads their
+    /// fields name before the action runs; what the action does not consume is removed after.
+    /// By default the files are dropped (their temporary files removed).
+    fn post_files<'a>(
+        &'a self,
+        svc: &'a Services,
+        req: &'a Request,
+        action: &'a str,
+        data: Value,
+        files: Vec<ReceivedFile>,
+    ) -> BoxFuture<'a, Result<Option<Navigation>>> {
+        drop(files);
+        self.post(svc, req, action, data)
+    }
+    /// The uploads the page declares for `req` (its `mount` runs to find out), so a
+    /// multipart POST can check files against their limits as the bytes arrive. None by
+    /// default.
+    fn upload_configs<'a>(
+        &'a self,
+        svc: &'a Services,
+        req: &'a Request,
+    ) -> BoxFuture<'a, Result<Vec<(String, UploadConfig)>>> {
+        let _ = (svc, req);
+        Box::pin(async { Ok(Vec::new()) })
+    }
     /// Open live connection `conn` (already registered with the hub); returns it with its
     /// first frame.
     fn connect(
@@ -118,6 +148,13 @@ pub trait LiveConnection: Send {
         let _ = url;
         Box::pin(async move { ServerFrame::ack(reply_to) })
     }
+    /// A chunk of bytes for upload entry `id` (a binary frame), answering `reply_to`: an
+    /// acknowledgement, with the diff when the entry's progress changed. By default the page
+    /// takes no uploads: an error.
+    fn upload_chunk<'a>(&'a mut self, id: u32, bytes: &'a [u8], reply_to: u64) -> BoxFuture<'a, Option<String>> {
+        let _ = (id, bytes);
+        Box::pin(async move { Some(ServerFrame::error_frame(Some(reply_to), "this page takes no uploads")) })
+    }
     /// Persisted fields changed elsewhere (another tab of the group): load them and return the
     /// diff frame, if anything changed.
     fn reload(&mut self) -> BoxFuture<'_, Option<String>>;
@@ -136,6 +173,8 @@ pub(crate) struct At<'a> {
     pub(crate) group: &'a GroupId,
     pub(crate) conn: Option<u64>,
     pub(crate) query: &'a Arc<str>,
+    /// The uploads of the view or POST.
+    pub(crate) uploads: &'a Uploads,
 }
 
 /// Wait for the persist slot, when the page has one: the guard holds the count of saves.
@@ -171,15 +210,17 @@ pub struct Page<C: Controller> {
     initial: C::State,
     /// Whole states left by no-JS POSTs, per group, so the GET after the `303` (and a
     /// connection opened from that page) shows the action's result, persisted fields or not;
-    /// with the page's component instances.
+    /// with the page's component instances, and its uploads (so the page shows the entries a
+    /// POST refused).
     posted: Mutex<HashMap<GroupId, Posted<C::State>>>,
     /// The action names of the component instances this page rendered, by instance id: what
     /// a no-JS form with an `lvt-target` field may name.
     targets: Mutex<HashMap<Arc<str>, &'static [&'static str]>>,
 }
 
-/// A no-JS POST's result for a group: the page's state, its instances, and when.
-type Posted<S> = (S, Components, Instant);
+/// A no-JS POST's result for a group: the page's state, its instances, its uploads (the
+/// refused entries), and when.
+type Posted<S> = (S, Components, Uploads, Instant);
 
 /// How long a no-JS POST's state is kept for its group.
 const POSTED_TTL: Duration = Duration::from_secs(30 * 60);
@@ -215,12 +256,15 @@ impl<C: Controller> Page<C> {
         Context::new(action, data, self.path.clone(), at.group.clone())
             .with_hub(hub.clone(), at.conn)
             .with_query(at.query.clone())
+            .with_uploads(at.uploads.clone())
     }
 
-    fn posted_state(&self, group: &GroupId) -> Option<(C::State, Components)> {
+    fn posted_state(&self, group: &GroupId) -> Option<(C::State, Components, Uploads)> {
         let mut posted = self.posted.lock().unwrap_or_else(|p| p.into_inner());
         match posted.get(group) {
-            Some((state, comps, at)) if at.elapsed() < POSTED_TTL => Some((state.clone(), comps.clone())),
+            Some((state, comps, uploads, at)) if at.elapsed() < POSTED_TTL => {
+                Some((state.clone(), comps.clone(), uploads.clone()))
+            }
             Some(_) => {
                 posted.remove(group);
                 None
@@ -229,17 +273,20 @@ impl<C: Controller> Page<C> {
         }
     }
 
-    fn remember_posted(&self, group: &GroupId, state: C::State, comps: Components) {
+    fn remember_posted(&self, group: &GroupId, state: C::State, comps: Components, uploads: Uploads) {
         let mut posted = self.posted.lock().unwrap_or_else(|p| p.into_inner());
         if posted.len() >= POSTED_MAX && !posted.contains_key(group) {
-            posted.retain(|_, (_, _, at)| at.elapsed() < POSTED_TTL);
+            posted.retain(|_, (_, _, _, at)| at.elapsed() < POSTED_TTL);
             if posted.len() >= POSTED_MAX
-                && let Some(oldest) = posted.iter().min_by_key(|(_, (_, _, at))| *at).map(|(g, _)| g.clone())
+                && let Some(oldest) = posted
+                    .iter()
+                    .min_by_key(|(_, (_, _, _, at))| *at)
+                    .map(|(g, _)| g.clone())
             {
                 posted.remove(&oldest);
             }
         }
-        posted.insert(group.clone(), (state, comps, Instant::now()));
+        posted.insert(group.clone(), (state, comps, uploads, Instant::now()));
     }
 
     /// Remember the action names of `comps`' instances, for no-JS forms that target them.
@@ -321,10 +368,17 @@ impl<C: Controller> Page<C> {
     /// initial state, with persisted fields loaded over it, then mounted.
     ///
     /// Also returns the persisted fields that must not be saved (see [`Held`]).
+    ///
+    /// The uploads of the last no-JS POST's state are copied into `at.uploads` (its refused
+    /// entries), so `allow_upload` in `mount` finds them.
     async fn prepare(&self, svc: &Services, at: &At<'_>) -> Result<(C::State, Components, Effects, Held)> {
-        let (mut state, comps) = self
-            .posted_state(at.group)
-            .unwrap_or_else(|| (self.initial.clone(), Components::default()));
+        let (mut state, comps) = match self.posted_state(at.group) {
+            Some((state, comps, posted)) => {
+                at.uploads.adopt(&posted);
+                (state, comps)
+            }
+            None => (self.initial.clone(), Components::default()),
+        };
         let held = persist::load(&mut state, &*svc.store, &svc.on_persist_error, at.group, &self.path).await;
         let mut ctx = self.context("mount", Value::Null, at, &svc.hub);
         catch(self.controller.mount(&mut state, &mut ctx)).await?;
@@ -429,10 +483,12 @@ impl<C: Controller> PageRoute for Page<C> {
             // Effects of a mount for a plain GET are dropped: there is no connection to
             // subscribe, and a page view should not publish.
             let query: Arc<str> = Arc::from(req.query.as_str());
+            let uploads = Uploads::new(&svc.upload_dir);
             let at = At {
                 group: &req.group,
                 conn: None,
                 query: &query,
+                uploads: &uploads,
             };
             let (mut state, mut comps, _, _) = self.prepare(svc, &at).await?;
             if comps.is_idle() {
@@ -455,29 +511,69 @@ impl<C: Controller> PageRoute for Page<C> {
         action: &'a str,
         data: Value,
     ) -> BoxFuture<'a, Result<Option<Navigation>>> {
+        self.post_files(svc, req, action, data, Vec::new())
+    }
+
+    fn upload_configs<'a>(
+        &'a self,
+        svc: &'a Services,
+        req: &'a Request,
+    ) -> BoxFuture<'a, Result<Vec<(String, UploadConfig)>>> {
+        Box::pin(async move {
+            let query: Arc<str> = Arc::from(req.query.as_str());
+            let uploads = Uploads::new(&svc.upload_dir);
+            let at = At {
+                group: &req.group,
+                conn: None,
+                query: &query,
+                uploads: &uploads,
+            };
+            self.prepare(svc, &at).await?;
+            Ok(uploads.configs())
+        })
+    }
+
+    fn post_files<'a>(
+        &'a self,
+        svc: &'a Services,
+        req: &'a Request,
+        action: &'a str,
+        data: Value,
+        files: Vec<ReceivedFile>,
+    ) -> BoxFuture<'a, Result<Option<Navigation>>> {
         Box::pin(async move {
             // Load, act and save as one step for the group's persisted fields.
             let slot = self.persist_slot(svc, &req.group);
             let mut saves = lock_slot(&slot).await;
             let query: Arc<str> = Arc::from(req.query.as_str());
+            let uploads = Uploads::new(&svc.upload_dir);
             let at = At {
                 group: &req.group,
                 conn: None,
                 query: &query,
+                uploads: &uploads,
             };
             let (mut state, mut comps, _, held) = self.prepare(svc, &at).await?;
+            // The files become entries of the uploads `mount` declared; whatever the action
+            // does not consume is removed when it returns, whatever it returns.
+            uploads.attach(files);
             let before = encode_persisted(&state);
             let (target, data) = take_target(data);
-            let mut effects = match target {
-                Some(target) => {
-                    // The instances as the page that held the form had them.
-                    self.render_live(&mut state, &mut comps, svc, &at).await?;
-                    let cid = comps.lookup(&target).ok_or_else(|| no_component(&target, &self.path))?;
-                    comps.act(cid, action, data, &self.env(svc, &at), true).await?;
-                    crate::context::Effects::default()
+            let ran = async {
+                match target {
+                    Some(target) => {
+                        // The instances as the page that held the form had them.
+                        self.render_live(&mut state, &mut comps, svc, &at).await?;
+                        let cid = comps.lookup(&target).ok_or_else(|| no_component(&target, &self.path))?;
+                        comps.act(cid, action, data, &self.env(svc, &at), true).await?;
+                        Ok(crate::context::Effects::default())
+                    }
+                    None => self.run_action(&mut state, action, data, &at, &svc.hub, true).await,
                 }
-                None => self.run_action(&mut state, action, data, &at, &svc.hub, true).await?,
-            };
+            }
+            .await;
+            uploads.finish_post();
+            let mut effects = ran?;
             if !comps.is_idle() || !effects.to_parent.is_empty() {
                 self.render_live(&mut state, &mut comps, svc, &at).await?;
             }
@@ -495,7 +591,7 @@ impl<C: Controller> PageRoute for Page<C> {
             drop(saves);
             // As a browser after a frame: streams keep what their limit keeps.
             state.streams_limit();
-            self.remember_posted(&req.group, state, comps);
+            self.remember_posted(&req.group, state, comps, uploads);
             effects.apply(&svc.hub, None).await;
             Ok(navigate)
         })
@@ -510,10 +606,12 @@ impl<C: Controller> PageRoute for Page<C> {
         Box::pin(async move {
             let slot = self.persist_slot(&svc, &req.group);
             let query: Arc<str> = Arc::from(req.query.as_str());
+            let uploads = Uploads::new(&svc.upload_dir);
             let at = At {
                 group: &req.group,
                 conn: Some(conn),
                 query: &query,
+                uploads: &uploads,
             };
             let Started {
                 mut state,
@@ -551,6 +649,7 @@ impl<C: Controller> PageRoute for Page<C> {
                 query,
                 closing: None,
                 comps,
+                uploads,
             };
             Ok((Box::new(view) as Box<dyn LiveConnection>, first))
         })

@@ -22,6 +22,7 @@ use crate::protocol::ServerFrame;
 use crate::state::{Controller, LiveState};
 use crate::transport::{CLOSE_ERROR, Closing};
 use crate::tree::Tree;
+use crate::upload::{ClientFile, Uploads};
 
 /// A frame made from `tree` (the render of `state`) is on its way to the client: every
 /// stream of `state` drops its pending operations, and `tree` becomes the copy without the
@@ -57,6 +58,8 @@ pub(crate) struct LiveView<C: Controller> {
     pub(crate) closing: Option<Closing>,
     /// The page's component instances.
     pub(crate) comps: Components,
+    /// The view's uploads: their entries and temporary files.
+    pub(crate) uploads: Uploads,
 }
 
 impl<C: Controller> LiveView<C> {
@@ -179,6 +182,7 @@ impl<C: Controller> LiveView<C> {
             group: &self.group,
             conn: Some(self.conn),
             query: &self.query,
+            uploads: &self.uploads,
         };
         // The instances go with the state; the client drops them on the `"t"` frame.
         let mut comps = std::mem::take(&mut self.comps);
@@ -241,6 +245,7 @@ impl<C: Controller> LiveView<C> {
             group: &self.group,
             conn: Some(self.conn),
             query: &self.query,
+            uploads: &self.uploads,
         };
         // A component's action renders only that instance (and what its messages reach).
         let mut page_runs = true;
@@ -276,6 +281,7 @@ impl<C: Controller> LiveView<C> {
                 group: &self.group,
                 conn: Some(self.conn),
                 query: &self.query,
+                uploads: &self.uploads,
             };
             effects.extend(self.page.run_params(&mut self.state, &at, &self.svc.hub).await?);
         }
@@ -283,6 +289,7 @@ impl<C: Controller> LiveView<C> {
             group: &self.group,
             conn: Some(self.conn),
             query: &self.query,
+            uploads: &self.uploads,
         };
         let tree = if page_runs {
             Some(
@@ -333,8 +340,122 @@ impl<C: Controller> LiveView<C> {
     }
 }
 
+/// The event that tells the client about its uploads: which files it may send
+/// (`{"u": name, "ok": [[key, id], …], "c": chunk_size, "auto": bool}`) or which entry to stop
+/// sending (`{"stop": id}`).
+const UPLOAD_EVENT: &str = "lvt:upload";
+
+impl<C: Controller> LiveView<C> {
+    /// The frame after the uploads changed (no action ran, nothing to persist): the diff of a
+    /// new render, `events`, and `error` when there is one.
+    async fn upload_frame(
+        &mut self,
+        reply_to: Option<u64>,
+        events: &[(String, Value)],
+        error: Option<&str>,
+    ) -> Option<String> {
+        let at = At {
+            group: &self.group,
+            conn: Some(self.conn),
+            query: &self.query,
+            uploads: &self.uploads,
+        };
+        let rendered = self
+            .page
+            .render_live(&mut self.state, &mut self.comps, &self.svc, &at)
+            .await;
+        let tree = match rendered {
+            Ok(tree) => tree,
+            Err(err) => return Some(ServerFrame::error_frame(reply_to, &err.client_message())),
+        };
+        let mut frame = self.frame(Some(tree), reply_to);
+        self.sent();
+        frame.events(events);
+        if let Some(error) = error {
+            frame.error(error);
+        }
+        frame.finish()
+    }
+
+    /// The client's own upload messages: `lvt:upload` (files chosen: `{"name", "files":
+    /// [{"k", "name", "size", "type"}]}`) and `lvt:cancel_upload` (`{"name", "ref"}`).
+    async fn upload_message(&mut self, action: &str, data: Value, reply_to: Option<u64>) -> Option<String> {
+        let name = data.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let result = match action {
+            "lvt:upload" => {
+                let files = data
+                    .get("files")
+                    .cloned()
+                    .map(serde_json::from_value::<Vec<ClientFile>>)
+                    .unwrap_or_else(|| Ok(Vec::new()));
+                match files {
+                    Err(err) => Err(Error::msg(format!("malformed upload message: {err}"))),
+                    Ok(files) => self.uploads.preflight(&name, files).await.map(|ok| {
+                        let config = self.uploads.get(&name).map(|u| u.config()).unwrap_or_default();
+                        let ok: Vec<Value> = ok.into_iter().map(|(k, id)| serde_json::json!([k, id])).collect();
+                        vec![(
+                            UPLOAD_EVENT.to_string(),
+                            serde_json::json!({"u": name, "ok": ok, "c": config.chunk_size, "auto": config.auto_upload}),
+                        )]
+                    }),
+                }
+            }
+            "lvt:cancel_upload" => {
+                let id = match data.get("ref") {
+                    Some(Value::Number(n)) => n.as_u64(),
+                    Some(Value::String(s)) => s.trim().parse().ok(),
+                    _ => None,
+                };
+                match id.and_then(|id| u32::try_from(id).ok()) {
+                    Some(id) => self
+                        .uploads
+                        .cancel(&name, id)
+                        .map(|()| vec![(UPLOAD_EVENT.to_string(), serde_json::json!({"stop": id}))]),
+                    None => Err(Error::msg("cancel_upload needs the entry's `ref`")),
+                }
+            }
+            other => {
+                let known = ["lvt:upload", "lvt:cancel_upload"];
+                Err(Error::unknown_action(other, &self.page.path, &known))
+            }
+        };
+        match result {
+            Ok(events) => self.upload_frame(reply_to, &events, None).await,
+            Err(err) => Some(ServerFrame::error_frame(reply_to, &err.client_message())),
+        }
+    }
+}
+
 impl<C: Controller> LiveConnection for LiveView<C> {
+    fn upload_chunk<'a>(&'a mut self, id: u32, bytes: &'a [u8], reply_to: u64) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let r = Some(reply_to);
+            if !self.uploads.issued(id) {
+                // Bytes for an entry this connection never announced: not a slip of a
+                // well-behaved client.
+                self.closing = Some(Closing::new(crate::transport::CLOSE_POLICY, "unknown upload entry"));
+                return Some(ServerFrame::error_frame(r, "unknown upload entry"));
+            }
+            match self.uploads.chunk(id, bytes).await {
+                Ok(chunked) if chunked.progressed => self.upload_frame(r, &[], None).await,
+                Ok(_) => ServerFrame::ack(r),
+                // Cancelled (by the user, or the page): the client stops sending it.
+                Err(_) if !self.uploads.has_entry(id) => {
+                    let stop = [(UPLOAD_EVENT.to_string(), serde_json::json!({"stop": id}))];
+                    self.upload_frame(r, &stop, None).await
+                }
+                Err(err) => {
+                    let stop = [(UPLOAD_EVENT.to_string(), serde_json::json!({"stop": id}))];
+                    self.upload_frame(r, &stop, Some(&err.client_message())).await
+                }
+            }
+        })
+    }
+
     fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
+        if action.starts_with("lvt:") {
+            return Box::pin(self.upload_message(action, data, reply_to));
+        }
         let run = Run::Action {
             name: action,
             data,
@@ -373,6 +494,7 @@ impl<C: Controller> LiveConnection for LiveView<C> {
                 group: &self.group,
                 conn: Some(self.conn),
                 query: &self.query,
+                uploads: &self.uploads,
             };
             // The instances' persisted fields too: another tab may have saved one of them.
             self.comps.reload(&self.page.env(&self.svc, &at)).await;
@@ -401,10 +523,13 @@ impl<C: Controller> LiveConnection for LiveView<C> {
     fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let mut this = self;
+            // Whatever did not arrive or was not consumed goes with the connection.
+            this.uploads.clear();
             let at = At {
                 group: &this.group,
                 conn: Some(this.conn),
                 query: &this.query,
+                uploads: &this.uploads,
             };
             let mut ctx = this.page.context("disconnect", Value::Null, &at, &this.svc.hub);
             let page = this.page.clone();

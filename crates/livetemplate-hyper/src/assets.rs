@@ -65,3 +65,46 @@ pub(crate) fn respond(
     }
     Some(resp)
 }
+
+/// The answer for `path` when it names a file in one of the app's served directories
+/// ([`AppBuilder::serve_dir`](livetemplate_core::AppBuilder::serve_dir)), else `None`.
+pub(crate) async fn respond_file(app: &App, method: &Method, path: &str) -> Option<Response<ResponseBody>> {
+    let (dir, name) = app.config().served_dirs.iter().find_map(|(prefix, dir)| {
+        let name = path.strip_prefix(prefix.as_str())?.strip_prefix('/')?;
+        Some((dir, name))
+    })?;
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !plain {
+        return None;
+    }
+    if !matches!(*method, Method::GET | Method::HEAD) {
+        let mut resp = Response::new(Full::new(Bytes::from_static(b"Use GET or HEAD.\n")));
+        *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        resp.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return Some(resp);
+    }
+    let body = tokio::fs::read(dir.join(name)).await.ok()?;
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let media = match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(media));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static(CACHE_REVALIDATE));
+    if media == "application/octet-stream" {
+        h.insert("content-disposition", HeaderValue::from_static("attachment"));
+    }
+    Some(resp)
+}

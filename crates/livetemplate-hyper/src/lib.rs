@@ -13,9 +13,10 @@
 //!   configured — to `http://` plus the request's `Host`, or to an
 //!   [allowed origin](livetemplate_core::Config::allowed_origins); otherwise 403.
 //!   Frames over [`Config::max_frame_bytes`](livetemplate_core::Config::max_frame_bytes)
-//!   close the socket with 1009 (logged as a warning), binary frames with 1003, floods with 1008,
+//!   close the socket with 1009 (logged as a warning), binary frames that are not upload chunks
+//!   with 1003, floods with 1008,
 //!   unmasked frames (RFC 6455 requires clients to mask) with 1002.
-//! - `POST /page` with a urlencoded form — runs the action named by the clicked button
+//! - `POST /page` with a urlencoded or multipart form (files go to the page's uploads) — runs the action named by the clicked button
 //!   (`<button name="increment">`) with the other fields as data, then `303 See Other` back
 //!   to the page. When the action fails (or the form names none) the answer is `422` with
 //!   the page and the error message above it. `Origin` (or, without it, `Referer`) must match
@@ -57,6 +58,7 @@ mod client_js;
 mod encoding;
 mod error;
 mod frames;
+mod multipart;
 mod routes;
 mod server;
 mod service;

@@ -6,6 +6,7 @@
 //! | `GET`/`HEAD` page | 200, the whole HTML document (brotli or gzip when accepted) |
 //! | `GET` page with `Upgrade: websocket` | 101 and the live connection; 403 for a foreign or missing `Origin`; 503 while shutting down |
 //! | `POST` page, urlencoded form | runs the action, 303 back to the page; 422 with the error shown above the page when the action fails or is unknown; 403 for a foreign origin; 413 over the frame limit; 415 for another body type |
+//! | `POST` page, multipart form (files) | the same, the files becoming the entries of the page's uploads (see `multipart.rs`); 413 past what the uploads allow together |
 //! | `GET`/`HEAD` `/_lvt/client.js` | the bundle (ETag, `If-None-Match` → 304, brotli or gzip) |
 //! | `GET`/`HEAD` `/_lvt/icon.svg`, an app's asset | the file (ETag, `If-None-Match` → 304) |
 //! | anything else | 404 (405 for another method on a page) |
@@ -38,6 +39,7 @@ use crate::ResponseBody;
 use crate::assets;
 use crate::client_js::{self, CLIENT_JS_PATH};
 use crate::encoding::{self, Coding};
+use crate::multipart;
 use crate::shutdown::{Phase, Shared};
 use crate::socket;
 
@@ -81,6 +83,9 @@ where
         };
     }
     if let Some(response) = assets::respond(&shared.app, &method, &path, &query, req.headers()) {
+        return response;
+    }
+    if let Some(response) = assets::respond_file(&shared.app, &method, &path).await {
         return response;
     }
     if shared.app.route(&path).is_none() {
@@ -194,6 +199,10 @@ where
     if shared.phase() != Phase::Running {
         return unavailable();
     }
+    let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if let Some(boundary) = multipart::boundary(content_type) {
+        return multipart_post(shared, req, page_req, boundary).await;
+    }
     if let Some(refusal) = refuse_form_type(req.headers()) {
         return refusal;
     }
@@ -222,6 +231,80 @@ where
         }
     };
     let fields = transport::parse_urlencoded(&body);
+    run_post(shared, page_req, fields, Vec::new()).await
+}
+
+/// A `multipart/form-data` POST (a form with files): the page's uploads say how large the
+/// body may be (413 past that) and what each file may be; then the action runs as for a
+/// urlencoded form, with the files as its uploads' entries.
+async fn multipart_post<B>(
+    shared: &Shared,
+    req: Request<B>,
+    page_req: &PageRequest,
+    boundary: String,
+) -> Response<ResponseBody>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let config = shared.app.config();
+    let uploads = match shared.app.upload_configs(page_req).await {
+        Ok(uploads) => uploads,
+        Err(err) => {
+            tracing::error!(page = %page_req.path, error_ref = err.reference().unwrap_or("-"), error = %err, "mount failed before a multipart POST");
+            return server_error(&err);
+        }
+    };
+    let limit = multipart::body_limit(&uploads, config.max_frame_bytes);
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return too_large(usize::try_from(limit).unwrap_or(usize::MAX));
+    }
+    let read = multipart::read(
+        req.into_body(),
+        boundary,
+        &uploads,
+        &config.upload_dir,
+        config.max_frame_bytes,
+        config.body_timeout,
+    )
+    .await;
+    let form = match read {
+        Ok(form) => form,
+        Err(multipart::Failure::TooLarge(limit)) => return too_large(usize::try_from(limit).unwrap_or(usize::MAX)),
+        Err(multipart::Failure::Timeout) => {
+            log_refusal("form POST body too slow", "the body did not arrive within body_timeout");
+            return request_timeout(config.body_timeout);
+        }
+        Err(multipart::Failure::Disk) => {
+            tracing::error!(page = %page_req.path, dir = %config.upload_dir.display(), "could not write an upload's temporary file");
+            return message_page(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "Not stored",
+                "The server could not store the file.",
+            );
+        }
+        Err(multipart::Failure::Bad(why)) => {
+            tracing::debug!(error = %why, "reading a multipart form failed");
+            return message_page(StatusCode::BAD_REQUEST, "Bad request", "The form could not be read.");
+        }
+    };
+    run_post(shared, page_req, form.fields, form.files).await
+}
+
+/// Run the action a POSTed form names, with its fields and files: 303 on success, else the
+/// page with the error.
+async fn run_post(
+    shared: &Shared,
+    page_req: &PageRequest,
+    fields: Vec<(String, String)>,
+    files: Vec<livetemplate_core::upload::ReceivedFile>,
+) -> Response<ResponseBody> {
     let Some(route) = shared.app.route(&page_req.path) else {
         return message_page(StatusCode::NOT_FOUND, "Not found", "There is no such page.");
     };
@@ -243,7 +326,7 @@ where
         );
         return failed_post(shared, page_req, StatusCode::UNPROCESSABLE_ENTITY, &msg).await;
     };
-    match shared.app.post(page_req, &action, &data).await {
+    match shared.app.post_with_files(page_req, &action, &data, files).await {
         Ok(nav) => see_other(&transport::form::after_post(
             &page_req.path,
             &page_req.query,

@@ -3,7 +3,7 @@
 //! drives the core's [`Connection`] (the page's view and its limits).
 //!
 //! ```text
-//!  socket ─▶ FrameReader ─text─▶ Connection (actions, pushes) ─frames─▶ queue ─▶ socket
+//!  socket ─▶ FrameReader ─text, binary (upload chunks)─▶ Connection ─frames─▶ queue ─▶ socket
 //!              │  (pong, close echo, close codes 1002/1003/1007/1008/1009)    ▲
 //!              └───────────────────────────────────────────────────────────────┘
 //! ```
@@ -13,7 +13,9 @@
 //! one channel (the hub's push queue) per connection.
 //!
 //! Every frame read is counted by the connection's [`Throttle`] before it is handled (pings,
-//! pongs and close frames like messages; pings are answered here). Past the rate nothing is
+//! pongs and close frames like messages; pings are answered here), except upload chunks:
+//! each is bounded by its entry's declared size and the client keeps at most a few unanswered
+//! (see "Uploads" in `docs/architecture.md`). Past the rate nothing is
 //! read until a token refills: the kernel's buffers fill and TCP slows the client down. Only a
 //! client that keeps the throttle engaged for longer than `Config::flood_close_after` is
 //! closed, with 1008 `message flood`.
@@ -273,7 +275,11 @@ async fn live(
                 Err(FrameError::Protocol(_)) => return reject(CLOSE_PROTOCOL, "protocol error"),
             };
             if let Some(frame) = frame {
-                if let Err(flood) = throttle.take(now) {
+                // Upload chunks are not messages: each is bounded by its entry's declared size
+                // and answered before the client sends more than its window (see `on_binary`).
+                if frame.opcode != OpCode::Binary
+                    && let Err(flood) = throttle.take(now)
+                {
                     flood.log(conn.path());
                     return reject(CLOSE_POLICY, "message flood");
                 }
@@ -284,7 +290,21 @@ async fn live(
                         continue;
                     }
                     (OpCode::Pong, _, _) => continue,
-                    (OpCode::Binary, _, _) => return reject(CLOSE_UNSUPPORTED, "binary frames are not supported"),
+                    (OpCode::Binary, true, None) if !draining => {
+                        match conn.on_binary(&frame.payload).await {
+                            Ok(Some(reply)) => queue.push_text(&reply),
+                            Ok(None) => {}
+                            Err(closing) => return End::Reject(closing),
+                        }
+                        if let Some(closing) = conn.closing() {
+                            return End::Close(closing);
+                        }
+                        continue;
+                    }
+                    (OpCode::Binary, true, None) => continue,
+                    (OpCode::Binary, _, _) => {
+                        return reject(CLOSE_UNSUPPORTED, "fragmented binary frames are not supported");
+                    }
                     (OpCode::Text, true, None) => frame.payload,
                     (OpCode::Text, false, None) => {
                         message = Some(frame.payload);

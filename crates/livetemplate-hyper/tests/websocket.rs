@@ -227,7 +227,7 @@ async fn a_fragmented_message_over_the_limit_closes_1009() {
 }
 
 #[tokio::test]
-async fn binary_frames_close_1003() {
+async fn binary_frames_that_are_not_upload_chunks_close_1003() {
     let server = server().await;
     let addr = server.local_addr();
     let mut ws = ws_open(addr, "/counter").await;

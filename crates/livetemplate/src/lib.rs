@@ -312,6 +312,7 @@ pub mod prelude {
     #[doc(inline)]
     pub use livetemplate_core::component::{Component, Embed, live_component};
     pub use livetemplate_core::stream::{Stream, StreamItem};
+    pub use livetemplate_core::upload::{Upload, UploadConfig, UploadEntry};
 }
 
 #[doc(hidden)]

@@ -23,12 +23,15 @@ pub struct Options {
     /// A Redis URL: when set, the persist store, pubsub, presence and `trigger_action` go
     /// through Redis, so several processes of the app act as one (`--data` is then unused).
     pub redis_url: Option<String>,
+    /// Where uploads' temporary files go while their bytes arrive (default: the system's
+    /// temporary directory). Saved uploads go to `<data>/uploads`.
+    pub upload_tmp: Option<PathBuf>,
 }
 
 impl Options {
     /// Read `--addr`/`LVT_ADDR`, `--data`/`LVT_DATA`, `--public-origin`/`LVT_PUBLIC_ORIGIN`
-    /// (repeatable; the variable takes a comma-separated list), `--csp`/`LVT_CSP` and
-    /// `--redis`/`LVT_REDIS_URL` (flags win).
+    /// (repeatable; the variable takes a comma-separated list), `--csp`/`LVT_CSP`,
+    /// `--redis`/`LVT_REDIS_URL` and `--upload-tmp`/`LVT_UPLOAD_TMP` (flags win).
     pub fn from_env_and_args(args: impl Iterator<Item = String>) -> Result<Self, String> {
         let mut opts = Options {
             addr: std::env::var("LVT_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into()),
@@ -46,6 +49,10 @@ impl Options {
             redis_url: std::env::var(livetemplate_redis::REDIS_URL_ENV)
                 .ok()
                 .filter(|u| !u.trim().is_empty()),
+            upload_tmp: std::env::var("LVT_UPLOAD_TMP")
+                .ok()
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
         };
         let mut args = args.peekable();
         while let Some(arg) = args.next() {
@@ -65,8 +72,9 @@ impl Options {
                 "--public-origin" => opts.public_origins.push(value()?),
                 "--csp" => opts.content_security_policy = value()?,
                 "--redis" => opts.redis_url = Some(value()?),
+                "--upload-tmp" => opts.upload_tmp = Some(value()?.into()),
                 "-h" | "--help" => {
-                    return Err("usage: example-patterns [--addr HOST:PORT] [--data DIR] [--public-origin URL]... [--csp POLICY] [--redis redis://HOST:PORT/DB]".into());
+                    return Err("usage: example-patterns [--addr HOST:PORT] [--data DIR] [--public-origin URL]... [--csp POLICY] [--redis redis://HOST:PORT/DB] [--upload-tmp DIR]".into());
                 }
                 other => return Err(format!("unknown option `{other}`; try --help")),
             }
@@ -95,5 +103,10 @@ pub fn build_app(opts: &Options) -> livetemplate::Result<App> {
     for origin in &opts.public_origins {
         builder = builder.public_origin(origin.as_str());
     }
+    if let Some(dir) = &opts.upload_tmp {
+        let dir = dir.clone();
+        builder = builder.config(move |c| c.upload_dir = dir);
+    }
+    let builder = pages::uploads::register(builder, &opts.data.join("uploads"));
     pages::register(builder).build()
 }

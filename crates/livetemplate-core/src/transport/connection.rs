@@ -190,6 +190,23 @@ impl Connection {
         reply.map(|r| self.checked(r)).transpose()
     }
 
+    /// Handle one client binary message: a chunk of an upload, `[ref: u32 BE][entry id: u32
+    /// BE][bytes]` (see "Uploads" in `docs/protocol.md`). Returns the acknowledgement (with
+    /// the diff when the entry's progress changed, an error when the chunk broke its entry's
+    /// limits). `Err` for a message over `max_frame_bytes` (1009) or without its 8-byte header
+    /// (1003); bytes for an entry this connection never announced close it with 1008 (see
+    /// [`closing`](Self::closing)).
+    pub async fn on_binary(&mut self, bytes: &[u8]) -> Result<Option<String>, Closing> {
+        if bytes.len() > self.app.config().max_frame_bytes {
+            return Err(Closing::new(CLOSE_TOO_BIG, "frame too large"));
+        }
+        let (Some(r), Some(id)) = (be_u32(bytes, 0), be_u32(bytes, 4)) else {
+            return Err(Closing::new(CLOSE_UNSUPPORTED, "binary frames are upload chunks"));
+        };
+        let reply = self.view.upload_chunk(id, &bytes[8..], u64::from(r)).await;
+        reply.map(|r| self.checked(r)).transpose()
+    }
+
     /// Wait for the server's next push for this connection (a triggered action, a publish, a
     /// presence change, a reload of persisted fields, or the hub's order to close it).
     /// Cancel-safe: nothing is lost when the future is dropped before it completes.
@@ -340,4 +357,10 @@ async fn send_frame(outbound: &mpsc::Sender<Outbound>, text: String, cfg: &Confi
         // The transport has stopped writing: nobody will read a close frame.
         Err(mpsc::error::SendTimeoutError::Closed(_)) => Err(Closing::new(CLOSE_NORMAL, "")),
     }
+}
+
+/// The big-endian `u32` at `at` in `bytes`, when there are four bytes there.
+fn be_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    let b: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+    Some(u32::from_be_bytes(b))
 }

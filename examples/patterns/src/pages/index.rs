@@ -85,6 +85,11 @@ impl IndexState {
                     summary: "lvt-patch links and handle_params: the page shown lives in the URL",
                 },
                 Pattern {
+                    path: "/uploads",
+                    title: "Uploads",
+                    summary: "an avatar and documents: progress, limits, drag and drop, and the same forms without JavaScript",
+                },
+                Pattern {
                     path: "/hook-events",
                     title: "Hook events",
                     summary: "a client hook's pushEvent calls, all applied in order even past the rate",

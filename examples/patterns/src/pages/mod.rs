@@ -14,6 +14,7 @@ pub mod reconnection;
 pub mod server_push;
 pub mod streams;
 pub mod thermostat;
+pub mod uploads;
 pub mod url_params;
 
 /// The pages' stylesheet (`static/patterns.css`), served at [`STYLESHEET_PATH`] rather than

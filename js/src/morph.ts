@@ -233,6 +233,13 @@ export function update(root: HTMLElement, o: MorphOptions, all = false): Update 
       })
     },
     finish() {
+      // A submitted form the update did not touch (only a list or an id'd element changed) shows
+      // what the server rendered, as a whole morph would: the chat input clears after sending.
+      if (o.submitted)
+        for (const f of within(o.submitted, FIELDS)) {
+          const r = rendered.get(f)
+          if (isField(f) && r !== undefined) restore(f, r)
+        }
       // morphdom may have reset a select or moved (and so blurred) a field: put the user's state back.
       kept.forEach((v, el) => el.isConnected && restore(el as Field, v))
       if (active && active.isConnected && doc.activeElement !== active) active.focus()

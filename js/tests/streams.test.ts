@@ -291,3 +291,39 @@ describe('a stream inside a component', () => {
     expect(html()).toBe('<main><div lvt-component="chat"><h2>Chat</h2><ol id="log"><li id="b">B</li><li id="a">A</li></ol></div></main>')
   })
 })
+
+describe('a form beside the stream', () => {
+  // `<h1 id="count">{{ n }}</h1><ul id="feed">{% for m in messages %}…{% endfor %}\n</ul><form method="POST"><input name="text"><button name="send">Send</button></form><p>{{ note }}</p>`
+  const withForm = {
+    '0': ['<h1 id="count">', '</h1><ul id="feed">', '\n</ul><form method="POST"><input name="text"><button name="send">Send</button></form><p>', '</p>'],
+    '1': ['\n  <li id="', '">', '</li>'],
+  }
+
+  it('clears the sent text in the reply that only inserts an item (scoped patch)', () => {
+    start(withForm as unknown as typeof keyed, [])
+    const input = $<HTMLInputElement>('input')
+    mark('ul')
+    input.focus()
+    input.value = 'hello'
+    input.dispatchEvent(new Event('input', { bubbles: true }))
+    $<HTMLButtonElement>('button').click()
+    expect(ws.sent.at(-1)).toMatchObject({ a: 'send', d: { text: 'hello' } })
+    const r = ws.sent.at(-1).r
+    ws.recv({ r, d: { '0': 1, '1': { s: 1, x: [ins(keyed, 0, ['m1', 'hello'])] } } })
+    expect(marked('ul')).toBe(true) // the list was patched, not the whole region morphed
+    expect($('#m1').textContent).toBe('hello')
+    expect(input.value).toBe('')
+    expect(document.activeElement).toBe(input)
+  })
+
+  it('keeps a draft in the form while another action or a push inserts an item', () => {
+    start(withForm as unknown as typeof keyed, [])
+    const input = $<HTMLInputElement>('input')
+    input.focus()
+    input.value = 'draft'
+    input.dispatchEvent(new Event('input', { bubbles: true }))
+    ws.recv({ d: { '0': 1, '1': { s: 1, x: [ins(keyed, 0, ['m1', 'from someone'])] } } })
+    expect($('#m1').textContent).toBe('from someone')
+    expect(input.value).toBe('draft')
+  })
+})

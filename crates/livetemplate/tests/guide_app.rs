@@ -1,0 +1,299 @@
+//! A small app written from `docs/guide.md` ("Components", "Streams") alone: a page with a
+//! list of components rendered in a `for` loop (ids from data, added and removed by page
+//! actions), each component holding a `Stream` and embedding a nested component, and inputs
+//! that change. After each step the HTML the client rebuilt from the frames is checked against
+//! what a user expects to see.
+
+#![allow(clippy::unwrap_used)]
+#![allow(missing_docs, missing_debug_implementations)]
+
+use livetemplate::prelude::*;
+use livetemplate::testing::TestPage;
+use serde_json::{Value, json};
+
+#[derive(Clone)]
+pub struct Line {
+    pub n: u64,
+    pub text: String,
+}
+
+/// A room: a title from the page, a log kept only in the browser, and a nested badge.
+#[derive(LiveState, Clone)]
+#[lvt(
+    source = r#"<h2>{{ title }}</h2><ul id="log-{{ id }}">{% for m in log %}<li id="{{ m.dom_id }}">{{ m.text }}</li>{% endfor %}</ul>{{ live_component::<BadgeComponent>(badge, posted.clone()) }}<button lvt-click="post" name="post">Post</button>"#,
+    ext = "html"
+)]
+pub struct Room {
+    pub id: String,
+    pub badge: String,
+    pub title: String,
+    pub log: Stream<Line>,
+    pub posted: u64,
+}
+
+impl Default for Room {
+    fn default() -> Self {
+        Room {
+            id: String::new(),
+            badge: String::new(),
+            title: String::new(),
+            log: Stream::new(|l: &Line| format!("line-{}", l.n)).limit(-3),
+            posted: 0,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub struct RoomInputs {
+    pub title: String,
+}
+
+pub struct RoomComponent;
+
+#[actions(component)]
+impl RoomComponent {
+    async fn update(&self, state: &mut Room, inputs: &RoomInputs, ctx: &mut Context) -> Result<()> {
+        state.id = ctx.component_id().unwrap_or_default().to_string();
+        state.badge = format!("{}-badge", state.id);
+        state.title = inputs.title.clone();
+        Ok(())
+    }
+
+    async fn post(&self, state: &mut Room, ctx: &mut Context) -> Result<()> {
+        state.posted += 1;
+        let text = ctx.get_string("text");
+        state.log.insert(Line { n: state.posted, text });
+        ctx.send_parent("room_posted", json!({"id": state.id}));
+        Ok(())
+    }
+
+    async fn drop_line(&self, state: &mut Room, ctx: &mut Context) -> Result<()> {
+        state.log.delete_by_dom_id(&format!("line-{}", ctx.get_int("n")));
+        Ok(())
+    }
+
+    async fn clear(&self, state: &mut Room, _ctx: &mut Context) -> Result<()> {
+        state.log.reset();
+        Ok(())
+    }
+}
+
+#[derive(LiveState, Clone, Default)]
+#[lvt(source = r#"<em>{{ n }} posted</em>"#, ext = "html")]
+pub struct Badge {
+    pub n: u64,
+}
+
+pub struct BadgeComponent;
+
+#[actions(component)]
+impl BadgeComponent {
+    async fn update(&self, state: &mut Badge, inputs: &u64, _ctx: &mut Context) -> Result<()> {
+        state.n = *inputs;
+        Ok(())
+    }
+}
+
+#[derive(LiveState, Clone, Default)]
+#[lvt(
+    source = r#"<p>{{ posts }} posts in {{ rooms.len() }} rooms</p>{% for id in rooms %}{{ live_component::<RoomComponent>(id, self.inputs_for(id)) }}{% endfor %}"#,
+    ext = "html"
+)]
+pub struct Lobby {
+    pub rooms: Vec<String>,
+    pub suffix: String,
+    pub posts: u64,
+}
+
+impl Lobby {
+    pub fn inputs_for(&self, id: &str) -> RoomInputs {
+        RoomInputs {
+            title: format!("{id}{}", self.suffix),
+        }
+    }
+}
+
+pub struct LobbyController;
+
+#[actions]
+impl LobbyController {
+    async fn add_room(&self, state: &mut Lobby, ctx: &mut Context) -> Result<()> {
+        let id = ctx.get_string("id");
+        if ctx.get_string("front") == "1" {
+            state.rooms.insert(0, id);
+        } else {
+            state.rooms.push(id);
+        }
+        Ok(())
+    }
+
+    async fn remove_room(&self, state: &mut Lobby, ctx: &mut Context) -> Result<()> {
+        let id = ctx.get_string("id");
+        state.rooms.retain(|r| *r != id);
+        Ok(())
+    }
+
+    async fn rename(&self, state: &mut Lobby, ctx: &mut Context) -> Result<()> {
+        state.suffix = ctx.get_string("suffix");
+        Ok(())
+    }
+
+    async fn room_posted(&self, state: &mut Lobby, _ctx: &mut Context) -> Result<()> {
+        state.posts += 1;
+        Ok(())
+    }
+}
+
+fn room(id: &str, title: &str, lines: &[(u64, &str)], posted: u64) -> String {
+    let items: String = lines
+        .iter()
+        .map(|(n, t)| format!(r#"<li id="line-{n}">{t}</li>"#))
+        .collect();
+    format!(
+        r#"<div lvt-component="{id}"><h2>{title}</h2><ul id="log-{id}">{items}</ul><div lvt-component="{id}-badge"><em>{posted} posted</em></div><button lvt-click="post" name="post">Post</button></div>"#
+    )
+}
+
+fn lobby(posts: u64, rooms: &[String]) -> String {
+    format!("<p>{posts} posts in {} rooms</p>{}", rooms.len(), rooms.concat())
+}
+
+fn ok(frame: &livetemplate::testing::Frame) {
+    assert!(
+        frame.error().is_none(),
+        "unexpected error: {:?} in {}",
+        frame.error(),
+        frame.text()
+    );
+}
+
+#[tokio::test]
+async fn a_lobby_of_rooms_with_streams_and_badges() {
+    let start = Lobby {
+        rooms: vec!["a".into()],
+        ..Lobby::default()
+    };
+    let mut page = TestPage::mount(LobbyController, start).await.unwrap();
+    assert_eq!(page.html(), lobby(0, &[room("a", "a", &[], 0)]));
+
+    // Add a room: a new instance with an empty log.
+    ok(&page.act("add_room", json!({"id": "b"})).await);
+    assert_eq!(page.html(), lobby(0, &[room("a", "a", &[], 0), room("b", "b", &[], 0)]));
+
+    // Post in b: b's log grows, b's badge counts, the page's total follows; a is untouched.
+    ok(&page.component("b").act("post", json!({"text": "hi"})).await);
+    assert_eq!(
+        page.html(),
+        lobby(1, &[room("a", "a", &[], 0), room("b", "b", &[(1, "hi")], 1)])
+    );
+    ok(&page.component("a").act("post", json!({"text": "yo"})).await);
+    ok(&page.component("b").act("post", json!({"text": "there"})).await);
+    assert_eq!(
+        page.html(),
+        lobby(
+            3,
+            &[
+                room("a", "a", &[(1, "yo")], 1),
+                room("b", "b", &[(1, "hi"), (2, "there")], 2)
+            ]
+        )
+    );
+
+    // A post the page does not hear of is still a component-only reply: no "d".
+    let reply = page.component("a").act("drop_line", json!({"n": "1"})).await;
+    ok(&reply);
+    assert!(
+        reply.json().get("d").is_none(),
+        "component-only reply: {}",
+        reply.text()
+    );
+    assert_eq!(
+        page.html(),
+        lobby(
+            3,
+            &[room("a", "a", &[], 1), room("b", "b", &[(1, "hi"), (2, "there")], 2)]
+        )
+    );
+
+    // Inputs change: every room's title follows, logs and badges stay.
+    ok(&page.act("rename", json!({"suffix": "!"})).await);
+    assert_eq!(
+        page.html(),
+        lobby(
+            3,
+            &[room("a", "a!", &[], 1), room("b", "b!", &[(1, "hi"), (2, "there")], 2)]
+        )
+    );
+
+    // The limit keeps the last 3 lines in the browser.
+    for t in ["3", "4"] {
+        ok(&page.component("b").act("post", json!({"text": t})).await);
+    }
+    assert_eq!(
+        page.html(),
+        lobby(
+            5,
+            &[
+                room("a", "a!", &[], 1),
+                room("b", "b!", &[(2, "there"), (3, "3"), (4, "4")], 4)
+            ]
+        )
+    );
+
+    // A room added in front of others: the existing instances keep their state.
+    ok(&page.act("add_room", json!({"id": "c", "front": "1"})).await);
+    ok(&page.component("c").act("post", json!({"text": "c1"})).await);
+    assert_eq!(
+        page.html(),
+        lobby(
+            6,
+            &[
+                room("c", "c!", &[(1, "c1")], 1),
+                room("a", "a!", &[], 1),
+                room("b", "b!", &[(2, "there"), (3, "3"), (4, "4")], 4),
+            ]
+        )
+    );
+
+    // Remove the middle room: its instance goes; the others stay as they were.
+    ok(&page.act("remove_room", json!({"id": "b"})).await);
+    assert_eq!(
+        page.html(),
+        lobby(6, &[room("c", "c!", &[(1, "c1")], 1), room("a", "a!", &[], 1)])
+    );
+    let gone = page.component("b").act("post", json!({"text": "x"})).await;
+    assert!(
+        gone.error().is_some(),
+        "a removed instance takes no action: {}",
+        gone.text()
+    );
+
+    // Re-adding b makes a fresh instance (its log was never kept on the server).
+    ok(&page.act("add_room", json!({"id": "b"})).await);
+    assert_eq!(
+        page.html(),
+        lobby(
+            6,
+            &[
+                room("c", "c!", &[(1, "c1")], 1),
+                room("a", "a!", &[], 1),
+                room("b", "b!", &[], 0)
+            ]
+        )
+    );
+
+    // Reset empties one room's log only.
+    ok(&page.component("c").act("clear", Value::Null).await);
+    ok(&page.component("a").act("post", json!({"text": "after"})).await);
+    assert_eq!(
+        page.html(),
+        lobby(
+            7,
+            &[
+                room("c", "c!", &[], 1),
+                room("a", "a!", &[(2, "after")], 2),
+                room("b", "b!", &[], 0)
+            ]
+        )
+    );
+}

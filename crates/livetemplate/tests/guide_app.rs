@@ -7,8 +7,13 @@
 #![allow(clippy::unwrap_used)]
 #![allow(missing_docs, missing_debug_implementations)]
 
+use std::io::{Read as _, Write as _};
+use std::net::SocketAddr;
+use std::time::Duration;
+
 use livetemplate::prelude::*;
 use livetemplate::testing::TestPage;
+use livetemplate::{App, Server};
 use serde_json::{Value, json};
 
 #[derive(Clone)]
@@ -295,5 +300,97 @@ async fn a_lobby_of_rooms_with_streams_and_badges() {
                 room("b", "b!", &[], 0)
             ]
         )
+    );
+}
+
+/// One HTTP/1.1 exchange on a blocking socket: status, head, body.
+async fn http(addr: SocketAddr, head: String, body: String) -> (u16, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut req = format!("{head}\r\nHost: {addr}\r\nConnection: close\r\n");
+        if !body.is_empty() {
+            req.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nOrigin: http://{addr}\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        req.push_str("\r\n");
+        req.push_str(&body);
+        stream.write_all(req.as_bytes()).unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (status, head.to_string(), body.to_string())
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_same_lobby_without_javascript() {
+    let start = Lobby {
+        rooms: vec!["a".into(), "b".into()],
+        ..Lobby::default()
+    };
+    let app = App::builder().page("/lobby", LobbyController, start).build().unwrap();
+    let server = Server::bind("127.0.0.1:0", app).await.unwrap();
+    let addr = server.local_addr();
+    let (status, head, html) = http(addr, "GET /lobby HTTP/1.1".into(), String::new()).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&lobby(0, &[room("a", "a", &[], 0), room("b", "b", &[], 0)])),
+        "{html}"
+    );
+    let cookie = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let post = |body: &str| {
+        let head = format!("POST /lobby HTTP/1.1\r\nCookie: {cookie}");
+        http(addr, head, body.to_string())
+    };
+    let get = || http(addr, format!("GET /lobby HTTP/1.1\r\nCookie: {cookie}"), String::new());
+
+    // A room's form: its hidden lvt-target names the instance, the button its action.
+    assert_eq!(post("lvt-target=b&text=hi&post=").await.0, 303);
+    let html = get().await.2;
+    assert!(
+        html.contains(&lobby(1, &[room("a", "a", &[], 0), room("b", "b", &[(1, "hi")], 1)])),
+        "{html}"
+    );
+    // Page actions: add a room in front, rename; the rooms keep their state.
+    assert_eq!(post("id=c&front=1&add_room=").await.0, 303);
+    assert_eq!(post("suffix=%3F&rename=").await.0, 303);
+    assert_eq!(post("lvt-target=b&text=ho&post=").await.0, 303);
+    let html = get().await.2;
+    assert!(
+        html.contains(&lobby(
+            2,
+            &[
+                room("c", "c?", &[], 0),
+                room("a", "a?", &[], 0),
+                room("b", "b?", &[(1, "hi"), (2, "ho")], 2)
+            ]
+        )),
+        "{html}"
+    );
+    // Remove a room: a post to it is then an error, the others stay.
+    assert_eq!(post("id=a&remove_room=").await.0, 303);
+    let html = get().await.2;
+    assert!(
+        html.contains(&lobby(
+            2,
+            &[room("c", "c?", &[], 0), room("b", "b?", &[(1, "hi"), (2, "ho")], 2)]
+        )),
+        "{html}"
     );
 }

@@ -25,7 +25,7 @@ pub struct Line {
 /// A room: a title from the page, a log kept only in the browser, and a nested badge.
 #[derive(LiveState, Clone)]
 #[lvt(
-    source = r#"<h2>{{ title }}</h2><ul id="log-{{ id }}">{% for m in log %}<li id="{{ m.dom_id }}">{{ m.text }}</li>{% endfor %}</ul>{{ live_component::<BadgeComponent>(badge, posted.clone()) }}<button lvt-click="post" name="post">Post</button>"#,
+    source = r#"<h2>{{ title }}</h2><ul id="log-{{ id }}">{% for m in log %}<li id="{{ m.dom_id }}">{{ m.text }}</li>{% endfor %}</ul>{{ live_component::<BadgeComponent>(badge, posted.clone()) }}<form method="POST"><input type="hidden" name="lvt-target" value="{{ id }}"><input name="text"><button name="post">Post</button><button name="clear">Clear</button></form>"#,
     ext = "html"
 )]
 pub struct Room {
@@ -57,6 +57,13 @@ pub struct RoomComponent;
 
 #[actions(component)]
 impl RoomComponent {
+    // DOM ids are unique in the document: each instance's lines carry its id.
+    async fn mount(&self, state: &mut Room, ctx: &mut Context) -> Result<()> {
+        let id = ctx.component_id().unwrap_or_default().to_string();
+        state.log = Stream::new(move |l: &Line| format!("{id}-line-{}", l.n)).limit(-3);
+        Ok(())
+    }
+
     async fn update(&self, state: &mut Room, inputs: &RoomInputs, ctx: &mut Context) -> Result<()> {
         state.id = ctx.component_id().unwrap_or_default().to_string();
         state.badge = format!("{}-badge", state.id);
@@ -73,7 +80,9 @@ impl RoomComponent {
     }
 
     async fn drop_line(&self, state: &mut Room, ctx: &mut Context) -> Result<()> {
-        state.log.delete_by_dom_id(&format!("line-{}", ctx.get_int("n")));
+        state
+            .log
+            .delete_by_dom_id(&format!("{}-line-{}", state.id, ctx.get_int("n")));
         Ok(())
     }
 
@@ -101,7 +110,7 @@ impl BadgeComponent {
 
 #[derive(LiveState, Clone, Default)]
 #[lvt(
-    source = r#"<p>{{ posts }} posts in {{ rooms.len() }} rooms</p>{% for id in rooms %}{{ live_component::<RoomComponent>(id, self.inputs_for(id)) }}{% endfor %}"#,
+    source = r#"<p>{{ posts }} posts in {{ rooms.len() }} rooms</p><form method="POST"><input name="id"><button name="add_room">Add</button><button name="remove_room">Remove</button><input name="suffix" value="{{ suffix }}"><button name="rename">Rename</button></form>{% for id in rooms %}{{ live_component::<RoomComponent>(id, self.inputs_for(id)) }}{% endfor %}"#,
     ext = "html"
 )]
 pub struct Lobby {
@@ -152,15 +161,19 @@ impl LobbyController {
 fn room(id: &str, title: &str, lines: &[(u64, &str)], posted: u64) -> String {
     let items: String = lines
         .iter()
-        .map(|(n, t)| format!(r#"<li id="line-{n}">{t}</li>"#))
+        .map(|(n, t)| format!(r#"<li id="{id}-line-{n}">{t}</li>"#))
         .collect();
     format!(
-        r#"<div lvt-component="{id}"><h2>{title}</h2><ul id="log-{id}">{items}</ul><div lvt-component="{id}-badge"><em>{posted} posted</em></div><button lvt-click="post" name="post">Post</button></div>"#
+        r#"<div lvt-component="{id}"><h2>{title}</h2><ul id="log-{id}">{items}</ul><div lvt-component="{id}-badge"><em>{posted} posted</em></div><form method="POST"><input type="hidden" name="lvt-target" value="{id}"><input name="text"><button name="post">Post</button><button name="clear">Clear</button></form></div>"#
     )
 }
 
-fn lobby(posts: u64, rooms: &[String]) -> String {
-    format!("<p>{posts} posts in {} rooms</p>{}", rooms.len(), rooms.concat())
+fn lobby(posts: u64, suffix: &str, rooms: &[String]) -> String {
+    format!(
+        r#"<p>{posts} posts in {} rooms</p><form method="POST"><input name="id"><button name="add_room">Add</button><button name="remove_room">Remove</button><input name="suffix" value="{suffix}"><button name="rename">Rename</button></form>{}"#,
+        rooms.len(),
+        rooms.concat()
+    )
 }
 
 fn ok(frame: &livetemplate::testing::Frame) {
@@ -179,17 +192,20 @@ async fn a_lobby_of_rooms_with_streams_and_badges() {
         ..Lobby::default()
     };
     let mut page = TestPage::mount(LobbyController, start).await.unwrap();
-    assert_eq!(page.html(), lobby(0, &[room("a", "a", &[], 0)]));
+    assert_eq!(page.html(), lobby(0, "", &[room("a", "a", &[], 0)]));
 
     // Add a room: a new instance with an empty log.
     ok(&page.act("add_room", json!({"id": "b"})).await);
-    assert_eq!(page.html(), lobby(0, &[room("a", "a", &[], 0), room("b", "b", &[], 0)]));
+    assert_eq!(
+        page.html(),
+        lobby(0, "", &[room("a", "a", &[], 0), room("b", "b", &[], 0)])
+    );
 
     // Post in b: b's log grows, b's badge counts, the page's total follows; a is untouched.
     ok(&page.component("b").act("post", json!({"text": "hi"})).await);
     assert_eq!(
         page.html(),
-        lobby(1, &[room("a", "a", &[], 0), room("b", "b", &[(1, "hi")], 1)])
+        lobby(1, "", &[room("a", "a", &[], 0), room("b", "b", &[(1, "hi")], 1)])
     );
     ok(&page.component("a").act("post", json!({"text": "yo"})).await);
     ok(&page.component("b").act("post", json!({"text": "there"})).await);
@@ -197,6 +213,7 @@ async fn a_lobby_of_rooms_with_streams_and_badges() {
         page.html(),
         lobby(
             3,
+            "",
             &[
                 room("a", "a", &[(1, "yo")], 1),
                 room("b", "b", &[(1, "hi"), (2, "there")], 2)
@@ -216,6 +233,7 @@ async fn a_lobby_of_rooms_with_streams_and_badges() {
         page.html(),
         lobby(
             3,
+            "",
             &[room("a", "a", &[], 1), room("b", "b", &[(1, "hi"), (2, "there")], 2)]
         )
     );
@@ -226,6 +244,7 @@ async fn a_lobby_of_rooms_with_streams_and_badges() {
         page.html(),
         lobby(
             3,
+            "!",
             &[room("a", "a!", &[], 1), room("b", "b!", &[(1, "hi"), (2, "there")], 2)]
         )
     );
@@ -238,6 +257,7 @@ async fn a_lobby_of_rooms_with_streams_and_badges() {
         page.html(),
         lobby(
             5,
+            "!",
             &[
                 room("a", "a!", &[], 1),
                 room("b", "b!", &[(2, "there"), (3, "3"), (4, "4")], 4)
@@ -252,6 +272,7 @@ async fn a_lobby_of_rooms_with_streams_and_badges() {
         page.html(),
         lobby(
             6,
+            "!",
             &[
                 room("c", "c!", &[(1, "c1")], 1),
                 room("a", "a!", &[], 1),
@@ -264,7 +285,7 @@ async fn a_lobby_of_rooms_with_streams_and_badges() {
     ok(&page.act("remove_room", json!({"id": "b"})).await);
     assert_eq!(
         page.html(),
-        lobby(6, &[room("c", "c!", &[(1, "c1")], 1), room("a", "a!", &[], 1)])
+        lobby(6, "!", &[room("c", "c!", &[(1, "c1")], 1), room("a", "a!", &[], 1)])
     );
     let gone = page.component("b").act("post", json!({"text": "x"})).await;
     assert!(
@@ -279,6 +300,7 @@ async fn a_lobby_of_rooms_with_streams_and_badges() {
         page.html(),
         lobby(
             6,
+            "!",
             &[
                 room("c", "c!", &[(1, "c1")], 1),
                 room("a", "a!", &[], 1),
@@ -294,6 +316,7 @@ async fn a_lobby_of_rooms_with_streams_and_badges() {
         page.html(),
         lobby(
             7,
+            "!",
             &[
                 room("c", "c!", &[], 1),
                 room("a", "a!", &[(2, "after")], 2),
@@ -340,7 +363,7 @@ async fn the_same_lobby_without_javascript() {
     let (status, head, html) = http(addr, "GET /lobby HTTP/1.1".into(), String::new()).await;
     assert_eq!(status, 200);
     assert!(
-        html.contains(&lobby(0, &[room("a", "a", &[], 0), room("b", "b", &[], 0)])),
+        html.contains(&lobby(0, "", &[room("a", "a", &[], 0), room("b", "b", &[], 0)])),
         "{html}"
     );
     let cookie = head
@@ -364,7 +387,11 @@ async fn the_same_lobby_without_javascript() {
     assert_eq!(post("lvt-target=b&text=hi&post=").await.0, 303);
     let html = get().await.2;
     assert!(
-        html.contains(&lobby(1, &[room("a", "a", &[], 0), room("b", "b", &[(1, "hi")], 1)])),
+        html.contains(&lobby(
+            1,
+            "",
+            &[room("a", "a", &[], 0), room("b", "b", &[(1, "hi")], 1)]
+        )),
         "{html}"
     );
     // Page actions: add a room in front, rename; the rooms keep their state.
@@ -375,6 +402,7 @@ async fn the_same_lobby_without_javascript() {
     assert!(
         html.contains(&lobby(
             2,
+            "?",
             &[
                 room("c", "c?", &[], 0),
                 room("a", "a?", &[], 0),
@@ -389,6 +417,7 @@ async fn the_same_lobby_without_javascript() {
     assert!(
         html.contains(&lobby(
             2,
+            "?",
             &[room("c", "c?", &[], 0), room("b", "b?", &[(1, "hi"), (2, "ho")], 2)]
         )),
         "{html}"

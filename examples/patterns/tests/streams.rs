@@ -64,6 +64,11 @@ async fn add_many_ten_times_keeps_the_limit_delete_removes_one_reset_empties() {
     let html = page.html();
     assert_eq!(items(&html), streams::LIMIT);
     assert!(html.contains("<li id=\"item-10001\"><span class=\"text\">hello</span>"));
+    // Delete is disabled until its reply: a double click sends one delete, so the count of
+    // items in the browser (the server's own arithmetic) does not drift below the list.
+    assert!(html.contains(
+        r#"<button name="delete" value="10001" class="outline" lvt-form:disable-with="Deleting…">Delete</button>"#
+    ));
 
     page.act("reset", Value::Null).await;
     let html = page.html();

@@ -189,3 +189,43 @@ async fn over_a_websocket_a_counter_renders_alone_and_the_saved_one_survives() {
     assert!(html.contains("<h4>First</h4>"), "not saved: {html}");
     server.shutdown().await.unwrap();
 }
+
+/// Two tabs of one browser: `+` on the saved counter in one shows the new count in the
+/// other (the group's persisted change), and the other's total follows it.
+#[tokio::test]
+async fn another_tab_of_the_browser_shows_the_saved_count_and_its_total() {
+    use livetemplate::GroupId;
+    use livetemplate::testing::TestPage;
+    use std::sync::Arc;
+
+    let app = Arc::new(components::register(App::builder()).build().unwrap());
+    let group = GroupId::random();
+    let mut a = TestPage::connect(app.clone(), "/components", group.clone())
+        .await
+        .unwrap();
+    let mut b = TestPage::connect(app, "/components", group).await.unwrap();
+    for _ in 0..2 {
+        let reply = a.component("third").act("inc", Value::Null).await;
+        assert!(reply.error().is_none(), "{}", reply.text());
+    }
+    assert!(a.html().contains(r#"<strong id="total">2</strong>"#), "{}", a.html());
+    // The other tab: its pushes arrive without a request.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !(b.html().contains(r#"<strong class="count">2</strong>"#)
+        && b.html().contains(r#"<strong id="total">2</strong>"#))
+    {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if b.next_push(left).await.is_none() {
+            break;
+        }
+    }
+    let html = b.html();
+    assert!(
+        html.contains(r#"<strong class="count">2</strong>"#),
+        "count not shown: {html}"
+    );
+    assert!(
+        html.contains(r#"<strong id="total">2</strong>"#),
+        "total does not follow: {html}"
+    );
+}

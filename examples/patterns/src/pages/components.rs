@@ -1,6 +1,8 @@
 //! `/components`: three counter components on one page, each with its own state, template
 //! and actions; the page's total follows them through `send_parent`; the third counter's
-//! count and name are persisted (per instance).
+//! count and name are persisted (per instance). The browser's other tabs of the page load
+//! a saved count by themselves, but their page is not told: the saved counter also publishes
+//! its count to them (on the group's topic), so their totals follow.
 
 use std::collections::BTreeMap;
 
@@ -79,6 +81,14 @@ fn report(state: &mut impl Counting, ctx: &mut Context) {
     ctx.send_parent("counter_changed", Changed { id, count: *count });
 }
 
+/// Tell the page in this browser's other tabs this (saved) counter's count: they show the
+/// saved count by themselves, and their page's total needs it too.
+fn tell_other_tabs(state: &mut impl Counting, ctx: &mut Context) -> Result<()> {
+    let (id, _, _, count) = state.fields();
+    let topic = ctx.self_topic();
+    ctx.publish(topic, "counter_changed", Changed { id, count: *count })
+}
+
 fn start(state: &mut impl Counting, ctx: &mut Context) {
     let (id, ..) = state.fields();
     *id = ctx.component_id().unwrap_or_default().to_string();
@@ -151,12 +161,12 @@ impl SavedCounterComponent {
 
     async fn inc(&self, state: &mut SavedCounter, ctx: &mut Context) -> Result<()> {
         step(state, 1, ctx);
-        Ok(())
+        tell_other_tabs(state, ctx)
     }
 
     async fn dec(&self, state: &mut SavedCounter, ctx: &mut Context) -> Result<()> {
         step(state, -1, ctx);
-        Ok(())
+        tell_other_tabs(state, ctx)
     }
 
     async fn rename(&self, state: &mut SavedCounter, ctx: &mut Context) -> Result<()> {
@@ -191,6 +201,13 @@ pub struct ComponentsController;
 
 #[actions]
 impl ComponentsController {
+    /// Hears the saved counter of this browser's other tabs (see `tell_other_tabs`).
+    async fn mount(&self, _state: &mut ComponentsState, ctx: &mut Context) -> Result<()> {
+        let topic = ctx.self_topic();
+        ctx.subscribe(topic);
+        Ok(())
+    }
+
     /// A counter's new count (sent by the counter with `ctx.send_parent`).
     async fn counter_changed(&self, state: &mut ComponentsState, ctx: &mut Context) -> Result<()> {
         state.counts.insert(ctx.get_string("id"), ctx.get_int("count"));

@@ -2,8 +2,11 @@
 //! watch the room while `--senders` connections (joined, taking turns) post `--messages`
 //! messages one at a time, each after the previous one reached every watcher. Prints how long
 //! delivering a message to every watcher took (send → the last watcher's frame), as medians
-//! around message 10, 1,000 and 10,000, and the server's RSS per watcher (`--pid`) before
-//! the watchers connect, once connected, and after the messages.
+//! around message 10, 1,000 and 10,000, and the server's RSS (`--pid`): at start, once the
+//! senders are connected (their own cost, per sender), once the watchers are connected too, and
+//! after the messages. "Growth per watcher" is (RSS after the messages − RSS before the
+//! watchers connected) / watchers: it includes everything the server's RSS gained during the
+//! messages, the senders' share and the allocator's retained pages included.
 //!
 //! ```text
 //! cargo run --release -p example-patterns -- --addr 127.0.0.1:8080 &
@@ -105,14 +108,7 @@ async fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String
 
 async fn run(opts: Options) -> Result<(), Failure> {
     let rss_start = opts.pid.map(rss_kib).transpose()?;
-    // Watchers: each reads its frames on a task and reports which messages arrived.
-    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Instant)>();
-    let mut watcher_tasks = Vec::new();
-    for _ in 0..opts.watchers {
-        let socket = connect(&opts).await?;
-        let tx = tx.clone();
-        watcher_tasks.push(tokio::spawn(watch(socket, tx)));
-    }
+    // Senders first, so their cost is measured apart from the watchers'.
     let mut senders = Vec::new();
     for i in 0..opts.senders {
         let mut s = connect(&opts).await?;
@@ -122,10 +118,20 @@ async fn run(opts: Options) -> Result<(), Failure> {
         senders.push((s, 1u64));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_senders = opts.pid.map(rss_kib).transpose()?;
+    // Watchers: each reads its frames on a task and reports which messages arrived.
+    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Instant)>();
+    let mut watcher_tasks = Vec::new();
+    for _ in 0..opts.watchers {
+        let socket = connect(&opts).await?;
+        let tx = tx.clone();
+        watcher_tasks.push(tokio::spawn(watch(socket, tx)));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_connected = opts.pid.map(rss_kib).transpose()?;
     println!(
-        "{} watchers and {} senders connected to http://{}{}",
-        opts.watchers, opts.senders, opts.authority, opts.target
+        "{} senders, then {} watchers connected to http://{}{}",
+        opts.senders, opts.watchers, opts.authority, opts.target
     );
 
     let started = Instant::now();
@@ -184,18 +190,27 @@ async fn run(opts: Options) -> Result<(), Failure> {
             window[window.len() / 2].as_secs_f64() * 1e3
         );
     }
-    if let (Some(pid), Some(start), Some(connected)) = (opts.pid, rss_start, rss_connected) {
+    if let (Some(pid), Some(start), Some(senders_in), Some(connected)) =
+        (opts.pid, rss_start, rss_senders, rss_connected)
+    {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let after = rss_kib(pid)?;
-        let conns = (opts.watchers + opts.senders) as f64;
+        let kib = |from: u64, to: u64, n: usize| (to as f64 - from as f64) / n as f64;
         println!(
-            "server RSS: {start} KiB before, {connected} KiB connected, {after} KiB after {} messages: \
-             {:.1} KiB per connection ({} watchers + {} senders), growth during the messages {:.1} KiB per connection",
-            opts.messages,
-            (after as f64 - start as f64) / conns,
-            opts.watchers,
+            "server RSS: {start} KiB at start, {senders_in} KiB with the {} senders ({:.1} KiB each), \
+             {connected} KiB with the {} watchers too, {after} KiB after {} messages",
             opts.senders,
-            (after as f64 - connected as f64) / conns
+            kib(start, senders_in, opts.senders),
+            opts.watchers,
+            opts.messages
+        );
+        println!(
+            "server RSS growth per watcher: {:.1} KiB at connect, {:.1} KiB after {} messages \
+             (RSS after the messages minus RSS before the watchers connected, / {} watchers)",
+            kib(senders_in, connected, opts.watchers),
+            kib(senders_in, after, opts.watchers),
+            opts.messages,
+            opts.watchers
         );
     }
     for t in watcher_tasks {

@@ -110,8 +110,8 @@ impl Queue {
         }
     }
 
-    fn push_text(&mut self, text: &str) {
-        self.push(frames::encode(OpCode::Text, text.as_bytes()));
+    fn push_text(&mut self, text: String) {
+        self.push(frames::text(text));
     }
 
     fn is_full(&self) -> bool {
@@ -179,7 +179,7 @@ pub(crate) async fn run(shared: Arc<Shared>, upgrade: UpgradeFut, req: Request, 
 
     let end = match Connection::open(shared.app.clone(), req).await {
         Ok((mut conn, first)) => {
-            queue.push_text(&first);
+            queue.push_text(first);
             let end = live(
                 &shared,
                 &mut conn,
@@ -292,7 +292,7 @@ async fn live(
                     (OpCode::Pong, _, _) => continue,
                     (OpCode::Binary, true, None) if !draining => {
                         match conn.on_binary(&frame.payload).await {
-                            Ok(Some(reply)) => queue.push_text(&reply),
+                            Ok(Some(reply)) => queue.push_text(reply),
                             Ok(None) => {}
                             Err(closing) => return End::Reject(closing),
                         }
@@ -331,7 +331,7 @@ async fn live(
                     continue;
                 }
                 match conn.on_message(&text).await {
-                    Ok(Some(reply)) => queue.push_text(&reply),
+                    Ok(Some(reply)) => queue.push_text(reply),
                     Ok(None) => {}
                     Err(closing) => return End::Close(closing),
                 }
@@ -381,7 +381,7 @@ async fn live(
             }
             pushed = conn.next_push(), if !draining && !queue.is_full() => {
                 match conn.on_push(pushed).await {
-                    Ok(Some(frame)) => queue.push_text(&frame),
+                    Ok(Some(frame)) => queue.push_text(frame),
                     Ok(None) => {}
                     Err(closing) => return End::Close(closing),
                 }

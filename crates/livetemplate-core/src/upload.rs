@@ -738,10 +738,21 @@ fn fail(slot: &mut Slot, error: &str) {
 }
 
 /// A client's file name as shown: its last path component, without control characters, at
-/// most 255 characters.
+/// most 255 characters; a longer one is cut before its extension (a dot and at most 16
+/// characters after it), which it keeps.
 fn clean_name(name: &str) -> String {
+    const MAX: usize = 255;
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    base.chars().filter(|c| !c.is_control()).take(255).collect()
+    let chars: Vec<char> = base.chars().filter(|c| !c.is_control()).collect();
+    if chars.len() <= MAX {
+        return chars.into_iter().collect();
+    }
+    let ext = chars
+        .iter()
+        .rposition(|c| *c == '.')
+        .filter(|&dot| dot > 0 && chars.len() - dot <= 17)
+        .map_or(0, |dot| chars.len() - dot);
+    chars[..MAX - ext].iter().chain(&chars[chars.len() - ext..]).collect()
 }
 
 /// A new temporary file in `dir` (named `lvt-upload-…`), open for writing, removed when its
@@ -956,6 +967,14 @@ mod tests {
         assert!(!c.accepts("x", "image/"));
         assert_eq!(clean_name("C:\\Users\\me\\a.png"), "a.png");
         assert_eq!(clean_name("../../etc/passwd"), "passwd");
+        let long = format!("{}.pdf", "é".repeat(300));
+        let cut = clean_name(&long);
+        assert_eq!(cut.chars().count(), 255);
+        assert!(cut.ends_with("é.pdf"), "{cut}");
+        assert_eq!(clean_name(&"x".repeat(300)), "x".repeat(255));
+        let no_ext = format!("a.{}", "b".repeat(300));
+        assert_eq!(clean_name(&no_ext).chars().count(), 255);
+        assert!(clean_name(&no_ext).starts_with("a.b"));
         assert!(
             UploadConfig {
                 max_entries: 0,

@@ -620,8 +620,12 @@ impl Uploads {
 
     /// Files of a no-JS POST, already received (and checked as they arrived): each becomes an
     /// entry of the upload its field names, checked again against the limits; a file for no
-    /// declared upload is dropped (and its temporary file removed).
+    /// declared upload is dropped (and its temporary file removed). Entries refused by an
+    /// earlier POST are dropped first, as a new choice drops them with JavaScript.
     pub fn attach(&self, files: Vec<ReceivedFile>) {
+        for u in &lock(&self.inner).uploads {
+            lock(u).slots.retain(|s| s.entry.is_valid());
+        }
         for file in files {
             let Ok(upload) = self.find(&file.field) else {
                 continue;

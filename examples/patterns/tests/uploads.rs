@@ -291,7 +291,16 @@ async fn the_no_js_multipart_post_enforces_the_same_limits() {
     assert!(get(addr, &cookie).await.contains(r#"data-error="too_large""#));
     let (ct, body) = multipart(&[("save_avatar", "")], &[("avatar", "a.txt", "text/plain", b"hi")]);
     assert_eq!(post(addr, &ct, &body, Some(&cookie)).await.0, 303);
-    assert!(get(addr, &cookie).await.contains(r#"data-error="not_accepted""#));
+    let html = get(addr, &cookie).await;
+    assert!(html.contains(r#"data-error="not_accepted""#), "{html}");
+    assert!(
+        !html.contains("too_large"),
+        "the earlier POST's refusal is gone: {html}"
+    );
+    let (ct, body) = multipart(&[("save_avatar", "")], &[("avatar", "again.png", "image/png", &png)]);
+    assert_eq!(post(addr, &ct, &body, Some(&cookie)).await.0, 303);
+    let html = get(addr, &cookie).await;
+    assert!(!html.contains("upload-error") && html.contains("again.png"), "{html}");
 
     // Four documents: three saved, the fourth refused.
     let docs: Vec<Vec<u8>> = (1..=4).map(|i| vec![i as u8; 1000 * i]).collect();
@@ -304,7 +313,7 @@ async fn the_no_js_multipart_post_enforces_the_same_limits() {
     assert_eq!(post(addr, &ct, &body, Some(&cookie)).await.0, 303);
     let html = get(addr, &cookie).await;
     assert!(html.contains(r#"data-error="too_many_files""#), "{html}");
-    assert_eq!(count(env.saved.path()), 4, "the avatar and three documents");
+    assert_eq!(count(env.saved.path()), 5, "two avatars and three documents");
     assert_eq!(env.temps(), 0, "every temporary file is gone after the POSTs");
 
     // A body larger than every upload together allows: 413 before it is read.

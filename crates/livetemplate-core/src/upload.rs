@@ -642,14 +642,20 @@ impl Uploads {
                 done: true,
                 errors: Vec::new(),
             };
-            if let Some(err) = file.error {
-                entry.errors.push(err.into());
-            } else if u.live() >= u.config.max_entries {
+            // Every reason, in the order a JavaScript choice lists them.
+            if u.live() >= u.config.max_entries {
                 entry.errors.push(TOO_MANY_FILES.into());
-            } else if !u.config.accepts(&file.name, &file.content_type) {
+            }
+            if !u.config.accepts(&file.name, &file.content_type) {
                 entry.errors.push(NOT_ACCEPTED.into());
-            } else if file.size > u.config.max_file_size {
+            }
+            if file.size > u.config.max_file_size {
                 entry.errors.push(TOO_LARGE.into());
+            }
+            if let Some(err) = file.error
+                && !entry.errors.iter().any(|e| e == err)
+            {
+                entry.errors.push(err.into());
             }
             let path = if entry.is_valid() { file.path } else { None };
             if path.is_none() && entry.is_valid() {
@@ -950,7 +956,11 @@ mod tests {
         ]);
         let e = up.entries();
         assert!(e[0].done && e[0].is_valid());
-        assert_eq!(e[1].errors, [TOO_MANY_FILES]);
+        assert_eq!(
+            e[1].errors,
+            [TOO_MANY_FILES, NOT_ACCEPTED],
+            "every reason, as a preflight lists them"
+        );
         assert_eq!(files_in(&dir), 1, "a refused file is removed at once");
         ups.finish_post();
         assert_eq!(files_in(&dir), 0, "unconsumed files are removed after the action");

@@ -387,3 +387,24 @@ async fn files_with_odd_names_are_saved_and_shown_escaped() {
     assert_eq!(env.temps(), 0);
     env.server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn files_saved_by_an_earlier_run_are_never_overwritten() {
+    let env = Env::start().await;
+    // What a run before this one saved: the same numbers this run's counter gives.
+    for n in 1..=100 {
+        std::fs::write(env.saved.path().join(format!("{n}-same.txt")), b"old").unwrap();
+    }
+    let (ct, body) = multipart(
+        &[("save_documents", "")],
+        &[("documents", "same.txt", "text/plain", b"new")],
+    );
+    assert_eq!(post(env.addr(), &ct, &body, None).await.0, 303);
+    let all: Vec<Vec<u8>> = std::fs::read_dir(env.saved.path())
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(all.len(), 101);
+    assert_eq!(all.iter().filter(|b| b.as_slice() == b"old").count(), 100);
+    env.server.shutdown().await.unwrap();
+}

@@ -79,8 +79,14 @@ impl UploadsController {
             }
             _ => clean[..MAX_NAME].to_string(),
         };
-        let stored = format!("{}-{clean}", SAVED.fetch_add(1, Ordering::Relaxed) + 1);
-        let to = self.dir.join(&stored);
+        // The counter starts again with the process: skip names a run before this one left.
+        let (stored, to) = loop {
+            let stored = format!("{}-{clean}", SAVED.fetch_add(1, Ordering::Relaxed) + 1);
+            let to = self.dir.join(&stored);
+            if !to.exists() {
+                break (stored, to);
+            }
+        };
         if std::fs::rename(path, &to).is_err() {
             std::fs::copy(path, &to).map_err(|e| Error::msg(format!("could not save {}: {e}", entry.client_name)))?;
         }

@@ -44,7 +44,8 @@ export function uploads(root: HTMLElement, c: Uploader): void {
   let pumping = false
   const chosen = new Map<number, [string, File]>()
   let queue: Entry[] = []
-  const waits: Array<() => void> = []
+  /** Submits waiting for their form's entries. */
+  let waits: Array<[Entry[], () => void]> = []
 
   const choose = (u: string | null, files: FileList | null) => {
     if (!u || !files || !files.length || !c.open) return
@@ -59,7 +60,9 @@ export function uploads(root: HTMLElement, c: Uploader): void {
 
   const settle = () => {
     live()
-    if (!queue.some((e) => e.go)) waits.splice(0).forEach((f) => f())
+    const ready = waits.filter(([es]) => !es.some((e) => queue.indexOf(e) >= 0))
+    waits = waits.filter((w) => ready.indexOf(w) < 0)
+    ready.forEach((w) => w[1]())
   }
 
   const pump = async () => {
@@ -68,6 +71,9 @@ export function uploads(root: HTMLElement, c: Uploader): void {
     try {
       for (let e; flying < WINDOW && (e = live().find((e) => e.go && e.at < e.file.size)); ) {
         const entry = e
+        // Round robin: a file chosen later is not held up behind a big one.
+        queue.splice(queue.indexOf(entry), 1)
+        queue.push(entry)
         const start = entry.at
         entry.at = Math.min(entry.file.size, start + entry.c)
         const bytes = new Uint8Array(await entry.file.slice(start, entry.at).arrayBuffer())
@@ -133,7 +139,7 @@ export function uploads(root: HTMLElement, c: Uploader): void {
       e.preventDefault()
       todo.forEach((x) => (x.go = true))
       const by = e.submitter as HTMLElement | null
-      waits.push(() => form.requestSubmit(by && form.contains(by) ? by : undefined))
+      waits.push([todo, () => form.requestSubmit(by && form.contains(by) ? by : undefined)])
       pump()
     },
     true,

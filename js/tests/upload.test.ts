@@ -104,6 +104,31 @@ describe('uploads', () => {
     expect(submits).toEqual([true, false])
   })
 
+  it('a submit waits only for its own form\'s uploads, whose chunks take turns with others', async () => {
+    root.insertAdjacentHTML('beforeend', '<form id="other"><input type="file" lvt-upload="pics"><button>Go</button></form>')
+    const submits: string[] = []
+    document.addEventListener('submit', (e) => {
+      submits.push((e.target as HTMLElement).id)
+      e.preventDefault()
+    })
+    choose([new File(['x'.repeat(1000)], 'big.bin')])
+    c.emit({ u: 'docs', ok: [[1, 1]], c: 10, auto: true })
+    const pic = root.querySelector('#other input') as HTMLInputElement
+    Object.defineProperty(pic, 'files', { value: [new File(['p'.repeat(20)], 'p.png')], configurable: true })
+    pic.dispatchEvent(new Event('change', { bubbles: true }))
+    c.emit({ u: 'pics', ok: [[2, 2]], c: 10, auto: false })
+    ;(root.querySelector('#other') as HTMLFormElement).requestSubmit()
+    for (let i = 0; i < 4; i++) {
+      await settle()
+      c.ackAll()
+    }
+    await settle()
+    // Held for its file, then submitted for real: the documents are still arriving.
+    expect(submits).toEqual(['other', 'other'])
+    expect(c.chunks.filter((x) => x.id === 2).length).toBe(2)
+    expect(c.chunks.filter((x) => x.id === 1).length).toBeLessThan(100)
+  })
+
   it('stops an entry the server stopped, and on an error reply', async () => {
     choose([new File(['x'.repeat(100)], 'a.bin'), new File(['y'.repeat(100)], 'b.bin')])
     c.emit({ u: 'docs', ok: [[1, 1], [2, 2]], c: 10, auto: true })

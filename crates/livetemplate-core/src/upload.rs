@@ -620,8 +620,12 @@ impl Uploads {
 
     /// Files of a no-JS POST, already received (and checked as they arrived): each becomes an
     /// entry of the upload its field names, checked again against the limits; a file for no
-    /// declared upload is dropped (and its temporary file removed).
+    /// declared upload is dropped (and its temporary file removed). Entries refused by an
+    /// earlier POST are dropped first, as a new choice drops them with JavaScript.
     pub fn attach(&self, files: Vec<ReceivedFile>) {
+        for u in &lock(&self.inner).uploads {
+            lock(u).slots.retain(|s| s.entry.is_valid());
+        }
         for file in files {
             let Ok(upload) = self.find(&file.field) else {
                 continue;
@@ -638,14 +642,20 @@ impl Uploads {
                 done: true,
                 errors: Vec::new(),
             };
-            if let Some(err) = file.error {
-                entry.errors.push(err.into());
-            } else if u.live() >= u.config.max_entries {
+            // Every reason, in the order a JavaScript choice lists them.
+            if u.live() >= u.config.max_entries {
                 entry.errors.push(TOO_MANY_FILES.into());
-            } else if !u.config.accepts(&file.name, &file.content_type) {
+            }
+            if !u.config.accepts(&file.name, &file.content_type) {
                 entry.errors.push(NOT_ACCEPTED.into());
-            } else if file.size > u.config.max_file_size {
+            }
+            if file.size > u.config.max_file_size {
                 entry.errors.push(TOO_LARGE.into());
+            }
+            if let Some(err) = file.error
+                && !entry.errors.iter().any(|e| e == err)
+            {
+                entry.errors.push(err.into());
             }
             let path = if entry.is_valid() { file.path } else { None };
             if path.is_none() && entry.is_valid() {
@@ -738,10 +748,21 @@ fn fail(slot: &mut Slot, error: &str) {
 }
 
 /// A client's file name as shown: its last path component, without control characters, at
-/// most 255 characters.
+/// most 255 characters; a longer one is cut before its extension (a dot and at most 16
+/// characters after it), which it keeps.
 fn clean_name(name: &str) -> String {
+    const MAX: usize = 255;
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    base.chars().filter(|c| !c.is_control()).take(255).collect()
+    let chars: Vec<char> = base.chars().filter(|c| !c.is_control()).collect();
+    if chars.len() <= MAX {
+        return chars.into_iter().collect();
+    }
+    let ext = chars
+        .iter()
+        .rposition(|c| *c == '.')
+        .filter(|&dot| dot > 0 && chars.len() - dot <= 17)
+        .map_or(0, |dot| chars.len() - dot);
+    chars[..MAX - ext].iter().chain(&chars[chars.len() - ext..]).collect()
 }
 
 /// A new temporary file in `dir` (named `lvt-upload-…`), open for writing, removed when its
@@ -935,7 +956,11 @@ mod tests {
         ]);
         let e = up.entries();
         assert!(e[0].done && e[0].is_valid());
-        assert_eq!(e[1].errors, [TOO_MANY_FILES]);
+        assert_eq!(
+            e[1].errors,
+            [TOO_MANY_FILES, NOT_ACCEPTED],
+            "every reason, as a preflight lists them"
+        );
         assert_eq!(files_in(&dir), 1, "a refused file is removed at once");
         ups.finish_post();
         assert_eq!(files_in(&dir), 0, "unconsumed files are removed after the action");
@@ -956,6 +981,14 @@ mod tests {
         assert!(!c.accepts("x", "image/"));
         assert_eq!(clean_name("C:\\Users\\me\\a.png"), "a.png");
         assert_eq!(clean_name("../../etc/passwd"), "passwd");
+        let long = format!("{}.pdf", "é".repeat(300));
+        let cut = clean_name(&long);
+        assert_eq!(cut.chars().count(), 255);
+        assert!(cut.ends_with("é.pdf"), "{cut}");
+        assert_eq!(clean_name(&"x".repeat(300)), "x".repeat(255));
+        let no_ext = format!("a.{}", "b".repeat(300));
+        assert_eq!(clean_name(&no_ext).chars().count(), 255);
+        assert!(clean_name(&no_ext).starts_with("a.b"));
         assert!(
             UploadConfig {
                 max_entries: 0,

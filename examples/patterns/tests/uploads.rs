@@ -291,7 +291,16 @@ async fn the_no_js_multipart_post_enforces_the_same_limits() {
     assert!(get(addr, &cookie).await.contains(r#"data-error="too_large""#));
     let (ct, body) = multipart(&[("save_avatar", "")], &[("avatar", "a.txt", "text/plain", b"hi")]);
     assert_eq!(post(addr, &ct, &body, Some(&cookie)).await.0, 303);
-    assert!(get(addr, &cookie).await.contains(r#"data-error="not_accepted""#));
+    let html = get(addr, &cookie).await;
+    assert!(html.contains(r#"data-error="not_accepted""#), "{html}");
+    assert!(
+        !html.contains("too_large"),
+        "the earlier POST's refusal is gone: {html}"
+    );
+    let (ct, body) = multipart(&[("save_avatar", "")], &[("avatar", "again.png", "image/png", &png)]);
+    assert_eq!(post(addr, &ct, &body, Some(&cookie)).await.0, 303);
+    let html = get(addr, &cookie).await;
+    assert!(!html.contains("upload-error") && html.contains("again.png"), "{html}");
 
     // Four documents: three saved, the fourth refused.
     let docs: Vec<Vec<u8>> = (1..=4).map(|i| vec![i as u8; 1000 * i]).collect();
@@ -304,7 +313,7 @@ async fn the_no_js_multipart_post_enforces_the_same_limits() {
     assert_eq!(post(addr, &ct, &body, Some(&cookie)).await.0, 303);
     let html = get(addr, &cookie).await;
     assert!(html.contains(r#"data-error="too_many_files""#), "{html}");
-    assert_eq!(count(env.saved.path()), 4, "the avatar and three documents");
+    assert_eq!(count(env.saved.path()), 5, "two avatars and three documents");
     assert_eq!(env.temps(), 0, "every temporary file is gone after the POSTs");
 
     // A body larger than every upload together allows: 413 before it is read.
@@ -316,5 +325,86 @@ async fn the_no_js_multipart_post_enforces_the_same_limits() {
     )
     .await;
     assert_eq!(status, 413);
+    env.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn files_with_odd_names_are_saved_and_shown_escaped() {
+    let env = Env::start().await;
+    let addr = env.addr();
+    // Names near and over what a file system allows (255 bytes), unicode, spaces and markup.
+    let long = format!("{}.txt", "x".repeat(250));
+    let longer = format!("{}.pdf", "a long name é ".repeat(25));
+    let odd = [
+        "my doc <img src=x onerror=alert(1)>.txt",
+        "résumé 履歴書.txt",
+        long.as_str(),
+    ];
+    let files: Vec<(&str, &str, &str, &[u8])> = odd
+        .iter()
+        .map(|n| ("documents", *n, "text/plain", b"hello".as_slice()))
+        .collect();
+    let (ct, body) = multipart(&[("save_documents", "")], &files);
+    let (status, cookie) = post(addr, &ct, &body, None).await;
+    assert_eq!(status, 303);
+    let cookie = cookie.expect("a group cookie");
+    // Three at most at once: the fourth in a second POST.
+    let (ct, body) = multipart(
+        &[("save_documents", "")],
+        &[("documents", &longer, "application/pdf", b"hello")],
+    );
+    assert_eq!(post(addr, &ct, &body, Some(&cookie)).await.0, 303);
+    let html = get(addr, &cookie).await;
+    assert!(!html.contains("<img src=x"), "the name is escaped: {html}");
+    assert!(
+        html.contains("my doc &#60;img src=x onerror=alert(1)&#62;.txt"),
+        "{html}"
+    );
+    assert!(html.contains("résumé 履歴書.txt"), "{html}");
+    assert!(
+        html.contains(&format!(">{long}<")),
+        "a 254-character name is listed whole: {html}"
+    );
+    let cut = format!("{}.pdf<", &longer[..longer.char_indices().nth(251).unwrap().0]);
+    assert!(html.contains(&cut), "a longer one is cut before its extension: {html}");
+    assert!(!html.contains("upload-error"), "{html}");
+    let saved: Vec<_> = std::fs::read_dir(env.saved.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(saved.len(), 4, "{saved:?}");
+    for p in &saved {
+        assert_eq!(std::fs::read(p).unwrap(), b"hello");
+        assert!(p.file_name().unwrap().len() <= 255);
+    }
+    assert!(saved.iter().any(|p| p.to_string_lossy().ends_with("xxx.txt")));
+    assert!(
+        saved
+            .iter()
+            .any(|p| p.to_string_lossy().contains("-a_long_name_") && p.to_string_lossy().ends_with(".pdf")),
+        "{saved:?}"
+    );
+    assert_eq!(env.temps(), 0);
+    env.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn files_saved_by_an_earlier_run_are_never_overwritten() {
+    let env = Env::start().await;
+    // What a run before this one saved: the same numbers this run's counter gives.
+    for n in 1..=100 {
+        std::fs::write(env.saved.path().join(format!("{n}-same.txt")), b"old").unwrap();
+    }
+    let (ct, body) = multipart(
+        &[("save_documents", "")],
+        &[("documents", "same.txt", "text/plain", b"new")],
+    );
+    assert_eq!(post(env.addr(), &ct, &body, None).await.0, 303);
+    let all: Vec<Vec<u8>> = std::fs::read_dir(env.saved.path())
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(all.len(), 101);
+    assert_eq!(all.iter().filter(|b| b.as_slice() == b"old").count(), 100);
     env.server.shutdown().await.unwrap();
 }

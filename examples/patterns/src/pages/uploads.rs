@@ -50,6 +50,9 @@ pub struct UploadsController {
     dir: PathBuf,
 }
 
+/// The longest cleaned client name kept in a saved file's name, in bytes (ASCII).
+const MAX_NAME: usize = 120;
+
 /// Numbers saved files, so their names never collide.
 static SAVED: AtomicU64 = AtomicU64::new(0);
 
@@ -67,12 +70,23 @@ impl UploadsController {
                 }
             })
             .collect();
-        let stored = format!(
-            "{}-{}",
-            SAVED.fetch_add(1, Ordering::Relaxed) + 1,
-            clean.trim_start_matches('.')
-        );
-        let to = self.dir.join(&stored);
+        let clean = clean.trim_start_matches('.');
+        // File systems allow 255 bytes per name: keep the start and the extension of a long one.
+        let clean = match clean.rfind('.') {
+            _ if clean.len() <= MAX_NAME => clean.to_string(),
+            Some(dot) if clean.len() - dot <= 16 => {
+                format!("{}{}", &clean[..MAX_NAME - (clean.len() - dot)], &clean[dot..])
+            }
+            _ => clean[..MAX_NAME].to_string(),
+        };
+        // The counter starts again with the process: skip names a run before this one left.
+        let (stored, to) = loop {
+            let stored = format!("{}-{clean}", SAVED.fetch_add(1, Ordering::Relaxed) + 1);
+            let to = self.dir.join(&stored);
+            if !to.exists() {
+                break (stored, to);
+            }
+        };
         if std::fs::rename(path, &to).is_err() {
             std::fs::copy(path, &to).map_err(|e| Error::msg(format!("could not save {}: {e}", entry.client_name)))?;
         }

@@ -91,39 +91,44 @@ async fn fields_are_stored_independently() {
     assert_eq!(store.load(&g, "/q").await.unwrap(), vec![field("a", &[9])]);
 }
 
-#[tokio::test]
-async fn expiry_deletes_only_idle_groups() {
+#[test]
+fn expiry_deletes_only_idle_groups() {
+    // Opened outside a runtime: the store's hourly sweep (whose first run starts at once)
+    // cannot delete the idle group before this test's own sweeps count it.
     let dir = TempDir::new("expiry");
     let store = SledStore::builder(&dir.0)
         .idle_expiry(Duration::from_secs(3600))
         .open()
         .unwrap();
-    assert_eq!(store.idle_expiry(), Duration::from_secs(3600));
-    let idle = GroupId::random();
-    let busy = GroupId::random();
-    for g in [&idle, &busy] {
-        store.save(g, "/a", &[("x", vec![1])]).await.unwrap();
-        store.save(g, "/b", &[("y", vec![2])]).await.unwrap();
-    }
-    // Pretend `idle` was last used two hours ago.
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    store.__set_last_access(&idle, now - 7200).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        assert_eq!(store.idle_expiry(), Duration::from_secs(3600));
+        let idle = GroupId::random();
+        let busy = GroupId::random();
+        for g in [&idle, &busy] {
+            store.save(g, "/a", &[("x", vec![1])]).await.unwrap();
+            store.save(g, "/b", &[("y", vec![2])]).await.unwrap();
+        }
+        // Pretend `idle` was last used two hours ago.
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        store.__set_last_access(&idle, now - 7200).unwrap();
 
-    assert_eq!(store.expire_idle(Duration::from_secs(3 * 3600)).unwrap(), 0);
-    assert_eq!(store.expire_idle(store.idle_expiry()).unwrap(), 1);
-    assert!(store.load(&idle, "/a").await.unwrap().is_empty());
-    assert!(store.load(&idle, "/b").await.unwrap().is_empty());
-    assert_eq!(store.load(&busy, "/a").await.unwrap(), vec![field("x", &[1])]);
-    assert_eq!(store.load(&busy, "/b").await.unwrap(), vec![field("y", &[2])]);
-    // Nothing left under the idle group's prefix, and a second sweep finds nothing.
-    let mut p = idle.as_str().as_bytes().to_vec();
-    p.push(0);
-    assert_eq!(store.__count_raw(&p), 0);
-    assert_eq!(store.expire_idle(store.idle_expiry()).unwrap(), 0);
-    // The expired group can come back.
-    store.save(&idle, "/a", &[("x", vec![5])]).await.unwrap();
-    assert_eq!(store.load(&idle, "/a").await.unwrap(), vec![field("x", &[5])]);
-    assert_eq!(store.expire_idle(store.idle_expiry()).unwrap(), 0);
+        assert_eq!(store.expire_idle(Duration::from_secs(3 * 3600)).unwrap(), 0);
+        assert_eq!(store.expire_idle(store.idle_expiry()).unwrap(), 1);
+        assert!(store.load(&idle, "/a").await.unwrap().is_empty());
+        assert!(store.load(&idle, "/b").await.unwrap().is_empty());
+        assert_eq!(store.load(&busy, "/a").await.unwrap(), vec![field("x", &[1])]);
+        assert_eq!(store.load(&busy, "/b").await.unwrap(), vec![field("y", &[2])]);
+        // Nothing left under the idle group's prefix, and a second sweep finds nothing.
+        let mut p = idle.as_str().as_bytes().to_vec();
+        p.push(0);
+        assert_eq!(store.__count_raw(&p), 0);
+        assert_eq!(store.expire_idle(store.idle_expiry()).unwrap(), 0);
+        // The expired group can come back.
+        store.save(&idle, "/a", &[("x", vec![5])]).await.unwrap();
+        assert_eq!(store.load(&idle, "/a").await.unwrap(), vec![field("x", &[5])]);
+        assert_eq!(store.expire_idle(store.idle_expiry()).unwrap(), 0);
+    });
 }
 
 #[tokio::test]
@@ -224,18 +229,25 @@ async fn flush_makes_everything_durable() {
 
 /// The server's own records (the generated key that signs group cookies) never expire, however
 /// long they sit unread: losing them would end every session.
-#[tokio::test]
-async fn the_server_group_never_expires() {
+///
+/// The store is opened outside a runtime, so its hourly sweep (whose first run starts at once)
+/// cannot delete the idle group before this test's own sweep counts it.
+#[test]
+fn the_server_group_never_expires() {
     let dir = TempDir::new("server-group");
     let store = SledStore::open(&dir.0).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let server = GroupId::server();
     let idle = GroupId::random();
-    store.save(&server, "lvt:key", &[("k", vec![9])]).await.unwrap();
-    store.save(&idle, "/a", &[("x", vec![1])]).await.unwrap();
+    rt.block_on(store.save(&server, "lvt:key", &[("k", vec![9])])).unwrap();
+    rt.block_on(store.save(&idle, "/a", &[("x", vec![1])])).unwrap();
     for g in [&server, &idle] {
         store.__set_last_access(g, 0).unwrap();
     }
     assert_eq!(store.expire_idle(Duration::from_secs(60)).unwrap(), 1);
-    assert!(store.load(&idle, "/a").await.unwrap().is_empty());
-    assert_eq!(store.load(&server, "lvt:key").await.unwrap(), vec![field("k", &[9])]);
+    assert!(rt.block_on(store.load(&idle, "/a")).unwrap().is_empty());
+    assert_eq!(
+        rt.block_on(store.load(&server, "lvt:key")).unwrap(),
+        vec![field("k", &[9])]
+    );
 }

@@ -6,12 +6,10 @@
 //! Run with: `cargo bench -p livetemplate-benches --bench component_action`
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use livetemplate::prelude::*;
-use livetemplate_benches::{ClickRow, TABLE_ROWS, click_rows, criterion_config};
-use livetemplate_core::app::{Outbound, run_connection};
+use livetemplate_benches::{ClickRow, RoundTrip, TABLE_ROWS, click_rows, criterion_config};
 
 /// A counter component.
 #[derive(LiveState, Clone, Debug, Default)]
@@ -65,80 +63,32 @@ impl BoardCtrl {
     }
 }
 
-/// A connection to a board of `rows` rows.
-struct Connection {
-    rt: tokio::runtime::Runtime,
-    inbound: tokio::sync::mpsc::Sender<String>,
-    outbound: tokio::sync::mpsc::Receiver<Outbound>,
-    next_ref: u64,
+/// A connection to a board of `rows` rows, its first frame checked to carry the instance.
+fn open(rows: usize) -> RoundTrip {
+    let board = Board {
+        title: "Board".into(),
+        rows: click_rows(rows),
+    };
+    let conn = RoundTrip::open("/board", BoardCtrl, board);
+    assert!(conn.first_frame.contains("\"c\":{"), "{}", conn.first_frame);
+    conn
 }
 
-impl Connection {
-    fn open(rows: usize) -> Connection {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let board = Board {
-            title: "Board".into(),
-            rows: click_rows(rows),
-        };
-        let app = Arc::new(
-            App::builder()
-                .page("/board", BoardCtrl, board)
-                .config(|c| {
-                    c.rate_per_sec = 1e9;
-                    c.rate_burst = 1e9;
-                })
-                .build()
-                .expect("app"),
-        );
-        let (in_tx, in_rx) = tokio::sync::mpsc::channel(8);
-        let (out_tx, mut out_rx) = tokio::sync::mpsc::channel(8);
-        let req = livetemplate_core::Request {
-            path: "/board".into(),
-            query: String::new(),
-            group: livetemplate_core::GroupId::random(),
-        };
-        rt.block_on(async {
-            tokio::spawn(run_connection(app, req, in_rx, out_tx));
-            match out_rx.recv().await {
-                Some(Outbound::Text(t)) => assert!(t.contains("\"c\":{"), "{t}"),
-                None => panic!("the board did not mount"),
-            }
-        });
-        Connection {
-            rt,
-            inbound: in_tx,
-            outbound: out_rx,
-            next_ref: 1,
-        }
-    }
-
-    /// Click the counter's `+`; the reply.
-    fn inc(&mut self) -> String {
-        let msg = format!(r#"{{"a":"inc","r":{},"t":"tally"}}"#, self.next_ref);
-        self.next_ref += 1;
-        self.rt.block_on(async {
-            self.inbound.send(msg).await.expect("the connection is open");
-            match self.outbound.recv().await {
-                Some(Outbound::Text(t)) => t,
-                None => panic!("the connection closed"),
-            }
-        })
-    }
+/// Click the counter's `+`; the reply.
+fn inc(conn: &mut RoundTrip) -> String {
+    conn.send(r#""a":"inc","t":"tally""#)
 }
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("component_action");
     for (name, rows) in [("empty_page", 0), ("page_with_1000_rows", TABLE_ROWS)] {
-        let mut conn = Connection::open(rows);
-        let reply = conn.inc();
+        let mut conn = open(rows);
+        let reply = inc(&mut conn);
         assert!(
             !reply.contains("\"d\""),
             "a component action sends no page diff: {reply}"
         );
-        group.bench_function(name, |b| b.iter(|| black_box(conn.inc())));
+        group.bench_function(name, |b| b.iter(|| black_box(inc(&mut conn))));
     }
     group.finish();
 }

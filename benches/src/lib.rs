@@ -450,6 +450,16 @@ pub struct RoundTrip {
 impl RoundTrip {
     /// A connection to a click table of `rows` rows, mounted (its first frame received).
     pub fn connect(rows: usize) -> RoundTrip {
+        RoundTrip::open("/click", ClickCtrl, ClickTable { rows: click_rows(rows) })
+    }
+
+    /// A connection to the page `controller` runs over `initial`, served alone at `path`,
+    /// mounted (its first frame received).
+    pub fn open<S: LiveState, C: livetemplate_core::state::IntoController<S>>(
+        path: &str,
+        controller: C,
+        initial: S,
+    ) -> RoundTrip {
         use livetemplate_core::app::{Outbound, run_connection};
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -457,7 +467,7 @@ impl RoundTrip {
             .expect("runtime");
         let app = std::sync::Arc::new(
             App::builder()
-                .page("/click", ClickCtrl, ClickTable { rows: click_rows(rows) })
+                .page(path, controller, initial)
                 // One client clicking as fast as the loop answers: past the per-client rate
                 // limit, which would otherwise pace it at 50 frames a second.
                 .config(|c| {
@@ -470,7 +480,7 @@ impl RoundTrip {
         let (in_tx, in_rx) = tokio::sync::mpsc::channel(8);
         let (out_tx, mut out_rx) = tokio::sync::mpsc::channel(8);
         let req = livetemplate_core::Request {
-            path: "/click".into(),
+            path: path.into(),
             query: String::new(),
             group: livetemplate_core::GroupId::random(),
         };
@@ -478,7 +488,7 @@ impl RoundTrip {
             tokio::spawn(run_connection(app, req, in_rx, out_tx));
             match out_rx.recv().await {
                 Some(Outbound::Text(t)) => t,
-                None => panic!("the click page did not mount"),
+                None => panic!("the page did not mount"),
             }
         });
         RoundTrip {
@@ -492,8 +502,14 @@ impl RoundTrip {
 
     /// Click the `+` of row `id`; returns the reply frame.
     pub fn click(&mut self, id: u32) -> String {
+        self.send(&format!(r#""a":"bump","d":{{"id":"{id}"}}"#))
+    }
+
+    /// Send the client frame `{<fields>,"r":<next ref>}` (`fields` without braces, e.g.
+    /// `"a":"inc","t":"tally"`); returns the reply frame.
+    pub fn send(&mut self, fields: &str) -> String {
         use livetemplate_core::app::Outbound;
-        let msg = format!(r#"{{"a":"bump","d":{{"id":"{id}"}},"r":{}}}"#, self.next_ref);
+        let msg = format!(r#"{{{fields},"r":{}}}"#, self.next_ref);
         self.next_ref += 1;
         self.rt.block_on(async {
             self.inbound.send(msg).await.expect("the connection is open");

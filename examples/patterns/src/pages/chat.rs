@@ -62,6 +62,39 @@ pub(crate) fn message_text(ctx: &Context) -> Result<Option<String>> {
     Ok(Some(text.to_string()))
 }
 
+/// The name a Join posts, trimmed: `None` when it is empty; an error when it is longer than
+/// [`MAX_NAME`] characters or the page has no live connection. `/chat-stream` joins with it too.
+pub(crate) fn joined_name(ctx: &Context) -> Result<Option<String>> {
+    let name = ctx.get_string("username");
+    let name = name.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name.chars().count() > MAX_NAME {
+        return Err(Error::msg(format!("a name is at most {MAX_NAME} characters")));
+    }
+    if !ctx.is_live() {
+        return Err(Error::msg("joining the chat needs JavaScript (a live connection)"));
+    }
+    Ok(Some(name.to_string()))
+}
+
+/// The message a Send by `username` posts: `None` before Join or for an empty text.
+/// `/chat-stream` sends with it too.
+pub(crate) fn new_message(username: &str, ctx: &Context) -> Result<Option<Message>> {
+    if username.is_empty() {
+        return Ok(None);
+    }
+    let Some(text) = message_text(ctx)? else {
+        return Ok(None);
+    };
+    Ok(Some(Message {
+        id: next_id(),
+        user: username.to_string(),
+        text,
+    }))
+}
+
 /// Chat state, one per connection.
 #[derive(LiveState, Clone, Debug, Default)]
 #[lvt(template = "realtime/chat.html")]
@@ -96,32 +129,15 @@ impl ChatController {
     }
 
     async fn join(&self, state: &mut ChatState, ctx: &mut Context) -> Result<()> {
-        let name = ctx.get_string("username");
-        let name = name.trim();
-        if name.is_empty() {
-            return Ok(());
+        if let Some(name) = joined_name(ctx)? {
+            state.username = name;
         }
-        if name.chars().count() > MAX_NAME {
-            return Err(Error::msg(format!("a name is at most {MAX_NAME} characters")));
-        }
-        if !ctx.is_live() {
-            return Err(Error::msg("joining the chat needs JavaScript (a live connection)"));
-        }
-        state.username = name.to_string();
         Ok(())
     }
 
     async fn send(&self, state: &mut ChatState, ctx: &mut Context) -> Result<()> {
-        if state.username.is_empty() {
+        let Some(message) = new_message(&state.username, ctx)? else {
             return Ok(());
-        }
-        let Some(text) = message_text(ctx)? else {
-            return Ok(());
-        };
-        let message = Message {
-            id: next_id(),
-            user: state.username.clone(),
-            text,
         };
         state.push(message.clone());
         // Queued until this action returns Ok; the sender is skipped (it has the message).

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use livetemplate::AppBuilder;
 use livetemplate::prelude::*;
 
-use super::chat::{Message, message_text, next_id};
+use super::chat::{Message, joined_name, new_message};
 
 /// The room's topic: app-wide.
 pub const TOPIC: &str = "chat-stream:room";
@@ -19,9 +19,6 @@ pub const HISTORY: usize = 100;
 
 /// Messages a browser keeps (the newest, at the bottom).
 pub const BROWSER_LIMIT: i64 = 1_000;
-
-/// Longest name, in characters.
-const MAX_NAME: usize = 40;
 
 /// The last [`HISTORY`] messages of this process, oldest first.
 static RECENT: Mutex<VecDeque<Message>> = Mutex::new(VecDeque::new());
@@ -86,32 +83,15 @@ impl ChatStreamController {
     }
 
     async fn join(&self, state: &mut ChatStreamState, ctx: &mut Context) -> Result<()> {
-        let name = ctx.get_string("username");
-        let name = name.trim();
-        if name.is_empty() {
-            return Ok(());
+        if let Some(name) = joined_name(ctx)? {
+            state.username = name;
         }
-        if name.chars().count() > MAX_NAME {
-            return Err(Error::msg(format!("a name is at most {MAX_NAME} characters")));
-        }
-        if !ctx.is_live() {
-            return Err(Error::msg("joining the chat needs JavaScript (a live connection)"));
-        }
-        state.username = name.to_string();
         Ok(())
     }
 
     async fn send(&self, state: &mut ChatStreamState, ctx: &mut Context) -> Result<()> {
-        if state.username.is_empty() {
+        let Some(message) = new_message(&state.username, ctx)? else {
             return Ok(());
-        }
-        let Some(text) = message_text(ctx)? else {
-            return Ok(());
-        };
-        let message = Message {
-            id: next_id(),
-            user: state.username.clone(),
-            text,
         };
         remember(&message);
         state.messages.insert(message.clone());

@@ -17,8 +17,9 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
+use std::future::Future;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -30,7 +31,11 @@ use tokio::task::JoinHandle;
 
 pub use crate::conformance::store_conformance;
 
-use crate::app::{App, Closing, Outbound, run_connection};
+mod selectors;
+use selectors::{Clicked, Doc, Event, KeyKind};
+
+use crate::app::{App, Closing, Outbound};
+use crate::transport::run_connection_noting;
 use crate::error::{Error, Result};
 use crate::group::GroupId;
 use crate::page::{Page, PageRoute, Request};
@@ -55,6 +60,12 @@ pub struct ClientTree {
     components: HashMap<String, Value>,
 }
 
+/// The key of a server frame that moved the connection to another page of the app (live
+/// navigation): its value is the new URL, and the frame carries the new page's whole tree.
+const NAVIGATE: &str = "navigate";
+/// The key of the client frame asking for live navigation to a URL.
+const NAVIGATE_REQUEST: &str = "n";
+
 fn bad(msg: impl Into<String>) -> Error {
     Error::protocol(msg)
 }
@@ -71,8 +82,8 @@ impl ClientTree {
         let Value::Object(mut obj) = value else {
             return Err(bad("frame is not an object"));
         };
-        if obj.contains_key(key::VERSION) {
-            // A new connection: its statics ids start over.
+        if obj.contains_key(key::VERSION) || obj.contains_key(NAVIGATE) {
+            // A new connection, or a live navigation to another page: statics ids start over.
             self.statics.clear();
         }
         if let Some(Value::Object(table)) = obj.remove(key::STATICS) {
@@ -480,6 +491,8 @@ impl ComponentRef<'_> {
 pub struct Frame {
     text: String,
     closed: Option<Closing>,
+    /// The action of the server push that caused it (see [`Frame::pushed_by`]).
+    cause: Option<String>,
 }
 
 impl Frame {
@@ -500,6 +513,26 @@ impl Frame {
     pub fn closed(&self) -> Option<&Closing> {
         self.closed.as_ref()
     }
+    /// For a frame a server push caused, the push's action: the action a publish,
+    /// `session.trigger_action` or `hub.trigger` ran, `presence` for a change of presence on a
+    /// topic the page subscribed to, `lvt:reload` for persisted fields another tab saved.
+    /// `None` for an answer to the page's own message (and the first frame).
+    pub fn pushed_by(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+
+    /// Whether the frame is of `kind` (see [`PushKind`]); a frame can be of several kinds.
+    pub fn is(&self, kind: PushKind) -> bool {
+        let json = self.json();
+        let has = |k: &str| json.get(k).is_some();
+        match kind {
+            PushKind::Diff => has(key::DIFF) || has(key::COMPONENTS) || has(key::TREE),
+            PushKind::Event => has(key::EVENTS),
+            PushKind::Navigation => has(key::REDIRECT) || has(key::PATCH) || has(NAVIGATE),
+            PushKind::Presence => self.cause.as_deref() == Some(crate::hub::PRESENCE_ACTION),
+        }
+    }
+
     /// The frame parsed.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or(Value::Null)
@@ -511,6 +544,52 @@ impl Frame {
             return Some(format!("connection closed: {} {}", c.code, c.reason));
         }
         self.json().get(key::ERROR).and_then(Value::as_str).map(str::to_string)
+    }
+}
+
+/// The kinds of frame [`TestPage::next_push_of`] waits for. A frame can be of several kinds
+/// (a presence change's frame is also a diff).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PushKind {
+    /// It changes what the page shows: a diff (`"d"`), component changes (`"c"`) or a whole
+    /// tree (`"t"`).
+    Diff,
+    /// It carries events for the page's hooks (`"events"`, from `ctx.push_event`).
+    Event,
+    /// It moves the browser: `redirect`, `patch` (`push_patch`) or `navigate`
+    /// (`push_navigate`).
+    Navigation,
+    /// A change of presence on a topic the page subscribed to caused it (the `presence`
+    /// action the hub pushes).
+    Presence,
+}
+
+/// What the server answered a form POST without JavaScript ([`TestPage::post`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostOutcome {
+    /// `303 See Other` to this URL (path and query): the action succeeded. Load it with
+    /// [`TestPage::follow`].
+    Redirect(String),
+    /// The POST failed: nothing was changed.
+    Failed {
+        /// The HTTP status: 422 when the form named no action or the action returned an
+        /// error, 500 for an internal failure.
+        status: u16,
+        /// The message the user reads.
+        message: String,
+        /// The live region's HTML that a GET of the page renders now.
+        html: String,
+    },
+}
+
+impl PostOutcome {
+    /// The URL of a redirect, `None` for a failure.
+    pub fn location(&self) -> Option<&str> {
+        match self {
+            PostOutcome::Redirect(url) => Some(url),
+            PostOutcome::Failed { .. } => None,
+        }
     }
 }
 
@@ -529,6 +608,10 @@ pub struct TestPage {
     client: ClientTree,
     last: Frame,
     next_ref: u64,
+    /// What caused each frame after the first (see [`run_connection_noting`]).
+    causes: mpsc::UnboundedReceiver<Option<String>>,
+    /// Pushed frames [`TestPage::next_push_of`] passed over, oldest first.
+    pending: VecDeque<Frame>,
 }
 
 impl std::fmt::Debug for TestPage {
@@ -551,6 +634,56 @@ fn patched_url(current: &str, patch: &str) -> String {
         format!("{path}{patch}")
     } else {
         current.to_string()
+    }
+}
+
+/// Run a no-JS POST of `fields` for `req` as the HTTP transport does: find the action,
+/// run it, and answer with where the `303` goes or the failure.
+async fn post_form(app: &App, req: &Request, fields: Vec<(String, String)>, multipart: bool) -> PostOutcome {
+    let failed = |status: u16, message: String| async move {
+        let html = match app.route(&req.path) {
+            Some(route) => route
+                .render(app.services(), req)
+                .await
+                .unwrap_or_else(|e| format!("<!-- the page failed to render: {e} -->")),
+            None => String::new(),
+        };
+        PostOutcome::Failed { status, message, html }
+    };
+    let Some(route) = app.route(&req.path) else {
+        return failed(404, format!("There is no page at {}.", req.path)).await;
+    };
+    let target = fields
+        .iter()
+        .find(|(k, _)| k == crate::component::TARGET_FIELD)
+        .map(|(_, v)| v.as_str());
+    let actions = route.form_action_names(target);
+    let Some((action, data)) = crate::transport::choose_action(fields, &actions) else {
+        let list = if actions.is_empty() {
+            "(none)".to_string()
+        } else {
+            actions.join(", ")
+        };
+        return failed(
+            422,
+            format!(
+                "The form names no action of {}: its submit button needs a name= that is one of: {list}.",
+                req.path
+            ),
+        )
+        .await;
+    };
+    let ran = if multipart {
+        app.post_with_files(req, &action, &data, Vec::new()).await
+    } else {
+        app.post(req, &action, &data).await
+    };
+    match ran {
+        Ok(nav) => PostOutcome::Redirect(crate::transport::form::after_post(&req.path, &req.query, nav.as_deref())),
+        Err(err) => match err.reference() {
+            None => failed(422, err.client_message().into_owned()).await,
+            Some(_) => failed(500, format!("Nothing was changed: {}.", err.client_message())).await,
+        },
     }
 }
 
@@ -608,7 +741,8 @@ impl TestPage {
         };
         let (in_tx, in_rx) = mpsc::channel(64);
         let (out_tx, mut out_rx) = mpsc::channel(app.config().outbound_queue.max(1));
-        let task = tokio::spawn(run_connection(app.clone(), req, in_rx, out_tx));
+        let (cause_tx, causes) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run_connection_noting(app.clone(), req, in_rx, out_tx, Some(cause_tx)));
         let first = match tokio::time::timeout(WAIT, out_rx.recv()).await {
             Ok(Some(Outbound::Text(t))) => t,
             _ => {
@@ -634,8 +768,11 @@ impl TestPage {
             last: Frame {
                 text: first,
                 closed: None,
+                cause: None,
             },
             next_ref: 1,
+            causes,
+            pending: VecDeque::new(),
         })
     }
 
@@ -693,6 +830,320 @@ impl TestPage {
         self.request(msg).await
     }
 
+    /// Move to another page of the app without a document load, as an `lvt-navigate` link
+    /// does: the client frame `{"n": url}` asks the server to end this page's view and mount
+    /// the one at `url` (path and query) on the same connection. The answer carries
+    /// `navigate` and the new page's whole tree (its statics start afresh), which replaces
+    /// the HTML; [`url`](Self::url) follows. A URL outside the app is answered with a
+    /// `redirect`. Returns the answer.
+    pub async fn navigate(&mut self, url: &str) -> Frame {
+        let mut msg = Map::new();
+        msg.insert(NAVIGATE_REQUEST.into(), Value::String(url.into()));
+        let frame = self.request(msg).await;
+        if frame.json().get(NAVIGATE).is_some() && frame.json().get(NAVIGATE).and_then(Value::as_str).is_none() {
+            // `navigate` without its URL: the requested one.
+            self.path = patched_url(&self.path, url);
+        }
+        frame
+    }
+
+    /// The page's HTML parsed, for the selector methods.
+    fn doc(&self) -> Doc {
+        Doc::parse(&self.client.html())
+    }
+
+    /// Fail a selector method: `msg`, with the page's URL.
+    #[track_caller]
+    fn fail(&self, msg: &str) -> ! {
+        panic!("TestPage at {}: {msg}", self.path)
+    }
+
+    /// Check that `event`'s action is one the page (or the component instance it targets)
+    /// has; `what` says which call built it.
+    #[track_caller]
+    fn check_action(&self, event: &Event, what: &str) {
+        if event.action.starts_with("lvt:") {
+            // Built-in actions (`lvt:cancel_upload`).
+            return;
+        }
+        let path = self.path.split('?').next().unwrap_or(&self.path);
+        let Some(route) = self.app.route(path) else {
+            return;
+        };
+        let names = route.form_action_names(event.target.as_deref());
+        if names.contains(&crate::state::normalize_action(&event.action).as_str()) {
+            return;
+        }
+        let whose = match &event.target {
+            Some(t) => format!("component instance `{t}` of {path}"),
+            None => format!("the page {path}"),
+        };
+        let list = if names.is_empty() {
+            "(none)".to_string()
+        } else {
+            names.join(", ")
+        };
+        self.fail(&format!(
+            "{what} sends action `{}`, which is no action of {whose}; its actions: {list}",
+            event.action
+        ))
+    }
+
+    /// Send `event` as the client does and wait for the answer.
+    async fn send_event(&mut self, event: Event) -> Frame {
+        let data = Value::Object(event.data);
+        match event.target {
+            Some(t) => self.act_on(&t, &event.action, data).await,
+            None => self.act(&event.action, data).await,
+        }
+    }
+
+    /// Resolve `f` on the page's HTML, failing with its message.
+    #[track_caller]
+    fn resolve<T>(&self, f: impl FnOnce(&Doc) -> std::result::Result<T, String>) -> T {
+        match f(&self.doc()) {
+            Ok(t) => t,
+            Err(msg) => self.fail(&msg),
+        }
+    }
+
+    /// Click the element `selector` matches in the page's HTML, as a user would, and return
+    /// the answer.
+    ///
+    /// What the browser client does decides what is sent: the nearest `lvt-click` on the
+    /// element or around it, with that element's `lvt-value-*` attributes as the data
+    /// (`lvt-value-user-id="7"` → `{"user-id": "7"}`) and the component instance from the
+    /// nearest `lvt-target`/`lvt-component`; a submit button of a form submits the form (as
+    /// [`submit`](Self::submit) with the button); an `lvt-patch` link runs
+    /// [`patch`](Self::patch) and an `lvt-navigate` link [`navigate`](Self::navigate) with its
+    /// `href`.
+    ///
+    /// # Panics
+    ///
+    /// The selection happens at the call, so the panic points at the test's line. It panics
+    /// when the selector matches no element (showing the page's HTML) or several, when the
+    /// element has no binding for a click, and when the action is not one of the page's (or
+    /// the targeted component's) actions (listing them).
+    ///
+    /// ```
+    /// # use livetemplate_core::testing::TestPage;
+    /// # async fn demo(page: &mut TestPage) {
+    /// // <li lvt-click="remove" lvt-value-id="7">milk</li>
+    /// page.click("li[lvt-value-id='7']").await; // sends remove {"id": "7"}
+    /// // <form method="POST"><button name="increment">+</button></form>
+    /// page.click("button[name=increment]").await; // sends increment
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn click<'p>(&'p mut self, selector: &str) -> impl Future<Output = Frame> + Send + 'p {
+        let clicked = self.resolve(|d| d.click(selector));
+        if let Clicked::Event(e) = &clicked {
+            self.check_action(e, &format!("click on `{selector}`"));
+        }
+        async move {
+            match clicked {
+                Clicked::Event(e) => self.send_event(e).await,
+                Clicked::Patch(url) => self.patch(&url).await,
+                Clicked::Navigate(url) => self.navigate(&url).await,
+            }
+        }
+    }
+
+    /// Submit a form with the JavaScript client, as a user who typed `fields` into it and
+    /// pressed its button: `selector` matches the form (its first submit button is then the
+    /// one pressed, as for Enter in a field) or one of its submit buttons. Returns the answer.
+    ///
+    /// The action is the pressed button's `name`, else the form's `lvt-submit`; its data the
+    /// form's fields as the HTML has them (text inputs, checked checkboxes and radios,
+    /// selected options, textareas; not disabled ones) with `fields` in their place, plus the
+    /// button's `name: value` when it has a `value`. `fields` is a JSON object (or `null`):
+    /// a string per field, an array of strings for a checkbox group or a multiple select
+    /// (`[]` for none), `true`/`false` for one checkbox.
+    ///
+    /// # Panics
+    ///
+    /// As [`click`](Self::click); also when `fields` names a field the form does not have
+    /// (or only disabled), gives a select, radio group or checkbox a value it does not offer,
+    /// or changes a hidden field, and when the form is neither `lvt-submit` nor
+    /// `method="POST"`.
+    ///
+    /// ```
+    /// # use livetemplate_core::testing::TestPage;
+    /// # use serde_json::json;
+    /// # async fn demo(page: &mut TestPage) {
+    /// // <form lvt-submit="add"><input name="title"><button>Add</button></form>
+    /// page.submit("form", json!({"title": "milk"})).await; // sends add {"title": "milk"}
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn submit<'p>(&'p mut self, selector: &str, fields: Value) -> impl Future<Output = Frame> + Send + 'p {
+        let event = self.resolve(|d| d.submit(selector, &fields));
+        self.check_action(&event, &format!("submit of `{selector}`"));
+        self.send_event(event)
+    }
+
+    /// The form's `lvt-change` after the user typed `fields` into it: `selector` matches the
+    /// form or one of its fields. The data is the form's fields with `fields` in their place
+    /// (see [`submit`](Self::submit)). Returns the answer.
+    ///
+    /// # Panics
+    ///
+    /// As [`submit`](Self::submit); also when the form has no `lvt-change`.
+    ///
+    /// ```
+    /// # use livetemplate_core::testing::TestPage;
+    /// # use serde_json::json;
+    /// # async fn demo(page: &mut TestPage) {
+    /// // <form lvt-change="validate"><input name="email"></form>
+    /// page.change("form", json!({"email": "ann@"})).await;
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn change<'p>(&'p mut self, selector: &str, fields: Value) -> impl Future<Output = Frame> + Send + 'p {
+        let event = self.resolve(|d| d.change(selector, &fields));
+        self.check_action(&event, &format!("change of `{selector}`"));
+        self.send_event(event)
+    }
+
+    /// Press `key` (a `KeyboardEvent.key`: `"Enter"`, `"a"`, `"Escape"`) in the element
+    /// `selector` matches: the nearest `lvt-keydown` on it or around it sends
+    /// `{"key": key}`, its `lvt-value-*` and, on a field, `"value"`. Returns the answer.
+    ///
+    /// # Panics
+    ///
+    /// As [`click`](Self::click); also when the binding's `lvt-key` is another key (the
+    /// client would send nothing).
+    ///
+    /// ```
+    /// # use livetemplate_core::testing::TestPage;
+    /// # async fn demo(page: &mut TestPage) {
+    /// // <input name="q" value="milk" lvt-keydown="search" lvt-key="Enter">
+    /// page.keydown("input[name=q]", "Enter").await; // sends search {"key": "Enter", "value": "milk"}
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn keydown<'p>(&'p mut self, selector: &str, key: &str) -> impl Future<Output = Frame> + Send + 'p {
+        let event = self.resolve(|d| d.key(selector, KeyKind::Down, key));
+        self.check_action(&event, &format!("keydown `{key}` in `{selector}`"));
+        self.send_event(event)
+    }
+
+    /// [`keydown`](Self::keydown) for `lvt-keyup`.
+    ///
+    /// ```
+    /// # use livetemplate_core::testing::TestPage;
+    /// # async fn demo(page: &mut TestPage) {
+    /// // <div lvt-keyup="moved">…</div>
+    /// page.keyup("div[lvt-keyup]", "ArrowUp").await;
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn keyup<'p>(&'p mut self, selector: &str, key: &str) -> impl Future<Output = Frame> + Send + 'p {
+        let event = self.resolve(|d| d.key(selector, KeyKind::Up, key));
+        self.check_action(&event, &format!("keyup `{key}` in `{selector}`"));
+        self.send_event(event)
+    }
+
+    /// Whether the page's HTML has an element matching `selector`, and, with `text`, one
+    /// whose text contains `text`.
+    ///
+    /// # Panics
+    ///
+    /// When `selector` is not a valid CSS selector.
+    ///
+    /// ```
+    /// # use livetemplate_core::testing::TestPage;
+    /// # fn demo(page: &TestPage) {
+    /// assert!(page.has_element("#todos li", Some("milk")));
+    /// assert!(!page.has_element(".error", None));
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn has_element(&self, selector: &str, text: Option<&str>) -> bool {
+        self.resolve(|d| d.has(selector, text))
+    }
+
+    /// The outer HTML of the one element `selector` matches.
+    ///
+    /// # Panics
+    ///
+    /// When the selector matches no element (showing the page's HTML) or several.
+    ///
+    /// ```
+    /// # use livetemplate_core::testing::TestPage;
+    /// # fn demo(page: &TestPage) {
+    /// assert_eq!(page.render("#count"), r#"<strong id="count">3</strong>"#);
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn render(&self, selector: &str) -> String {
+        self.resolve(|d| d.outer_html(selector))
+    }
+
+    /// Post a form as a browser without JavaScript does, through the app's POST path (as the
+    /// HTTP transport runs it), and return the outcome. `selector` and `fields` are as for
+    /// [`submit`](Self::submit): the body is the form's fields with `fields` in their place
+    /// and the pressed button's `name=value` (empty value without one); the action is the
+    /// field that names one of the page's actions (of the component instance the form's
+    /// `lvt-target` field names), else the page's `submit` action.
+    ///
+    /// The live connection is not involved (the browser has none); a success is
+    /// [`PostOutcome::Redirect`], after which [`follow`](Self::follow) loads the page.
+    ///
+    /// # Panics
+    ///
+    /// When the selector matches no form or submit button, the form is not
+    /// `method="POST"`, or `fields` names a field the form does not have (see
+    /// [`submit`](Self::submit)). A button that names no action is not a panic: the server
+    /// answers [`PostOutcome::Failed`] with status 422, as it does to a browser.
+    ///
+    /// ```
+    /// # use livetemplate_core::testing::{PostOutcome, TestPage};
+    /// # async fn demo(page: &mut TestPage) -> livetemplate_core::Result<()> {
+    /// // <form method="POST"><button name="increment">+</button></form>
+    /// let outcome = page.post("button[name=increment]", serde_json::Value::Null).await;
+    /// assert_eq!(outcome, PostOutcome::Redirect("/counter".into()));
+    /// page.follow(&outcome).await?;
+    /// assert!(page.has_element("#count", Some("1")));
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn post<'p>(&'p mut self, selector: &str, fields: Value) -> impl Future<Output = PostOutcome> + Send + 'p {
+        let (fields, multipart) = self.resolve(|d| d.post_fields(selector, &fields));
+        let (path, query) = self.path.split_once('?').unwrap_or((&self.path, ""));
+        let req = Request {
+            path: path.to_string(),
+            query: query.to_string(),
+            group: self.group.clone(),
+        };
+        async move { post_form(&self.app, &req, fields, multipart).await }
+    }
+
+    /// Load the page a [`PostOutcome::Redirect`] (or any URL of the app) points to, as the
+    /// browser does after the `303`: the connection is replaced by one to that page, for the
+    /// same session group.
+    ///
+    /// Fails for a [`PostOutcome::Failed`] (there is nothing to follow; its message says
+    /// why) and for a URL of no page of the app.
+    pub async fn follow(&mut self, outcome: &PostOutcome) -> Result<()> {
+        let url = match outcome {
+            PostOutcome::Redirect(url) => url.clone(),
+            PostOutcome::Failed { status, message, .. } => {
+                return Err(Error::msg(format!(
+                    "the POST failed ({status}: {message}); there is no redirect to follow"
+                )));
+            }
+        };
+        let path = url.split('?').next().unwrap_or(&url);
+        if self.app.route(path).is_none() {
+            return Err(Error::msg(format!("{url} is no page of the app")));
+        }
+        self.close().await;
+        let next = Self::connect(self.app.clone(), &url, self.group.clone()).await?;
+        *self = next;
+        Ok(())
+    }
+
     /// The page's URL as the browser's address bar would show it (path and query).
     pub fn url(&self) -> &str {
         &self.path
@@ -727,6 +1178,7 @@ impl TestPage {
                         code: 1006,
                         reason: "connection already closed".into(),
                     })),
+                    cause: None,
                 }
             }
             Err(_) => panic!("no frame from {} within {WAIT:?}", self.path),
@@ -735,8 +1187,43 @@ impl TestPage {
 
     /// Wait up to `timeout` for a pushed frame (one not answering this page's own action)
     /// and apply it. `None` when none came.
+    ///
+    /// Frames [`next_push_of`](Self::next_push_of) passed over come first.
     pub async fn next_push(&mut self, timeout: Duration) -> Option<Frame> {
+        if let Some(frame) = self.pending.pop_front() {
+            return Some(frame);
+        }
         self.next_frame(timeout).await.ok().flatten()
+    }
+
+    /// Wait up to `timeout` for a pushed frame of `kind` and return it. Every frame that
+    /// arrives is applied to the page's HTML as it comes (as a browser does); pushed frames of
+    /// other kinds are kept, in order, for later calls of `next_push_of` and
+    /// [`next_push`](Self::next_push). `None` when none came in time (or the connection
+    /// closed).
+    ///
+    /// ```
+    /// # use livetemplate_core::testing::{PushKind, TestPage};
+    /// # use std::time::Duration;
+    /// # async fn demo(page: &mut TestPage) {
+    /// // Someone joined the lobby: the page ran its `presence` action.
+    /// let frame = page.next_push_of(PushKind::Presence, Duration::from_secs(2)).await.unwrap();
+    /// assert_eq!(frame.pushed_by(), Some("presence"));
+    /// # }
+    /// ```
+    pub async fn next_push_of(&mut self, kind: PushKind, timeout: Duration) -> Option<Frame> {
+        if let Some(i) = self.pending.iter().position(|f| f.is(kind)) {
+            return self.pending.remove(i);
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let frame = self.next_frame(left).await.ok().flatten()?;
+            if frame.is(kind) {
+                return Some(frame);
+            }
+            self.pending.push_back(frame);
+        }
     }
 
     /// The next frame within `timeout`, applied to the client tree: `Ok(None)` when the
@@ -751,6 +1238,8 @@ impl TestPage {
         if let Err(err) = self.client.apply(&text) {
             panic!("the server sent a frame the client cannot apply: {err}\nframe: {text}");
         }
+        // Noted by the connection before it sent the frame.
+        let cause = self.causes.try_recv().ok().flatten();
         // The browser's URL follows `push_patch`; a reconnect opens the patched URL.
         if text.contains("\"patch\"")
             && let Some(url) = serde_json::from_str::<Value>(&text)
@@ -759,7 +1248,19 @@ impl TestPage {
         {
             self.path = patched_url(&self.path, &url);
         }
-        self.last = Frame { text, closed: None };
+        // A live navigation: the connection now runs the page at the new URL.
+        if text.contains("\"navigate\"")
+            && let Some(url) = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v.get(NAVIGATE).and_then(Value::as_str).map(str::to_string))
+        {
+            self.path = patched_url(&self.path, &url);
+        }
+        self.last = Frame {
+            text,
+            closed: None,
+            cause,
+        };
         Ok(Some(self.last.clone()))
     }
 

@@ -114,6 +114,20 @@ impl fmt::Debug for Connection {
 #[derive(Debug)]
 pub struct Pushed(PushedKind);
 
+impl Pushed {
+    /// The action this push runs (`presence` for a presence change, `lvt:reload` for a
+    /// reload of persisted fields); `None` when the hub ordered the connection closed.
+    pub fn action(&self) -> Option<&str> {
+        match &self.0 {
+            PushedKind::Push(push) => match &**push {
+                Push::Action { name, .. } => Some(name),
+                Push::Reload => Some(crate::hub::GROUP_RELOAD),
+            },
+            PushedKind::Kill => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 enum PushedKind {
     Push(Box<Push>),
@@ -284,8 +298,22 @@ impl Connection {
 pub async fn run_connection(
     app: Arc<App>,
     req: Request,
+    inbound: mpsc::Receiver<String>,
+    outbound: mpsc::Sender<Outbound>,
+) -> Closing {
+    run_connection_noting(app, req, inbound, outbound, None).await
+}
+
+/// [`run_connection`], also telling `noted` what caused each frame it sends after the first,
+/// just before sending it: `Some(action)` for a server push (see [`Pushed::action`]), `None`
+/// for an answer to the client. `TestPage` uses it to sort pushed frames by kind.
+#[doc(hidden)]
+pub async fn run_connection_noting(
+    app: Arc<App>,
+    req: Request,
     mut inbound: mpsc::Receiver<String>,
     outbound: mpsc::Sender<Outbound>,
+    noted: Option<mpsc::UnboundedSender<Option<String>>>,
 ) -> Closing {
     let cfg = app.config().clone();
     let (mut conn, first) = match Connection::open(app, req).await {
@@ -300,6 +328,7 @@ pub async fn run_connection(
     let closing = loop {
         let wait = throttle.delay(Instant::now());
         // `recv` and `next_push` are cancel-safe; the socket itself is read in another task.
+        let mut cause = None;
         let reply = tokio::select! {
             biased;
             // Over the rate: leave the client's frames unread until a token refills.
@@ -317,10 +346,18 @@ pub async fn run_connection(
                 }
                 conn.on_message(&text).await
             }
-            pushed = conn.next_push() => conn.on_push(pushed).await,
+            pushed = conn.next_push() => {
+                cause = pushed.action().map(str::to_string);
+                conn.on_push(pushed).await
+            }
         };
         let sent = match reply {
-            Ok(Some(reply)) => send_frame(&outbound, reply, &cfg, conn.path()).await,
+            Ok(Some(reply)) => {
+                if let Some(noted) = &noted {
+                    let _ = noted.send(cause);
+                }
+                send_frame(&outbound, reply, &cfg, conn.path()).await
+            }
             Ok(None) => Ok(()),
             Err(closing) => Err(closing),
         };

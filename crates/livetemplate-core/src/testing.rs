@@ -35,13 +35,13 @@ mod selectors;
 use selectors::{Clicked, Doc, Event, KeyKind};
 
 use crate::app::{App, Closing, Outbound};
-use crate::transport::run_connection_noting;
 use crate::error::{Error, Result};
 use crate::group::GroupId;
 use crate::page::{Page, PageRoute, Request};
 use crate::protocol::key;
 use crate::state::{IntoController, LiveState};
 use crate::store::{MemoryStore, PersistStore};
+use crate::transport::run_connection_noting;
 
 /// The client side of the protocol: a statics table and the current tree, rebuilt into HTML.
 ///
@@ -679,7 +679,11 @@ async fn post_form(app: &App, req: &Request, fields: Vec<(String, String)>, mult
         app.post(req, &action, &data).await
     };
     match ran {
-        Ok(nav) => PostOutcome::Redirect(crate::transport::form::after_post(&req.path, &req.query, nav.as_deref())),
+        Ok(nav) => PostOutcome::Redirect(crate::transport::form::after_post(
+            &req.path,
+            &req.query,
+            nav.as_deref(),
+        )),
         Err(err) => match err.reference() {
             None => failed(422, err.client_message().into_owned()).await,
             Some(_) => failed(500, format!("Nothing was changed: {}.", err.client_message())).await,
@@ -1381,6 +1385,19 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_navigate_frame_starts_the_statics_afresh() {
+        let mut c = client(r#"{"s":3,"0":"x"}"#);
+        c.apply(r#"{"d":{"0":"y"}}"#).unwrap();
+        // The new page's statics reuse ids 0 and 1; its tree replaces the old one.
+        c.apply(r#"{"r":1,"navigate":"/other","s":{"0":["<h1>","</h1>"]},"t":{"s":0,"0":"Other"}}"#)
+            .unwrap();
+        assert_eq!(c.html(), "<h1>Other</h1>");
+        // Ids the old page had and the new one did not send are gone.
+        c.apply(r#"{"d":{"0":{"s":1,"0":"z"}}}"#).unwrap();
+        assert!(c.html().contains("missing statics"), "{}", c.html());
     }
 
     #[test]

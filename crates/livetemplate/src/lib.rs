@@ -234,13 +234,14 @@ pub mod auth {
     pub use crate::GroupId;
 }
 
-/// Test support: [`TestPage`](testing::TestPage) runs a page through the real wire format, the
+/// Test support: [`TestPage`](testing::TestPage) runs a page through the real wire format and
+/// clicks, submits and types into the elements a CSS selector finds in its HTML, the
 /// reference client rebuilds the HTML a browser would show, [`Closing`](testing::Closing)
 /// tells how the server closed a connection, and
 /// [`store_conformance`](testing::store_conformance) checks a store.
 pub mod testing {
     #[doc(inline)]
-    pub use livetemplate_core::testing::{ClientTree, ComponentRef, Frame, store_conformance};
+    pub use livetemplate_core::testing::{ClientTree, ComponentRef, Frame, PostOutcome, PushKind, store_conformance};
 
     /// Tests of a page through the real wire format. Here: its actions, the HTML a browser
     /// shows after each, an error the user sees, two tabs of one session group, and how the

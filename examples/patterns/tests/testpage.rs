@@ -9,9 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use livetemplate::prelude::*;
-use livetemplate::testing::TestPage;
+use livetemplate::testing::{PostOutcome, PushKind, TestPage};
 use livetemplate::{App, GroupId};
-use livetemplate_core::testing::{PostOutcome, PushKind};
 use serde_json::{Value, json};
 
 /// The pattern pages, as `example-patterns` serves them, with an in-memory store.
@@ -106,14 +105,22 @@ async fn component_forms_go_to_their_instance() {
     page.click("[lvt-component=second] button[name=inc]").await;
     page.click("[lvt-component=second] button[name=inc]").await;
     page.click("[lvt-component=first] button[name=inc]").await;
-    assert!(page.has_element("[lvt-component=second] .count", Some("2")), "{}", page.html());
+    assert!(
+        page.has_element("[lvt-component=second] .count", Some("2")),
+        "{}",
+        page.html()
+    );
     assert!(page.has_element("#total", Some("3")));
     // Typed text replaces the field's value; the hidden `lvt-target` field is sent as rendered.
     let frame = page
         .submit("[lvt-component=first] button[name=rename]", json!({"name": "Ann"}))
         .await;
     assert_eq!(frame.error(), None);
-    assert!(page.has_element("[lvt-component=first] h4", Some("First: Ann")), "{}", page.html());
+    assert!(
+        page.has_element("[lvt-component=first] h4", Some("First: Ann")),
+        "{}",
+        page.html()
+    );
 
     // A field the form does not have, and a hidden field a user cannot change.
     let msg = panic_of(|| drop(page.submit("[lvt-component=first] button[name=rename]", json!({"title": "x"}))));
@@ -133,7 +140,11 @@ async fn component_forms_go_to_their_instance() {
     let outcome = page.post("[lvt-component=third] button[name=inc]", Value::Null).await;
     assert_eq!(outcome, PostOutcome::Redirect("/components".into()));
     page.follow(&outcome).await.unwrap();
-    assert!(page.has_element("[lvt-component=third] .count", Some("1")), "{}", page.html());
+    assert!(
+        page.has_element("[lvt-component=third] .count", Some("1")),
+        "{}",
+        page.html()
+    );
 }
 
 #[tokio::test]
@@ -165,7 +176,12 @@ async fn presence_changes_arrive_as_presence_pushes() {
     assert!(frame.is(PushKind::Diff));
     assert!(watcher.has_element("#members li", Some("Bea")), "{}", watcher.html());
     // No navigation came; nothing was lost waiting for one.
-    assert!(watcher.next_push_of(PushKind::Navigation, Duration::from_millis(200)).await.is_none());
+    assert!(
+        watcher
+            .next_push_of(PushKind::Navigation, Duration::from_millis(200))
+            .await
+            .is_none()
+    );
     // She leaves: the watcher's list follows.
     joiner.close().await;
     watcher
@@ -211,7 +227,12 @@ impl TodosController {
             t if t.is_empty() => ctx.get_string("value"),
             t => t,
         };
-        state.last = format!("{} {} {}", ctx.get_string("tag"), ctx.get_string("urgent"), ctx.get_string("key"));
+        state.last = format!(
+            "{} {} {}",
+            ctx.get_string("tag"),
+            ctx.get_string("urgent"),
+            ctx.get_string("key")
+        );
         state.todos.push(title);
         state.draft.clear();
         Ok(())
@@ -234,7 +255,10 @@ async fn keys_values_and_form_fields_reach_the_actions() {
     let mut page = TestPage::mount(TodosController, Todos::default()).await.unwrap();
     // lvt-change: the form's fields with the typed text.
     page.change("form[lvt-change]", json!({"title": "milk"})).await;
-    assert_eq!(page.render("#new"), r#"<input id="new" lvt-key="Enter" lvt-keydown="add" name="title" value="milk">"#);
+    assert_eq!(
+        page.render("#new"),
+        r#"<input id="new" lvt-key="Enter" lvt-keydown="add" name="title" value="milk">"#
+    );
     // Enter in the bound input: `key` and the field's value.
     page.keydown("#new", "Enter").await;
     assert!(page.has_element("#todos li", Some("milk")));
@@ -243,10 +267,14 @@ async fn keys_values_and_form_fields_reach_the_actions() {
     let msg = panic_of(|| drop(page.keydown("#new", "a")));
     assert!(msg.contains("`lvt-key=\"Enter\"`: key `a` sends nothing"), "{msg}");
     // Submit: the selected option and a checked box.
-    page.submit("form[lvt-change]", json!({"title": "bread", "urgent": true})).await;
+    page.submit("form[lvt-change]", json!({"title": "bread", "urgent": true}))
+        .await;
     assert!(page.has_element("#last", Some("work yes")), "{}", page.html());
     let msg = panic_of(|| drop(page.submit("form[lvt-change]", json!({"tag": "office"}))));
-    assert!(msg.contains("`tag` cannot be `office`; its choices: home, work"), "{msg}");
+    assert!(
+        msg.contains("`tag` cannot be `office`; its choices: home, work"),
+        "{msg}"
+    );
     // lvt-value-* of the clicked element.
     page.click("#todos li:first-child").await;
     assert!(!page.has_element("#todos li", Some("milk")), "{}", page.html());

@@ -152,7 +152,12 @@ fn add(d: &mut Map<String, Value>, k: &str, v: String) {
 fn option_value(opt: ElementRef<'_>) -> String {
     match opt.attr("value") {
         Some(v) => v.to_string(),
-        None => opt.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "),
+        None => opt
+            .text()
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
     }
 }
 
@@ -177,7 +182,10 @@ fn select_values(select: ElementRef<'_>) -> Vec<String> {
         // A single select shows the last option marked `selected`.
         return vec![last.clone()];
     }
-    opts.iter().find(|o| enabled(o)).map(|o| vec![option_value(*o)]).unwrap_or_default()
+    opts.iter()
+        .find(|o| enabled(o))
+        .map(|o| vec![option_value(*o)])
+        .unwrap_or_default()
 }
 
 /// A field's `value` as the client reads `el.value` (for `lvt-key*` data).
@@ -195,11 +203,13 @@ fn field_value(el: ElementRef<'_>) -> Option<String> {
         )
     {
         let v = el.attr("value").unwrap_or("");
-        return Some(if matches!(input_type(el).as_str(), "checkbox" | "radio") && el.attr("value").is_none() {
-            "on".to_string()
-        } else {
-            v.to_string()
-        });
+        return Some(
+            if matches!(input_type(el).as_str(), "checkbox" | "radio") && el.attr("value").is_none() {
+                "on".to_string()
+            } else {
+                v.to_string()
+            },
+        );
     }
     None
 }
@@ -364,10 +374,7 @@ impl Doc {
     }
 
     /// A form and its submitter from a selector that names either one.
-    fn form_and_submitter<'a>(
-        &'a self,
-        selector: &str,
-    ) -> Result<(ElementRef<'a>, Option<ElementRef<'a>>), String> {
+    fn form_and_submitter<'a>(&'a self, selector: &str) -> Result<(ElementRef<'a>, Option<ElementRef<'a>>), String> {
         let el = self.one(selector)?;
         if is(el, "form") {
             let button = self.default_button(el);
@@ -383,7 +390,10 @@ impl Doc {
         }
         if is_submit_button(el) {
             if is_disabled(el) {
-                return Err(format!("{} (`{selector}`) is disabled: a click does nothing", short(el)));
+                return Err(format!(
+                    "{} (`{selector}`) is disabled: a click does nothing",
+                    short(el)
+                ));
             }
             let form = self
                 .form_of(el)
@@ -439,7 +449,11 @@ impl Doc {
                 };
                 return Err(format!(
                     "{what}: the form {why} `{name}`; its fields: {}",
-                    if names.is_empty() { "(none)".to_string() } else { names.join(", ") }
+                    if names.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        names.join(", ")
+                    }
                 ));
             }
             let values = given_values(name, value, group[0], what)?;
@@ -527,7 +541,9 @@ impl Doc {
             && self.form_of(button).is_some()
         {
             let (form, submitter) = self.form_and_submitter_of(button, selector)?;
-            return self.submit_event(form, submitter, &Value::Null, selector).map(Clicked::Event);
+            return self
+                .submit_event(form, submitter, &Value::Null, selector)
+                .map(Clicked::Event);
         }
         Err(format!(
             "{} (`{selector}`) has no `lvt-click` (on it or around it), is no submit button of a form and no `lvt-patch`/`lvt-navigate` link: a click sends nothing",
@@ -541,7 +557,10 @@ impl Doc {
         selector: &str,
     ) -> Result<(ElementRef<'a>, Option<ElementRef<'a>>), String> {
         if is_disabled(button) {
-            return Err(format!("{} (`{selector}`) is disabled: a click does nothing", short(button)));
+            return Err(format!(
+                "{} (`{selector}`) is disabled: a click does nothing",
+                short(button)
+            ));
         }
         let form = self
             .form_of(button)
@@ -706,11 +725,7 @@ fn given_values(name: &str, value: &Value, first: ElementRef<'_>, what: &str) ->
     };
     match value {
         Value::Array(items) => items.iter().map(one).collect(),
-        Value::Bool(on) if kind(first) == Kind::Checkbox => Ok(if *on {
-            choices(first)
-        } else {
-            Vec::new()
-        }),
+        Value::Bool(on) if kind(first) == Kind::Checkbox => Ok(if *on { choices(first) } else { Vec::new() }),
         Value::Null => Ok(Vec::new()),
         v => Ok(vec![one(v)?]),
     }
@@ -797,7 +812,10 @@ line two</textarea>
         let doc = Doc::parse(FORM);
         let err = |given: Value| doc.change("#f", &given).unwrap_err();
         let e = err(json!({"titel": "x"}));
-        assert!(e.contains("has no field named `titel`") && e.contains("title, note, id"), "{e}");
+        assert!(
+            e.contains("has no field named `titel`") && e.contains("title, note, id"),
+            "{e}"
+        );
         assert!(err(json!({"off": "x"})).contains("only a disabled field"));
         assert!(err(json!({"gone": "x"})).contains("only a disabled field"));
         assert!(err(json!({"publish": "x"})).contains("only a button"));
@@ -823,16 +841,21 @@ line two</textarea>
         assert_eq!(e.action, "save");
         assert!(e.data.get("publish").is_none());
         // A button with a name and no value: its name is the action, no field for it.
-        let e = ev(r#"<form method="POST"><input name="t" value="v"><button name="inc">+</button></form>"#, |d| {
-            d.submit("button", &Value::Null)
-        });
+        let e = ev(
+            r#"<form method="POST"><input name="t" value="v"><button name="inc">+</button></form>"#,
+            |d| d.submit("button", &Value::Null),
+        );
         assert_eq!((e.action.as_str(), data(&e)), ("inc", json!({"t": "v"})));
     }
 
     #[test]
     fn forms_the_client_leaves_alone_are_refused() {
         let doc = Doc::parse(r#"<form id="a"><button name="x">x</button></form><form id="b"><input name="q"></form>"#);
-        assert!(doc.submit("#a", &Value::Null).unwrap_err().contains("not `method=\"POST\"`"));
+        assert!(
+            doc.submit("#a", &Value::Null)
+                .unwrap_err()
+                .contains("not `method=\"POST\"`")
+        );
         assert!(doc.change("#b", &Value::Null).unwrap_err().contains("no `lvt-change`"));
         let doc = Doc::parse(r#"<form method="post"><button disabled name="x">x</button></form>"#);
         assert!(doc.submit("form", &Value::Null).unwrap_err().contains("disabled"));
@@ -850,19 +873,28 @@ line two</textarea>
           <p id="plain">text</p>
           <form method="POST"><button name="inc" value="2">+</button></form>"#;
         let doc = Doc::parse(html);
-        let Clicked::Event(e) = doc.click("span.x").unwrap() else { panic!() };
+        let Clicked::Event(e) = doc.click("span.x").unwrap() else {
+            panic!()
+        };
         assert_eq!(e.action, "remove");
         assert_eq!(data(&e), json!({"id": "7", "username": "ann"}));
         assert_eq!(e.target.as_deref(), Some("c1"));
-        let Clicked::Event(e) = doc.click("#p").unwrap() else { panic!() };
+        let Clicked::Event(e) = doc.click("#p").unwrap() else {
+            panic!()
+        };
         assert_eq!((e.action.as_str(), e.target), ("reset", None));
         assert_eq!(doc.click("#l").unwrap(), Clicked::Patch("?page=2".into()));
         assert_eq!(doc.click("#n").unwrap(), Clicked::Navigate("/other".into()));
-        let Clicked::Event(e) = doc.click("button[name=inc]").unwrap() else { panic!() };
+        let Clicked::Event(e) = doc.click("button[name=inc]").unwrap() else {
+            panic!()
+        };
         assert_eq!((e.action.as_str(), data(&e)), ("inc", json!({"inc": "2"})));
         assert!(doc.click("#plain").unwrap_err().contains("has no `lvt-click`"));
         let e = doc.click("#nothing").unwrap_err();
-        assert!(e.contains("no element matches `#nothing`") && e.contains("lvt-click=\"remove\""), "{e}");
+        assert!(
+            e.contains("no element matches `#nothing`") && e.contains("lvt-click=\"remove\""),
+            "{e}"
+        );
         let e = doc.click("a").unwrap_err();
         assert!(e.contains("matches 2 elements") && e.contains(r#"id="l""#), "{e}");
         assert!(doc.click("[[").unwrap_err().contains("not a valid CSS selector"));
@@ -893,7 +925,11 @@ line two</textarea>
         let pairs: Vec<(&str, &str)> = fields.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         assert_eq!(pairs, [("a", "1"), ("go", ""), ("b", "3")]);
         assert!(multipart);
-        assert!(doc.post_fields("#g", &Value::Null).unwrap_err().contains("not `method=\"POST\"`"));
+        assert!(
+            doc.post_fields("#g", &Value::Null)
+                .unwrap_err()
+                .contains("not `method=\"POST\"`")
+        );
     }
 
     #[test]
@@ -903,6 +939,9 @@ line two</textarea>
         assert!(doc.has("li.t", Some("bread")).unwrap());
         assert!(!doc.has("li.t", Some("eggs")).unwrap());
         assert!(!doc.has("li.done", None).unwrap());
-        assert_eq!(doc.outer_html("ul > li:nth-child(2)").unwrap(), r#"<li class="t">bread</li>"#);
+        assert_eq!(
+            doc.outer_html("ul > li:nth-child(2)").unwrap(),
+            r#"<li class="t">bread</li>"#
+        );
     }
 }

@@ -16,8 +16,7 @@ pub mod origin;
 pub use crate::page::Request;
 pub use connection::{
     CLOSE_BAD_DATA, CLOSE_ERROR, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_PROTOCOL, CLOSE_TOO_BIG,
-    CLOSE_UNSUPPORTED, Closing, Connection, Outbound, Pushed, run_connection,
-    run_connection_noting,
+    CLOSE_UNSUPPORTED, Closing, Connection, Outbound, Pushed, run_connection, run_connection_noting,
 };
 pub use form::{choose_action, form_data, parse_urlencoded};
 pub use origin::{Target, Verdict, check_host, check_post, check_upgrade};

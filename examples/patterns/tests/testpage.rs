@@ -257,7 +257,7 @@ async fn keys_values_and_form_fields_reach_the_actions() {
     page.change("form[lvt-change]", json!({"title": "milk"})).await;
     assert_eq!(
         page.render("#new"),
-        r#"<input id="new" lvt-key="Enter" lvt-keydown="add" name="title" value="milk">"#
+        r#"<input id="new" name="title" value="milk" lvt-keydown="add" lvt-key="Enter">"#
     );
     // Enter in the bound input: `key` and the field's value.
     page.keydown("#new", "Enter").await;

@@ -597,7 +597,15 @@ impl PostOutcome {
 /// encoder as a real WebSocket connection; the replies are applied by [`ClientTree`].
 ///
 /// Pushed frames (from `session.trigger_action`, publishes, presence) are applied as they
-/// arrive: while waiting for an action's reply, or in [`TestPage::next_push`].
+/// arrive: while waiting for an action's reply, or in [`TestPage::next_push`] and
+/// [`TestPage::next_push_of`].
+///
+/// Actions are sent by name ([`act`](TestPage::act)), or, as a user would, by CSS selector on
+/// the rendered HTML: [`click`](TestPage::click), [`submit`](TestPage::submit),
+/// [`change`](TestPage::change), [`keydown`](TestPage::keydown) build the action and its data
+/// from the element's attributes and the form's fields exactly as the browser client does, and
+/// fail the test when the element or its binding is missing or names no action of the page.
+/// [`post`](TestPage::post) runs the same form through the no-JavaScript POST path.
 pub struct TestPage {
     app: Arc<App>,
     path: String,

@@ -852,8 +852,9 @@ impl TestPage {
         let mut msg = Map::new();
         msg.insert(NAVIGATE_REQUEST.into(), Value::String(url.into()));
         let frame = self.request(msg).await;
-        if frame.json().get(NAVIGATE).is_some() && frame.json().get(NAVIGATE).and_then(Value::as_str).is_none() {
-            // `navigate` without its URL: the requested one.
+        // A `navigate` answer that does not repeat the URL (a string one was taken when the
+        // frame was applied): the requested one.
+        if matches!(frame.json().get(NAVIGATE), Some(v) if !v.is_string()) {
             self.path = patched_url(&self.path, url);
         }
         frame
@@ -871,20 +872,24 @@ impl TestPage {
     }
 
     /// Check that `event`'s action is one the page (or the component instance it targets)
-    /// has; `what` says which call built it.
+    /// has; `what` says which call built it. The page's actions are known here; a component
+    /// instance's are known once the page rendered it when the connection opened, so for an
+    /// instance added since, an action not found is checked on the server's answer instead:
+    /// `Some(what)` then.
     #[track_caller]
-    fn check_action(&self, event: &Event, what: &str) {
+    fn check_action(&self, event: &Event, what: &str) -> Option<String> {
         if event.action.starts_with("lvt:") {
             // Built-in actions (`lvt:cancel_upload`).
-            return;
+            return None;
         }
         let path = self.path.split('?').next().unwrap_or(&self.path);
-        let Some(route) = self.app.route(path) else {
-            return;
-        };
+        let route = self.app.route(path)?;
         let names = route.form_action_names(event.target.as_deref());
         if names.contains(&crate::state::normalize_action(&event.action).as_str()) {
-            return;
+            return None;
+        }
+        if event.target.is_some() {
+            return Some(what.to_string());
         }
         let whose = match &event.target {
             Some(t) => format!("component instance `{t}` of {path}"),
@@ -901,13 +906,23 @@ impl TestPage {
         ))
     }
 
-    /// Send `event` as the client does and wait for the answer.
-    async fn send_event(&mut self, event: Event) -> Frame {
+    /// Send `event` as the client does and wait for the answer. With `unchecked` (see
+    /// [`check_action`](Self::check_action)), an answer saying the action does not exist
+    /// fails the test.
+    async fn send_event(&mut self, event: Event, unchecked: Option<String>) -> Frame {
         let data = Value::Object(event.data);
-        match event.target {
-            Some(t) => self.act_on(&t, &event.action, data).await,
+        let frame = match &event.target {
+            Some(t) => self.act_on(t, &event.action, data).await,
             None => self.act(&event.action, data).await,
+        };
+        if let Some(what) = unchecked
+            && let Some(err) = frame.error()
+            && err.starts_with("action `")
+            && err.contains("` not found on ")
+        {
+            self.fail(&format!("{what} sends action `{}`: {err}", event.action));
         }
+        frame
     }
 
     /// Resolve `f` on the page's HTML, failing with its message.
@@ -949,12 +964,13 @@ impl TestPage {
     #[track_caller]
     pub fn click<'p>(&'p mut self, selector: &str) -> impl Future<Output = Frame> + Send + 'p {
         let clicked = self.resolve(|d| d.click(selector));
-        if let Clicked::Event(e) = &clicked {
-            self.check_action(e, &format!("click on `{selector}`"));
-        }
+        let unchecked = match &clicked {
+            Clicked::Event(e) => self.check_action(e, &format!("click on `{selector}`")),
+            _ => None,
+        };
         async move {
             match clicked {
-                Clicked::Event(e) => self.send_event(e).await,
+                Clicked::Event(e) => self.send_event(e, unchecked).await,
                 Clicked::Patch(url) => self.patch(&url).await,
                 Clicked::Navigate(url) => self.navigate(&url).await,
             }
@@ -990,8 +1006,8 @@ impl TestPage {
     #[track_caller]
     pub fn submit<'p>(&'p mut self, selector: &str, fields: Value) -> impl Future<Output = Frame> + Send + 'p {
         let event = self.resolve(|d| d.submit(selector, &fields));
-        self.check_action(&event, &format!("submit of `{selector}`"));
-        self.send_event(event)
+        let unchecked = self.check_action(&event, &format!("submit of `{selector}`"));
+        self.send_event(event, unchecked)
     }
 
     /// The form's `lvt-change` after the user typed `fields` into it: `selector` matches the
@@ -1013,8 +1029,8 @@ impl TestPage {
     #[track_caller]
     pub fn change<'p>(&'p mut self, selector: &str, fields: Value) -> impl Future<Output = Frame> + Send + 'p {
         let event = self.resolve(|d| d.change(selector, &fields));
-        self.check_action(&event, &format!("change of `{selector}`"));
-        self.send_event(event)
+        let unchecked = self.check_action(&event, &format!("change of `{selector}`"));
+        self.send_event(event, unchecked)
     }
 
     /// Press `key` (a `KeyboardEvent.key`: `"Enter"`, `"a"`, `"Escape"`) in the element
@@ -1036,8 +1052,8 @@ impl TestPage {
     #[track_caller]
     pub fn keydown<'p>(&'p mut self, selector: &str, key: &str) -> impl Future<Output = Frame> + Send + 'p {
         let event = self.resolve(|d| d.key(selector, KeyKind::Down, key));
-        self.check_action(&event, &format!("keydown `{key}` in `{selector}`"));
-        self.send_event(event)
+        let unchecked = self.check_action(&event, &format!("keydown `{key}` in `{selector}`"));
+        self.send_event(event, unchecked)
     }
 
     /// [`keydown`](Self::keydown) for `lvt-keyup`.
@@ -1052,8 +1068,8 @@ impl TestPage {
     #[track_caller]
     pub fn keyup<'p>(&'p mut self, selector: &str, key: &str) -> impl Future<Output = Frame> + Send + 'p {
         let event = self.resolve(|d| d.key(selector, KeyKind::Up, key));
-        self.check_action(&event, &format!("keyup `{key}` in `{selector}`"));
-        self.send_event(event)
+        let unchecked = self.check_action(&event, &format!("keyup `{key}` in `{selector}`"));
+        self.send_event(event, unchecked)
     }
 
     /// Whether the page's HTML has an element matching `selector`, and, with `text`, one

@@ -620,6 +620,8 @@ pub struct TestPage {
     causes: mpsc::UnboundedReceiver<Option<String>>,
     /// Pushed frames [`TestPage::next_push_of`] passed over, oldest first.
     pending: VecDeque<Frame>,
+    /// The component instances in the first frame: the page route knows their actions.
+    first_components: Vec<String>,
 }
 
 impl std::fmt::Debug for TestPage {
@@ -769,6 +771,7 @@ impl TestPage {
         };
         let mut client = ClientTree::new();
         client.apply(&first)?;
+        let first_components = Doc::parse(&client.html()).component_ids();
         Ok(TestPage {
             app,
             path: url.to_string(),
@@ -785,6 +788,7 @@ impl TestPage {
             next_ref: 1,
             causes,
             pending: VecDeque::new(),
+            first_components,
         })
     }
 
@@ -872,10 +876,10 @@ impl TestPage {
     }
 
     /// Check that `event`'s action is one the page (or the component instance it targets)
-    /// has; `what` says which call built it. The page's actions are known here; a component
-    /// instance's are known once the page rendered it when the connection opened, so for an
-    /// instance added since, an action not found is checked on the server's answer instead:
-    /// `Some(what)` then.
+    /// has; `what` says which call built it. The page's actions are known here, and those of
+    /// the component instances the connection's first frame rendered; for an instance added
+    /// since, an action not found is checked on the server's answer instead: `Some(what)`
+    /// then.
     #[track_caller]
     fn check_action(&self, event: &Event, what: &str) -> Option<String> {
         if event.action.starts_with("lvt:") {
@@ -888,7 +892,9 @@ impl TestPage {
         if names.contains(&crate::state::normalize_action(&event.action).as_str()) {
             return None;
         }
-        if event.target.is_some() {
+        if let Some(t) = &event.target
+            && !self.first_components.contains(t)
+        {
             return Some(what.to_string());
         }
         let whose = match &event.target {

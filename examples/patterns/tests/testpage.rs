@@ -314,3 +314,82 @@ async fn a_selector_that_matches_nothing_panics_at_the_call() {
     let mut page = TestPage::mount(TodosController, Todos::default()).await.unwrap();
     page.click("#missing").await;
 }
+
+// Component instances: one the page renders from the start, one only after an action.
+
+/// A counter component with a button that names no action of it.
+#[derive(LiveState, Clone, Default, Debug)]
+#[lvt(
+    source = r#"<b class="n">{{ n }}</b><button class="inc" lvt-click="inc">+</button><button class="typo" lvt-click="incr">?</button>"#,
+    ext = "html"
+)]
+pub struct Tally {
+    /// The count.
+    pub n: i64,
+}
+
+/// The actions of [`Tally`].
+#[derive(Debug)]
+pub struct TallyComponent;
+
+#[actions(component)]
+impl TallyComponent {
+    async fn update(&self, _state: &mut Tally, _inputs: &(), _ctx: &mut Context) -> Result<()> {
+        Ok(())
+    }
+
+    async fn inc(&self, state: &mut Tally, _ctx: &mut Context) -> Result<()> {
+        state.n += 1;
+        Ok(())
+    }
+}
+
+/// A page with tally `a`, and tally `b` once `show` ran.
+#[derive(LiveState, Clone, Default, Debug)]
+#[lvt(
+    source = r#"{{ live_component::<TallyComponent>("a", ()) }}{% if shown %}{{ live_component::<TallyComponent>("b", ()) }}{% endif %}<button id="show" lvt-click="show">show</button>"#,
+    ext = "html"
+)]
+pub struct Tallies {
+    /// Whether tally `b` is shown.
+    pub shown: bool,
+}
+
+/// The actions of [`Tallies`].
+#[derive(Debug)]
+pub struct TalliesController;
+
+#[actions]
+impl TalliesController {
+    async fn show(&self, state: &mut Tallies, _ctx: &mut Context) -> Result<()> {
+        state.shown = true;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn component_bindings_are_checked_against_the_instances_actions() {
+    let mut page = TestPage::mount(TalliesController, Tallies::default()).await.unwrap();
+    page.click("[lvt-component=a] .inc").await;
+    assert!(page.has_element("[lvt-component=a] .n", Some("1")), "{}", page.html());
+    // An instance rendered when the connection opened: checked at the call.
+    let msg = panic_of(|| drop(page.click("[lvt-component=a] .typo")));
+    assert!(
+        msg.contains("sends action `incr`, which is no action of component instance `a` of /test")
+            && msg.contains("its actions: inc"),
+        "{msg}"
+    );
+    // One added by an action since: checked on the server's answer.
+    page.click("#show").await;
+    page.click("[lvt-component=b] .inc").await;
+    assert!(page.has_element("[lvt-component=b] .n", Some("1")), "{}", page.html());
+    let late = tokio::spawn(async move {
+        page.click("[lvt-component=b] .typo").await;
+    });
+    let msg = late.await.unwrap_err().into_panic();
+    let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        msg.contains("click on `[lvt-component=b] .typo` sends action `incr`: action `incr` not found on"),
+        "{msg}"
+    );
+}

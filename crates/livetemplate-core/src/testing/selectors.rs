@@ -708,6 +708,17 @@ impl Doc {
         Ok((fields, multipart))
     }
 
+    /// The ids of the component instances in the HTML (`lvt-component`), in document order.
+    pub(crate) fn component_ids(&self) -> Vec<String> {
+        let Ok(sel) = Selector::parse("[lvt-component]") else {
+            return Vec::new();
+        };
+        self.html
+            .select(&sel)
+            .filter_map(|e| e.attr(COMPONENT).map(str::to_string))
+            .collect()
+    }
+
     /// The outer HTML of the element `selector` names.
     pub(crate) fn outer_html(&self, selector: &str) -> Result<String, String> {
         self.one(selector).map(|e| e.html())

@@ -916,7 +916,12 @@ impl TestPage {
     /// [`check_action`](Self::check_action)), an answer saying the action does not exist
     /// fails the test.
     async fn send_event(&mut self, event: Event, unchecked: Option<String>) -> Frame {
-        let data = Value::Object(event.data);
+        // The client leaves out `"d"` when there is no data.
+        let data = if event.data.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(event.data)
+        };
         let frame = match &event.target {
             Some(t) => self.act_on(t, &event.action, data).await,
             None => self.act(&event.action, data).await,

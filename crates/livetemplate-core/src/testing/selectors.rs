@@ -943,6 +943,41 @@ line two</textarea>
         );
     }
 
+    /// The cases `js/tests/testpage-events.test.ts` fires at the real client bindings: the
+    /// frame built here for each is the one the client sends.
+    #[test]
+    fn the_client_sends_the_same_frames() {
+        let cases: Vec<Value> = serde_json::from_str(include_str!("client_events.json")).unwrap();
+        assert!(cases.len() >= 8);
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            let doc = Doc::parse(case["html"].as_str().unwrap());
+            let selector = case["selector"].as_str().unwrap();
+            let key = case["key"].as_str().unwrap_or("");
+            let event = match case["event"].as_str().unwrap() {
+                "click" => match doc.click(selector).unwrap() {
+                    Clicked::Event(e) => e,
+                    other => panic!("{name}: {other:?}"),
+                },
+                "submit" => doc.submit(selector, &Value::Null).unwrap(),
+                "change" => doc.change(selector, &Value::Null).unwrap(),
+                "keydown" => doc.key(selector, KeyKind::Down, key).unwrap(),
+                "keyup" => doc.key(selector, KeyKind::Up, key).unwrap(),
+                other => panic!("{name}: unknown event {other}"),
+            };
+            // The client frame, as `TestPage::act`/`act_on` send it (no `"d"` when empty).
+            let mut frame = Map::new();
+            frame.insert("a".into(), Value::String(event.action));
+            if !event.data.is_empty() {
+                frame.insert("d".into(), Value::Object(event.data));
+            }
+            if let Some(t) = event.target {
+                frame.insert("t".into(), Value::String(t));
+            }
+            assert_eq!(Value::Object(frame), case["frame"], "{name}");
+        }
+    }
+
     #[test]
     fn has_and_render() {
         let doc = Doc::parse(r#"<ul><li class="t">milk</li><li class="t">bread</li></ul>"#);

@@ -701,6 +701,10 @@ async fn post_form(app: &App, req: &Request, fields: Vec<(String, String)>, mult
     }
 }
 
+/// How many pushed frames a [`TestPage`] keeps for `next_push`/`next_push_of` (the oldest go
+/// first).
+const PENDING_MAX: usize = 1024;
+
 /// How long a test waits for a frame before failing.
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -833,7 +837,18 @@ impl TestPage {
             if frame.is_empty() || frame.json().get(key::REPLY).and_then(Value::as_u64) == Some(r) {
                 return frame;
             }
+            // A push that came first: applied, and kept for `next_push`/`next_push_of`.
+            self.keep(frame);
         }
+    }
+
+    /// Keep a pushed frame for [`next_push`](Self::next_push) and
+    /// [`next_push_of`](Self::next_push_of), the newest [`PENDING_MAX`] of them.
+    fn keep(&mut self, frame: Frame) {
+        if self.pending.len() == PENDING_MAX {
+            self.pending.pop_front();
+        }
+        self.pending.push_back(frame);
     }
 
     /// Follow an `lvt-patch` link to `url` (`?page=2`, or a path with a query), or go back or
@@ -1227,7 +1242,8 @@ impl TestPage {
     /// Wait up to `timeout` for a pushed frame (one not answering this page's own action)
     /// and apply it. `None` when none came.
     ///
-    /// Frames [`next_push_of`](Self::next_push_of) passed over come first.
+    /// Pushed frames that arrived while the page waited for an answer, or that
+    /// [`next_push_of`](Self::next_push_of) passed over, come first (already applied).
     pub async fn next_push(&mut self, timeout: Duration) -> Option<Frame> {
         if let Some(frame) = self.pending.pop_front() {
             return Some(frame);
@@ -1261,7 +1277,7 @@ impl TestPage {
             if frame.is(kind) {
                 return Some(frame);
             }
-            self.pending.push_back(frame);
+            self.keep(frame);
         }
     }
 

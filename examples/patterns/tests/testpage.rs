@@ -393,3 +393,29 @@ async fn component_bindings_are_checked_against_the_instances_actions() {
         "{msg}"
     );
 }
+
+#[tokio::test]
+async fn pushes_that_arrive_before_an_answer_are_kept() {
+    let app = app();
+    let mut ann = open(&app, "/chat").await;
+    let mut bob = open(&app, "/chat").await;
+    ann.submit("button[name=join]", json!({"username": "ann"})).await;
+    bob.submit("button[name=join]", json!({"username": "bob"})).await;
+    ann.submit("button[name=send]", json!({"text": "hi bob"})).await;
+    // Ann's message reaches Bob's connection while he types his own.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let frame = bob.submit("button[name=send]", json!({"text": "hi ann"})).await;
+    assert_eq!(frame.error(), None);
+    assert!(bob.has_element("#messages .text", Some("hi bob")), "{}", bob.html());
+    // The push came before the answer: it was applied, and is kept.
+    let push = bob.next_push(Duration::ZERO).await.expect("the kept push");
+    assert_eq!(push.pushed_by(), Some("new_message"));
+    assert!(push.is(PushKind::Diff) && !push.is(PushKind::Presence));
+    // Ann gets Bob's message as a pushed diff.
+    let push = ann
+        .next_push_of(PushKind::Diff, Duration::from_secs(5))
+        .await
+        .expect("bob's message");
+    assert_eq!(push.pushed_by(), Some("new_message"));
+    assert!(ann.has_element("#messages .text", Some("hi ann")), "{}", ann.html());
+}

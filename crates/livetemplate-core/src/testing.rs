@@ -1162,7 +1162,7 @@ impl TestPage {
     /// # Ok(()) }
     /// ```
     #[track_caller]
-    pub fn post<'p>(&'p mut self, selector: &str, fields: Value) -> impl Future<Output = PostOutcome> + Send + 'p {
+    pub fn post<'p>(&'p self, selector: &str, fields: Value) -> impl Future<Output = PostOutcome> + Send + 'p {
         let (fields, multipart) = self.resolve(|d| d.post_fields(selector, &fields));
         let (path, query) = self.path.split_once('?').unwrap_or((&self.path, ""));
         let req = Request {

@@ -875,6 +875,7 @@ impl TestPage {
         // frame was applied): the requested one.
         if matches!(frame.json().get(NAVIGATE), Some(v) if !v.is_string()) {
             self.path = patched_url(&self.path, url);
+            self.first_components = Doc::parse(&self.client.html()).component_ids();
         }
         frame
     }
@@ -1310,6 +1311,8 @@ impl TestPage {
                 .and_then(|v| v.get(NAVIGATE).and_then(Value::as_str).map(str::to_string))
         {
             self.path = patched_url(&self.path, &url);
+            // The new page's instances, rendered with its first tree.
+            self.first_components = Doc::parse(&self.client.html()).component_ids();
         }
         self.last = Frame {
             text,

@@ -1001,7 +1001,13 @@ impl App {
         let rendered = route.render_titled(&self.svc, req).await?;
         let flash = crate::flash::take_for_get(&*self.svc.store, &req.group).await;
         let title = rendered.title.as_deref().unwrap_or(self.page_title(&req.path));
-        Ok(Some(self.page_document(&req.path, &rendered.html, title, &flash, script_src)))
+        Ok(Some(self.page_document(
+            &req.path,
+            &rendered.html,
+            title,
+            &flash,
+            script_src,
+        )))
     }
 
     /// Run a POST (no JavaScript): `action` with the form's `fields`. Returns the URL the

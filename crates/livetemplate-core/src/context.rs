@@ -415,7 +415,9 @@ impl Context {
     pub fn push_navigate(&mut self, url: impl Into<String>) -> Result<()> {
         let url = url.into();
         if !safe_url(&url) || !url.starts_with('/') {
-            return Err(Error::msg(format!("refusing to navigate to `{url}`: a path of this app is needed")));
+            return Err(Error::msg(format!(
+                "refusing to navigate to `{url}`: a path of this app is needed"
+            )));
         }
         self.effects.navigate = Some(Navigation::Navigate(url));
         Ok(())

@@ -201,7 +201,10 @@ mod tests {
             fill(html, &flash),
             "<div lvt-flash=\"info\" hidden></div><p class=\"x\" lvt-flash=\"error\">No &amp; no</p>"
         );
-        assert_eq!(fill("<p>lvt-flash=\"a\" text</p>", &flash), "<p>lvt-flash=\"a\" text</p>");
+        assert_eq!(
+            fill("<p>lvt-flash=\"a\" text</p>", &flash),
+            "<p>lvt-flash=\"a\" text</p>"
+        );
     }
 
     #[tokio::test]

@@ -340,7 +340,8 @@ impl<C: Controller> LiveView<C> {
         effects.apply(&self.svc.hub, Some(self.conn)).await;
         let mut frame = self.frame(tree, reply_to);
         self.sent();
-        self.title_and_flash(&mut frame, shown.0, &shown.1, navigate.as_ref()).await;
+        self.title_and_flash(&mut frame, shown.0, &shown.1, navigate.as_ref())
+            .await;
         match navigate {
             // The connection swaps the page and answers with the new one's frame.
             Some(Navigation::Navigate(url)) => self.leaving = Some((url, flash::put(&shown.1))),

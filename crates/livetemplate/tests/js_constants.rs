@@ -154,7 +154,10 @@ async fn frame_keys_match_what_the_server_writes_and_reads() {
         ),
         (json!({"p": "/test?x=1", "r": 42}), json!({"r": 42})),
         (json!({"h": 1}), json!({"h": 1})),
-        (json!({"n": "/nowhere", "r": 44}), json!({"r": 44, "redirect": "/nowhere"})),
+        (
+            json!({"n": "/nowhere", "r": 44}),
+            json!({"r": 44, "redirect": "/nowhere"}),
+        ),
     ] {
         client.extend(keys(&sent.to_string()));
         let got = page.send_raw(&sent.to_string()).await;

@@ -156,14 +156,20 @@ async fn navigate_swaps_the_page_on_the_connection() {
     assert_eq!(f["title"], "Page <B>");
     assert_eq!(f["flash"], json!({}), "a navigation clears the flash shown");
     let text = f.to_string();
-    assert!(text.contains("B ") && text.contains("x=1"), "handle_params ran for the query: {text}");
+    assert!(
+        text.contains("B ") && text.contains("x=1"),
+        "handle_params ran for the query: {text}"
+    );
     assert_eq!(a_left(&group), left + 1, "the old page's on_disconnect ran");
     assert_eq!(conn.path(), "/b");
 
     // The old page's subscription went with it.
     app.hub().publish("a-topic", "ping", Value::Null, None).await.unwrap();
     let pushed = tokio::time::timeout(Duration::from_millis(200), conn.next_push()).await;
-    assert!(pushed.is_err(), "a publish to the old page's topic no longer reaches the connection");
+    assert!(
+        pushed.is_err(),
+        "a publish to the old page's topic no longer reaches the connection"
+    );
 
     // The new page runs actions; the persisted field was loaded (1) and saves on.
     let f = send(&mut conn, json!({"a": "keep", "r": 10})).await;
@@ -181,12 +187,18 @@ async fn push_navigate_answers_the_action_with_the_new_page_and_its_flash() {
     assert_eq!(f["r"], 3);
     assert_eq!(f["navigate"], "/b?from=a");
     assert_eq!(f["flash"], json!({"info": "Moved to B"}));
-    assert!(f["t"].is_object() && f["d"].is_null(), "the whole new tree, no diff of the old page: {f}");
+    assert!(
+        f["t"].is_object() && f["d"].is_null(),
+        "the whole new tree, no diff of the old page: {f}"
+    );
     assert_eq!(conn.path(), "/b");
     // The next link navigation clears it.
     let f = send(&mut conn, json!({"n": "/a", "r": 4})).await;
     assert_eq!(f["flash"], json!({}));
-    assert_eq!(f["title"], "Page A", "the builder's page title when the state sets none");
+    assert_eq!(
+        f["title"], "Page A",
+        "the builder's page title when the state sets none"
+    );
     conn.close().await;
 }
 
@@ -235,8 +247,14 @@ async fn titles_change_live_and_render_into_the_document() {
     };
     let doc = app.render_page(&req("/b"), "/c.js").await.unwrap().unwrap();
     assert!(doc.contains("<title>Page &lt;B&gt;</title>"), "{doc}");
-    assert!(doc.contains("<nav><a lvt-navigate href=\"/b\">B</a><input id=\"q\"></nav>"), "the layout: {doc}");
-    assert!(doc.contains("<p lvt-flash=\"info\" hidden></p><div data-lvt-root"), "{doc}");
+    assert!(
+        doc.contains("<nav><a lvt-navigate href=\"/b\">B</a><input id=\"q\"></nav>"),
+        "the layout: {doc}"
+    );
+    assert!(
+        doc.contains("<p lvt-flash=\"info\" hidden></p><div data-lvt-root"),
+        "{doc}"
+    );
     let doc = app.render_page(&req("/a"), "/c.js").await.unwrap().unwrap();
     assert!(doc.contains("<title>Page A</title>"), "{doc}");
     let doc = app.render_page(&req("/c"), "/c.js").await.unwrap().unwrap();
@@ -250,9 +268,17 @@ async fn flash_rides_frames_and_survives_a_redirect_once() {
     let (mut conn, _) = open(&app, "/a", &group).await;
     let f = send(&mut conn, json!({"a": "flash", "r": 1})).await;
     assert_eq!(f["flash"], json!({"info": "Saved", "error": "Careful"}));
-    let f = send(&mut conn, json!({"a": "lvt:clear_flash", "d": {"kind": "info"}, "r": 2})).await;
+    let f = send(
+        &mut conn,
+        json!({"a": "lvt:clear_flash", "d": {"kind": "info"}, "r": 2}),
+    )
+    .await;
     assert_eq!(f, json!({"r": 2, "flash": {"error": "Careful"}}));
-    let f = send(&mut conn, json!({"a": "lvt:clear_flash", "d": {"kind": "info"}, "r": 3})).await;
+    let f = send(
+        &mut conn,
+        json!({"a": "lvt:clear_flash", "d": {"kind": "info"}, "r": 3}),
+    )
+    .await;
     assert_eq!(f, json!({"r": 3}), "nothing left to clear");
     let f = send(&mut conn, json!({"a": "away", "r": 4})).await;
     assert_eq!(f["redirect"], "/c");

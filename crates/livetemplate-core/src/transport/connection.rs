@@ -8,10 +8,10 @@ use std::time::Instant;
 use tokio::sync::{Notify, mpsc};
 
 use crate::app::{App, Config};
-use crate::hub::Push;
-use crate::log_limit::LogLimit;
 use crate::flash::Flash;
 use crate::group::GroupId;
+use crate::hub::Push;
+use crate::log_limit::LogLimit;
 use crate::page::{Arrival, LiveConnection, Request};
 use crate::protocol::{ClientFrame, ServerFrame, parse_client_frame};
 use crate::throttle::Throttle;

@@ -165,11 +165,13 @@ export class Client implements Pusher {
     const other = u.pathname !== win.location.pathname
     if (u.origin !== win.location.origin || !this.open || (other && !nav)) return win.location.assign(u.href)
     if (other) return this.go(u.pathname + u.search + u.hash)
-    win.history.pushState(null, '', u.pathname + u.search + u.hash)
-    // Only the hash moved: nothing for the server.
-    if (u.pathname + u.search === this.here) return
-    this.here = u.pathname + u.search
-    this.params()
+    // Only the hash moved: nothing for the server; the browser scrolls to it.
+    if (u.pathname + u.search === this.here) win.location.hash = u.hash
+    else {
+      win.history.pushState(null, '', u.pathname + u.search + u.hash)
+      this.here = u.pathname + u.search
+      this.params()
+    }
   }
 
   /** Tells the server the page's URL changed (`{"p": url}`), when connected. */
@@ -339,7 +341,7 @@ export class Client implements Pusher {
       this.root.dispatchEvent(new CustomEvent(EVENT + name, { bubbles: true, detail: payload }))
     }
     const win = this.win
-    if (f.title != null) win.document.title = f.title
+    if (f.title != null) document.title = f.title
     if (f.flash) this.flash = f.flash
     if (changed || f.flash) this.showFlash()
     // A patch or another page: the address bar follows (back and forward moved it already).
@@ -349,7 +351,7 @@ export class Client implements Pusher {
       this.here = win.location.pathname + win.location.search
     }
     if (f.navigate != null) {
-      const el = win.document.getElementById(win.location.hash.slice(1))
+      const el = document.getElementById(win.location.hash.slice(1))
       el ? el.scrollIntoView() : win.scrollTo(0, 0)
     }
     if (f.redirect != null) win.location.assign(f.redirect)
@@ -386,7 +388,7 @@ export class Client implements Pusher {
 
   /** Puts the flash into the `lvt-flash` elements of the document, hiding those of a kind without one. */
   private showFlash(): void {
-    this.win.document.querySelectorAll<HTMLElement>(has(FLASH)).forEach((el) => {
+    document.querySelectorAll<HTMLElement>(has(FLASH)).forEach((el) => {
       const m = this.flash[el.getAttribute(FLASH)!] || ''
       el.textContent = m
       el.hidden = !m

@@ -144,7 +144,9 @@ pub fn fill(html: &str, flash: &Flash) -> String {
         let (Some(q), Some(gt)) = (after.find('"'), after.find('>')) else {
             break;
         };
-        if gt < q {
+        let before = &rest[..i];
+        let in_tag = before.rfind('<') > before.rfind('>') && before.ends_with(|c: char| c.is_ascii_whitespace());
+        if gt < q || !in_tag {
             // Not an attribute of a start tag: leave it.
             out.push_str(&rest[..i + ATTR.len()]);
             rest = after;

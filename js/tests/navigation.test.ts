@@ -21,7 +21,7 @@ const page = (html: string, extra: object = {}) => {
 function start(html: string, path = '/a') {
   window.history.replaceState(null, '', path)
   document.body.innerHTML =
-    '<nav><a id="to-b" lvt-navigate href="/b?x=1">B</a><a id="to-a" lvt-navigate href="/a">A</a>' +
+    '<nav><a id="to-b" lvt-navigate href="/b?x=1">B</a><a id="to-a" lvt-navigate href="/a">A</a><a id="to-c" lvt-navigate href="/c">C</a>' +
     '<a id="ext" lvt-navigate href="https://elsewhere.example/b">ext</a><input id="q"></nav>' +
     '<p id="info" lvt-flash="info" hidden></p>' +
     `<div data-lvt-root id="root">${html}</div>`
@@ -90,6 +90,25 @@ describe('lvt-navigate', () => {
     window.history.replaceState(null, '', '/a?page=2')
     window.dispatchEvent(new PopStateEvent('popstate'))
     expect(sent()[2]).toEqual({ p: '/a?page=2', r: 3 })
+  })
+
+  it('applies navigations that crossed in flight in order: the last one wins', () => {
+    start('<p>A</p>')
+    click($('#to-b'))
+    click($('#to-c'))
+    expect(sent()).toEqual([
+      { n: '/b?x=1', r: 1 },
+      { n: '/c', r: 2 },
+    ])
+    // The reply to the first arrives when the user has already asked for the second.
+    ws.recv({ v: 2, r: 1, ...page('<p>B</p>'), navigate: '/b?x=1', flash: {} })
+    ws.recv({ v: 2, r: 2, s: { '0': ['<p>C ', '</p>'] }, t: { s: 0, '0': '1' }, navigate: '/c', title: 'C', flash: {} })
+    expect(root.textContent).toBe('C 1')
+    expect(window.location.pathname).toBe('/c')
+    expect(document.title).toBe('C')
+    // A diff for the new page applies to its tree (statics id 0 is C's now).
+    ws.recv({ d: { '0': '2' } })
+    expect(root.textContent).toBe('C 2')
   })
 
   it('scrolls to the hash of the new URL, and follows a redirect answer', () => {

@@ -155,11 +155,8 @@ async fn navigate_swaps_the_page_on_the_connection() {
     assert_eq!(f["navigate"], "/b?x=1#top");
     assert_eq!(f["title"], "Page <B>");
     assert_eq!(f["flash"], json!({}), "a navigation clears the flash shown");
-    let text = f.to_string();
-    assert!(
-        text.contains("B ") && text.contains("x=1"),
-        "handle_params ran for the query: {text}"
-    );
+    assert_eq!(f["t"]["0"], 1, "the persisted field was loaded: {f}");
+    assert_eq!(f["t"]["1"], "x=1", "handle_params ran for the URL's query: {f}");
     assert_eq!(a_left(&group), left + 1, "the old page's on_disconnect ran");
     assert_eq!(conn.path(), "/b");
 
@@ -199,6 +196,24 @@ async fn push_navigate_answers_the_action_with_the_new_page_and_its_flash() {
         f["title"], "Page A",
         "the builder's page title when the state sets none"
     );
+    conn.close().await;
+}
+
+#[tokio::test]
+async fn a_pushed_action_may_navigate_too() {
+    let app = app();
+    let group = GroupId::random();
+    let (mut conn, _) = open(&app, "/a", &group).await;
+    app.hub().publish("a-topic", "go", Value::Null, None).await.unwrap();
+    let pushed = tokio::time::timeout(Duration::from_secs(5), conn.next_push())
+        .await
+        .unwrap();
+    let text = conn.on_push(pushed).await.unwrap().unwrap();
+    let f: Value = serde_json::from_str(&text).unwrap();
+    assert!(f["r"].is_null(), "a push answers no ref: {f}");
+    assert_eq!(f["navigate"], "/b?from=a");
+    assert_eq!(f["flash"], json!({"info": "Moved to B"}));
+    assert_eq!(conn.path(), "/b");
     conn.close().await;
 }
 

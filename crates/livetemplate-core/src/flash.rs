@@ -159,14 +159,15 @@ pub fn fill(html: &str, flash: &Flash) -> String {
             Some(msg) if !self_closed => {
                 let start = rest[..tag_end].rfind('<').unwrap_or(0);
                 out.push_str(&rest[..start]);
-                out.push_str(&rest[start..=tag_end].replacen(" hidden", "", 1));
+                out.push_str(&without_hidden(&rest[start..=tag_end]));
                 out.push_str(&escape(msg));
                 let content = &rest[tag_end + 1..];
                 rest = &content[content.find('<').unwrap_or(content.len())..];
             }
             _ => {
                 let head = &rest[..tag_end];
-                let hidden = head[head.rfind('<').unwrap_or(0)..].contains(" hidden");
+                let start = head.rfind('<').unwrap_or(0);
+                let hidden = hidden_at(&head[start..]).is_some();
                 out.push_str(head.strip_suffix('/').unwrap_or(head));
                 if !hidden {
                     out.push_str(" hidden");
@@ -182,6 +183,49 @@ pub fn fill(html: &str, flash: &Flash) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Where a start tag's `hidden` attribute begins (its leading space), outside quoted values.
+fn hidden_at(tag: &str) -> Option<usize> {
+    let mut quote = None;
+    for (i, c) in tag.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, c) if c.is_ascii_whitespace() => {
+                let rest = &tag[i + 1..];
+                if rest.len() >= 6
+                    && rest[..6].eq_ignore_ascii_case("hidden")
+                    && (rest.len() == 6
+                        || rest[6..].starts_with(|c: char| c.is_ascii_whitespace() || matches!(c, '>' | '/' | '=')))
+                {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A start tag without its `hidden` attribute (a bare one).
+fn without_hidden(tag: &str) -> String {
+    match hidden_at(tag) {
+        Some(i) => {
+            let mut after = &tag[i + 1 + 6..];
+            // `hidden="hidden"` or `hidden=''`: the value goes too.
+            if let Some(v) = after.strip_prefix('=') {
+                let end = match v.chars().next() {
+                    Some(q @ ('"' | '\'')) => v[1..].find(q).map_or(v.len(), |e| e + 2),
+                    _ => v.find(|c: char| c.is_ascii_whitespace() || c == '>').unwrap_or(v.len()),
+                };
+                after = &v[end..];
+            }
+            format!("{}{}", &tag[..i], after)
+        }
+        None => tag.to_string(),
+    }
 }
 
 fn escape(s: &str) -> String {

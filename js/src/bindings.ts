@@ -9,7 +9,6 @@ import {
   DISABLE_WITH,
   EVENT_PREFIX,
   KEY,
-  PATCH,
   SUBMIT,
   TARGET,
   THROTTLE,
@@ -162,8 +161,6 @@ export function bind(root: HTMLElement, c: Pusher): void {
   }
 
   on('click', (e: MouseEvent) => {
-    // lvt-patch and lvt-navigate links are the client's (on the document: they may be outside the root).
-    if (within(e, 'a' + sel(PATCH))) return
     const el = within(e, sel(CLICK))
     if (!el) return
     // Connected now or before: the action replaces a link's or button's default (while the socket

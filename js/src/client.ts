@@ -151,7 +151,10 @@ export class Client implements Pusher {
    * next connection opens the page the address bar shows.
    */
   go(url: string, pop?: 1): void {
-    if (this.sock.send({ n: url, r: ++this.ref }) && pop) this.popped = this.ref
+    if (!this.sock.send({ n: url, r: ++this.ref })) return
+    // The page asked for: a link clicked before the reply compares with it.
+    this.here = url.split('#')[0]
+    if (pop) this.popped = this.ref
   }
 
   /**
@@ -162,7 +165,7 @@ export class Client implements Pusher {
   patch(url: string, nav?: boolean): void {
     const win = this.win
     const u = new URL(url, win.location.href)
-    const other = u.pathname !== win.location.pathname
+    const other = u.pathname !== this.here.split('?')[0]
     if (u.origin !== win.location.origin || !this.open || (other && !nav)) return win.location.assign(u.href)
     if (other) return this.go(u.pathname + u.search + u.hash)
     // Only the hash moved: nothing for the server; the browser scrolls to it.

@@ -95,14 +95,18 @@ describe('lvt-navigate', () => {
   it('applies navigations that crossed in flight in order: the last one wins', () => {
     start('<p>A</p>')
     click($('#to-b'))
+    // Back to the page still shown, before the reply: a navigation too.
+    click($('#to-a'))
     click($('#to-c'))
     expect(sent()).toEqual([
       { n: '/b?x=1', r: 1 },
-      { n: '/c', r: 2 },
+      { n: '/a', r: 2 },
+      { n: '/c', r: 3 },
     ])
     // The reply to the first arrives when the user has already asked for the second.
     ws.recv({ v: 2, r: 1, ...page('<p>B</p>'), navigate: '/b?x=1', flash: {} })
-    ws.recv({ v: 2, r: 2, s: { '0': ['<p>C ', '</p>'] }, t: { s: 0, '0': '1' }, navigate: '/c', title: 'C', flash: {} })
+    ws.recv({ v: 2, r: 2, ...page('<p>A</p>'), navigate: '/a', flash: {} })
+    ws.recv({ v: 2, r: 3, s: { '0': ['<p>C ', '</p>'] }, t: { s: 0, '0': '1' }, navigate: '/c', title: 'C', flash: {} })
     expect(root.textContent).toBe('C 1')
     expect(window.location.pathname).toBe('/c')
     expect(document.title).toBe('C')

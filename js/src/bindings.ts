@@ -9,7 +9,6 @@ import {
   DISABLE_WITH,
   EVENT_PREFIX,
   KEY,
-  PATCH,
   SUBMIT,
   TARGET,
   THROTTLE,
@@ -26,8 +25,6 @@ export interface Pusher {
   readonly open: boolean
   /** Connections that opened so far: once one has, a click or submit never leaves the page. */
   readonly opened: number
-  /** Puts `url` in the address bar and has the server run `handle_params` for it. */
-  patch(url: string): void
   /** Sends an action; `ev` names the loading class (`lvt-<ev>-loading`) put on `els`. */
   push(action: string, data: Data, els: Array<Element | null | undefined>, ev: string, extra?: { form?: Element; undo?: () => void }): number
   /** Labels of `lvt-form:disable-with` buttons while their submit is in flight. */
@@ -164,16 +161,6 @@ export function bind(root: HTMLElement, c: Pusher): void {
   }
 
   on('click', (e: MouseEvent) => {
-    // An lvt-patch link, followed in the page when connected (a plain load of its URL else,
-    // or when the user asks for a new tab or window).
-    const link = within(e, 'a' + sel(PATCH)) as HTMLAnchorElement | null
-    if (link) {
-      if (c.open && !e.defaultPrevented && e.button === 0 && !(e.metaKey || e.ctrlKey || e.shiftKey || e.altKey)) {
-        e.preventDefault()
-        c.patch(link.href)
-      }
-      return
-    }
     const el = within(e, sel(CLICK))
     if (!el) return
     // Connected now or before: the action replaces a link's or button's default (while the socket

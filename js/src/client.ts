@@ -14,6 +14,9 @@ import {
   ERROR,
   ERROR_MESSAGE,
   EVENT,
+  FLASH,
+  NAVIGATE,
+  PATCH,
   has,
   loading,
   AUTO_RECOVER,
@@ -78,12 +81,18 @@ export class Client implements Pusher {
   private error = ''
   /** The page's path and query as last seen (a patch or a history move changes them). */
   private here = ''
+  /** The group's flash as the server last sent it, message by kind. */
+  private flash: Record<string, string> = {}
+  /** The ref of the last navigation to a URL the history already shows (back, forward). */
+  private popped = 0
+  /** The page's window. */
+  private readonly win: Window
 
   constructor(
     readonly root: HTMLElement,
     o: ClientOptions = {},
   ) {
-    const win = root.ownerDocument.defaultView!
+    const win = (this.win = root.ownerDocument.defaultView!)
     this.max = +(root.getAttribute(MAX_FRAME) || 0) || Infinity
     this.sock = new Socket({
       url: o.url || (() => pageUrl(win.location)),
@@ -105,29 +114,67 @@ export class Client implements Pusher {
     this.sock.watch(win)
     // Back or forward to another URL of the page (after a patch): the server runs the page's
     // handle_params for it. Not connected: the next connection opens that URL anyway.
+    // Another page (its path differs): a live navigation, without a new history entry.
     const where = () => win.location.pathname + win.location.search
     this.here = where()
     win.addEventListener('popstate', () => {
-      if (where() === this.here) return
-      this.here = where()
-      this.params()
+      const w = where()
+      if (w === this.here) return
+      const other = win.location.pathname !== this.here.split('?')[0]
+      this.here = w
+      other ? this.go(w + win.location.hash, 1) : this.params()
+    })
+    // lvt-patch and lvt-navigate links (in the live region or the layout around it), followed
+    // in the page when connected (else, or when the user asks for a new tab or window, loaded
+    // as usual), and flash dismissal.
+    win.document.addEventListener('click', (e) => {
+      const t = e.target as Element
+      const a = t.closest?.(`a[${PATCH}],a[${NAVIGATE}]`) as HTMLAnchorElement | null
+      const fl = t.closest?.(has(FLASH))
+      if (a) {
+        if (this.open && !e.defaultPrevented && !e.button && !(e.metaKey || e.ctrlKey || e.shiftKey || e.altKey)) {
+          e.preventDefault()
+          this.patch(a.href, !a.hasAttribute(PATCH))
+        }
+      } else if (fl) {
+        const kind = fl.getAttribute(FLASH)!
+        delete this.flash[kind]
+        this.showFlash()
+        this.push('lvt:clear_flash', { kind }, [], '')
+      }
     })
   }
 
   /**
-   * Follows an `lvt-patch` link: another URL of this page goes in the address bar and the
-   * server runs `handle_params` for it; any other URL is loaded.
+   * Moves to another page of the app on this connection (`{"n": url}`); the reply carries
+   * the new page. `pop`: the history already shows `url` (back, forward). Not connected: the
+   * next connection opens the page the address bar shows.
    */
-  patch(url: string): void {
-    const win = this.root.ownerDocument.defaultView!
+  go(url: string, pop?: 1): void {
+    if (!this.sock.send({ n: url, r: ++this.ref })) return
+    // The page asked for: a link clicked before the reply compares with it.
+    this.here = url.split('#')[0]
+    if (pop) this.popped = this.ref
+  }
+
+  /**
+   * Follows an `lvt-patch` link: another URL of this page goes in the address bar and the
+   * server runs `handle_params` for it; any other URL is loaded. `nav` (an `lvt-navigate`
+   * link): another page of this site is reached by a live navigation.
+   */
+  patch(url: string, nav?: boolean): void {
+    const win = this.win
     const u = new URL(url, win.location.href)
-    if (u.origin !== win.location.origin || u.pathname !== win.location.pathname || !this.open)
-      return win.location.assign(u.href)
-    win.history.pushState(null, '', u.pathname + u.search + u.hash)
-    // Only the hash moved: nothing for the server.
-    if (u.pathname + u.search === this.here) return
-    this.here = u.pathname + u.search
-    this.params()
+    const other = u.pathname !== this.here.split('?')[0]
+    if (u.origin !== win.location.origin || !this.open || (other && !nav)) return win.location.assign(u.href)
+    if (other) return this.go(u.pathname + u.search + u.hash)
+    // Only the hash moved: nothing for the server; the browser scrolls to it.
+    if (u.pathname + u.search === this.here) win.location.hash = u.hash
+    else {
+      win.history.pushState(null, '', u.pathname + u.search + u.hash)
+      this.here = u.pathname + u.search
+      this.params()
+    }
   }
 
   /** Tells the server the page's URL changed (`{"p": url}`), when connected. */
@@ -267,6 +314,8 @@ export class Client implements Pusher {
     if (f.kind === 'hello' && !(f.v >= 1 && f.v <= PROTOCOL_VERSION)) console.warn('lvt: server speaks protocol', f.v)
     const r = f.r
     const done = r != null ? this.settle(r, f.e) : undefined
+    // Another page: its statics and tree start over, as on a new connection.
+    if (f.navigate != null) this.tree.reset()
     const changed = this.tree.apply(f)
     // An error reply leaves the server's state as it was, but the browser may have changed the
     // page already (a clicked checkbox): re-render the cached tree, keeping the user's drafts.
@@ -294,10 +343,19 @@ export class Client implements Pusher {
       this.listeners.get(name)?.forEach((cb) => cb(payload))
       this.root.dispatchEvent(new CustomEvent(EVENT + name, { bubbles: true, detail: payload }))
     }
-    const win = this.root.ownerDocument.defaultView!
-    if (f.patch != null) {
-      win.history.pushState(null, '', f.patch)
+    const win = this.win
+    if (f.title != null) document.title = f.title
+    if (f.flash) this.flash = f.flash
+    if (changed || f.flash) this.showFlash()
+    // A patch or another page: the address bar follows (back and forward moved it already).
+    const url = f.navigate ?? f.patch
+    if (url != null) {
+      if (r !== this.popped) win.history.pushState(null, '', url)
       this.here = win.location.pathname + win.location.search
+    }
+    if (f.navigate != null) {
+      const el = document.getElementById(win.location.hash.slice(1))
+      el ? el.scrollIntoView() : win.scrollTo(0, 0)
     }
     if (f.redirect != null) win.location.assign(f.redirect)
   }
@@ -329,6 +387,15 @@ export class Client implements Pusher {
     morph(this.root, this.tree.html(), opts)
     this.hooks.sync([this.root])
     this.showError()
+  }
+
+  /** Puts the flash into the `lvt-flash` elements of the document, hiding those of a kind without one. */
+  private showFlash(): void {
+    document.querySelectorAll<HTMLElement>(has(FLASH)).forEach((el) => {
+      const m = this.flash[el.getAttribute(FLASH)!] || ''
+      el.textContent = m
+      el.hidden = !m
+    })
   }
 
   /** Puts the last error message into the `lvt-error-message` elements (in `scope`), hidden when there is none. */

@@ -18,6 +18,10 @@ export const CLICK = 'lvt-click'
 export const SUBMIT = 'lvt-submit'
 export const CHANGE = 'lvt-change'
 export const PATCH = 'lvt-patch'
+/** A link to another page of the app, followed on the same connection. */
+export const NAVIGATE = 'lvt-navigate'
+/** An element showing the flash message of its kind (`lvt-flash="info"`). */
+export const FLASH = 'lvt-flash'
 /** Only this key fires a key binding. */
 export const KEY = 'lvt-key'
 /** `lvt-value-<name>`: data sent with an event. */
@@ -55,9 +59,9 @@ export const EVENT = 'lvt:'
 export const has = (a: string): string => `[${a.replace(':', '\\:')}]`
 
 /** The keys a server frame may have (docs/protocol.md, "Server to client"). */
-export const SERVER_KEYS = ['v', 's', 't', 'd', 'c', 'r', 'e', 'h', 'redirect', 'patch', 'events'] as const
+export const SERVER_KEYS = ['v', 's', 't', 'd', 'c', 'r', 'e', 'h', 'redirect', 'patch', 'navigate', 'title', 'flash', 'events'] as const
 /** The keys a client frame may have (docs/protocol.md, "Client to server"). */
-export const CLIENT_KEYS = ['a', 'd', 'r', 't', 'h', 'p'] as const
+export const CLIENT_KEYS = ['a', 'd', 'r', 't', 'h', 'p', 'n'] as const
 /** The protocol version this client speaks. */
 export const PROTOCOL_VERSION = 2
 

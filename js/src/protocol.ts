@@ -93,6 +93,11 @@ interface Content {
   events?: PushedEvent[]
   patch?: string
   redirect?: string
+  /** The page was swapped for the one at this URL (on a frame with its whole tree). */
+  navigate?: string
+  title?: string
+  /** The group's flash, message by kind: the whole map. */
+  flash?: Record<string, string>
 }
 
 /** The first frame of a connection: protocol version, statics and the full tree. */
@@ -148,13 +153,19 @@ export interface ParamsFrame {
   r: number
 }
 
+/** Go to another page of the app on this connection (`lvt-navigate`, back, forward). */
+export interface NavigateFrame {
+  n: string
+  r: number
+}
+
 /** A heartbeat. */
 export interface PingFrame {
   h: 1
 }
 
 /** A client frame. */
-export type ClientFrame = ActionFrame | ParamsFrame | PingFrame
+export type ClientFrame = ActionFrame | ParamsFrame | NavigateFrame | PingFrame
 
 // The frame types and the key lists of constants.ts name the same keys: tsc fails otherwise.
 type Keys<T> = T extends unknown ? keyof T : never
@@ -185,8 +196,8 @@ export function decode(raw: unknown): ServerFrame {
   const f = raw as Record<string, unknown>
   if (f.h != null) return { kind: 'heartbeat', h: 1 }
   for (const k of ['v', 'r']) if (!is(f[k], 'number')) bad(k)
-  for (const k of ['e', 'patch', 'redirect']) if (!is(f[k], 'string')) bad(k)
-  for (const k of ['s', 't', 'd', 'c']) if (!is(f[k], 'object') || f[k] === null) bad(k)
+  for (const k of ['e', 'patch', 'redirect', 'navigate', 'title']) if (!is(f[k], 'string')) bad(k)
+  for (const k of ['s', 't', 'd', 'c', 'flash']) if (!is(f[k], 'object') || f[k] === null) bad(k)
   const ev = f.events
   if (ev !== undefined && !(Array.isArray(ev) && ev.every((x) => Array.isArray(x) && typeof x[0] === 'string'))) bad('events')
   f.kind = f.e != null ? 'error' : f.v != null ? 'hello' : f.r != null ? 'reply' : 'push'

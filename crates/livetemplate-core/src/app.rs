@@ -171,6 +171,10 @@ pub struct App {
     configured_signer: Option<GroupSigner>,
     /// While the store cannot be read (configured keys only): when to look it up again.
     store_retry: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Layouts by path prefix (see [`AppBuilder::layout`]), longest prefix first.
+    layouts: Vec<(String, String)>,
+    /// Page titles from the builder, by path.
+    titles: HashMap<String, String>,
 }
 
 impl fmt::Debug for App {
@@ -195,6 +199,8 @@ pub struct AppBuilder {
     secret_key: Option<Vec<u8>>,
     previous_secret_keys: Vec<Vec<u8>>,
     on_persist_error: PersistHook,
+    layouts: Vec<(String, String)>,
+    titles: HashMap<String, String>,
 }
 
 impl fmt::Debug for AppBuilder {
@@ -256,6 +262,47 @@ impl AppBuilder {
     /// Set the document title.
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.config.title = title.into();
+        self
+    }
+
+    /// The title of the page at `path` (its `<title>` and `document.title`) when its state
+    /// sets none with `ctx.set_title`; pages without one have the app's [`title`](Self::title).
+    ///
+    /// ```
+    /// # use livetemplate_core::App;
+    /// let app = App::builder().title("Demo").page_title("/todos", "Todos").build().unwrap();
+    /// assert_eq!((app.page_title("/todos"), app.page_title("/other")), ("Todos", "Demo"));
+    /// ```
+    pub fn page_title(mut self, path: &str, title: impl Into<String>) -> Self {
+        self.titles.insert(path.to_string(), title.into());
+        self
+    }
+
+    /// A layout for the pages at `prefix` and under it (`/shop` covers `/shop` and
+    /// `/shop/cart`; `/` covers every page; the longest prefix wins): the document body's
+    /// HTML with the marker [`LIVE_MARKER`] (`{live}`) exactly once, where the page's live
+    /// region goes. The layout stays in the DOM while `lvt-navigate` links and
+    /// `push_navigate` move between its pages (its inputs keep focus and text); navigation
+    /// to a page of another layout, or of none, loads the document. It may hold
+    /// `lvt-navigate` links and `lvt-flash` elements; it is static HTML (the server fills
+    /// only the flash).
+    ///
+    /// # Errors
+    /// [`build`](Self::build) refuses a layout without exactly one marker, or a prefix that
+    /// does not start with `/`.
+    ///
+    /// ```
+    /// # use livetemplate_core::App;
+    /// let app = App::builder()
+    ///     .layout("/shop", r#"<nav><a lvt-navigate href="/shop">Shop</a></nav>{live}"#)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(app.layout_of("/shop/cart"), app.layout_of("/shop"));
+    /// assert_ne!(app.layout_of("/shopping"), app.layout_of("/shop"));
+    /// assert!(App::builder().layout("/", "<main></main>").build().is_err());
+    /// ```
+    pub fn layout(mut self, prefix: &str, html: impl Into<String>) -> Self {
+        self.layouts.push((prefix.to_string(), html.into()));
         self
     }
 
@@ -500,6 +547,19 @@ impl AppBuilder {
             order.push(path);
         }
         Self::check_security(&mut self.config, &self.assets, &routes)?;
+        for (prefix, html) in &self.layouts {
+            if !prefix.starts_with('/') {
+                return Err(Error::config(format!("layout prefix `{prefix}` must start with `/`")));
+            }
+            let markers = html.matches(LIVE_MARKER).count();
+            if markers != 1 {
+                return Err(Error::config(format!(
+                    "the layout for `{prefix}` must hold {LIVE_MARKER} exactly once (where the page goes); it holds it {markers} times"
+                )));
+            }
+        }
+        let mut layouts = self.layouts;
+        layouts.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.trim_end_matches('/').len()));
         let transport = self.transport.unwrap_or_else(|| Arc::new(LocalTransport::default()));
         let signer = configured_signer(self.secret_key, self.previous_secret_keys)?;
         Ok(App {
@@ -517,9 +577,14 @@ impl AppBuilder {
             signer: tokio::sync::OnceCell::new(),
             configured_signer: signer,
             store_retry: std::sync::Mutex::new(None),
+            layouts,
+            titles: self.titles,
         })
     }
 }
+
+/// Where a layout (see [`AppBuilder::layout`]) puts the page's live region.
+pub const LIVE_MARKER: &str = "{live}";
 
 /// The signer of configured keys: the builder's key, else `LVT_SECRET_KEY`'s keys, then the
 /// builder's previous keys; `None` when no key is configured.
@@ -598,7 +663,24 @@ impl App {
             secret_key: None,
             previous_secret_keys: Vec::new(),
             on_persist_error: PersistHook::default(),
+            layouts: Vec::new(),
+            titles: HashMap::new(),
         }
+    }
+
+    /// Which layout the page at `path` has (an index into the layouts; `None`: the plain
+    /// document). Live navigation stays on the connection only between pages of one layout.
+    pub fn layout_of(&self, path: &str) -> Option<usize> {
+        self.layouts.iter().position(|(prefix, _)| {
+            let p = prefix.trim_end_matches('/');
+            p.is_empty() || path == p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/'))
+        })
+    }
+
+    /// The title of the page at `path` when its state sets none: the builder's page title
+    /// ([`AppBuilder::page_title`]), else the app's.
+    pub fn page_title(&self, path: &str) -> &str {
+        self.titles.get(path).unwrap_or(&self.config.title)
     }
 
     /// The page at `path`.
@@ -858,6 +940,20 @@ impl App {
     /// is declared so browsers do not ask for /favicon.ico. The document has no inline script
     /// or style: it works under `Content-Security-Policy: default-src 'self'; script-src 'self'`.
     pub fn document(&self, region: &str, script_src: &str) -> String {
+        self.page_document("", region, &self.config.title, &crate::flash::Flash::new(), script_src)
+    }
+
+    /// [`document`](Self::document) for the page at `path`: inside its layout, with `title`
+    /// and the `lvt-flash` elements filled with `flash`.
+    #[doc(hidden)]
+    pub fn page_document(
+        &self,
+        path: &str,
+        region: &str,
+        title: &str,
+        flash: &crate::flash::Flash,
+        script_src: &str,
+    ) -> String {
         let c = &self.config;
         let head = c.head.as_bytes();
         let has_icon = ["rel=\"icon\"", "rel='icon'", "rel=icon", "rel=\"shortcut icon\""]
@@ -868,28 +964,50 @@ impl App {
         } else {
             format!("<link rel=\"icon\" href=\"{}\">\n", crate::asset::ICON_PATH)
         };
+        let root = format!(
+            "<div data-lvt-root data-lvt-max-frame=\"{}\">{}</div>",
+            c.max_frame_bytes, region
+        );
+        let body = match self.layout_of(path) {
+            Some(i) => self.layouts[i].1.replacen(LIVE_MARKER, &root, 1),
+            None => root,
+        };
+        let body = if body.contains("lvt-flash=") {
+            crate::flash::fill(&body, flash)
+        } else {
+            body
+        };
         format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
              <title>{}</title>\n{}{}<script defer src=\"{}\"></script>\n</head>\n\
-             <body>\n<div data-lvt-root data-lvt-max-frame=\"{}\">{}</div>\n</body>\n</html>\n",
-            escape_text(&c.title),
+             <body>\n{}\n</body>\n</html>\n",
+            escape_text(title),
             icon,
             c.head,
             escape_text(script_src).replace('"', "&quot;"),
-            c.max_frame_bytes,
-            region
+            body
         )
     }
 
-    /// Render the full document for a GET of `req.path`, loading the client from `script_src`.
+    /// Render the full document for a GET of `req.path`, loading the client from
+    /// `script_src`: the page in its layout, its title, and the group's stashed flash (shown
+    /// once; see [`crate::flash`]).
     #[doc(hidden)]
     pub async fn render_page(&self, req: &Request, script_src: &str) -> Result<Option<String>> {
         let Some(route) = self.route(&req.path) else {
             return Ok(None);
         };
-        let region = route.render(&self.svc, req).await?;
-        Ok(Some(self.document(&region, script_src)))
+        let rendered = route.render_titled(&self.svc, req).await?;
+        let flash = crate::flash::take_for_get(&*self.svc.store, &req.group).await;
+        let title = rendered.title.as_deref().unwrap_or(self.page_title(&req.path));
+        Ok(Some(self.page_document(
+            &req.path,
+            &rendered.html,
+            title,
+            &flash,
+            script_src,
+        )))
     }
 
     /// Run a POST (no JavaScript): `action` with the form's `fields`. Returns the URL the

@@ -18,13 +18,16 @@ pub enum Navigation {
     Redirect(String),
     /// Change the URL without loading a page (`history.pushState`).
     Patch(String),
+    /// Move to another page of the app on the same connection (`ctx.push_navigate`): the
+    /// page is swapped without a document load; for a no-JS POST, the `303` goes there.
+    Navigate(String),
 }
 
 impl Navigation {
     /// The target URL.
     pub fn url(&self) -> &str {
         match self {
-            Navigation::Redirect(u) | Navigation::Patch(u) => u,
+            Navigation::Redirect(u) | Navigation::Patch(u) | Navigation::Navigate(u) => u,
         }
     }
 }
@@ -57,6 +60,10 @@ pub struct Effects {
     pub events: Vec<(String, Value)>,
     /// Messages of a component to its parent (`ctx.send_parent`): (action, data).
     pub to_parent: Vec<(String, Value)>,
+    /// The page's new title (`ctx.set_title`), if set.
+    pub title: Option<String>,
+    /// Flash changes in order: (kind, `Some(message)` put, `None` cleared).
+    pub flash: Vec<(String, Option<String>)>,
 }
 
 impl Effects {
@@ -73,6 +80,10 @@ impl Effects {
         }
         self.events.extend(other.events);
         self.to_parent.extend(other.to_parent);
+        if other.title.is_some() {
+            self.title = other.title;
+        }
+        self.flash.extend(other.flash);
     }
 
     /// True when there is nothing to apply.
@@ -85,6 +96,8 @@ impl Effects {
             && self.navigate.is_none()
             && self.events.is_empty()
             && self.to_parent.is_empty()
+            && self.title.is_none()
+            && self.flash.is_empty()
     }
 
     /// Apply to the hub for connection `conn` (subscriptions and presence need a connection;
@@ -382,6 +395,68 @@ impl Context {
         }
         self.effects.navigate = Some(Navigation::Patch(url));
         Ok(())
+    }
+
+    /// Move the browser to page `url` of this app (a path such as `/items/2?tab=a`) on the
+    /// same connection when the action returns `Ok`: this page's `on_disconnect` runs, the
+    /// other page mounts and its whole render replaces the live region; the address bar and
+    /// history follow. A page of another layout (or no page at that path) is loaded as a
+    /// document instead. Without JavaScript the POST's `303` goes there.
+    ///
+    /// # Errors
+    /// A URL that is not a path on this site (`https://…`, `//host`, `?q`, `javascript:`).
+    ///
+    /// ```
+    /// # use livetemplate_core as livetemplate;
+    /// let mut ctx = livetemplate::Context::for_test(serde_json::Value::Null);
+    /// assert!(ctx.push_navigate("/navigation/details").is_ok());
+    /// assert!(ctx.push_navigate("https://example.com/").is_err());
+    /// ```
+    pub fn push_navigate(&mut self, url: impl Into<String>) -> Result<()> {
+        let url = url.into();
+        if !safe_url(&url) || !url.starts_with('/') {
+            return Err(Error::msg(format!(
+                "refusing to navigate to `{url}`: a path of this app is needed"
+            )));
+        }
+        self.effects.navigate = Some(Navigation::Navigate(url));
+        Ok(())
+    }
+
+    /// Set the page's title (`document.title`) when the step returns `Ok`: from `mount` or
+    /// `handle_params` it is the `<title>` of the page's HTML too; from an action the frame
+    /// carries it. It stays until set again; a page that never sets one has the title the
+    /// builder gave it (`AppBuilder::page_title`, else `AppBuilder::title`).
+    ///
+    /// ```
+    /// # use livetemplate_core as livetemplate;
+    /// let mut ctx = livetemplate::Context::for_test(serde_json::Value::Null);
+    /// ctx.set_title(format!("Count {}", 3));
+    /// assert_eq!(ctx.take_effects().title.as_deref(), Some("Count 3"));
+    /// ```
+    pub fn set_title(&mut self, title: impl Into<String>) {
+        self.effects.title = Some(title.into());
+    }
+
+    /// Show `message` as the flash of `kind` (`"info"` and `"error"` by convention; any
+    /// name) when the step returns `Ok`: in the `lvt-flash="KIND"` elements of the page, and
+    /// of the page `push_navigate`, `redirect` or a no-JS `303` leads to. It goes when the
+    /// user dismisses it, at the next navigation, or with [`clear_flash`](Self::clear_flash).
+    ///
+    /// ```
+    /// # use livetemplate_core as livetemplate;
+    /// let mut ctx = livetemplate::Context::for_test(serde_json::Value::Null);
+    /// ctx.put_flash("info", "Saved");
+    /// ctx.clear_flash("error");
+    /// assert_eq!(ctx.take_effects().flash.len(), 2);
+    /// ```
+    pub fn put_flash(&mut self, kind: &str, message: impl Into<String>) {
+        self.effects.flash.push((kind.to_string(), Some(message.into())));
+    }
+
+    /// Remove the flash of `kind` when the step returns `Ok`.
+    pub fn clear_flash(&mut self, kind: &str) {
+        self.effects.flash.push((kind.to_string(), None));
     }
 
     /// Send event `name` with `payload` to the page's client hooks (`this.handleEvent(name,

@@ -13,6 +13,7 @@ pub mod context;
 #[doc(hidden)]
 pub mod diff;
 pub mod error;
+pub mod flash;
 pub mod group;
 pub mod hub;
 #[doc(hidden)]
@@ -37,13 +38,13 @@ pub use transport::origin;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use app::{App, AppBuilder, Config, ResolvedGroup};
+pub use app::{App, AppBuilder, Config, LIVE_MARKER, ResolvedGroup};
 pub use component::{Component, Embed, live_component};
 pub use context::{Context, Navigation};
 pub use error::{Error, Result};
 pub use group::GroupId;
 pub use hub::{Hub, PubSubTransport, Session};
-pub use page::{LiveConnection, PageRoute, Request, Services};
+pub use page::{Arrival, LiveConnection, PageRoute, Rendered, Request, Services};
 pub use persist::{PersistError, PersistHook};
 pub use state::{Controller, LiveState, normalize_action};
 #[doc(hidden)]

@@ -129,6 +129,49 @@ pub trait PageRoute: Send + Sync + 'static {
         req: Request,
         conn: u64,
     ) -> BoxFuture<'static, Result<(Box<dyn LiveConnection>, String)>>;
+    /// [`render`](Self::render), with the title the page set (`ctx.set_title` in `mount` or
+    /// `handle_params`). By default no title.
+    fn render_titled<'a>(&'a self, svc: &'a Services, req: &'a Request) -> BoxFuture<'a, Result<Rendered>> {
+        Box::pin(async move {
+            let html = self.render(svc, req).await?;
+            Ok(Rendered { html, title: None })
+        })
+    }
+    /// Open live connection `conn` for a live navigation to this page (see [`Arrival`]): as
+    /// [`connect`](Self::connect), and the first frame answers the navigation (`r`,
+    /// `navigate`, `title`, `flash`). By default the first frame of `connect`.
+    fn arrive(
+        self: Arc<Self>,
+        svc: Services,
+        req: Request,
+        conn: u64,
+        arrival: Arrival,
+    ) -> BoxFuture<'static, Result<(Box<dyn LiveConnection>, String)>> {
+        let _ = arrival;
+        self.connect(svc, req, conn)
+    }
+}
+
+/// A page's HTML for a GET and the title its state set.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The live region's HTML.
+    pub html: String,
+    /// The title from `ctx.set_title` in `mount` or `handle_params`, if any.
+    pub title: Option<String>,
+}
+
+/// How a live navigation reaches a page (see [`PageRoute::arrive`]).
+#[derive(Debug, Clone)]
+pub struct Arrival {
+    /// The URL the address bar shows now (path, query, maybe a hash).
+    pub url: String,
+    /// The ref of the client message (`n`, or the action that called `push_navigate`).
+    pub reply_to: Option<u64>,
+    /// The flash the new page starts with.
+    pub flash: crate::flash::Flash,
+    /// The title when the page sets none (the builder's page title or the app's).
+    pub title: String,
 }
 
 /// One live connection of a page: runs actions and answers with frames.
@@ -161,6 +204,11 @@ pub trait LiveConnection: Send {
     /// Set once the connection cannot go on: its page panicked and could not be mounted
     /// again. The transport sends the frame it was given, then closes with this (1011).
     fn closing(&self) -> Option<Closing> {
+        None
+    }
+    /// The URL the last step asked to navigate to (`ctx.push_navigate`) with the flash it
+    /// put, once: the connection swaps the page and answers with the new one's frame.
+    fn take_navigate(&mut self) -> Option<(String, crate::flash::Flash)> {
         None
     }
     /// The connection closed: run `on_disconnect`.
@@ -479,9 +527,13 @@ impl<C: Controller> PageRoute for Page<C> {
     }
 
     fn render<'a>(&'a self, svc: &'a Services, req: &'a Request) -> BoxFuture<'a, Result<String>> {
+        Box::pin(async move { Ok(self.render_titled(svc, req).await?.html) })
+    }
+
+    fn render_titled<'a>(&'a self, svc: &'a Services, req: &'a Request) -> BoxFuture<'a, Result<Rendered>> {
         Box::pin(async move {
-            // Effects of a mount for a plain GET are dropped: there is no connection to
-            // subscribe, and a page view should not publish.
+            // Effects of a mount for a plain GET are dropped (but its title): there is no
+            // connection to subscribe, and a page view should not publish.
             let query: Arc<str> = Arc::from(req.query.as_str());
             let uploads = Uploads::new(&svc.upload_dir);
             let at = At {
@@ -490,17 +542,19 @@ impl<C: Controller> PageRoute for Page<C> {
                 query: &query,
                 uploads: &uploads,
             };
-            let (mut state, mut comps, _, _) = self.prepare(svc, &at).await?;
+            let (mut state, mut comps, effects, _) = self.prepare(svc, &at).await?;
+            let title = effects.title;
             if comps.is_idle() {
                 // A page that embeds no component renders once, as it always did.
                 let (html, embeds) = crate::component::plain_without_components(|| state.render_html());
                 if !embeds {
-                    return html;
+                    return Ok(Rendered { html: html?, title });
                 }
             }
             self.render_live(&mut state, &mut comps, svc, &at).await?;
             self.learn_targets(&comps);
-            comps.plain_html(|| state.render_html())
+            let html = comps.plain_html(|| state.render_html())?;
+            Ok(Rendered { html, title })
         })
     }
 
@@ -589,6 +643,8 @@ impl<C: Controller> PageRoute for Page<C> {
                 **saves += 1;
             }
             drop(saves);
+            // Flash outlives the POST: the page the 303 leads to shows it.
+            crate::flash::stash(&*svc.store, &req.group, &crate::flash::put(&effects.flash)).await;
             // As a browser after a frame: streams keep what their limit keeps.
             state.streams_limit();
             self.remember_posted(&req.group, state, comps, uploads);
@@ -603,7 +659,31 @@ impl<C: Controller> PageRoute for Page<C> {
         req: Request,
         conn: u64,
     ) -> BoxFuture<'static, Result<(Box<dyn LiveConnection>, String)>> {
-        Box::pin(async move {
+        Box::pin(self.open_view(svc, req, conn, None))
+    }
+
+    fn arrive(
+        self: Arc<Self>,
+        svc: Services,
+        req: Request,
+        conn: u64,
+        arrival: Arrival,
+    ) -> BoxFuture<'static, Result<(Box<dyn LiveConnection>, String)>> {
+        Box::pin(self.open_view(svc, req, conn, Some(arrival)))
+    }
+}
+
+impl<C: Controller> Page<C> {
+    /// Open a live view on connection `conn`: for a new connection (`arrival` none: the
+    /// flash its GET showed is taken from the store) or a live navigation.
+    async fn open_view(
+        self: Arc<Self>,
+        svc: Services,
+        req: Request,
+        conn: u64,
+        arrival: Option<Arrival>,
+    ) -> Result<(Box<dyn LiveConnection>, String)> {
+        {
             let slot = self.persist_slot(&svc, &req.group);
             let query: Arc<str> = Arc::from(req.query.as_str());
             let uploads = Uploads::new(&svc.upload_dir);
@@ -619,18 +699,38 @@ impl<C: Controller> PageRoute for Page<C> {
                 held,
                 seen,
                 mut comps,
+                title,
             } = self.start(&svc, &at, &slot, Components::default()).await?;
+            let flash = match &arrival {
+                Some(a) => a.flash.clone(),
+                None => crate::flash::take_shown(&*svc.store, &req.group).await,
+            };
+            let reply_to = arrival.as_ref().and_then(|a| a.reply_to);
             let mut encoder = Encoder::new();
-            let first = if comps.is_idle() {
-                encoder.full_frame(&tree, None)
+            let mut frame = if comps.is_idle() {
+                encoder.first_frame(&tree, reply_to)
             } else {
                 self.learn_targets(&comps);
                 let changes = comps.changes(true);
                 let entries = comps.frame_entries(&changes);
-                encoder
-                    .component_frame(crate::diff::PagePart::Whole(&tree), &entries, None, true)
-                    .into_string()
+                encoder.component_frame(crate::diff::PagePart::Whole(&tree), &entries, reply_to, true)
             };
+            match &arrival {
+                Some(a) => {
+                    frame.navigation(&Navigation::Navigate(a.url.clone()));
+                    frame.title(title.as_deref().unwrap_or(&a.title));
+                    frame.flash(&flash);
+                }
+                None => {
+                    if let Some(title) = &title {
+                        frame.title(title);
+                    }
+                    if !flash.is_empty() {
+                        frame.flash(&flash);
+                    }
+                }
+            }
+            let first = frame.into_string();
             crate::view::streams_sent(&mut state, &mut tree, &mut encoder);
             comps.streams_sent(&mut encoder);
             let saved = encode_persisted(&state);
@@ -650,9 +750,12 @@ impl<C: Controller> PageRoute for Page<C> {
                 closing: None,
                 comps,
                 uploads,
+                title,
+                flash,
+                leaving: None,
             };
             Ok((Box::new(view) as Box<dyn LiveConnection>, first))
-        })
+        }
     }
 }
 
@@ -667,6 +770,8 @@ pub(crate) struct Started<S> {
     pub(crate) seen: u64,
     /// The page's component instances, rendered.
     pub(crate) comps: Components,
+    /// The title `mount`, `handle_params` or `on_connect` set, if any.
+    pub(crate) title: Option<String>,
 }
 
 impl<C: Controller> Page<C> {
@@ -686,14 +791,16 @@ impl<C: Controller> Page<C> {
         let seen = saves.as_deref().copied().unwrap_or(0);
         let prepared = self.prepare(svc, at).await;
         drop(saves);
-        let (mut state, posted, mount_effects, held) = prepared?;
+        let (mut state, posted, mut mount_effects, held) = prepared?;
         // A no-JS POST's instances, when the page starts from its state; cids go on from
         // the ones this connection gave before.
         comps.adopt(posted);
         let mut ctx = self.context("connect", Value::Null, at, &svc.hub);
         catch(self.controller.on_connect(&mut state, &mut ctx)).await?;
+        let mut connect_effects = ctx.take_effects();
+        let title = connect_effects.title.take().or(mount_effects.title.take());
         mount_effects.apply(&svc.hub, at.conn).await;
-        ctx.take_effects().apply(&svc.hub, at.conn).await;
+        connect_effects.apply(&svc.hub, at.conn).await;
         let tree = self.render_live(&mut state, &mut comps, svc, at).await?;
         comps.save(&self.env(svc, at)).await?;
         std::mem::take(&mut comps.effects).apply(&svc.hub, at.conn).await;
@@ -703,6 +810,7 @@ impl<C: Controller> Page<C> {
             held,
             seen,
             comps,
+            title,
         })
     }
 }

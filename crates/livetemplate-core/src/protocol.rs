@@ -44,6 +44,15 @@ pub mod key {
     pub const PATCH: &str = "patch";
     /// Events for client hooks.
     pub const EVENTS: &str = "events";
+    /// Client frame: go to another page of the app on this connection (`lvt-navigate`).
+    pub const NAVIGATE_TO: &str = "n";
+    /// The page was swapped for the one at this URL (the frame carries its whole tree): the
+    /// URL to show in the address bar.
+    pub const NAVIGATE: &str = "navigate";
+    /// The page's title (`document.title`).
+    pub const TITLE: &str = "title";
+    /// The group's flash: message by kind, the whole map (`{}` when none is left).
+    pub const FLASH: &str = "flash";
 }
 
 /// The protocol version the first frame of a connection states.
@@ -54,7 +63,7 @@ pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Longest action name a client frame may carry, in bytes.
 const MAX_ACTION_NAME: usize = 128;
-/// Longest URL a `p` frame may carry, in bytes.
+/// Longest URL a `p` or `n` frame may carry, in bytes.
 const MAX_PARAMS_URL: usize = 8192;
 
 /// A server frame being written: a JSON object whose keys are added one by one.
@@ -173,9 +182,31 @@ impl ServerFrame {
         let name = match nav {
             Navigation::Redirect(_) => key::REDIRECT,
             Navigation::Patch(_) => key::PATCH,
+            Navigation::Navigate(_) => key::NAVIGATE,
         };
         let out = self.field(name);
         write_json_str(out, nav.url());
+    }
+
+    /// `"title":"<title>"`.
+    pub fn title(&mut self, title: &str) {
+        let out = self.field(key::TITLE);
+        write_json_str(out, title);
+    }
+
+    /// `"flash":{"<kind>":"<message>", …}` (`{}` when empty).
+    pub fn flash(&mut self, flash: &crate::flash::Flash) {
+        let out = self.field(key::FLASH);
+        out.push('{');
+        for (i, (kind, msg)) in flash.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_json_str(out, kind);
+            out.push(':');
+            write_json_str(out, msg);
+        }
+        out.push('}');
     }
 
     /// `"events":[[name, payload], …]`, when there are events.
@@ -233,6 +264,14 @@ pub enum ClientFrame {
         /// The client's ref.
         reply_to: Option<u64>,
     },
+    /// `{"n": "/other?x=1", "r":...}`: go to another page of the app on this connection (an
+    /// `lvt-navigate` link, back or forward to another page's URL).
+    Navigate {
+        /// The URL (path, query, maybe a `#hash`).
+        url: String,
+        /// The client's ref.
+        reply_to: Option<u64>,
+    },
 }
 
 /// Parse a client frame; on error, the ref (if readable) and a message for the client.
@@ -258,6 +297,12 @@ pub fn parse_client_frame(text: &str) -> std::result::Result<ClientFrame, (Optio
                 reply_to,
                 "malformed frame: `p` must be the page's URL (a string)".into(),
             )),
+        };
+    }
+    if !obj.contains_key(key::ACTION) && obj.contains_key(key::NAVIGATE_TO) {
+        return match obj.remove(key::NAVIGATE_TO) {
+            Some(Value::String(url)) if url.len() <= MAX_PARAMS_URL => Ok(ClientFrame::Navigate { url, reply_to }),
+            _ => Err((reply_to, "malformed frame: `n` must be a URL (a string)".into())),
         };
     }
     let action = match obj.remove(key::ACTION) {
@@ -330,6 +375,19 @@ mod tests {
         assert_eq!(ServerFrame::ack(None), None);
         assert_eq!(ServerFrame::error_frame(None, "bad\n"), r#"{"e":"bad\n"}"#);
         assert_eq!(ServerFrame::heartbeat(), r#"{"h":1}"#);
+        let mut frame = ServerFrame::new();
+        frame.reply(Some(9));
+        frame.navigation(&Navigation::Navigate("/b?x=1".into()));
+        frame.title("Count \"3\"");
+        let mut flash = crate::flash::Flash::new();
+        frame.flash(&flash);
+        flash.insert("info".into(), "Saved".into());
+        flash.insert("error".into(), "a\nb".into());
+        frame.flash(&flash);
+        assert_eq!(
+            frame.finish().unwrap(),
+            r#"{"r":9,"navigate":"/b?x=1","title":"Count \"3\"","flash":{},"flash":{"error":"a\nb","info":"Saved"}}"#
+        );
     }
 
     #[test]
@@ -346,6 +404,11 @@ mod tests {
             ClientFrame::Params { url, reply_to } => assert_eq!((url.as_str(), reply_to), ("/x?page=2", Some(8))),
             other => panic!("{other:?}"),
         }
+        match parse_client_frame(r#"{"n":"/other?x=1","r":9}"#).unwrap() {
+            ClientFrame::Navigate { url, reply_to } => assert_eq!((url.as_str(), reply_to), ("/other?x=1", Some(9))),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(parse_client_frame(r#"{"n":1,"r":3}"#).unwrap_err().0, Some(3));
         let long = format!(r#"{{"a":"{}","r":2}}"#, "x".repeat(MAX_ACTION_NAME + 1));
         assert_eq!(parse_client_frame(&long).unwrap_err().0, Some(2));
         assert_eq!(parse_client_frame(r#"{"a":1}"#).unwrap_err().0, None);

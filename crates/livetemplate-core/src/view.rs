@@ -11,6 +11,7 @@ use crate::component::Components;
 use crate::context::Navigation;
 use crate::diff::{Encoder, PagePart};
 use crate::error::{Error, Result};
+use crate::flash::{self, Flash};
 use crate::group::GroupId;
 use crate::hub::PersistSlot;
 use crate::page::{
@@ -60,6 +61,12 @@ pub(crate) struct LiveView<C: Controller> {
     pub(crate) comps: Components,
     /// The view's uploads: their entries and temporary files.
     pub(crate) uploads: Uploads,
+    /// The page's title as its state last set it (`ctx.set_title`).
+    pub(crate) title: Option<String>,
+    /// The group's flash as this page shows it.
+    pub(crate) flash: Flash,
+    /// Where the last step asked to navigate (`push_navigate`) and the flash it put.
+    pub(crate) leaving: Option<(String, Flash)>,
 }
 
 impl<C: Controller> LiveView<C> {
@@ -328,15 +335,55 @@ impl<C: Controller> LiveView<C> {
         }
         let navigate = effects.navigate.take();
         let events = std::mem::take(&mut effects.events);
+        let shown = (effects.title.take(), std::mem::take(&mut effects.flash));
         // Queued publishes go out only now: the action succeeded and its state is durable.
         effects.apply(&self.svc.hub, Some(self.conn)).await;
         let mut frame = self.frame(tree, reply_to);
         self.sent();
-        if let Some(nav) = &navigate {
-            frame.navigation(nav);
+        self.title_and_flash(&mut frame, shown.0, &shown.1, navigate.as_ref())
+            .await;
+        match navigate {
+            // The connection swaps the page and answers with the new one's frame.
+            Some(Navigation::Navigate(url)) => self.leaving = Some((url, flash::put(&shown.1))),
+            Some(nav) => frame.navigation(&nav),
+            None => {}
         }
         frame.events(&events);
         Ok(frame.finish())
+    }
+
+    /// Add the title and flash a step set to its frame (each when it changed); a redirect's
+    /// flash is kept in the store for the page it loads.
+    async fn title_and_flash(
+        &mut self,
+        frame: &mut ServerFrame,
+        title: Option<String>,
+        ops: &[(String, Option<String>)],
+        nav: Option<&Navigation>,
+    ) {
+        if let Some(title) = title
+            && self.title.as_ref() != Some(&title)
+        {
+            frame.title(&title);
+            self.title = Some(title);
+        }
+        if matches!(nav, Some(Navigation::Redirect(_))) {
+            flash::stash(&*self.svc.store, &self.group, &flash::put(ops)).await;
+        }
+        if flash::apply(&mut self.flash, ops) && !matches!(nav, Some(Navigation::Navigate(_))) {
+            frame.flash(&self.flash);
+        }
+    }
+
+    /// `lvt:clear_flash` (`{"kind": "info"}`): the user dismissed a flash.
+    fn clear_flash(&mut self, data: &Value, reply_to: Option<u64>) -> Option<String> {
+        let kind = data.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let mut frame = ServerFrame::new();
+        frame.reply(reply_to);
+        if self.flash.remove(kind).is_some() {
+            frame.flash(&self.flash);
+        }
+        frame.finish()
     }
 }
 
@@ -453,6 +500,10 @@ impl<C: Controller> LiveConnection for LiveView<C> {
     }
 
     fn handle<'a>(&'a mut self, action: &'a str, data: Value, reply_to: Option<u64>) -> BoxFuture<'a, Option<String>> {
+        if action == flash::CLEAR_ACTION {
+            let frame = self.clear_flash(&data, reply_to);
+            return Box::pin(async move { frame });
+        }
         if action.starts_with("lvt:") {
             return Box::pin(self.upload_message(action, data, reply_to));
         }
@@ -518,6 +569,10 @@ impl<C: Controller> LiveConnection for LiveView<C> {
 
     fn closing(&self) -> Option<Closing> {
         self.closing.clone()
+    }
+
+    fn take_navigate(&mut self) -> Option<(String, Flash)> {
+        self.leaving.take()
     }
 
     fn close(self: Box<Self>) -> BoxFuture<'static, ()> {

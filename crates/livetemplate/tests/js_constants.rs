@@ -115,6 +115,11 @@ impl KeysCtrl {
     async fn leave(&self, _s: &mut Keys, ctx: &mut Context) -> Result<()> {
         ctx.redirect("/elsewhere")
     }
+    async fn titled(&self, _s: &mut Keys, ctx: &mut Context) -> Result<()> {
+        ctx.set_title("Keys");
+        ctx.put_flash("info", "titled");
+        Ok(())
+    }
 }
 
 fn keys(frame: &str) -> BTreeSet<String> {
@@ -149,6 +154,10 @@ async fn frame_keys_match_what_the_server_writes_and_reads() {
         ),
         (json!({"p": "/test?x=1", "r": 42}), json!({"r": 42})),
         (json!({"h": 1}), json!({"h": 1})),
+        (
+            json!({"n": "/nowhere", "r": 44}),
+            json!({"r": 44, "redirect": "/nowhere"}),
+        ),
     ] {
         client.extend(keys(&sent.to_string()));
         let got = page.send_raw(&sent.to_string()).await;
@@ -171,9 +180,13 @@ async fn frame_keys_match_what_the_server_writes_and_reads() {
         "CLIENT_KEYS of js/src/constants.ts"
     );
 
-    for action in ["fail", "go", "leave"] {
+    for action in ["fail", "go", "leave", "titled"] {
         server.extend(keys(page.act(action, Value::Null).await.text()));
     }
+    // A live navigation (to the page itself): the new page's frame.
+    let navigated = page.send_raw(&json!({"n": "/test", "r": 45}).to_string()).await;
+    assert_eq!(navigated.json()["navigate"], "/test", "{}", navigated.text());
+    server.extend(keys(navigated.text()));
     assert_eq!(
         server,
         ts_list(&ts, "SERVER_KEYS"),

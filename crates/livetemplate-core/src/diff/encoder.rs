@@ -163,6 +163,12 @@ impl Encoder {
         self.whole(tree, reply_to, true).into_string()
     }
 
+    /// [`full_frame`](Self::full_frame) left open, so the caller can add keys (a
+    /// navigation's URL, title and flash).
+    pub(crate) fn first_frame(&mut self, tree: &Tree, reply_to: Option<u64>) -> ServerFrame {
+        self.whole(tree, reply_to, true)
+    }
+
     /// A frame whose full tree (`"t"`) replaces the one the client holds, on a connection
     /// whose client already holds statics: `"s"` carries only the statics it lacks, under new
     /// ids, and every id sent before stays valid (there is no `"v"`: a client resets its

@@ -8,9 +8,11 @@ use std::time::Instant;
 use tokio::sync::{Notify, mpsc};
 
 use crate::app::{App, Config};
+use crate::flash::Flash;
+use crate::group::GroupId;
 use crate::hub::Push;
 use crate::log_limit::LogLimit;
-use crate::page::{LiveConnection, Request};
+use crate::page::{Arrival, LiveConnection, Request};
 use crate::protocol::{ClientFrame, ServerFrame, parse_client_frame};
 use crate::throttle::Throttle;
 
@@ -99,6 +101,7 @@ pub struct Connection {
     pushes: mpsc::Receiver<Box<Push>>,
     kill: Arc<Notify>,
     path: String,
+    group: GroupId,
 }
 
 impl fmt::Debug for Connection {
@@ -150,6 +153,7 @@ impl Connection {
         let kill = Arc::new(Notify::new());
         let id = hub.register(Arc::from(req.path.as_str()), req.group.clone(), push_tx, kill.clone());
         let path = req.path.clone();
+        let group = req.group.clone();
         let (view, first) = match route.connect(app.services().clone(), req, id).await {
             Ok(c) => c,
             Err(err) => {
@@ -165,6 +169,7 @@ impl Connection {
             pushes,
             kill,
             path,
+            group,
         };
         match conn.checked(first) {
             Ok(first) => Ok((conn, first)),
@@ -197,8 +202,15 @@ impl Connection {
         }
         let reply = match parse_client_frame(text) {
             Ok(ClientFrame::Heartbeat) => Some(ServerFrame::heartbeat()),
-            Ok(ClientFrame::Action { action, data, reply_to }) => self.view.handle(&action, data, reply_to).await,
-            Ok(ClientFrame::Params { url, reply_to }) => self.view.params(&url, reply_to).await,
+            Ok(ClientFrame::Action { action, data, reply_to }) => {
+                let reply = self.view.handle(&action, data, reply_to).await;
+                self.after_step(reply, reply_to).await
+            }
+            Ok(ClientFrame::Params { url, reply_to }) => {
+                let reply = self.view.params(&url, reply_to).await;
+                self.after_step(reply, reply_to).await
+            }
+            Ok(ClientFrame::Navigate { url, reply_to }) => Some(self.navigate(&url, reply_to, Flash::new()).await),
             Err((reply_to, msg)) => Some(ServerFrame::error_frame(reply_to, &msg)),
         };
         reply.map(|r| self.checked(r)).transpose()
@@ -244,10 +256,82 @@ impl Connection {
             PushedKind::Push(push) => *push,
         };
         let reply = match push {
-            Push::Action { name, data } => self.view.handle_push(&name, data).await,
+            Push::Action { name, data } => {
+                let reply = self.view.handle_push(&name, data).await;
+                self.after_step(reply, None).await
+            }
             Push::Reload => self.view.reload().await,
         };
         reply.map(|r| self.checked(r)).transpose()
+    }
+
+    /// The reply to a step, or, when the step asked to navigate (`push_navigate`), the new
+    /// page's frame answering the same ref (the old page's diff is moot).
+    async fn after_step(&mut self, reply: Option<String>, reply_to: Option<u64>) -> Option<String> {
+        match self.view.take_navigate() {
+            Some((url, flash)) => Some(self.navigate(&url, reply_to, flash).await),
+            None => reply,
+        }
+    }
+
+    /// Move this connection to the page at `url` (a live navigation): when it is a page of
+    /// the app with the same layout as the current one, the new page is mounted on a new hub
+    /// registration first; then the old page's registration ends (its subscriptions and
+    /// presence go) and its `on_disconnect` runs; the answer is the new page's first frame
+    /// (`navigate`, `title`, `flash`). Any other URL is answered with `redirect` (the client
+    /// loads it; `flash` is kept for that page). When the new page fails to mount, the old
+    /// one stays and the answer is an error frame.
+    async fn navigate(&mut self, url: &str, reply_to: Option<u64>, flash: Flash) -> String {
+        let target = url.split('#').next().unwrap_or("");
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        if !path.starts_with('/') || path.starts_with("//") || url.chars().any(char::is_control) {
+            return ServerFrame::error_frame(reply_to, "navigation needs a path of this app");
+        }
+        let app = self.app.clone();
+        let route = match app.route(path) {
+            Some(route) if app.layout_of(path) == app.layout_of(&self.path) => route.clone(),
+            _ => {
+                // A document load: the flash waits in the store for the page's GET.
+                crate::flash::stash(&**app.store(), &self.group, &flash).await;
+                let mut frame = ServerFrame::new();
+                frame.reply(reply_to);
+                frame.navigation(&crate::context::Navigation::Redirect(url.to_string()));
+                return frame.into_string();
+            }
+        };
+        let hub = app.hub().clone();
+        let (push_tx, pushes) = mpsc::channel(app.config().push_queue.max(1));
+        let kill = Arc::new(Notify::new());
+        let id = hub.register(Arc::from(path), self.group.clone(), push_tx, kill.clone());
+        let req = Request {
+            path: path.to_string(),
+            query: query.to_string(),
+            group: self.group.clone(),
+        };
+        let arrival = Arrival {
+            url: url.to_string(),
+            reply_to,
+            flash,
+            title: app.page_title(path).to_string(),
+        };
+        let (view, first) = match route.arrive(app.services().clone(), req, id, arrival).await {
+            Ok(pair) => pair,
+            Err(err) => {
+                hub.unregister(id);
+                if let Some(error_ref) = err.reference() {
+                    tracing::error!(page = %path, error_ref, error = %err, "live navigation: the page failed to mount");
+                }
+                return ServerFrame::error_frame(reply_to, &err.client_message());
+            }
+        };
+        let old = std::mem::replace(&mut self.view, view);
+        let old_id = std::mem::replace(&mut self.id, id);
+        self.pushes = pushes;
+        self.kill = kill;
+        self.path = path.to_string();
+        hub.unregister(old_id);
+        old.close().await;
+        first
     }
 
     /// Unregister from the hub and run the page's `on_disconnect`.

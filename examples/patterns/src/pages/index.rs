@@ -85,6 +85,11 @@ impl IndexState {
                     summary: "lvt-patch links and handle_params: the page shown lives in the URL",
                 },
                 Pattern {
+                    path: "/navigation",
+                    title: "Live navigation",
+                    summary: "two pages in one layout: lvt-navigate links on one WebSocket, a live title, push_navigate with a flash",
+                },
+                Pattern {
                     path: "/uploads",
                     title: "Uploads",
                     summary: "an avatar and documents: progress, limits, drag and drop, and the same forms without JavaScript",

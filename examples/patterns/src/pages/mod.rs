@@ -9,6 +9,7 @@ pub mod components;
 pub mod counter;
 pub mod hook_events;
 pub mod index;
+pub mod navigation;
 pub mod presence;
 pub mod reconnection;
 pub mod server_push;
@@ -42,5 +43,6 @@ pub fn register(b: AppBuilder) -> AppBuilder {
     let b = chat_stream::register(b);
     let b = streams::register(b);
     let b = url_params::register(b);
+    let b = navigation::register(b);
     hook_events::register(b)
 }

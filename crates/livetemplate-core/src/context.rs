@@ -136,13 +136,30 @@ pub struct Context {
     component: Option<Arc<str>>,
     /// The view's (or POST's) uploads; a context made alone gets its own on first use.
     uploads: Option<Uploads>,
+    /// The form fields the user has not used yet (the client's `_unused_<name>` keys).
+    unused: Vec<String>,
 }
+
+/// The prefix of the keys an `lvt-change` event adds for the form's fields the user has not
+/// used yet: `_unused_email: ""`.
+pub const UNUSED_PREFIX: &str = "_unused_";
 
 impl Context {
     /// A context for `action` on `page` of `group`, carrying `data`.
     #[doc(hidden)]
     pub fn new(action: &str, data: Value, page: Arc<str>, group: GroupId) -> Self {
+        let mut unused = Vec::new();
         let data = match data {
+            Value::Object(mut m) if m.keys().any(|k| k.starts_with(UNUSED_PREFIX)) => {
+                m.retain(|k, _| match k.strip_prefix(UNUSED_PREFIX) {
+                    Some(name) => {
+                        unused.push(name.strip_suffix("[]").unwrap_or(name).to_string());
+                        false
+                    }
+                    None => true,
+                });
+                m
+            }
             Value::Object(m) => m,
             Value::Null => Map::new(),
             other => {
@@ -162,7 +179,30 @@ impl Context {
             query: Arc::from(""),
             component: None,
             uploads: None,
+            unused,
         }
+    }
+
+    /// False for a form field the user has not interacted with yet: an `lvt-change` event
+    /// marks each such field of its form with a `_unused_<name>` key, which the context takes
+    /// out of the data (so [`bind`](Self::bind) never sees it). True for every other name, and
+    /// always for a submit, a click or a no-JS POST. An action's [`FieldErrors`] for unused
+    /// fields are not shown (Phoenix's used-input rule); see "Forms and errors" in the guide.
+    ///
+    /// ```
+    /// # use livetemplate_core as livetemplate;
+    /// let ctx = livetemplate::Context::for_test(serde_json::json!({
+    ///     "name": "Ada", "email": "", "_unused_email": ""
+    /// }));
+    /// assert!(ctx.used("name"));
+    /// assert!(!ctx.used("email"));
+    /// assert!(!ctx.has("_unused_email"));
+    /// assert!(ctx.has("email"));
+    /// ```
+    ///
+    /// [`FieldErrors`]: crate::FieldErrors
+    pub fn used(&self, field: &str) -> bool {
+        !self.unused.iter().any(|f| f == field)
     }
 
     /// Run as component instance `id` (its hooks and actions).

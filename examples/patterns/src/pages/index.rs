@@ -85,6 +85,11 @@ impl IndexState {
                     summary: "lvt-patch links and handle_params: the page shown lives in the URL",
                 },
                 Pattern {
+                    path: "/forms",
+                    title: "Forms",
+                    summary: "a signup form validated as you type: errors next to the fields you touched, all on submit, the same with JavaScript off",
+                },
+                Pattern {
                     path: "/uploads",
                     title: "Uploads",
                     summary: "an avatar and documents: progress, limits, drag and drop, and the same forms without JavaScript",

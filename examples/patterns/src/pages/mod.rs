@@ -7,6 +7,7 @@ pub mod chat;
 pub mod chat_stream;
 pub mod components;
 pub mod counter;
+pub mod forms;
 pub mod hook_events;
 pub mod index;
 pub mod presence;
@@ -42,5 +43,6 @@ pub fn register(b: AppBuilder) -> AppBuilder {
     let b = chat_stream::register(b);
     let b = streams::register(b);
     let b = url_params::register(b);
+    let b = forms::register(b);
     hook_events::register(b)
 }

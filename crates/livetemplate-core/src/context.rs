@@ -414,12 +414,29 @@ impl Context {
 
     /// Change the browser's URL to `url` (a path on this site or a query such as
     /// `?page=2`) without a page load, when the action returns `Ok`. Reconnects use the new
-    /// URL. Without JavaScript the POST's `303` goes there.
+    /// URL. Without JavaScript the POST's `303` goes there. An empty query is dropped, as a
+    /// browser resolves `<a lvt-patch href="?">`: `"?"` is the page's path without a query.
+    ///
+    /// ```
+    /// # use livetemplate_core as livetemplate;
+    /// use livetemplate::{Context, Navigation};
+    /// let mut ctx = Context::for_test(serde_json::Value::Null);
+    /// ctx.push_patch("?").unwrap();
+    /// assert_eq!(ctx.take_effects().navigate, Some(Navigation::Patch("/test".into())));
+    /// ctx.push_patch("?page=2").unwrap();
+    /// assert_eq!(ctx.take_effects().navigate, Some(Navigation::Patch("?page=2".into())));
+    /// ```
     pub fn push_patch(&mut self, url: impl Into<String>) -> Result<()> {
         let url = url.into();
         if !safe_url(&url) || url.starts_with("http") {
             return Err(Error::msg(format!("refusing to patch the URL to `{url}`")));
         }
+        let (base, hash) = url.split_at(url.find('#').unwrap_or(url.len()));
+        let url = match base.strip_suffix('?') {
+            Some("") => format!("{}{hash}", self.page),
+            Some(path) => format!("{path}{hash}"),
+            None => url,
+        };
         self.effects.navigate = Some(Navigation::Patch(url));
         Ok(())
     }

@@ -195,6 +195,12 @@ pub async fn serve(addr: impl tokio::net::ToSocketAddrs, app: App) -> Result<()>
     Ok(livetemplate_hyper::serve(addr, app).await?)
 }
 
+/// Serde helpers for form data bound with [`Context::bind`]: [`one_or_many`](forms::one_or_many)
+/// makes a `Vec` field accept one value as well as a list.
+pub mod forms {
+    pub use livetemplate_core::forms::one_or_many;
+}
+
 /// Where persisted fields live: the [`PersistStore`](store::PersistStore) trait a store
 /// implements, the stores that ship, and the tools for quarantined values.
 ///

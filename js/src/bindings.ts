@@ -13,6 +13,7 @@ import {
   SUBMIT,
   TARGET,
   THROTTLE,
+  UNUSED,
   VALUE_PREFIX,
   WINDOW_PREFIX,
   has as sel,
@@ -38,11 +39,20 @@ export interface Pusher {
 
 const has = {}.hasOwnProperty
 
+/** Adds `k: v` to `d`: a name given more than once, or ending in `[]` (dropped), maps to an array. */
 const add = (d: Data, k: string, v: string) => {
-  d[k] = has.call(d, k) ? ([] as string[]).concat(d[k], v) : v
+  const a = k.slice(-2) === '[]'
+  if (a) k = k.slice(0, -2)
+  d[k] = a || has.call(d, k) ? ([] as string[]).concat(has.call(d, k) ? d[k] : [], v) : v
 }
 
-/** A form's fields as an object of strings; a name given more than once maps to an array. */
+/** Fields the user has used (typed in, changed) since their form was rendered, reset or last submitted with success. */
+const used = new WeakSet<Element>()
+
+/** Forgets which fields of `form` were used (a reset, a successful submit). */
+export const unuse = (form: Element) => Array.from((form as HTMLFormElement).elements).forEach((e) => used.delete(e))
+
+/** A form's fields as an object of strings; a name given more than once, or ending in `[]` (dropped), maps to an array. */
 export function formData(form: HTMLFormElement): Data {
   const d: Data = {}
   new FormData(form).forEach((v, k) => {
@@ -205,7 +215,7 @@ export function bind(root: HTMLElement, c: Pusher): void {
     }
     e.preventDefault()
     flush(form, true)
-    for (const el of Array.from(form.elements)) flush(el, true)
+    for (const el of Array.from(form.elements)) flush(el, true), used.add(el)
     const d = formData(form)
     if (btn && btn.name && btn.hasAttribute('value')) add(d, btn.name, btn.value)
     const undo: Array<() => void> = []
@@ -238,10 +248,19 @@ export function bind(root: HTMLElement, c: Pusher): void {
       if (e.type === 'change' && seen.get(t) === v) return
       seen.set(t, v)
     }
-    limit([t, form], 'change', () => c.push(a, formData(form), [form], 'change'))
+    used.add(t)
+    limit([t, form], 'change', () => {
+      // Phoenix's used-input rule: `_unused_<name>` for each field no one of that name was used.
+      const d = formData(form)
+      const els = Array.from(form.elements) as HTMLInputElement[]
+      for (const f of els)
+        if (isField(f) && f.name && !els.some((o) => o.name === f.name && used.has(o))) d[UNUSED + f.name] = ''
+      c.push(a, d, [form], 'change')
+    })
   }
   on('input', change)
   on('change', change)
+  on('reset', (e: Event) => unuse(e.target as Element))
 
   for (const type of ['keydown', 'keyup']) {
     on(type, (e: KeyboardEvent) => {

@@ -51,6 +51,15 @@ const initial = (el: Field): string => {
   return (sel.length || el.multiple ? sel : all.slice(0, 1)).map((o) => o.value).join('\0')
 }
 
+/** True when field `f` differs from what the server last rendered into it (the user is editing it). */
+const changed = (f: Element): f is Field => {
+  const r = rendered.get(f)
+  return isField(f) && r !== undefined && snap(f) !== r
+}
+
+/** True when a field in `el` differs from what the server last rendered into it. */
+export const edited = (el: Element): boolean => within(el, FIELDS).some(changed)
+
 /** Records the server-rendered state of every field under `root` (the page as first served). */
 export function recordFields(root: Element): void {
   root.querySelectorAll('input,textarea,select').forEach((el) => {
@@ -187,10 +196,7 @@ export function update(root: HTMLElement, o: MorphOptions, all = false): Update 
     o,
     scrolled,
     watch(el) {
-      for (const f of within(el, FIELDS)) {
-        const r = rendered.get(f)
-        if (isField(f) && r !== undefined && snap(f) !== r && (o.drafts || preserved(f))) keep(f)
-      }
+      for (const f of within(el, FIELDS)) if (changed(f) && (o.drafts || preserved(f))) keep(f)
       within(el, has(SCROLL)).forEach(scrolled)
     },
     added(el) {

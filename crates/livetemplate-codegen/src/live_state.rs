@@ -17,7 +17,9 @@ use syn::{Data, DeriveInput, Field, Fields, LitInt, LitStr, Path};
 
 use crate::askama_check::{Template, askama_errors, askama_reads};
 use crate::config::{Config, Delims};
-use crate::template::{Flattener, Loader, Origin, check_names, mark, read_template, replace_self};
+use crate::template::{
+    Flattener, Loader, Origin, check_names, hide_empty_error_messages, mark, read_template, replace_self,
+};
 
 struct Options {
     template: Option<LitStr>,
@@ -161,8 +163,11 @@ fn is_stream_type(ty: &syn::Type) -> bool {
         && p.path.segments.last().is_some_and(|s| s.ident == "Stream" && matches!(s.arguments, syn::PathArguments::AngleBracketed(_))))
 }
 
-/// Replace `Self` with the state type, then mark: the marked source and the plain one.
+/// Hide empty `lvt-error-message` elements, replace `Self` with the state type, then mark:
+/// the marked source and the plain one.
 fn mark_self(flat: &str, delims: &Delims, state: &str, streams: &[String]) -> Result<(String, String), String> {
+    let hidden = hide_empty_error_messages(flat, delims)?;
+    let flat = hidden.as_deref().unwrap_or(flat);
     let replaced = replace_self(flat, delims, state)?;
     let plain = replaced.unwrap_or_else(|| flat.to_string());
     let marked = mark(&plain, delims, streams)?;

@@ -154,7 +154,7 @@ async fn push_patch_to_an_empty_query_is_the_page_path() {
 
 /// Without an errors field: the message still lists only the used fields.
 #[derive(LiveState, Clone, Debug, Default)]
-#[lvt(source = "<p lvt-error-message hidden></p>", ext = "html")]
+#[lvt(source = "<p lvt-error-message></p><p lvt-error-message>{{ 1 }}</p>", ext = "html")]
 pub struct Plain {}
 
 pub struct PlainCtrl;
@@ -272,4 +272,12 @@ async fn a_failed_post_carries_the_page_around_the_state_it_left() {
     assert!(!html.contains("<em") && !html.contains(r#"value="ada""#), "{html}");
     let nav = app.post(&req, "go_home", &[]).await.unwrap();
     assert_eq!(nav.as_deref(), Some("/s"));
+}
+
+#[tokio::test]
+async fn an_empty_error_message_element_is_hidden_in_the_servers_html() {
+    let plain = Plain::default().render_html().unwrap();
+    assert_eq!(plain, "<p lvt-error-message hidden></p><p lvt-error-message>1</p>");
+    let page = TestPage::mount(PlainCtrl, Plain::default()).await.unwrap();
+    assert_eq!(page.html(), plain, "the live tree and the plain render agree");
 }

@@ -18,7 +18,7 @@ import {
   WINDOW_PREFIX,
   has as sel,
 } from './constants'
-import { isField, snap } from './morph'
+import { isField, snap, used } from './morph'
 
 export type Data = Record<string, string | string[]>
 
@@ -39,20 +39,16 @@ export interface Pusher {
 
 const has = {}.hasOwnProperty
 
-/** Adds `k: v` to `d`: a name given more than once, or ending in `[]` (dropped), maps to an array. */
 const add = (d: Data, k: string, v: string) => {
-  const a = k.slice(-2) === '[]'
-  if (a) k = k.slice(0, -2)
-  d[k] = a || has.call(d, k) ? ([] as string[]).concat(has.call(d, k) ? d[k] : [], v) : v
+  d[k] = has.call(d, k) ? ([] as string[]).concat(d[k], v) : v
 }
 
-/** Fields the user has used (typed in, changed) since their form was rendered, reset or last submitted with success. */
-const used = new WeakSet<Element>()
 
-/** Forgets which fields of `form` were used (a reset, a successful submit). */
-export const unuse = (form: Element) => Array.from((form as HTMLFormElement).elements).forEach((e) => used.delete(e))
-
-/** A form's fields as an object of strings; a name given more than once, or ending in `[]` (dropped), maps to an array. */
+/**
+ * A form's fields as an object of strings; a name given more than once maps to an array. (A
+ * name ending in `[]` is sent as it is: the server makes it an array under the name without
+ * `[]`, even for one value.)
+ */
 export function formData(form: HTMLFormElement): Data {
   const d: Data = {}
   new FormData(form).forEach((v, k) => {
@@ -241,6 +237,7 @@ export function bind(root: HTMLElement, c: Pusher): void {
   const change = (e: Event) => {
     const t = e.target as Target
     const form = t.form
+    used.add(t)
     const a = form && form.getAttribute(CHANGE)
     if (!a || !root.contains(form) || !c.open) return
     if (isField(t)) {
@@ -248,7 +245,6 @@ export function bind(root: HTMLElement, c: Pusher): void {
       if (e.type === 'change' && seen.get(t) === v) return
       seen.set(t, v)
     }
-    used.add(t)
     limit([t, form], 'change', () => {
       // Phoenix's used-input rule: `_unused_<name>` for each field no one of that name was used.
       const d = formData(form)
@@ -260,7 +256,8 @@ export function bind(root: HTMLElement, c: Pusher): void {
   }
   on('input', change)
   on('change', change)
-  on('reset', (e: Event) => unuse(e.target as Element))
+  // A reset form starts over: its fields are not used (nor is a form the server replaced).
+  on('reset', (e: Event) => Array.from((e.target as HTMLFormElement).elements).forEach((f) => used.delete(f)))
 
   for (const type of ['keydown', 'keyup']) {
     on(type, (e: KeyboardEvent) => {

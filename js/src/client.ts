@@ -2,7 +2,7 @@
 //! Owns the refs in flight (loading classes, disable-with), the root's connection and error
 //! classes, the frame size limit, and form recovery after a reconnect.
 
-import { bind, formData, label, target, unuse, type Data, type Pusher } from './bindings'
+import { bind, formData, label, target, type Data, type Pusher } from './bindings'
 import {
   CLOSE_BAD_DATA,
   CLOSE_ERROR,
@@ -22,7 +22,7 @@ import {
   PROTOCOL_VERSION,
 } from './constants'
 import { Hooks, type HookDef } from './hooks'
-import { edited, morph, recordFields, update, within, type MorphOptions } from './morph'
+import { recoverable, morph, recordFields, update, within, type MorphOptions } from './morph'
 import { patch, type Places } from './patch'
 import { decode, type ActionFrame, type ServerFrame } from './protocol'
 import { pageUrl, Socket, type Closed, type WebSocketCtor } from './socket'
@@ -254,12 +254,12 @@ export class Client implements Pusher {
       // Another attempt would get the same close, so stay disconnected until the page reloads.
       const stuck = code === CLOSE_TOO_BIG && !this.received
       if (stuck) this.sock.stop()
-      this.fail(`connection closed by the server: ${reason || 'error'} (${code})`, stuck ? { code, reason, reconnect: false } : { code, reason })
+      this.fail(`connection closed by the server: ${reason || 'error'} (${code})`, stuck ? { code, reason, reconnect: false } : { code, reason }, null)
     }
   }
 
   /** Shows `message` as the error of `owner` (the page's: null) and dispatches `lvt:error` with it and `detail`. */
-  private fail(message: string, detail: object, owner: Element | null = null): void {
+  private fail(message: string, detail: object, owner: Element | null): void {
     this.errors.set(owner, message)
     this.showError()
     this.root.classList.add(ERROR)
@@ -292,11 +292,10 @@ export class Client implements Pusher {
     // The error's owner: the form (or element) whose event it answers, when it has an
     // lvt-error-message element; else the page.
     const el = done && done.els[0]
-    let owner = (el && (el.closest('form') || el)) || null
-    if (owner && !owner.querySelector(has(ERROR_MESSAGE))) owner = null
+    const o = el?.closest('form') || el
+    const owner = o && o.querySelector(has(ERROR_MESSAGE)) ? o : null
     if (f.kind === 'error') this.fail(f.e, { ref: r, action: done && done.action }, owner)
     else if (r != null) {
-      if (done && done.form) unuse(done.form)
       if (this.errors.size) {
         this.errors.delete(owner)
         this.errors.delete(null)
@@ -372,14 +371,16 @@ export class Client implements Pusher {
 
   /**
    * After a reconnect the server has the persisted state but not what the user typed since:
-   * send the values of forms with `lvt-auto-recover`, or with an id and `lvt-change`, whose
-   * fields the user changed since the server last rendered them, and hold the DOM as it is
-   * until those replies arrive.
+   * send the values of forms with `lvt-auto-recover`, or with an id and `lvt-change`, where
+   * the user entered something the server's new render (the same form by position) does not
+   * show, and hold the DOM as it is until those replies arrive.
    */
   private recover(): void {
-    this.root.querySelectorAll('form').forEach((form) => {
+    const t = document.createElement('template')
+    t.innerHTML = this.tree.html()
+    this.root.querySelectorAll('form').forEach((form, i) => {
       const ar = form.getAttribute(AUTO_RECOVER)
-      if (ar === 'ignore' || !edited(form)) return
+      if (ar === 'ignore' || !recoverable(form, t.content.querySelectorAll('form')[i])) return
       const a = ar || (ar != null || form.id ? form.getAttribute(CHANGE) : null)
       const r = a ? this.push(a, formData(form), [form], 'change') : 0
       if (r) this.recovering.add(r)

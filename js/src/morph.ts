@@ -57,8 +57,18 @@ const changed = (f: Element): f is Field => {
   return isField(f) && r !== undefined && snap(f) !== r
 }
 
-/** True when a field in `el` differs from what the server last rendered into it. */
-export const edited = (el: Element): boolean => within(el, FIELDS).some(changed)
+/** Fields the user has used (typed in, changed, submitted) since they were rendered or their form was reset. */
+export const used = new WeakSet<Element>()
+
+/**
+ * True when a field of `form` the user has `used` differs from the same field in `fresh`, the
+ * form as the server renders it now (after a reconnect): what a replay of the form would bring
+ * back. A form the new render lacks has nothing to recover into.
+ */
+export const recoverable = (form: Element, fresh = form): boolean => {
+  const now = within(fresh, FIELDS)
+  return within(form, FIELDS).some((f, i) => used.has(f) && (!now[i] || snap(f as Field) !== initial(now[i] as Field)))
+}
 
 /** Records the server-rendered state of every field under `root` (the page as first served). */
 export function recordFields(root: Element): void {

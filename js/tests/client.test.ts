@@ -514,7 +514,8 @@ describe('frame limit', () => {
   it('a recovery replay over the limit does not hold the page back', async () => {
     const html = (n: number) => `<p>${n}</p><form id="f" lvt-change="sync"><textarea name="t"></textarea></form>`
     start(html(0), { attrs: `data-lvt-max-frame="${LIMIT}"` })
-    $<HTMLTextAreaElement>('textarea').value = 'y'.repeat(LIMIT)
+    type($<HTMLTextAreaElement>('textarea'), 'y'.repeat(LIMIT))
+    ws.sent.length = 0
     reconnect()
     ws.recv({ v: 1, ...page(html(1)) })
     expect(sent()).toEqual([])
@@ -597,24 +598,24 @@ describe('reconnect recovery', () => {
   it('replays form values after a reconnect, then morphs once the server caught up', () => {
     start(html(0))
     type($<HTMLInputElement>('input[name=q]'), 'draft query')
-    $<HTMLTextAreaElement>('textarea').value = 'unsaved text'
-    $<HTMLInputElement>('input[name=s]').value = 'sv'
-    const before = ws.sent.length
-    expect(before).toBe(1) // the change while typing; no replay on the first connect
+    type($<HTMLTextAreaElement>('textarea'), 'unsaved text')
+    type($<HTMLInputElement>('input[name=s]'), 'sv')
+    // The changes while typing (the search's and the auto-recover form's); no replay on the first connect.
+    expect(sent().map((f) => f.a)).toEqual(['validate', 'sync'])
     reconnect()
     ws.recv({ v: 1, ...page(html(5)) })
     expect(sent()).toEqual([
-      { a: 'validate', d: { q: 'draft query' }, r: 2 },
-      { a: 'restore_draft', d: { draft: 'unsaved text' }, r: 3 },
-      { a: 'sync', d: { s: 'sv' }, r: 4 },
+      { a: 'validate', d: { q: 'draft query' }, r: 3 },
+      { a: 'restore_draft', d: { draft: 'unsaved text' }, r: 4 },
+      { a: 'sync', d: { s: 'sv' }, r: 5 },
     ])
     // The DOM waits for the replies so that the user's values are not flashed away.
     expect($('p').textContent).toBe('0')
     expect($<HTMLInputElement>('input[name=q]').value).toBe('draft query')
-    ws.recv({ r: 2, ...page(html(5, 'draft query')) })
-    ws.recv({ r: 3 })
-    expect($('p').textContent).toBe('0')
+    ws.recv({ r: 3, ...page(html(5, 'draft query')) })
     ws.recv({ r: 4 })
+    expect($('p').textContent).toBe('0')
+    ws.recv({ r: 5 })
     expect($('p').textContent).toBe('5')
     expect($<HTMLInputElement>('input[name=q]').value).toBe('draft query')
   })
@@ -799,7 +800,7 @@ describe('lvt-error-message', () => {
 })
 
 describe('forms and errors', () => {
-  it('lvt-change marks the fields not used yet with _unused_; a submit uses them all until it succeeds or the form resets', () => {
+  it('lvt-change marks the fields not used yet with _unused_; a submit uses them all until the form resets', () => {
     start(
       '<form lvt-change="validate" lvt-submit="signup"><input name="name" value=""><input name="email" value="">' +
         '<input type="checkbox" name="tags[]" value="a"><input type="checkbox" name="tags[]" value="b"><input type="hidden" name="h" value="1"></form>',
@@ -809,30 +810,30 @@ describe('forms and errors', () => {
     const b = root.querySelectorAll<HTMLInputElement>('input[name="tags[]"]')[1]
     b.checked = true
     b.dispatchEvent(new Event('change', { bubbles: true }))
-    // One box of the group used: the group is; one value chosen still makes an array.
-    expect(sent().pop().d).toEqual({ name: 'Ada', email: '', tags: ['b'], h: '1', '_unused_email': '' })
+    // One box of the group used: the group is (the server makes `tags[]` a list, even of one).
+    expect(sent().pop().d).toEqual({ name: 'Ada', email: '', 'tags[]': 'b', h: '1', '_unused_email': '' })
     $<HTMLFormElement>('form').requestSubmit()
     const submit = sent().pop()
-    expect(submit.d).toEqual({ name: 'Ada', email: '', tags: ['b'], h: '1' })
+    expect(submit.d).toEqual({ name: 'Ada', email: '', 'tags[]': 'b', h: '1' })
     ws.recv({ r: submit.r, e: 'email: must contain @' })
     type($<HTMLInputElement>('input[name=name]'), 'Ad')
-    expect(sent().pop().d).toEqual({ name: 'Ad', email: '', tags: ['b'], h: '1' })
+    expect(sent().pop().d).toEqual({ name: 'Ad', email: '', 'tags[]': 'b', h: '1' })
     // A reset forgets what was used.
     $<HTMLFormElement>('form').reset()
     type($<HTMLInputElement>('input[name=email]'), 'x')
     expect(sent().pop().d).toEqual({ name: '', email: 'x', h: '1', '_unused_name': '', '_unused_tags[]': '' })
-    // So does a successful submit.
-    type($<HTMLInputElement>('input[name=name]'), 'Ada')
+    // Submitted fields stay used until the form is reset or replaced (as in Phoenix).
+    type($<HTMLInputElement>('input[name=email]'), 'y')
     $<HTMLFormElement>('form').requestSubmit()
     ws.recv({ r: sent().pop().r })
-    type($<HTMLInputElement>('input[name=email]'), 'y')
-    expect(sent().pop().d).toMatchObject({ '_unused_name': '', '_unused_tags[]': '' })
+    type($<HTMLInputElement>('input[name=name]'), 'Ada')
+    expect(sent().pop().d).toEqual({ name: 'Ada', email: 'y', h: '1' })
   })
 
-  it('a <select multiple> whose name ends in [] sends an array, even of one', () => {
+  it('a <select multiple> named with [] sends its name as it is (the server makes the list)', () => {
     start('<form lvt-submit="save"><select name="tags[]" multiple><option selected>a</option><option>b</option></select></form>')
     $<HTMLFormElement>('form').requestSubmit()
-    expect(sent().pop().d).toEqual({ tags: ['a'] })
+    expect(sent().pop().d).toEqual({ 'tags[]': 'a' })
   })
 
   const forms =
@@ -883,21 +884,23 @@ describe('forms and errors', () => {
     expect(shown().slice(1)).toEqual(['', ''])
   })
 
-  it('a reconnect replays only the forms the user changed since the server rendered them', () => {
-    const html = (q: string) =>
+  it('a reconnect replays only the forms where the user entered what the new render does not show', () => {
+    const html = (q: string, t = 'old') =>
       `<form id="search" lvt-change="search"><input name="q" value="${q}"></form>` +
-      `<form id="edit" lvt-change="edit"><input name="t" value="old"></form>`
+      `<form id="edit" lvt-change="edit"><input name="t" value="${t}"></form>`
     start(html(''))
     type($<HTMLInputElement>('input[name=q]'), 'milk')
-    // The server answered the search with the query in the field.
+    // The server answered the search with the query in the field (and its URL).
     ws.recv({ r: sent().pop().r, ...page(html('milk')) })
+    const replayed = () => sent().map(({ a, d }) => ({ a, d }))
     reconnect()
-    ws.recv({ v: 1, ...page(html('')) })
-    expect(sent()).toEqual([])
-    // An edit the server has not rendered is replayed; the search, unchanged, is not.
-    $<HTMLInputElement>('input[name=t]').value = 'new'
+    ws.recv({ v: 1, ...page(html('milk')) })
+    expect(replayed()).toEqual([])
+    // The new render lost the query: it is replayed. A form the user did not touch is not,
+    // whatever the server now renders in it.
     reconnect()
-    ws.recv({ v: 1, ...page(html('')) })
-    expect(sent().map(({ a, d }) => ({ a, d }))).toEqual([{ a: 'edit', d: { t: 'new' } }])
+    ws.recv({ v: 1, ...page(html('', 'changed elsewhere')) })
+    expect(replayed()).toEqual([{ a: 'search', d: { q: 'milk' } }])
   })
+
 })

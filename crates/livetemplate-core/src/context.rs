@@ -150,15 +150,29 @@ impl Context {
     pub fn new(action: &str, data: Value, page: Arc<str>, group: GroupId) -> Self {
         let mut unused = Vec::new();
         let data = match data {
-            Value::Object(mut m) if m.keys().any(|k| k.starts_with(UNUSED_PREFIX)) => {
-                m.retain(|k, _| match k.strip_prefix(UNUSED_PREFIX) {
-                    Some(name) => {
+            Value::Object(m) if m.keys().any(|k| k.starts_with(UNUSED_PREFIX) || k.ends_with("[]")) => {
+                // `_unused_<name>` keys say which fields the user has not used; a `name[]`
+                // key is always a list, under `name` (as a no-JS form's `form_data` makes it).
+                let mut out = Map::with_capacity(m.len());
+                for (k, v) in m {
+                    if let Some(name) = k.strip_prefix(UNUSED_PREFIX) {
                         unused.push(name.strip_suffix("[]").unwrap_or(name).to_string());
-                        false
+                    } else if let Some(name) = k.strip_suffix("[]") {
+                        let list = out.entry(name).or_insert_with(|| Value::Array(Vec::new()));
+                        if !list.is_array() {
+                            *list = Value::Array(vec![list.take()]);
+                        }
+                        if let Value::Array(list) = list {
+                            match v {
+                                Value::Array(values) => list.extend(values),
+                                one => list.push(one),
+                            }
+                        }
+                    } else {
+                        out.insert(k, v);
                     }
-                    None => true,
-                });
-                m
+                }
+                out
             }
             Value::Object(m) => m,
             Value::Null => Map::new(),
@@ -198,6 +212,9 @@ impl Context {
     /// assert!(!ctx.used("email"));
     /// assert!(!ctx.has("_unused_email"));
     /// assert!(ctx.has("email"));
+    /// // A name ending in `[]` (a `<select multiple>`, a checkbox group) is a list, even of one.
+    /// let ctx = livetemplate::Context::for_test(serde_json::json!({"tags[]": "red"}));
+    /// assert_eq!(ctx.data()["tags"], serde_json::json!(["red"]));
     /// ```
     ///
     /// [`FieldErrors`]: crate::FieldErrors

@@ -14,7 +14,6 @@ pub mod context;
 pub mod diff;
 pub mod error;
 pub mod field_errors;
-pub mod forms;
 pub mod group;
 pub mod hub;
 #[doc(hidden)]

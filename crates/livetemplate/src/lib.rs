@@ -47,7 +47,7 @@
 //! | `#[lvt(crate = "path")]` | where the `livetemplate` crate is, if renamed |
 //! | `#[lvt(persist)]` on a field | stored after every successful action, restored before the first render |
 //! | `#[lvt(persist(version = 2, migrate = path::to::f))]` | as `persist`; values of older versions go through `f(old_json, old_version)` |
-//! | `#[lvt(errors)]` on a `FieldErrors` field (at most one, not persisted) | a failed action's `FieldErrors` go there (fields the user used), for the template to show next to each field; see the guide's "Forms and errors" |
+//! | `#[lvt(errors)]` on a [`FieldErrors`](prelude::FieldErrors) field (at most one, not persisted) | a failed action's `FieldErrors` go there (fields the user used), for the template to show next to each field; see the guide's "Forms and errors" |
 //!
 //! Persisted fields need `serde::Serialize + serde::de::DeserializeOwned`. They are read back
 //! by serde shape and field name, so most changes to their types need no code (see the
@@ -71,9 +71,7 @@
 #[doc(inline)]
 pub use livetemplate_core::asset::AssetBody;
 #[doc(inline)]
-pub use livetemplate_core::{
-    App, AppBuilder, Config, Context, Controller, Error, FieldErrors, GroupId, LiveState, Result, Session,
-};
+pub use livetemplate_core::{App, AppBuilder, Config, Context, Controller, Error, GroupId, LiveState, Result, Session};
 // What a `Controller` written by hand returns: `Pin<Box<dyn Future<Output = T> + Send + 'a>>`
 // (the same item as `store::BoxFuture` and `pubsub::BoxFuture`).
 #[doc(no_inline)]
@@ -195,12 +193,6 @@ pub async fn serve(addr: impl tokio::net::ToSocketAddrs, app: App) -> Result<()>
     Ok(livetemplate_hyper::serve(addr, app).await?)
 }
 
-/// Serde helpers for form data bound with [`Context::bind`]: [`one_or_many`](forms::one_or_many)
-/// makes a `Vec` field accept one value as well as a list.
-pub mod forms {
-    pub use livetemplate_core::forms::one_or_many;
-}
-
 /// Where persisted fields live: the [`PersistStore`](store::PersistStore) trait a store
 /// implements, the stores that ship, and the tools for quarantined values.
 ///
@@ -317,7 +309,8 @@ pub mod testing {
 
 /// Everything a page needs: `use livetemplate::prelude::*;`.
 pub mod prelude {
-    pub use crate::{App, Context, Error, FieldErrors, LiveState, Result, actions};
+    pub use crate::{App, Context, Error, LiveState, Result, actions};
+    pub use livetemplate_core::FieldErrors;
     #[doc(inline)]
     pub use livetemplate_core::component::{Component, Embed, live_component};
     pub use livetemplate_core::stream::{Stream, StreamItem};

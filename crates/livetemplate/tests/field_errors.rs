@@ -281,3 +281,62 @@ async fn an_empty_error_message_element_is_hidden_in_the_servers_html() {
     let page = TestPage::mount(PlainCtrl, Plain::default()).await.unwrap();
     assert_eq!(page.html(), plain, "the live tree and the plain render agree");
 }
+
+#[derive(serde::Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub sizes: Vec<String>,
+}
+
+#[derive(LiveState, Clone, Debug, Default)]
+#[lvt(source = "<p>{{ tags.join(\",\") }}|{{ sizes.join(\",\") }}</p>", ext = "html")]
+pub struct Tags {
+    pub tags: Vec<String>,
+    pub sizes: Vec<String>,
+}
+
+pub struct TagsCtrl;
+
+#[actions]
+impl TagsCtrl {
+    async fn filter(&self, s: &mut Tags, ctx: &mut Context) -> Result<()> {
+        let f: Filter = ctx.bind()?;
+        s.tags = f.tags;
+        s.sizes = f.sizes;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_name_with_brackets_binds_as_a_list_even_of_one_on_both_paths() {
+    // The live path: the browser client sends the name as it is.
+    let mut page = TestPage::mount(TagsCtrl, Tags::default()).await.unwrap();
+    let f = page
+        .act("filter", json!({"tags[]": "red", "sizes[]": "M", "_unused_tags[]": ""}))
+        .await;
+    assert_eq!(f.error(), None, "{}", f.text());
+    assert_eq!(page.html(), "<p>red|M</p>");
+    // Without `[]`, one value is a string, which a `Vec` does not take.
+    let f = page.act("filter", json!({"sizes": "M"})).await;
+    assert!(f.error().unwrap().contains("invalid type: string"), "{}", f.text());
+    page.act("filter", json!({"tags[]": ["red", "blue"], "sizes": ["S", "M"]}))
+        .await;
+    assert_eq!(page.html(), "<p>red,blue|S,M</p>");
+    // The no-JS path.
+    let app = App::builder().page("/t", TagsCtrl, Tags::default()).build().unwrap();
+    let req = livetemplate_core::Request {
+        path: "/t".into(),
+        query: String::new(),
+        group: GroupId::random(),
+    };
+    let fields = vec![
+        ("tags[]".to_string(), "red".to_string()),
+        ("sizes[]".to_string(), "L".to_string()),
+    ];
+    app.post(&req, "filter", &fields).await.unwrap();
+    let html = app.render_page(&req, "/c.js").await.unwrap().unwrap();
+    assert!(html.contains("<p>red|L</p>"), "{html}");
+}

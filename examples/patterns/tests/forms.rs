@@ -161,7 +161,16 @@ async fn typing_shows_only_the_touched_fields_errors_and_submit_shows_all() {
     let html = live.html();
     assert!(!html.contains("field-error"), "{html}");
     assert!(html.contains("Welcome, Ada!"), "{html}");
-    assert!(!html.contains(r#"value="ada@x""#), "{html}");
+    assert!(
+        !html.contains(r#"id="signup""#),
+        "the welcome replaces the form: {html}"
+    );
+    live.act("again", json!({})).await;
+    let html = live.html();
+    assert!(
+        html.contains(r#"id="signup""#) && !html.contains(r#"value="ada@x""#),
+        "an empty form: {html}"
+    );
 }
 
 /// A raw HTTP request; the status, the cookie it set (if any) and the body.

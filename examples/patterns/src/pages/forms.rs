@@ -75,13 +75,19 @@ impl FormsController {
         Ok(())
     }
 
-    /// The submit: every field's error counts; on success the form empties.
+    /// The submit: every field's error counts; on success the welcome replaces the form.
     async fn signup(&self, state: &mut FormsState, ctx: &mut Context) -> Result<()> {
         state.form = ctx.bind()?;
         state.form.check()?;
         // flash: "Welcome, NAME"
         state.welcome = Some(format!("Welcome, {}!", state.form.name.trim()));
         state.form = Signup::default();
+        Ok(())
+    }
+
+    /// A new, empty signup form (a new element: none of its fields used yet).
+    async fn again(&self, state: &mut FormsState, _ctx: &mut Context) -> Result<()> {
+        state.welcome = None;
         Ok(())
     }
 

@@ -2,7 +2,8 @@
 //! their fields (only the fields the user touched while typing, all of them on submit), the
 //! typed values kept, and the same form without JavaScript (a failed POST answers 422 with
 //! the values and the errors in place). A second form on the page shows its own error next to
-//! itself, never next to the signup form.
+//! itself, never next to the signup form, and keeps its typed code for the session (so after a
+//! reconnect only the signup form, which the server forgot, is sent again).
 
 use livetemplate::AppBuilder;
 use livetemplate::prelude::*;
@@ -54,6 +55,10 @@ pub struct FormsState {
     pub errors: FieldErrors,
     /// Who signed up last.
     pub welcome: Option<String>,
+    /// The coupon code as typed, kept for the session: after a reconnect the server renders
+    /// it, so the client has no reason to send the coupon form again.
+    #[lvt(persist)]
+    pub code: String,
     /// The coupon redeemed, if any.
     pub coupon: Option<String>,
 }
@@ -91,9 +96,16 @@ impl FormsController {
         Ok(())
     }
 
+    /// The coupon code as the user types it.
+    async fn type_code(&self, state: &mut FormsState, ctx: &mut Context) -> Result<()> {
+        state.code = ctx.get_string("code");
+        Ok(())
+    }
+
     /// The second form: its error shows next to it only.
     async fn redeem(&self, state: &mut FormsState, ctx: &mut Context) -> Result<()> {
         let code = ctx.get_string("code");
+        state.code = code.clone();
         if code.trim() != COUPON {
             return Err(Error::msg(format!("unknown coupon code `{}`", code.trim())));
         }

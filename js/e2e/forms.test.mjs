@@ -122,11 +122,15 @@ suite('forms', (env) => {
       await waitLive(page)
       const fresh = page.lvt.sockets.at(-1)
       await until(() => fresh.received.some((f) => f && f.r), 'the reply to the replay')
+      await page.waitForFunction(() => !document.querySelector('#signup').classList.contains('lvt-change-loading'))
       const replayed = fresh.sent.filter((f) => f && f.a).map((f) => f.a)
       // The server forgot the signup form's values (not persisted): sent again. The coupon
       // code is persisted: the new render shows it, so that form is not.
       assert.deepEqual(replayed, ['validate'])
-      assert.equal(fresh.sent.find((f) => f && f.a === 'validate').d.name, 'Ada')
+      const replay = fresh.sent.find((f) => f && f.a === 'validate').d
+      assert.equal(replay.name, 'Ada')
+      assert.equal(replay._unused_email, '', 'the replay marks the untouched fields unused')
+      assert.deepEqual(await fieldErrors(page), [], 'so no error shows for them after the reconnect')
       assert.equal(await page.inputValue('input[name=name]'), 'Ada')
       assert.equal(await page.inputValue('input[name=code]'), 'LIV')
       assert.equal(page.lvt.navs, 1)

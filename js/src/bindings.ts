@@ -47,13 +47,18 @@ const add = (d: Data, k: string, v: string) => {
 /**
  * A form's fields as an object of strings; a name given more than once maps to an array. (A
  * name ending in `[]` is sent as it is: the server makes it an array under the name without
- * `[]`, even for one value.)
+ * `[]`, even for one value.) With `unused`, plus `_unused_<name>: ""` for each field the user
+ * has not used yet.
  */
-export function formData(form: HTMLFormElement): Data {
+export function formData(form: HTMLFormElement, unused?: boolean): Data {
   const d: Data = {}
   new FormData(form).forEach((v, k) => {
     if (typeof v === 'string') add(d, k, v)
   })
+  // Phoenix's used-input rule: `_unused_<name>` for each field no one of that name was used.
+  const els = Array.from(form.elements) as HTMLInputElement[]
+  if (unused)
+    for (const f of els) if (isField(f) && f.name && !els.some((o) => o.name === f.name && used.has(o))) d[UNUSED + f.name] = ''
   return d
 }
 
@@ -245,14 +250,7 @@ export function bind(root: HTMLElement, c: Pusher): void {
       if (e.type === 'change' && seen.get(t) === v) return
       seen.set(t, v)
     }
-    limit([t, form], 'change', () => {
-      // Phoenix's used-input rule: `_unused_<name>` for each field no one of that name was used.
-      const d = formData(form)
-      const els = Array.from(form.elements) as HTMLInputElement[]
-      for (const f of els)
-        if (isField(f) && f.name && !els.some((o) => o.name === f.name && used.has(o))) d[UNUSED + f.name] = ''
-      c.push(a, d, [form], 'change')
-    })
+    limit([t, form], 'change', () => c.push(a, formData(form, true), [form], 'change'))
   }
   on('input', change)
   on('change', change)

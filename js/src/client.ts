@@ -382,7 +382,7 @@ export class Client implements Pusher {
       const ar = form.getAttribute(AUTO_RECOVER)
       if (ar === 'ignore' || !recoverable(form, t.content.querySelectorAll('form')[i])) return
       const a = ar || (ar != null || form.id ? form.getAttribute(CHANGE) : null)
-      const r = a ? this.push(a, formData(form), [form], 'change') : 0
+      const r = a ? this.push(a, formData(form, true), [form], 'change') : 0
       if (r) this.recovering.add(r)
     })
   }

@@ -886,7 +886,7 @@ describe('forms and errors', () => {
 
   it('a reconnect replays only the forms where the user entered what the new render does not show', () => {
     const html = (q: string, t = 'old') =>
-      `<form id="search" lvt-change="search"><input name="q" value="${q}"></form>` +
+      `<form id="search" lvt-change="search"><input name="q" value="${q}"><input name="sort" value=""></form>` +
       `<form id="edit" lvt-change="edit"><input name="t" value="${t}"></form>`
     start(html(''))
     type($<HTMLInputElement>('input[name=q]'), 'milk')
@@ -900,7 +900,8 @@ describe('forms and errors', () => {
     // whatever the server now renders in it.
     reconnect()
     ws.recv({ v: 1, ...page(html('', 'changed elsewhere')) })
-    expect(replayed()).toEqual([{ a: 'search', d: { q: 'milk' } }])
+    // The replay says which fields the user has not used yet, as a change does.
+    expect(replayed()).toEqual([{ a: 'search', d: { q: 'milk', sort: '', _unused_sort: '' } }])
   })
 
 })

@@ -12,11 +12,12 @@ import {
   SUBMIT,
   TARGET,
   THROTTLE,
+  UNUSED,
   VALUE_PREFIX,
   WINDOW_PREFIX,
   has as sel,
 } from './constants'
-import { isField, snap } from './morph'
+import { isField, snap, used } from './morph'
 
 export type Data = Record<string, string | string[]>
 
@@ -39,12 +40,22 @@ const add = (d: Data, k: string, v: string) => {
   d[k] = has.call(d, k) ? ([] as string[]).concat(d[k], v) : v
 }
 
-/** A form's fields as an object of strings; a name given more than once maps to an array. */
-export function formData(form: HTMLFormElement): Data {
+
+/**
+ * A form's fields as an object of strings; a name given more than once maps to an array. (A
+ * name ending in `[]` is sent as it is: the server makes it an array under the name without
+ * `[]`, even for one value.) With `unused`, plus `_unused_<name>: ""` for each field the user
+ * has not used yet.
+ */
+export function formData(form: HTMLFormElement, unused?: boolean): Data {
   const d: Data = {}
   new FormData(form).forEach((v, k) => {
     if (typeof v === 'string') add(d, k, v)
   })
+  // Phoenix's used-input rule: `_unused_<name>` for each field no one of that name was used.
+  const els = Array.from(form.elements) as HTMLInputElement[]
+  if (unused)
+    for (const f of els) if (isField(f) && f.name && !els.some((o) => o.name === f.name && used.has(o))) d[UNUSED + f.name] = ''
   return d
 }
 
@@ -192,7 +203,7 @@ export function bind(root: HTMLElement, c: Pusher): void {
     }
     e.preventDefault()
     flush(form, true)
-    for (const el of Array.from(form.elements)) flush(el, true)
+    for (const el of Array.from(form.elements)) flush(el, true), used.add(el)
     const d = formData(form)
     if (btn && btn.name && btn.hasAttribute('value')) add(d, btn.name, btn.value)
     const undo: Array<() => void> = []
@@ -218,6 +229,7 @@ export function bind(root: HTMLElement, c: Pusher): void {
   const change = (e: Event) => {
     const t = e.target as Target
     const form = t.form
+    used.add(t)
     const a = form && form.getAttribute(CHANGE)
     if (!a || !root.contains(form) || !c.open) return
     if (isField(t)) {
@@ -225,10 +237,12 @@ export function bind(root: HTMLElement, c: Pusher): void {
       if (e.type === 'change' && seen.get(t) === v) return
       seen.set(t, v)
     }
-    limit([t, form], 'change', () => c.push(a, formData(form), [form], 'change'))
+    limit([t, form], 'change', () => c.push(a, formData(form, true), [form], 'change'))
   }
   on('input', change)
   on('change', change)
+  // A reset form starts over: its fields are not used (nor is a form the server replaced).
+  on('reset', (e: Event) => Array.from((e.target as HTMLFormElement).elements).forEach((f) => used.delete(f)))
 
   for (const type of ['keydown', 'keyup']) {
     on(type, (e: KeyboardEvent) => {

@@ -25,7 +25,7 @@ import {
   PROTOCOL_VERSION,
 } from './constants'
 import { Hooks, type HookDef } from './hooks'
-import { morph, recordFields, update, within, type MorphOptions } from './morph'
+import { recoverable, morph, recordFields, update, within, type MorphOptions } from './morph'
 import { patch, type Places } from './patch'
 import { decode, type ActionFrame, type ServerFrame } from './protocol'
 import { pageUrl, Socket, type Closed, type WebSocketCtor } from './socket'
@@ -77,8 +77,13 @@ export class Client implements Pusher {
   /** Where each changed list's elements were last found. */
   private places: Places = new Map()
   private listeners = new Map<string, Set<(p: unknown) => void>>()
-  /** The last action error, shown in `lvt-error-message` elements until a reply succeeds. */
-  private error = ''
+  /**
+   * Errors by owner: the form (else the element) whose event failed and that holds
+   * `lvt-error-message` elements, shown there until its next success; `null`: the page's
+   * (connection errors, errors whose owner holds no such element), shown in the ones outside
+   * forms until any reply succeeds.
+   */
+  private errors = new Map<Element | null, string>()
   /** The page's path and query as last seen (a patch or a history move changes them). */
   private here = ''
   /** The group's flash as the server last sent it, message by kind. */
@@ -296,13 +301,13 @@ export class Client implements Pusher {
       // Another attempt would get the same close, so stay disconnected until the page reloads.
       const stuck = code === CLOSE_TOO_BIG && !this.received
       if (stuck) this.sock.stop()
-      this.fail(`connection closed by the server: ${reason || 'error'} (${code})`, stuck ? { code, reason, reconnect: false } : { code, reason })
+      this.fail(`connection closed by the server: ${reason || 'error'} (${code})`, stuck ? { code, reason, reconnect: false } : { code, reason }, null)
     }
   }
 
-  /** Shows `message` as the current error and dispatches `lvt:error` with it and `detail`. */
-  private fail(message: string, detail: object): void {
-    this.error = message
+  /** Shows `message` as the error of `owner` (the page's: null) and dispatches `lvt:error` with it and `detail`. */
+  private fail(message: string, detail: object, owner: Element | null): void {
+    this.errors.set(owner, message)
     this.showError()
     this.root.classList.add(ERROR)
     this.root.dispatchEvent(new CustomEvent(EVENT + 'error', { bubbles: true, detail: { message, ...detail } }))
@@ -333,11 +338,19 @@ export class Client implements Pusher {
     if (r != null) this.recovering.delete(r)
     if (this.dirty && !this.recovering.size) this.render(drafts ? { drafts } : { submitted: done && done.form })
     if (replay) this.hooks.each('reconnected')
-    if (f.kind === 'error') this.fail(f.e, { ref: r, action: done && done.action })
-    else if (r != null && this.error) {
-      this.error = ''
-      this.showError()
-      this.root.classList.remove(ERROR)
+    // The error's owner: the form (or element) whose event it answers, when it has an
+    // lvt-error-message element; else the page.
+    const el = done && done.els[0]
+    const o = el?.closest('form') || el
+    const owner = o && o.querySelector(has(ERROR_MESSAGE)) ? o : null
+    if (f.kind === 'error') this.fail(f.e, { ref: r, action: done && done.action }, owner)
+    else if (r != null) {
+      if (this.errors.size) {
+        this.errors.delete(owner)
+        this.errors.delete(null)
+        this.showError()
+        this.errors.size || this.root.classList.remove(ERROR)
+      }
     }
     for (const [name, payload] of f.events || []) {
       this.listeners.get(name)?.forEach((cb) => cb(payload))
@@ -398,11 +411,15 @@ export class Client implements Pusher {
     })
   }
 
-  /** Puts the last error message into the `lvt-error-message` elements (in `scope`), hidden when there is none. */
+  /** Puts each owner's error into its `lvt-error-message` elements (in `scope`), the page's into those outside forms; hidden when empty. */
   private showError(scope: Element = this.root): void {
     within(scope, has(ERROR_MESSAGE)).forEach((el) => {
-      if (el.textContent !== this.error) el.textContent = this.error
-      el.toggleAttribute('hidden', !this.error)
+      let t = ''
+      this.errors.forEach((m, o) => {
+        if (o ? o.contains(el) : !el.closest('form')) t = m
+      })
+      if (el.textContent !== t) el.textContent = t
+      el.toggleAttribute('hidden', !t)
     })
   }
 
@@ -421,15 +438,18 @@ export class Client implements Pusher {
 
   /**
    * After a reconnect the server has the persisted state but not what the user typed since:
-   * send the values of forms with `lvt-auto-recover`, or with an id and `lvt-change`, and hold
-   * the DOM as it is until those replies arrive.
+   * send the values of forms with `lvt-auto-recover`, or with an id and `lvt-change`, where
+   * the user entered something the server's new render (the same form by position) does not
+   * show, and hold the DOM as it is until those replies arrive.
    */
   private recover(): void {
-    this.root.querySelectorAll('form').forEach((form) => {
+    const t = document.createElement('template')
+    t.innerHTML = this.tree.html()
+    this.root.querySelectorAll('form').forEach((form, i) => {
       const ar = form.getAttribute(AUTO_RECOVER)
-      if (ar === 'ignore') return
+      if (ar === 'ignore' || !recoverable(form, t.content.querySelectorAll('form')[i])) return
       const a = ar || (ar != null || form.id ? form.getAttribute(CHANGE) : null)
-      const r = a ? this.push(a, formData(form), [form], 'change') : 0
+      const r = a ? this.push(a, formData(form, true), [form], 'change') : 0
       if (r) this.recovering.add(r)
     })
   }

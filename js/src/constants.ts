@@ -41,6 +41,8 @@ export const HOOK = 'lvt-hook'
 /** The component instance an event goes to (`page`: the page itself). */
 export const TARGET = 'lvt-target'
 export const ERROR_MESSAGE = 'lvt-error-message'
+/** Prefixes each field an `lvt-change` event says the user has not used yet (`_unused_email: ""`). */
+export const UNUSED = '_unused_'
 /** On `<input type="file">`: the upload (declared with `allow_upload`) its files go to. */
 export const UPLOAD = 'lvt-upload'
 /** On any element: files dropped on it go to this upload. */

@@ -51,6 +51,25 @@ const initial = (el: Field): string => {
   return (sel.length || el.multiple ? sel : all.slice(0, 1)).map((o) => o.value).join('\0')
 }
 
+/** True when field `f` differs from what the server last rendered into it (the user is editing it). */
+const changed = (f: Element): f is Field => {
+  const r = rendered.get(f)
+  return isField(f) && r !== undefined && snap(f) !== r
+}
+
+/** Fields the user has used (typed in, changed, submitted) since they were rendered or their form was reset. */
+export const used = new WeakSet<Element>()
+
+/**
+ * True when a field of `form` the user has `used` differs from the same field in `fresh`, the
+ * form as the server renders it now (after a reconnect): what a replay of the form would bring
+ * back. A form the new render lacks has nothing to recover into.
+ */
+export const recoverable = (form: Element, fresh = form): boolean => {
+  const now = within(fresh, FIELDS)
+  return within(form, FIELDS).some((f, i) => used.has(f) && (!now[i] || snap(f as Field) !== initial(now[i] as Field)))
+}
+
 /** Records the server-rendered state of every field under `root` (the page as first served). */
 export function recordFields(root: Element): void {
   root.querySelectorAll('input,textarea,select').forEach((el) => {
@@ -187,10 +206,7 @@ export function update(root: HTMLElement, o: MorphOptions, all = false): Update 
     o,
     scrolled,
     watch(el) {
-      for (const f of within(el, FIELDS)) {
-        const r = rendered.get(f)
-        if (isField(f) && r !== undefined && snap(f) !== r && (o.drafts || preserved(f))) keep(f)
-      }
+      for (const f of within(el, FIELDS)) if (changed(f) && (o.drafts || preserved(f))) keep(f)
       within(el, has(SCROLL)).forEach(scrolled)
     },
     added(el) {

@@ -267,8 +267,8 @@ describe('forms', () => {
     type(email, 'a@b')
     email.dispatchEvent(new Event('change', { bubbles: true })) // same value as the last input
     expect(sent()).toEqual([
-      { a: 'validate', d: { email: 'a@', name: 'n' }, r: 1 },
-      { a: 'validate', d: { email: 'a@b', name: 'n' }, r: 2 },
+      { a: 'validate', d: { email: 'a@', name: 'n', _unused_name: '' }, r: 1 },
+      { a: 'validate', d: { email: 'a@b', name: 'n', _unused_name: '' }, r: 2 },
     ])
     expect($('form').classList.contains('lvt-change-loading')).toBe(true)
     ws.recv({ r: 1 })
@@ -285,7 +285,7 @@ describe('forms', () => {
     const sel = $<HTMLSelectElement>('select')
     sel.value = 'b'
     sel.dispatchEvent(new Event('change', { bubbles: true }))
-    expect(sent().map((f) => f.d)).toEqual([{ done: '1', s: 'a' }, { done: '1', s: 'b' }])
+    expect(sent().map((f) => f.d)).toEqual([{ done: '1', s: 'a', _unused_s: '' }, { done: '1', s: 'b' }])
   })
 })
 
@@ -514,7 +514,8 @@ describe('frame limit', () => {
   it('a recovery replay over the limit does not hold the page back', async () => {
     const html = (n: number) => `<p>${n}</p><form id="f" lvt-change="sync"><textarea name="t"></textarea></form>`
     start(html(0), { attrs: `data-lvt-max-frame="${LIMIT}"` })
-    $<HTMLTextAreaElement>('textarea').value = 'y'.repeat(LIMIT)
+    type($<HTMLTextAreaElement>('textarea'), 'y'.repeat(LIMIT))
+    ws.sent.length = 0
     reconnect()
     ws.recv({ v: 1, ...page(html(1)) })
     expect(sent()).toEqual([])
@@ -597,24 +598,24 @@ describe('reconnect recovery', () => {
   it('replays form values after a reconnect, then morphs once the server caught up', () => {
     start(html(0))
     type($<HTMLInputElement>('input[name=q]'), 'draft query')
-    $<HTMLTextAreaElement>('textarea').value = 'unsaved text'
-    $<HTMLInputElement>('input[name=s]').value = 'sv'
-    const before = ws.sent.length
-    expect(before).toBe(1) // the change while typing; no replay on the first connect
+    type($<HTMLTextAreaElement>('textarea'), 'unsaved text')
+    type($<HTMLInputElement>('input[name=s]'), 'sv')
+    // The changes while typing (the search's and the auto-recover form's); no replay on the first connect.
+    expect(sent().map((f) => f.a)).toEqual(['validate', 'sync'])
     reconnect()
     ws.recv({ v: 1, ...page(html(5)) })
     expect(sent()).toEqual([
-      { a: 'validate', d: { q: 'draft query' }, r: 2 },
-      { a: 'restore_draft', d: { draft: 'unsaved text' }, r: 3 },
-      { a: 'sync', d: { s: 'sv' }, r: 4 },
+      { a: 'validate', d: { q: 'draft query' }, r: 3 },
+      { a: 'restore_draft', d: { draft: 'unsaved text' }, r: 4 },
+      { a: 'sync', d: { s: 'sv' }, r: 5 },
     ])
     // The DOM waits for the replies so that the user's values are not flashed away.
     expect($('p').textContent).toBe('0')
     expect($<HTMLInputElement>('input[name=q]').value).toBe('draft query')
-    ws.recv({ r: 2, ...page(html(5, 'draft query')) })
-    ws.recv({ r: 3 })
-    expect($('p').textContent).toBe('0')
+    ws.recv({ r: 3, ...page(html(5, 'draft query')) })
     ws.recv({ r: 4 })
+    expect($('p').textContent).toBe('0')
+    ws.recv({ r: 5 })
     expect($('p').textContent).toBe('5')
     expect($<HTMLInputElement>('input[name=q]').value).toBe('draft query')
   })
@@ -796,4 +797,111 @@ describe('lvt-error-message', () => {
     expect($('p.err').textContent).toBe('')
     expect($('p.err').hasAttribute('hidden')).toBe(true)
   })
+})
+
+describe('forms and errors', () => {
+  it('lvt-change marks the fields not used yet with _unused_; a submit uses them all until the form resets', () => {
+    start(
+      '<form lvt-change="validate" lvt-submit="signup"><input name="name" value=""><input name="email" value="">' +
+        '<input type="checkbox" name="tags[]" value="a"><input type="checkbox" name="tags[]" value="b"><input type="hidden" name="h" value="1"></form>',
+    )
+    type($<HTMLInputElement>('input[name=name]'), 'Ada')
+    expect(sent().pop().d).toEqual({ name: 'Ada', email: '', h: '1', '_unused_email': '', '_unused_tags[]': '' })
+    const b = root.querySelectorAll<HTMLInputElement>('input[name="tags[]"]')[1]
+    b.checked = true
+    b.dispatchEvent(new Event('change', { bubbles: true }))
+    // One box of the group used: the group is (the server makes `tags[]` a list, even of one).
+    expect(sent().pop().d).toEqual({ name: 'Ada', email: '', 'tags[]': 'b', h: '1', '_unused_email': '' })
+    $<HTMLFormElement>('form').requestSubmit()
+    const submit = sent().pop()
+    expect(submit.d).toEqual({ name: 'Ada', email: '', 'tags[]': 'b', h: '1' })
+    ws.recv({ r: submit.r, e: 'email: must contain @' })
+    type($<HTMLInputElement>('input[name=name]'), 'Ad')
+    expect(sent().pop().d).toEqual({ name: 'Ad', email: '', 'tags[]': 'b', h: '1' })
+    // A reset forgets what was used.
+    $<HTMLFormElement>('form').reset()
+    type($<HTMLInputElement>('input[name=email]'), 'x')
+    expect(sent().pop().d).toEqual({ name: '', email: 'x', h: '1', '_unused_name': '', '_unused_tags[]': '' })
+    // Submitted fields stay used until the form is reset or replaced (as in Phoenix).
+    type($<HTMLInputElement>('input[name=email]'), 'y')
+    $<HTMLFormElement>('form').requestSubmit()
+    ws.recv({ r: sent().pop().r })
+    type($<HTMLInputElement>('input[name=name]'), 'Ada')
+    expect(sent().pop().d).toEqual({ name: 'Ada', email: 'y', h: '1' })
+  })
+
+  it('a <select multiple> named with [] sends its name as it is (the server makes the list)', () => {
+    start('<form lvt-submit="save"><select name="tags[]" multiple><option selected>a</option><option>b</option></select></form>')
+    $<HTMLFormElement>('form').requestSubmit()
+    expect(sent().pop().d).toEqual({ 'tags[]': 'a' })
+  })
+
+  const forms =
+    '<p lvt-error-message class="page" hidden></p>' +
+    '<form id="a" lvt-submit="sa"><input name="x"><button>go</button><p lvt-error-message class="a" hidden></p></form>' +
+    '<form id="b" lvt-submit="sb"><input name="y"><button>go</button><p lvt-error-message class="b" hidden></p></form>' +
+    '<form id="c" lvt-submit="sc"><input name="z"><button>go</button></form>' +
+    '<button lvt-click="elsewhere">x</button>'
+  const submit = (id: string) => {
+    $<HTMLFormElement>('#' + id).requestSubmit()
+    return sent().pop().r
+  }
+  const shown = () =>
+    ['page', 'a', 'b'].map((c) => {
+      const el = $('p.' + c)
+      return el.hasAttribute('hidden') ? '' : el.textContent
+    })
+
+  it('an action error shows next to the form that caused it, never next to another', () => {
+    start(forms)
+    ws.recv({ r: submit('a'), e: 'bad a' })
+    expect(shown()).toEqual(['', 'bad a', ''])
+    ws.recv({ r: submit('b'), e: 'bad b' })
+    expect(shown()).toEqual(['', 'bad a', 'bad b'])
+    // Still there after a re-render of the whole page.
+    ws.recv(page(forms))
+    expect(shown()).toEqual(['', 'bad a', 'bad b'])
+    // B's success clears B's only.
+    ws.recv({ r: submit('b') })
+    expect(shown()).toEqual(['', 'bad a', ''])
+    // A form without an error element, and a button outside forms: the page's element.
+    ws.recv({ r: submit('c'), e: 'bad c' })
+    expect(shown()).toEqual(['bad c', 'bad a', ''])
+    // Any success clears the page's; A's stays until A succeeds.
+    $<HTMLButtonElement>('button[lvt-click]').click()
+    ws.recv({ r: sent().pop().r })
+    expect(shown()).toEqual(['', 'bad a', ''])
+    expect(root.classList.contains('lvt-error')).toBe(true)
+    ws.recv({ r: submit('a') })
+    expect(shown()).toEqual(['', '', ''])
+    expect(root.classList.contains('lvt-error')).toBe(false)
+  })
+
+  it('a connection error shows in the page-wide element only', () => {
+    start(forms)
+    ws.fail(1011, 'page failed to restart')
+    expect(shown()[0]).toContain('page failed to restart')
+    expect(shown().slice(1)).toEqual(['', ''])
+  })
+
+  it('a reconnect replays only the forms where the user entered what the new render does not show', () => {
+    const html = (q: string, t = 'old') =>
+      `<form id="search" lvt-change="search"><input name="q" value="${q}"><input name="sort" value=""></form>` +
+      `<form id="edit" lvt-change="edit"><input name="t" value="${t}"></form>`
+    start(html(''))
+    type($<HTMLInputElement>('input[name=q]'), 'milk')
+    // The server answered the search with the query in the field (and its URL).
+    ws.recv({ r: sent().pop().r, ...page(html('milk')) })
+    const replayed = () => sent().map(({ a, d }) => ({ a, d }))
+    reconnect()
+    ws.recv({ v: 1, ...page(html('milk')) })
+    expect(replayed()).toEqual([])
+    // The new render lost the query: it is replayed. A form the user did not touch is not,
+    // whatever the server now renders in it.
+    reconnect()
+    ws.recv({ v: 1, ...page(html('', 'changed elsewhere')) })
+    // The replay says which fields the user has not used yet, as a change does.
+    expect(replayed()).toEqual([{ a: 'search', d: { q: 'milk', sort: '', _unused_sort: '' } }])
+  })
+
 })

@@ -17,7 +17,9 @@ use syn::{Data, DeriveInput, Field, Fields, LitInt, LitStr, Path};
 
 use crate::askama_check::{Template, askama_errors, askama_reads};
 use crate::config::{Config, Delims};
-use crate::template::{Flattener, Loader, Origin, check_names, mark, read_template, replace_self};
+use crate::template::{
+    Flattener, Loader, Origin, check_names, hide_empty_error_messages, mark, read_template, replace_self,
+};
 
 struct Options {
     template: Option<LitStr>,
@@ -161,8 +163,11 @@ fn is_stream_type(ty: &syn::Type) -> bool {
         && p.path.segments.last().is_some_and(|s| s.ident == "Stream" && matches!(s.arguments, syn::PathArguments::AngleBracketed(_))))
 }
 
-/// Replace `Self` with the state type, then mark: the marked source and the plain one.
+/// Hide empty `lvt-error-message` elements, replace `Self` with the state type, then mark:
+/// the marked source and the plain one.
 fn mark_self(flat: &str, delims: &Delims, state: &str, streams: &[String]) -> Result<(String, String), String> {
+    let hidden = hide_empty_error_messages(flat, delims)?;
+    let flat = hidden.as_deref().unwrap_or(flat);
     let replaced = replace_self(flat, delims, state)?;
     let plain = replaced.unwrap_or_else(|| flat.to_string());
     let marked = mark(&plain, delims, streams)?;
@@ -274,17 +279,36 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
         }
     };
 
-    // Persisted fields.
+    // Persisted fields, and the errors field.
     let mut persisted = Vec::new();
+    let mut errors_field: Option<&Field> = None;
     for f in &fields {
         for attr in f.attrs.iter().filter(|a| a.path().is_ident("lvt")) {
             let res = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("persist") {
+                    if errors_field.is_some_and(|e| std::ptr::eq(e, *f)) {
+                        return Err(meta.error(
+                            "the `#[lvt(errors)]` field is not persisted: its errors belong to one view's form",
+                        ));
+                    }
                     persisted.push(parse_persist(f, &meta)?);
+                    Ok(())
+                } else if meta.path.is_ident("errors") {
+                    if persisted.iter().any(|p| std::ptr::eq(p.field, *f)) {
+                        return Err(meta.error(
+                            "the `#[lvt(errors)]` field is not persisted: its errors belong to one view's form",
+                        ));
+                    }
+                    if errors_field.is_some() {
+                        return Err(meta.error("a state has at most one `#[lvt(errors)]` field"));
+                    }
+                    errors_field = Some(f);
                     Ok(())
                 } else {
                     let key = meta.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
-                    Err(meta.error(format!("unknown `lvt` field key `{key}`; expected `persist`")))
+                    Err(meta.error(format!(
+                        "unknown `lvt` field key `{key}`; expected `persist` or `errors`"
+                    )))
                 }
             });
             if let Err(e) = res {
@@ -522,6 +546,18 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
             }
         }
     });
+    // The field a failed action's `FieldErrors` go to; a field of another type is an error at
+    // its type ("expected `FieldErrors`").
+    let errors_fn = errors_field.and_then(|f| {
+        let ident = f.ident.as_ref()?;
+        let ty = &f.ty;
+        Some(quote_spanned! {ty.span()=>
+            fn errors_field(&mut self) -> ::core::option::Option<&mut __lvt::FieldErrors> {
+                let field: &mut #ty = &mut self.#ident;
+                ::core::option::Option::Some(field)
+            }
+        })
+    });
     let marked_impl = askama_impl(wrapper_input(&marked_lit), template_span)?;
     let plain_impl = plain_as_method(askama_impl(wrapper_input(&plain_lit), template_span)?)?;
     let out = quote! {
@@ -577,6 +613,8 @@ pub(crate) fn derive(root: &std::path::Path, input: DeriveInput) -> syn::Result<
                 }
 
                 #streams_sent
+
+                #errors_fn
 
                 fn encode_field(&self, name: &str) -> ::core::option::Option<__lvt::Result<::std::vec::Vec<u8>>> {
                     match name {

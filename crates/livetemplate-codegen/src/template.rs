@@ -1080,6 +1080,75 @@ impl Flattener<'_> {
     }
 }
 
+/// The attribute of the elements the client puts action errors in.
+const ERROR_MESSAGE: &str = "lvt-error-message";
+
+/// Give `hidden` to every `lvt-error-message` element that the template writes empty
+/// (`<p lvt-error-message></p>`), so the server's HTML (GET, no-JS answers, the live tree)
+/// never shows an empty error box before the client runs; the client removes `hidden` while
+/// it shows a message. An element with content, or whose start tag holds a template
+/// expression, is left as written. `None` when nothing changed.
+pub(crate) fn hide_empty_error_messages(src: &str, d: &Delims) -> Result<Option<String>, String> {
+    if !src.contains(ERROR_MESSAGE) {
+        return Ok(None);
+    }
+    let toks = lex(src, d)?;
+    let mut out = String::with_capacity(src.len() + 16);
+    let mut changed = false;
+    for t in &toks {
+        match t {
+            Token::Lit(text) => {
+                let mut rest = *text;
+                while let Some(at) = rest.find(ERROR_MESSAGE) {
+                    let (before, after) = rest.split_at(at);
+                    let hidden = before.rfind('<').and_then(|open| {
+                        let tag_name: String = before[open + 1..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                            .collect();
+                        let head = &before[open..];
+                        let close = after.find('>')?;
+                        let tag = &after[..close];
+                        let is_attr = !tag_name.is_empty()
+                            && !head.contains('>')
+                            && head.ends_with(|c: char| c.is_ascii_whitespace())
+                            && after[ERROR_MESSAGE.len()..]
+                                .starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '=' || c == '/');
+                        let has_hidden = format!("{head}{tag}")
+                            .split(|c: char| c.is_ascii_whitespace() || c == '/')
+                            .any(|a| a == "hidden" || a.starts_with("hidden="));
+                        let empty = after[close + 1..].starts_with(&format!("</{tag_name}"));
+                        (is_attr && !has_hidden && empty).then_some(close)
+                    });
+                    match hidden {
+                        Some(close) => {
+                            let insert = if after[..close].ends_with('/') {
+                                close - 1
+                            } else {
+                                close
+                            };
+                            out.push_str(before);
+                            out.push_str(&after[..insert]);
+                            out.push_str(" hidden");
+                            out.push_str(&after[insert..close + 1]);
+                            rest = &after[close + 1..];
+                            changed = true;
+                        }
+                        None => {
+                            out.push_str(before);
+                            out.push_str(ERROR_MESSAGE);
+                            rest = &after[ERROR_MESSAGE.len()..];
+                        }
+                    }
+                }
+                out.push_str(rest);
+            }
+            Token::Tag { full, .. } => out.push_str(full),
+        }
+    }
+    Ok(changed.then_some(out))
+}
+
 /// Replace the path segment `Self` in the expressions and block tags of a flattened template
 /// with `ty`, the state type: askama's `Self` is the template struct, which for a live
 /// template is the state, not the wrappers the derive renders through. String and char
@@ -1577,5 +1646,26 @@ mod tests {
     fn raw_blocks_stay_literal() {
         let out = mark("{% raw %}{{ x }}{% endraw %}", &Delims::default(), &[]).unwrap();
         assert_eq!(out, "{% raw %}{{ x }}{% endraw %}");
+    }
+
+    #[test]
+    fn empty_error_message_elements_get_hidden() {
+        let d = Delims::default();
+        let hide = |src: &str| hide_empty_error_messages(src, &d).unwrap();
+        assert_eq!(
+            hide(r#"<p class="error" lvt-error-message></p><span lvt-error-message/></span>"#).as_deref(),
+            Some(r#"<p class="error" lvt-error-message hidden></p><span lvt-error-message hidden/></span>"#)
+        );
+        // Already hidden, with content, an expression in the tag, text that only names it.
+        assert_eq!(hide(r#"<p lvt-error-message hidden></p>"#), None);
+        assert_eq!(hide(r#"<p hidden lvt-error-message></p>"#), None);
+        assert_eq!(hide(r#"<p lvt-error-message>{{ e }}</p>"#), None);
+        assert_eq!(hide(r#"<p class="{{ c }}" lvt-error-message></p>"#), None);
+        assert_eq!(hide(r#"<p>use lvt-error-message</p>"#), None);
+        assert_eq!(hide(r#"<p lvt-error-messages></p>"#), None);
+        assert_eq!(
+            hide("{% if a %}<p lvt-error-message></p>{% endif %}").as_deref(),
+            Some("{% if a %}<p lvt-error-message hidden></p>{% endif %}")
+        );
     }
 }

@@ -294,6 +294,8 @@ trait Instance: Send + Sync {
     fn action_names(&self) -> &'static [&'static str];
     fn server_actions(&self) -> &'static [&'static str];
     fn call<'a>(&'a mut self, name: &'a str, ctx: &'a mut Context) -> BoxFuture<'a, Result<()>>;
+    /// The state's `#[lvt(errors)]` field, if it has one.
+    fn errors_field(&mut self) -> Option<&mut crate::FieldErrors>;
     fn render_tree(&self) -> Result<Tree>;
     fn render_html(&self) -> Result<String>;
     fn has_persisted(&self) -> bool;
@@ -336,6 +338,9 @@ impl<C: Component> Instance for Live<C> {
     }
     fn call<'a>(&'a mut self, name: &'a str, ctx: &'a mut Context) -> BoxFuture<'a, Result<()>> {
         self.controller.call(name, &mut self.state, ctx)
+    }
+    fn errors_field(&mut self) -> Option<&mut crate::FieldErrors> {
+        self.state.errors_field()
     }
     fn render_tree(&self) -> Result<Tree> {
         self.state.render_tree()
@@ -673,7 +678,11 @@ impl Components {
         let result = match hook {
             Hook::Mount => catch(slot.inst.mount(&mut ctx)).await,
             Hook::Update => catch(slot.inst.update(&mut ctx)).await,
-            Hook::Action(name, _) => catch(slot.inst.call(name, &mut ctx)).await,
+            Hook::Action(name, _) => {
+                let before = crate::field_errors::before_action(slot.inst.errors_field());
+                let result = catch(slot.inst.call(name, &mut ctx)).await;
+                crate::field_errors::settle(slot.inst.errors_field(), before, &ctx, result)
+            }
         };
         self.ran.insert(cid);
         result?;
@@ -744,8 +753,15 @@ impl Components {
             let known: Vec<&str> = names.iter().copied().filter(|n| reachable(n)).collect();
             return Err(Error::unknown_action(name, &env.key(&slot.id), &known));
         }
-        self.run_hook(cid, Hook::Action(&normalized, data), env).await?;
-        self.render_instance(cid, env).await
+        match self.run_hook(cid, Hook::Action(&normalized, data), env).await {
+            // The errors went into the instance's errors field: it shows them.
+            Err(err) if err.field_errors().is_some() => {
+                self.render_instance(cid, env).await?;
+                Err(err)
+            }
+            Err(err) => Err(err),
+            Ok(()) => self.render_instance(cid, env).await,
+        }
     }
 
     /// Take the `send_parent` messages waiting for delivery.

@@ -149,13 +149,44 @@ pub struct Context {
     component: Option<Arc<str>>,
     /// The view's (or POST's) uploads; a context made alone gets its own on first use.
     uploads: Option<Uploads>,
+    /// The form fields the user has not used yet (the client's `_unused_<name>` keys).
+    unused: Vec<String>,
 }
+
+/// The prefix of the keys an `lvt-change` event adds for the form's fields the user has not
+/// used yet: `_unused_email: ""`.
+pub const UNUSED_PREFIX: &str = "_unused_";
 
 impl Context {
     /// A context for `action` on `page` of `group`, carrying `data`.
     #[doc(hidden)]
     pub fn new(action: &str, data: Value, page: Arc<str>, group: GroupId) -> Self {
+        let mut unused = Vec::new();
         let data = match data {
+            Value::Object(m) if m.keys().any(|k| k.starts_with(UNUSED_PREFIX) || k.ends_with("[]")) => {
+                // `_unused_<name>` keys say which fields the user has not used; a `name[]`
+                // key is always a list, under `name` (as a no-JS form's `form_data` makes it).
+                let mut out = Map::with_capacity(m.len());
+                for (k, v) in m {
+                    if let Some(name) = k.strip_prefix(UNUSED_PREFIX) {
+                        unused.push(name.strip_suffix("[]").unwrap_or(name).to_string());
+                    } else if let Some(name) = k.strip_suffix("[]") {
+                        let list = out.entry(name).or_insert_with(|| Value::Array(Vec::new()));
+                        if !list.is_array() {
+                            *list = Value::Array(vec![list.take()]);
+                        }
+                        if let Value::Array(list) = list {
+                            match v {
+                                Value::Array(values) => list.extend(values),
+                                one => list.push(one),
+                            }
+                        }
+                    } else {
+                        out.insert(k, v);
+                    }
+                }
+                out
+            }
             Value::Object(m) => m,
             Value::Null => Map::new(),
             other => {
@@ -175,7 +206,33 @@ impl Context {
             query: Arc::from(""),
             component: None,
             uploads: None,
+            unused,
         }
+    }
+
+    /// False for a form field the user has not interacted with yet: an `lvt-change` event
+    /// marks each such field of its form with a `_unused_<name>` key, which the context takes
+    /// out of the data (so [`bind`](Self::bind) never sees it). True for every other name, and
+    /// always for a submit, a click or a no-JS POST. An action's [`FieldErrors`] for unused
+    /// fields are not shown (Phoenix's used-input rule); see "Forms and errors" in the guide.
+    ///
+    /// ```
+    /// # use livetemplate_core as livetemplate;
+    /// let ctx = livetemplate::Context::for_test(serde_json::json!({
+    ///     "name": "Ada", "email": "", "_unused_email": ""
+    /// }));
+    /// assert!(ctx.used("name"));
+    /// assert!(!ctx.used("email"));
+    /// assert!(!ctx.has("_unused_email"));
+    /// assert!(ctx.has("email"));
+    /// // A name ending in `[]` (a `<select multiple>`, a checkbox group) is a list, even of one.
+    /// let ctx = livetemplate::Context::for_test(serde_json::json!({"tags[]": "red"}));
+    /// assert_eq!(ctx.data()["tags"], serde_json::json!(["red"]));
+    /// ```
+    ///
+    /// [`FieldErrors`]: crate::FieldErrors
+    pub fn used(&self, field: &str) -> bool {
+        !self.unused.iter().any(|f| f == field)
     }
 
     /// Run as component instance `id` (its hooks and actions).
@@ -387,12 +444,29 @@ impl Context {
 
     /// Change the browser's URL to `url` (a path on this site or a query such as
     /// `?page=2`) without a page load, when the action returns `Ok`. Reconnects use the new
-    /// URL. Without JavaScript the POST's `303` goes there.
+    /// URL. Without JavaScript the POST's `303` goes there. An empty query is dropped, as a
+    /// browser resolves `<a lvt-patch href="?">`: `"?"` is the page's path without a query.
+    ///
+    /// ```
+    /// # use livetemplate_core as livetemplate;
+    /// use livetemplate::{Context, Navigation};
+    /// let mut ctx = Context::for_test(serde_json::Value::Null);
+    /// ctx.push_patch("?").unwrap();
+    /// assert_eq!(ctx.take_effects().navigate, Some(Navigation::Patch("/test".into())));
+    /// ctx.push_patch("?page=2").unwrap();
+    /// assert_eq!(ctx.take_effects().navigate, Some(Navigation::Patch("?page=2".into())));
+    /// ```
     pub fn push_patch(&mut self, url: impl Into<String>) -> Result<()> {
         let url = url.into();
         if !safe_url(&url) || url.starts_with("http") {
             return Err(Error::msg(format!("refusing to patch the URL to `{url}`")));
         }
+        let (base, hash) = url.split_at(url.find('#').unwrap_or(url.len()));
+        let url = match base.strip_suffix('?') {
+            Some("") => format!("{}{hash}", self.page),
+            Some(path) => format!("{path}{hash}"),
+            None => url,
+        };
         self.effects.navigate = Some(Navigation::Patch(url));
         Ok(())
     }

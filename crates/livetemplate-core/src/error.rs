@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
 
+use crate::field_errors::FieldErrors;
+
 /// A livetemplate error.
 ///
 /// Inspect it with the `is_*` predicates; the underlying cause, when there is one, is
@@ -31,6 +33,11 @@ struct Inner {
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     /// The short reference of an internal error, made when first asked for.
     reference: OnceLock<Box<str>>,
+    /// The errors per field of an action that returned [`FieldErrors`].
+    fields: Option<FieldErrors>,
+    /// A failed no-JS POST: the page rendered around the state the action left, and whether
+    /// it shows the error itself (in the state's `#[lvt(errors)]` field).
+    failed_page: Option<(String, bool)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +73,8 @@ impl Error {
                 message: message.into(),
                 source: None,
                 reference: OnceLock::new(),
+                fields: None,
+                failed_page: None,
             }),
         }
     }
@@ -132,7 +141,33 @@ impl Error {
         Error::new(Kind::Panic, message)
     }
 
-    /// True for an error an action returned itself.
+    /// The errors per field, when the action returned [`FieldErrors`] (`Err(errors.into())`).
+    pub fn field_errors(&self) -> Option<&FieldErrors> {
+        self.inner.fields.as_ref()
+    }
+
+    /// A failed no-JS POST carries the page rendered around the state the action left (the
+    /// user's typed values in non-persisted fields, errors in the `#[lvt(errors)]` field):
+    /// the transport answers 422 with it. For transports.
+    #[doc(hidden)]
+    pub fn failed_page(&self) -> Option<&str> {
+        self.inner.failed_page.as_ref().map(|(html, _)| html.as_str())
+    }
+
+    /// True when [`failed_page`](Self::failed_page) shows this error itself (its field
+    /// errors in the state's errors field): no banner is needed. For transports.
+    #[doc(hidden)]
+    pub fn shown_in_page(&self) -> bool {
+        self.inner.failed_page.as_ref().is_some_and(|(_, shown)| *shown)
+    }
+
+    /// Attach the page a failed no-JS POST answers with.
+    pub(crate) fn with_failed_page(mut self, html: String, shown: bool) -> Self {
+        self.inner.failed_page = Some((html, shown));
+        self
+    }
+
+    /// True for an error an action returned itself (its own message, or [`FieldErrors`]).
     pub fn is_action(&self) -> bool {
         self.inner.kind == Kind::Action
     }
@@ -239,6 +274,16 @@ impl std::error::Error for Error {
             .source
             .as_ref()
             .map(|s| &**s as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<FieldErrors> for Error {
+    /// An action's error per field: its message (for the log, and for an `lvt-error-message`
+    /// element) lists them, `email: must contain @; password: at least 8 characters`.
+    fn from(errors: FieldErrors) -> Self {
+        let mut err = Error::new(Kind::Action, errors.to_string());
+        err.inner.fields = Some(errors);
+        err
     }
 }
 

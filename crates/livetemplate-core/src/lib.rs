@@ -13,6 +13,7 @@ pub mod context;
 #[doc(hidden)]
 pub mod diff;
 pub mod error;
+pub mod field_errors;
 pub mod flash;
 pub mod group;
 pub mod hub;
@@ -42,6 +43,7 @@ pub use app::{App, AppBuilder, Config, LIVE_MARKER, ResolvedGroup};
 pub use component::{Component, Embed, live_component};
 pub use context::{Context, Navigation};
 pub use error::{Error, Result};
+pub use field_errors::FieldErrors;
 pub use group::GroupId;
 pub use hub::{Hub, PubSubTransport, Session};
 pub use page::{Arrival, LiveConnection, PageRoute, Rendered, Request, Services};
@@ -75,6 +77,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::component::{Component, MarkValues};
+    pub use crate::field_errors::FieldErrors;
     pub use crate::persist::{
         decode_field, decode_field_migrating, decode_field_version, encode_field, encode_field_version,
     };

@@ -465,7 +465,9 @@ impl<C: Controller> Page<C> {
             return Err(Error::unknown_action(action, &self.path, &known));
         }
         let mut ctx = self.context(action, data, at, hub);
-        catch(self.controller.call(&name, state, &mut ctx)).await?;
+        let before = crate::field_errors::before_action(state.errors_field());
+        let result = catch(self.controller.call(&name, state, &mut ctx)).await;
+        crate::field_errors::settle(state.errors_field(), before, &ctx, result)?;
         Ok(ctx.take_effects())
     }
 }
@@ -495,6 +497,63 @@ pub fn encode_persisted<S: LiveState>(state: &S) -> Vec<(&'static str, Vec<u8>)>
             }
         })
         .collect()
+}
+
+impl<C: Controller> Page<C> {
+    /// A no-JS POST's action failed: `err` with the page rendered around the state the action
+    /// left (the user's values in non-persisted fields, the errors in the `#[lvt(errors)]`
+    /// field; persisted fields back to their saved values, `before`). Nothing is kept for the
+    /// group: the next GET shows the page as it was. A page that cannot render gives `err`
+    /// alone (the transport shows the page as it stands, with the message).
+    async fn failed_post(
+        &self,
+        err: Error,
+        mut state: C::State,
+        mut comps: Components,
+        before: &[(&'static str, Vec<u8>)],
+        svc: &Services,
+        at: &At<'_>,
+    ) -> Error {
+        if err.is_panic() {
+            return err;
+        }
+        for (name, bytes) in before {
+            if let Err(decode) = state.decode_field(name, bytes) {
+                tracing::error!(page = %self.path, field = name, error = %decode, "a persisted field could not be put back to its saved value");
+                return err;
+            }
+        }
+        let html = if comps.is_idle() {
+            match crate::component::plain_without_components(|| state.render_html()) {
+                (html, false) => html,
+                (_, true) => self.plain_with_components(&mut state, &mut comps, svc, at).await,
+            }
+        } else {
+            self.plain_with_components(&mut state, &mut comps, svc, at).await
+        };
+        match html {
+            Ok(html) => {
+                let shown = err.field_errors().is_some() && state.errors_field().is_some();
+                err.with_failed_page(html, shown)
+            }
+            Err(render) => {
+                tracing::warn!(page = %self.path, error = %render, "rendering the page after a failed POST failed");
+                err
+            }
+        }
+    }
+
+    async fn plain_with_components(
+        &self,
+        state: &mut C::State,
+        comps: &mut Components,
+        svc: &Services,
+        at: &At<'_>,
+    ) -> Result<String> {
+        self.render_live(state, comps, svc, at).await?;
+        comps.settle_quietly();
+        comps.plain_html(|| state.render_html())
+    }
 }
 
 impl<C: Controller> PageRoute for Page<C> {
@@ -627,7 +686,13 @@ impl<C: Controller> PageRoute for Page<C> {
             }
             .await;
             uploads.finish_post();
-            let mut effects = ran?;
+            let mut effects = match ran {
+                Ok(effects) => effects,
+                Err(err) => {
+                    drop(saves);
+                    return Err(self.failed_post(err, state, comps, &before, svc, &at).await);
+                }
+            };
             if !comps.is_idle() || !effects.to_parent.is_empty() {
                 self.render_live(&mut state, &mut comps, svc, &at).await?;
             }

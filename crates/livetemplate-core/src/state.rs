@@ -38,6 +38,14 @@ pub trait LiveState: Clone + Send + Sync + 'static {
     /// browser does after a frame (generated for states that have some).
     #[doc(hidden)]
     fn streams_limit(&mut self) {}
+    /// The `#[lvt(errors)]` field, where a failed action's [`FieldErrors`] go (generated for
+    /// states that have one).
+    ///
+    /// [`FieldErrors`]: crate::FieldErrors
+    #[doc(hidden)]
+    fn errors_field(&mut self) -> Option<&mut crate::FieldErrors> {
+        None
+    }
 }
 
 /// A page's behaviour: its actions and lifecycle hooks.

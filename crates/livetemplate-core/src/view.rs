@@ -107,6 +107,7 @@ impl<C: Controller> LiveView<C> {
         match result {
             Ok(frame) => frame,
             Err(err) if err.is_panic() => self.recover(&err, action, reply_to).await,
+            Err(err) if err.field_errors().is_some() => self.field_errors_frame(&err, reply_to).await,
             Err(err) if reply_to.is_none() => {
                 // A pushed action (trigger, publish, presence): the page may not handle it,
                 // or it failed; nobody is waiting for an answer.
@@ -132,6 +133,34 @@ impl<C: Controller> LiveView<C> {
                 Some(ServerFrame::error_frame(reply_to, &err.client_message()))
             }
         }
+    }
+
+    /// An action failed with [`FieldErrors`](crate::FieldErrors) (already put in the state's
+    /// errors field, for the fields the user used): the diff of the state as the action left
+    /// it (persisted fields back to their saved values), and the error (`e`) when it names a
+    /// field; none used, the reply is a plain diff.
+    async fn field_errors_frame(&mut self, err: &Error, reply_to: Option<u64>) -> Option<String> {
+        let at = At {
+            group: &self.group,
+            conn: Some(self.conn),
+            query: &self.query,
+            uploads: &self.uploads,
+        };
+        let rendered = self
+            .page
+            .render_live(&mut self.state, &mut self.comps, &self.svc, &at)
+            .await;
+        let tree = match rendered {
+            Ok(tree) => tree,
+            Err(render) if render.is_panic() => return self.recover(&render, "render", reply_to).await,
+            Err(render) => return Some(ServerFrame::error_frame(reply_to, &render.client_message())),
+        };
+        let mut frame = self.frame(Some(tree), reply_to);
+        self.sent();
+        if err.field_errors().is_some_and(|e| !e.is_empty()) {
+            frame.error(&err.client_message());
+        }
+        frame.finish()
     }
 
     /// The frame bringing the client to the page's new `tree` (`None`: the page did not

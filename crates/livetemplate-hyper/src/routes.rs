@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `GET`/`HEAD` page | 200, the whole HTML document (brotli or gzip when accepted) |
 //! | `GET` page with `Upgrade: websocket` | 101 and the live connection; 403 for a foreign or missing `Origin`; 503 while shutting down |
-//! | `POST` page, urlencoded form | runs the action, 303 back to the page; 422 with the error shown above the page when the action fails or is unknown; 403 for a foreign origin; 413 over the frame limit; 415 for another body type |
+//! | `POST` page, urlencoded form | runs the action, 303 back to the page; 422 when it fails (the page rendered around the state the action left: the user's values, and `FieldErrors` in the state's errors field, else the error above the page) or is unknown (the page as it stands, the error above it); 403 for a foreign origin; 413 over the frame limit; 415 for another body type |
 //! | `POST` page, multipart form (files) | the same, the files becoming the entries of the page's uploads (see `multipart.rs`); 413 past what the uploads allow together |
 //! | `GET`/`HEAD` `/_lvt/client.js` | the bundle (ETag, `If-None-Match` → 304, brotli or gzip) |
 //! | `GET`/`HEAD` `/_lvt/icon.svg`, an app's asset | the file (ETag, `If-None-Match` → 304) |
@@ -337,13 +337,24 @@ async fn run_post(
             // as a reference to the log line.
             None => {
                 tracing::debug!(page = %page_req.path, %action, error = %err, "form action failed");
-                failed_post(
-                    shared,
-                    page_req,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &err.client_message(),
-                )
-                .await
+                match err.failed_page() {
+                    // The page around the state the action left: the user's values, and the
+                    // errors next to their fields when the page has an errors field.
+                    Some(region) => {
+                        let doc = shared.app.document(region, &client_js::client_script_url());
+                        let banner = (!err.shown_in_page()).then(|| err.client_message());
+                        html_response(StatusCode::UNPROCESSABLE_ENTITY, with_banner(doc, banner.as_deref()))
+                    }
+                    None => {
+                        failed_post(
+                            shared,
+                            page_req,
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            &err.client_message(),
+                        )
+                        .await
+                    }
+                }
             }
             Some(error_ref) => {
                 static FAILED_POSTS: LogLimit = LogLimit::new("failed form actions", 120);
@@ -377,16 +388,21 @@ fn refuse_form_type(headers: &HeaderMap) -> Option<Response<ResponseBody>> {
 /// the user sees what went wrong and can try again. Status 422 (or 500) keeps the browser
 /// from caching it and tells scripts it failed.
 async fn failed_post(shared: &Shared, req: &PageRequest, status: StatusCode, message: &str) -> Response<ResponseBody> {
-    let alert = format!("<p role=\"alert\" data-lvt-post-error>{}</p>\n", escape(message));
     match shared.app.render_page(req, &client_js::client_script_url()).await {
-        Ok(Some(mut doc)) => {
-            let at = doc.find("<body>").map(|i| i + "<body>".len()).unwrap_or(0);
-            let at = if doc[at..].starts_with('\n') { at + 1 } else { at };
-            doc.insert_str(at, &alert);
-            html_response(status, doc)
-        }
+        Ok(Some(doc)) => html_response(status, with_banner(doc, Some(message))),
         _ => message_page(status, "The action failed", message),
     }
+}
+
+/// `doc` with `message` (if any) in a `data-lvt-post-error` alert at the top of its body.
+fn with_banner(mut doc: String, message: Option<&str>) -> String {
+    if let Some(message) = message {
+        let alert = format!("<p role=\"alert\" data-lvt-post-error>{}</p>\n", escape(message));
+        let at = doc.find("<body>").map(|i| i + "<body>".len()).unwrap_or(0);
+        let at = if doc[at..].starts_with('\n') { at + 1 } else { at };
+        doc.insert_str(at, &alert);
+    }
+    doc
 }
 
 /// `303 See Other` to `location` (`/` when it cannot be a header value).

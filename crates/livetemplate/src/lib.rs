@@ -47,6 +47,7 @@
 //! | `#[lvt(crate = "path")]` | where the `livetemplate` crate is, if renamed |
 //! | `#[lvt(persist)]` on a field | stored after every successful action, restored before the first render |
 //! | `#[lvt(persist(version = 2, migrate = path::to::f))]` | as `persist`; values of older versions go through `f(old_json, old_version)` |
+//! | `#[lvt(errors)]` on a [`FieldErrors`](prelude::FieldErrors) field (at most one, not persisted) | a failed action's `FieldErrors` go there (fields the user used), for the template to show next to each field; see the guide's "Forms and errors" |
 //!
 //! Persisted fields need `serde::Serialize + serde::de::DeserializeOwned`. They are read back
 //! by serde shape and field name, so most changes to their types need no code (see the
@@ -310,6 +311,7 @@ pub mod testing {
 /// Everything a page needs: `use livetemplate::prelude::*;`.
 pub mod prelude {
     pub use crate::{App, Context, Error, LiveState, Result, actions};
+    pub use livetemplate_core::FieldErrors;
     #[doc(inline)]
     pub use livetemplate_core::component::{Component, Embed, live_component};
     pub use livetemplate_core::stream::{Stream, StreamItem};

@@ -193,3 +193,10 @@ async fn frame_keys_match_what_the_server_writes_and_reads() {
         "SERVER_KEYS of js/src/constants.ts"
     );
 }
+
+#[test]
+fn the_unused_prefix_is_the_servers() {
+    let ts = read("js/src/constants.ts");
+    let line = format!("export const UNUSED = '{}'", livetemplate_core::context::UNUSED_PREFIX);
+    assert!(ts.contains(&line), "constants.ts lacks `{line}`");
+}

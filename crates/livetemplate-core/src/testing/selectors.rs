@@ -631,6 +631,18 @@ impl Doc {
         for (k, v) in self.fields(form, given, &what)? {
             add(&mut data, &k, v);
         }
+        // The used-input rule, as the browser client applies it: the fields typed into (those
+        // in `given`, and the changed field itself) are used; each other one is sent as
+        // `_unused_<name>`.
+        let changed = el.attr("name");
+        let unused: Vec<String> = data
+            .keys()
+            .filter(|k| Some(k.as_str()) != changed && given.get(k.as_str()).is_none())
+            .map(|k| format!("{}{k}", crate::context::UNUSED_PREFIX))
+            .collect();
+        for k in unused {
+            data.insert(k, Value::String(String::new()));
+        }
         Ok(Event {
             action: action.to_string(),
             data,

@@ -54,10 +54,31 @@ pub fn choose_action(fields: Vec<(String, String)>, actions: &[&str]) -> Option<
     }
 }
 
-/// Form fields as action data: one string per name, an array when a name repeats.
+/// Form fields as action data: one string per name, an array when a name repeats. A name
+/// ending in `[]` (`<select name="tags[]" multiple>`, a group of checkboxes) is always an
+/// array, under the name without `[]` (`tags`), even with one value chosen: what the browser
+/// client sends too, and what Phoenix does.
+///
+/// ```
+/// use livetemplate_core::transport::form::form_data;
+/// let one = |k: &str, v: &str| (k.to_string(), v.to_string());
+/// let data = form_data(&[one("tags[]", "red"), one("name", "a"), one("name", "b")]);
+/// assert_eq!(data, serde_json::json!({"tags": ["red"], "name": ["a", "b"]}));
+/// ```
 pub fn form_data(fields: &[(String, String)]) -> Value {
     let mut map = serde_json::Map::new();
     for (k, v) in fields {
+        if let Some(name) = k.strip_suffix("[]") {
+            let values = map.entry(name).or_insert_with(|| Value::Array(Vec::new()));
+            match values {
+                Value::Array(a) => a.push(Value::String(v.clone())),
+                prev => {
+                    let first = prev.take();
+                    *prev = Value::Array(vec![first, Value::String(v.clone())]);
+                }
+            }
+            continue;
+        }
         match map.get_mut(k) {
             None => {
                 map.insert(k.clone(), Value::String(v.clone()));

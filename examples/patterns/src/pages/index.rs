@@ -90,6 +90,11 @@ impl IndexState {
                     summary: "two pages in one layout: lvt-navigate links on one WebSocket, a live title, push_navigate with a flash",
                 },
                 Pattern {
+                    path: "/forms",
+                    title: "Forms",
+                    summary: "a signup form validated as you type: errors next to the fields you touched, all on submit, the same with JavaScript off",
+                },
+                Pattern {
                     path: "/uploads",
                     title: "Uploads",
                     summary: "an avatar and documents: progress, limits, drag and drop, and the same forms without JavaScript",

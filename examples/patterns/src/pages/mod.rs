@@ -7,6 +7,7 @@ pub mod chat;
 pub mod chat_stream;
 pub mod components;
 pub mod counter;
+pub mod forms;
 pub mod hook_events;
 pub mod index;
 pub mod navigation;
@@ -44,5 +45,6 @@ pub fn register(b: AppBuilder) -> AppBuilder {
     let b = streams::register(b);
     let b = url_params::register(b);
     let b = navigation::register(b);
+    let b = forms::register(b);
     hook_events::register(b)
 }

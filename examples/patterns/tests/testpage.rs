@@ -419,3 +419,50 @@ async fn pushes_that_arrive_before_an_answer_are_kept() {
     assert_eq!(push.pushed_by(), Some("new_message"));
     assert!(ann.has_element("#messages .text", Some("hi ann")), "{}", ann.html());
 }
+
+#[tokio::test]
+async fn navigate_and_push_navigate_move_the_test_page_to_the_other_page() {
+    let app = app();
+    let mut page = open(&app, "/navigation").await;
+    page.click("button[name=increment]").await;
+    assert!(page.has_element("#count", Some("1")), "{}", page.html());
+
+    // An `lvt-navigate` link's frame: the other page's whole tree replaces the HTML.
+    let frame = page.navigate("/navigation/details").await;
+    assert_eq!(frame.error(), None, "{}", frame.text());
+    assert!(frame.json().get("navigate").is_some(), "{}", frame.text());
+    assert_eq!(page.url(), "/navigation/details");
+    assert!(page.has_element("#details-title", Some("Details")), "{}", page.html());
+    assert!(!page.has_element("#count", None));
+    // The new page's buttons are checked against the new page's actions.
+    page.click("button[name=ping]").await;
+    assert!(page.has_element("#pings", Some("1")), "{}", page.html());
+    let msg = panic_of(|| drop(page.click("button[name=increment]")));
+    assert!(msg.contains("no element matches"), "{msg}");
+
+    // `push_navigate` from an action: back home, with a flash and the persisted count.
+    let frame = page.click("button[name=backHome]").await;
+    assert_eq!(
+        frame.json().get("navigate").and_then(Value::as_str),
+        Some("/navigation"),
+        "{}",
+        frame.text()
+    );
+    assert!(frame.json().get("flash").is_some(), "{}", frame.text());
+    assert_eq!(page.url(), "/navigation");
+    assert!(page.has_element("#count", Some("1")), "{}", page.html());
+
+    // A reconnect opens the page the test page is on now.
+    page.reconnect().await.unwrap();
+    assert!(page.has_element("#count", Some("1")), "{}", page.html());
+
+    // A path outside the app: a redirect, and the page stays.
+    let frame = page.navigate("/no-such-page").await;
+    assert_eq!(
+        frame.json().get("redirect").and_then(Value::as_str),
+        Some("/no-such-page"),
+        "{}",
+        frame.text()
+    );
+    assert_eq!(page.url(), "/navigation");
+}

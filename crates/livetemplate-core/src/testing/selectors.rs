@@ -801,8 +801,17 @@ line two</textarea>
         let e = ev(FORM, |d| d.change("#f", &Value::Null));
         assert_eq!(e.action, "validate");
         assert_eq!(e.target.as_deref(), Some("prefs"));
+        // Nothing was typed: every field is also sent as unused (the used-input rule).
+        let mut all = data(&e);
+        let fields = all.as_object_mut().unwrap();
+        let unused: Vec<String> = fields.keys().filter(|k| k.starts_with("_unused_")).cloned().collect();
+        assert_eq!(unused.len(), 11, "{unused:?}");
+        for k in &unused {
+            assert!(fields.contains_key(&k["_unused_".len()..]), "{k}");
+            fields.remove(k);
+        }
         assert_eq!(
-            data(&e),
+            all,
             json!({
                 "title": "Milk", "note": "", "id": "7", "tags": ["a", "c"], "size": "m",
                 "color": "g", "first": "x", "many": ["1", "3"], "body": "line one\nline two",

@@ -60,11 +60,9 @@ pub struct ClientTree {
     components: HashMap<String, Value>,
 }
 
-/// The key of a server frame that moved the connection to another page of the app (live
-/// navigation): its value is the new URL, and the frame carries the new page's whole tree.
-const NAVIGATE: &str = "navigate";
-/// The key of the client frame asking for live navigation to a URL.
-const NAVIGATE_REQUEST: &str = "n";
+/// The frame keys of live navigation: the server's (the new URL; the frame carries the new
+/// page's whole tree) and the client's request.
+use crate::protocol::key::{NAVIGATE, NAVIGATE_TO as NAVIGATE_REQUEST};
 
 fn bad(msg: impl Into<String>) -> Error {
     Error::protocol(msg)

@@ -140,6 +140,20 @@ impl<C: Controller> LiveView<C> {
     /// it (persisted fields back to their saved values), and the error (`e`) when it names a
     /// field; none used, the reply is a plain diff.
     async fn field_errors_frame(&mut self, err: &Error, reply_to: Option<u64>) -> Option<String> {
+        let mut frame = match self.render_frame(reply_to).await {
+            Ok(frame) => frame,
+            Err(instead) => return instead,
+        };
+        if err.field_errors().is_some_and(|e| !e.is_empty()) {
+            frame.error(&err.client_message());
+        }
+        frame.finish()
+    }
+
+    /// A new render of the state as it stands, as the frame bringing the client to it (the
+    /// view keeps the tree; nothing is saved). `Err` holds what to send instead when the
+    /// render failed: the error, or after a panic the page mounted again (`recover`).
+    async fn render_frame(&mut self, reply_to: Option<u64>) -> Result<ServerFrame, Option<String>> {
         let at = At {
             group: &self.group,
             conn: Some(self.conn),
@@ -152,15 +166,12 @@ impl<C: Controller> LiveView<C> {
             .await;
         let tree = match rendered {
             Ok(tree) => tree,
-            Err(render) if render.is_panic() => return self.recover(&render, "render", reply_to).await,
-            Err(render) => return Some(ServerFrame::error_frame(reply_to, &render.client_message())),
+            Err(err) if err.is_panic() => return Err(self.recover(&err, "render", reply_to).await),
+            Err(err) => return Err(Some(ServerFrame::error_frame(reply_to, &err.client_message()))),
         };
-        let mut frame = self.frame(Some(tree), reply_to);
+        let frame = self.frame(Some(tree), reply_to);
         self.sent();
-        if err.field_errors().is_some_and(|e| !e.is_empty()) {
-            frame.error(&err.client_message());
-        }
-        frame.finish()
+        Ok(frame)
     }
 
     /// The frame bringing the client to the page's new `tree` (`None`: the page did not
@@ -430,22 +441,10 @@ impl<C: Controller> LiveView<C> {
         events: &[(String, Value)],
         error: Option<&str>,
     ) -> Option<String> {
-        let at = At {
-            group: &self.group,
-            conn: Some(self.conn),
-            query: &self.query,
-            uploads: &self.uploads,
+        let mut frame = match self.render_frame(reply_to).await {
+            Ok(frame) => frame,
+            Err(instead) => return instead,
         };
-        let rendered = self
-            .page
-            .render_live(&mut self.state, &mut self.comps, &self.svc, &at)
-            .await;
-        let tree = match rendered {
-            Ok(tree) => tree,
-            Err(err) => return Some(ServerFrame::error_frame(reply_to, &err.client_message())),
-        };
-        let mut frame = self.frame(Some(tree), reply_to);
-        self.sent();
         frame.events(events);
         if let Some(error) = error {
             frame.error(error);

@@ -5,50 +5,21 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use example_patterns::pages::components;
-use futures_util::{SinkExt, StreamExt};
 use livetemplate::testing::ClientTree;
 use livetemplate::{App, Server};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use common::{Ws, cookie_of, http, next, send};
 
 async fn server() -> Server {
     let app = components::register(App::builder()).build().unwrap();
     Server::bind("127.0.0.1:0", app).await.unwrap()
-}
-
-/// One HTTP/1.1 exchange: status, headers (lower-case names), body.
-async fn http(addr: SocketAddr, head: &str, body: &str) -> (u16, Vec<(String, String)>, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(": "))
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-        .collect();
-    (status, headers, body.to_string())
-}
-
-fn cookie_of(headers: &[(String, String)]) -> Option<String> {
-    headers
-        .iter()
-        .find(|(k, _)| k == "set-cookie")
-        .map(|(_, v)| v.split(';').next().unwrap().to_string())
 }
 
 fn post(addr: SocketAddr, cookie: &str) -> String {
@@ -95,34 +66,8 @@ async fn without_javascript_forms_target_their_counter() {
     server.shutdown().await.unwrap();
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn ws(addr: SocketAddr, cookie: &str) -> Ws {
-    let mut req = format!("ws://{addr}/components").into_client_request().unwrap();
-    let h = req.headers_mut();
-    h.insert("origin", HeaderValue::from_str(&format!("http://{addr}")).unwrap());
-    h.insert("cookie", HeaderValue::from_str(cookie).unwrap());
-    tokio_tungstenite::connect_async(req).await.unwrap().0
-}
-
-async fn next(ws: &mut Ws) -> String {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        if let Message::Text(t) = msg {
-            return t.as_str().to_string();
-        }
-    }
-}
-
-async fn act(ws: &mut Ws, client: &mut ClientTree, msg: Value) -> Value {
-    ws.send(Message::text(msg.to_string())).await.unwrap();
-    let frame = next(ws).await;
-    client.apply(&frame).unwrap();
-    serde_json::from_str(&frame).unwrap()
+    common::ws(addr, "/components", cookie).await
 }
 
 #[tokio::test]
@@ -134,14 +79,12 @@ async fn over_a_websocket_a_counter_renders_alone_and_the_saved_one_survives() {
 
     let mut socket = ws(addr, &cookie).await;
     let mut client = ClientTree::new();
-    let first = next(&mut socket).await;
-    client.apply(&first).unwrap();
-    let first: Value = serde_json::from_str(&first).unwrap();
+    let first = next(&mut socket, &mut client).await;
     assert_eq!(first["c"].as_object().unwrap().len(), 3, "{first}");
     assert_eq!(client.component_ids().len(), 3);
 
     // A rename changes only the instance: no `"d"`.
-    let reply = act(
+    let reply = send(
         &mut socket,
         &mut client,
         json!({"a": "rename", "d": {"name": "Ann"}, "r": 1, "t": "first"}),
@@ -153,7 +96,7 @@ async fn over_a_websocket_a_counter_renders_alone_and_the_saved_one_survives() {
 
     // `+` on the saved counter: its diff, and the page's total through `send_parent`.
     for r in 2..4 {
-        let reply = act(&mut socket, &mut client, json!({"a": "inc", "r": r, "t": "third"})).await;
+        let reply = send(&mut socket, &mut client, json!({"a": "inc", "r": r, "t": "third"})).await;
         // The page's diff is the total's slot alone.
         assert_eq!(reply["d"].as_object().unwrap().len(), 1, "{reply}");
         assert_eq!(reply["c"].as_object().unwrap().len(), 1, "{reply}");
@@ -169,21 +112,21 @@ async fn over_a_websocket_a_counter_renders_alone_and_the_saved_one_survives() {
         client.html()
     );
     // The form's hidden field works as `t` does.
-    act(
+    send(
         &mut socket,
         &mut client,
         json!({"a": "dec", "d": {"lvt-target": "second"}, "r": 4}),
     )
     .await;
     assert!(client.html().contains(r#"<strong id="total">1</strong>"#));
-    let reply = act(&mut socket, &mut client, json!({"a": "inc", "r": 5, "t": "nobody"})).await;
+    let reply = send(&mut socket, &mut client, json!({"a": "inc", "r": 5, "t": "nobody"})).await;
     assert_eq!(reply["e"], "no component `nobody` on /components");
     drop(socket);
 
     // A new connection (a reload): the saved counter's count and the total come back.
     let mut socket = ws(addr, &cookie).await;
     let mut client = ClientTree::new();
-    client.apply(&next(&mut socket).await).unwrap();
+    next(&mut socket, &mut client).await;
     let html = client.html();
     assert!(html.contains(r#"<strong id="total">2</strong>"#), "{html}");
     assert!(html.contains("<h4>First</h4>"), "not saved: {html}");

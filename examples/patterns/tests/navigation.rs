@@ -3,18 +3,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use example_patterns::pages::{counter, navigation};
-use futures_util::{SinkExt, StreamExt};
 use livetemplate::testing::ClientTree;
 use livetemplate::{App, Server};
-use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+use serde_json::json;
+
+use common::{header, http, next, send, ws};
 
 async fn server() -> Server {
     let app = navigation::register(counter::register(App::builder().title("Patterns")))
@@ -23,73 +21,14 @@ async fn server() -> Server {
     Server::bind("127.0.0.1:0", app).await.unwrap()
 }
 
-/// One HTTP/1.1 exchange: status, headers (lower-case names), body.
-async fn http(addr: SocketAddr, head: &str, body: &str) -> (u16, Vec<(String, String)>, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(": "))
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-        .collect();
-    (status, headers, body.to_string())
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
-
 fn cookie_of(headers: &[(String, String)]) -> String {
-    header(headers, "set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
+    common::cookie_of(headers).unwrap()
 }
 
 async fn get(addr: SocketAddr, path: &str, cookie: &str) -> String {
     http(addr, &format!("GET {path} HTTP/1.1\r\nCookie: {cookie}"), "")
         .await
         .2
-}
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn ws(addr: SocketAddr, path: &str, cookie: &str) -> Ws {
-    let mut req = format!("ws://{addr}{path}").into_client_request().unwrap();
-    let h = req.headers_mut();
-    h.insert("origin", HeaderValue::from_str(&format!("http://{addr}")).unwrap());
-    h.insert("cookie", HeaderValue::from_str(cookie).unwrap());
-    tokio_tungstenite::connect_async(req).await.unwrap().0
-}
-
-async fn next(ws: &mut Ws, client: &mut ClientTree) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        if let Message::Text(t) = msg {
-            client.apply(t.as_str()).unwrap();
-            return serde_json::from_str(t.as_str()).unwrap();
-        }
-    }
-}
-
-async fn send(ws: &mut Ws, client: &mut ClientTree, msg: Value) -> Value {
-    ws.send(Message::text(msg.to_string())).await.unwrap();
-    next(ws, client).await
 }
 
 #[tokio::test]
